@@ -1,0 +1,9 @@
+/** One benchmark, runnable as `pnpm bench <name>`. */
+export interface Benchmark {
+  readonly name: string;
+  readonly summary: string;
+  run(args: readonly string[]): Promise<number>;
+}
+
+/** Every benchmark, by name. */
+export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>([]);
