@@ -1,3 +1,5 @@
+import { raftBenchmark } from "./raft.js";
+
 /** One benchmark, runnable as `pnpm bench <name>`. */
 export interface Benchmark {
   readonly name: string;
@@ -6,4 +8,6 @@ export interface Benchmark {
 }
 
 /** Every benchmark, by name. */
-export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>([]);
+export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>(
+  [raftBenchmark].map((b) => [b.name, b] as const),
+);
