@@ -18,23 +18,25 @@ export interface MessageInit {
   context?: Uint8Array;
 }
 
-/** A complete Message with zero values for the fields not given (one shape, for fast property access). */
-export function message(m: MessageInit): Message {
-  const out: Message = {
+/**
+ * A complete Message with zero values for the fields not given. Every message has the same
+ * shape (all twelve fields, in one order), which keeps property access monomorphic and fast.
+ */
+export function message(m: MessageInit, from: NodeId = m.from ?? 0, term: number = m.term ?? 0): Message {
+  return {
     type: m.type,
     to: m.to ?? 0,
-    from: m.from ?? 0,
-    term: m.term ?? 0,
+    from,
+    term,
     logTerm: m.logTerm ?? 0,
     index: m.index ?? 0,
     entries: m.entries ?? noEntries,
     commit: m.commit ?? 0,
+    snapshot: m.snapshot,
     reject: m.reject ?? false,
     rejectHint: m.rejectHint ?? 0,
+    context: m.context,
   };
-  if (m.snapshot !== undefined) (out as { snapshot?: Snapshot }).snapshot = m.snapshot;
-  if (m.context !== undefined) (out as { context?: Uint8Array }).context = m.context;
-  return out;
 }
 
 /** Message types the core generates for itself; they never cross the network. */

@@ -113,9 +113,9 @@ export class Raft {
 
   /** Queues a message; the caller sends it after persisting the Ready that carries it. */
   send(init: MessageInit): void {
+    const t = init.type;
     // A message without a sender is ours (None is 0, so a forwarded local message gets our id).
-    const m = message({ ...init, from: init.from || this.id });
-    const t = m.type;
+    const from = init.from || this.id;
     if (
       t === MessageType.MsgVote ||
       t === MessageType.MsgVoteResp ||
@@ -123,8 +123,8 @@ export class Raft {
       t === MessageType.MsgPreVoteResp
     ) {
       // Votes carry the term of the election they are for, not necessarily ours (pre-vote uses term+1).
-      assert(m.term !== 0, `term should be set when sending ${MessageType[t]}`);
-      this.msgs.push(m);
+      assert(init.term !== undefined && init.term !== 0, `term should be set when sending ${MessageType[t]}`);
+      this.msgs.push(message(init, from, init.term));
       return;
     }
     assert(
@@ -133,7 +133,7 @@ export class Raft {
     );
     // Proposals and read requests forwarded to the leader are local-like: they carry no term.
     const term = t === MessageType.MsgProp || t === MessageType.MsgReadIndex ? 0 : this.term;
-    this.msgs.push(term === 0 ? m : { ...m, term });
+    this.msgs.push(message(init, from, term));
   }
 
   /** Sends an append (or a snapshot) to `to` if its flow control allows. Returns whether it sent. */

@@ -35,9 +35,9 @@ export interface Status {
 
 /** What advance() must acknowledge: recorded when the Ready was handed out. */
 interface ReadyMark {
-  lastEntry?: { index: number; term: number };
-  snapshotIndex?: number;
-  hardState?: HardState;
+  lastEntry: { index: number; term: number } | undefined;
+  snapshotIndex: number | undefined;
+  hardState: HardState | undefined;
   committed: readonly Entry[];
 }
 
@@ -219,9 +219,9 @@ export class RawNode {
     r.readStates = [];
     const last = entries[entries.length - 1];
     this.pending = {
-      ...(last === undefined ? {} : { lastEntry: { index: last.index, term: last.term } }),
-      ...(snapshot === undefined ? {} : { snapshotIndex: snapshot.metadata.index }),
-      ...(hardChanged ? { hardState: hs } : {}),
+      lastEntry: last === undefined ? undefined : { index: last.index, term: last.term },
+      snapshotIndex: snapshot?.metadata.index,
+      hardState: hardChanged ? hs : undefined,
       committed: committedEntries,
     };
     return rd;

@@ -15,7 +15,8 @@ export enum VoteResult {
 export class ProgressTracker {
   voters = new Set<NodeId>();
   learners = new Set<NodeId>();
-  progress = new Map<NodeId, Progress>();
+  private progressMap = new Map<NodeId, Progress>();
+  private idsCache: NodeId[] | undefined;
   votes = new Map<NodeId, boolean>();
 
   constructor(readonly maxInflight: number) {}
@@ -45,9 +46,20 @@ export class ProgressTracker {
     return matches[this.quorum() - 1] as number;
   }
 
+  /** Every member's progress. Replace the map as a whole (applyConfState) so ids() stays right. */
+  get progress(): Map<NodeId, Progress> {
+    return this.progressMap;
+  }
+
+  set progress(m: Map<NodeId, Progress>) {
+    this.progressMap = m;
+    this.idsCache = undefined;
+  }
+
   /** Ids of all members in ascending order, so iteration (and so message order) is deterministic. */
-  ids(): NodeId[] {
-    return sortedIds(this.progress.keys());
+  ids(): readonly NodeId[] {
+    if (this.idsCache === undefined) this.idsCache = sortedIds(this.progressMap.keys());
+    return this.idsCache;
   }
 
   resetVotes(): void {
