@@ -71,6 +71,7 @@ export function runRaftBench(opts: { seconds: number; batch: number; entryBytes:
       if (!any) return;
     }
   };
+  pump(); // apply the bootstrap membership entries
   const leader = members.get(1) as Member;
   leader.rn.campaign();
   pump();

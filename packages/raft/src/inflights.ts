@@ -38,6 +38,11 @@ export class Inflights {
     if (this.count === 0) this.start = 0;
   }
 
+  /** Frees the oldest in-flight message (its acknowledgement was probably lost). */
+  freeFirstOne(): void {
+    if (this.count > 0) this.freeLE(this.buffer[this.start] as number);
+  }
+
   full(): boolean {
     return this.count === this.size;
   }

@@ -554,8 +554,11 @@ export class Raft {
       this.becomeFollower(this.term + 1, None);
       return false;
     }
+    // etcd refuses a snapshot whose configuration lacks this node. A member that was just added
+    // can be sent a snapshot taken before its conf change was applied; refusing would stall it
+    // until a newer snapshot exists. Taking it is safe: the node is not promotable until a
+    // configuration that contains it arrives in the log.
     const cs = s.metadata.confState;
-    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) return false;
     if (this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
       // We have the entry already: fast-forward the commit index instead of restoring.
       this.raftLog.commitTo(s.metadata.index);
@@ -564,8 +567,8 @@ export class Raft {
     this.raftLog.restore(s);
     this.prs.progress = new Map();
     this.applyConfState(cs);
-    const pr = this.prs.progress.get(this.id) as Progress;
-    pr.maybeUpdate(pr.next - 1);
+    const pr = this.prs.progress.get(this.id);
+    if (pr !== undefined) pr.maybeUpdate(pr.next - 1);
     return true;
   }
 }

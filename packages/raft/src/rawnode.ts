@@ -273,13 +273,34 @@ export class RawNode {
   }
 }
 
-/** Records the initial membership of a brand-new cluster in empty storage. */
+/**
+ * Writes the initial membership of a brand-new cluster into empty storage, as etcd does: one
+ * committed AddNode conf-change entry per voter (then learner) at indexes 1..N in term 1, so that
+ * the log itself carries the membership and a member that joins later (with an empty log)
+ * rebuilds the same configuration by replaying it. The initial ConfState is recorded as well,
+ * so that the members can campaign before they have applied those entries; applying them again
+ * changes nothing.
+ */
 export function bootstrapStorage(
   storage: MemoryStorage,
   voters: readonly NodeId[],
   learners: readonly NodeId[] = [],
 ): void {
   assert(storage.lastIndex() === 0 && storage.hardState.term === 0, "bootstrap on non-empty storage");
+  assert(voters.length > 0, "bootstrap needs at least one voter");
+  const changes: ConfChange[] = [
+    ...voters.map((nodeId) => ({ type: ConfChangeType.AddNode, nodeId })),
+    ...learners.map((nodeId) => ({ type: ConfChangeType.AddLearnerNode, nodeId })),
+  ];
+  storage.append(
+    changes.map((cc, i) => ({
+      term: 1,
+      index: i + 1,
+      type: EntryType.ConfChange,
+      data: encodeConfChange(cc),
+    })),
+  );
+  storage.setHardState({ term: 1, vote: None, commit: changes.length });
   storage.snap = {
     metadata: { index: 0, term: 0, confState: { voters: [...voters], learners: [...learners] } },
     data: storage.snap.data,

@@ -65,6 +65,10 @@ export function stepLeader(r: Raft, m: Message): void {
     case MessageType.MsgHeartbeatResp: {
       pr.recentActive = true;
       pr.msgAppFlowPaused = false;
+      // The follower is alive but the window is full: its acknowledgements were lost (a one-way
+      // partition). Free one slot so an append goes out and its answer resynchronizes the window;
+      // otherwise replication to it would stall forever (etcd does the same).
+      if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
       if (pr.match < r.raftLog.lastIndex()) r.sendAppend(m.from);
       if (r.readOnlyOption !== "safe" || m.context === undefined) return;
       const acks = r.readOnly.recvAck(m.from, m.context);

@@ -47,6 +47,8 @@ export class Net {
       bootstrapStorage(storage, ids);
       this.add(id, storage, rand.fork());
     }
+    // Apply the bootstrap conf-change entries, as a real node does with its first Ready.
+    this.settle();
   }
 
   add(id: NodeId, storage: MemoryStorage, rand = new SeededRand(id), extra: NodeOptions = {}): TestNode {
