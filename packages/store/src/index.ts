@@ -1,0 +1,19 @@
+export { type Clock, realClock } from "./raftnode/clock.js";
+export { RaftNodeError } from "./raftnode/errors.js";
+export { LevelDbLogStore } from "./raftnode/leveldb-logstore.js";
+export { type Logger, memberLogger, silentLogger } from "./raftnode/logger.js";
+export {
+  CorruptionError,
+  type LogStore,
+  type LogUpdate,
+  type PersistedState,
+  StorageWriteError,
+} from "./raftnode/logstore.js";
+export { NodeMetrics } from "./raftnode/metrics.js";
+export { RaftNode, type RaftNodeOptions } from "./raftnode/node.js";
+export { SimDisk, SimLogStore } from "./raftnode/sim-logstore.js";
+export { SimNet, SimTransport } from "./raftnode/sim-transport.js";
+export type { StateMachine } from "./raftnode/statemachine.js";
+export { TcpTransport, type TcpTransportOptions } from "./raftnode/tcp-transport.js";
+export type { Transport, TransportHandler } from "./raftnode/transport.js";
+export { SimClock } from "./sim/clock.js";

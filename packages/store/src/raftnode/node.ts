@@ -1,0 +1,619 @@
+import {
+  bootstrapStorage,
+  type ConfChange,
+  ConfChangeType,
+  type ConfState,
+  decodeConfChange,
+  type Entry,
+  EntryType,
+  MemoryStorage,
+  type Message,
+  MessageType,
+  type NodeId,
+  None,
+  ProposalDroppedError,
+  type Rand,
+  RawNode,
+  type Ready,
+  StateType,
+} from "@skiff/raft";
+import type { Clock } from "./clock.js";
+import { unwrap, wrap } from "./envelope.js";
+import { errNoLeader, errStopped, errTimeout, RaftNodeError } from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+import type { LogStore } from "./logstore.js";
+import { NodeMetrics } from "./metrics.js";
+import { decodeSnapshotData, encodeSnapshotData } from "./snapshotdata.js";
+import type { StateMachine } from "./statemachine.js";
+import type { Transport } from "./transport.js";
+
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  /** The initial cluster: member id -> peer address (used to bootstrap a new cluster). */
+  readonly initialCluster: ReadonlyMap<NodeId, string>;
+  /** "new": bootstrap from initialCluster if the log is empty; "existing": join, learn all from the leader. */
+  readonly initialClusterState: "new" | "existing";
+  readonly logStore: LogStore;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly stateMachine: StateMachine;
+  readonly rand: Rand;
+  /** etcd's --heartbeat-interval (ms). Default 100. */
+  readonly heartbeatMs?: number;
+  /** etcd's --election-timeout (ms). Default 1000. */
+  readonly electionMs?: number;
+  /** etcd's --snapshot-count: entries applied between snapshots. Default 10,000. */
+  readonly snapshotCount?: number;
+  /** Entries kept behind a snapshot so slow followers catch up by log, not snapshot. Default 5,000. */
+  readonly snapshotCatchUpEntries?: number;
+  /** How long a proposal or read may wait. Default 7 s (etcd: 5 s + 2 * election timeout). */
+  readonly requestTimeoutMs?: number;
+  /** Proposals waiting to enter the log; more are refused ("too many requests"). Default 10,000. */
+  readonly maxPendingProposals?: number;
+  readonly logger?: Logger;
+  readonly metrics?: NodeMetrics;
+  /** Testing only: acknowledge proposals before the log is synced (jepsen-lite must catch this). */
+  readonly unsafeNoFsync?: boolean;
+}
+
+interface Waiter {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  cancel: () => void;
+}
+
+interface PendingRead {
+  ctx: string;
+  index: number;
+  waiter: Waiter;
+}
+
+/** A local event that arrived while a Ready was being handled; stepped after advance(). */
+type Inbound = { kind: "msg"; m: Message } | { kind: "tick" } | { kind: "call"; fn: () => void };
+
+/**
+ * A durable Raft member: the pure core (RawNode) driven by a clock, with its log on a LogStore,
+ * messages on a Transport and committed entries applied to a StateMachine. The same class runs
+ * for real (LevelDB, TCP, wall clock) and inside the simulator (simulated disk, network, time).
+ *
+ * The Ready cycle (etcd's raftNode): persist entries + hard state + snapshot in one batch (fsync
+ * when the Ready says so; proposals that arrived meanwhile share the next batch: group commit),
+ * then send messages, then apply committed entries, then advance. Events that arrive while a
+ * cycle is in progress wait in `inbox` and are stepped before the next cycle.
+ */
+export class RaftNode {
+  readonly id: NodeId;
+  readonly metrics: NodeMetrics;
+  private readonly log: Logger;
+  private readonly storage = new MemoryStorage();
+  private rn: RawNode | undefined;
+  private stopTicks: (() => void) | undefined;
+  private inbox: Inbound[] = [];
+  private processing = false;
+  private proposals: { data: Uint8Array; id: bigint }[] = [];
+  private readonly waiters = new Map<bigint, Waiter>();
+  private reads: PendingRead[] = [];
+  private readonly readWaiters = new Map<string, Waiter>();
+  private nextRequest = 1n;
+  /** High 32 bits of this member's request ids: from its id and the seeded generator, per start. */
+  private readonly requestPrefix: bigint;
+  private applied = 0;
+  private snapshotIndex = 0;
+  private confState: ConfState = { voters: [], learners: [] };
+  private lead: NodeId = None;
+  private failure: Error | undefined;
+  private stopped = false;
+  private readonly heartbeatMs: number;
+  private readonly electionTicks: number;
+  private readonly snapshotCount: number;
+  private readonly catchUpEntries: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxPending: number;
+  private readonly idle: (() => void)[] = [];
+  /** Member id -> peer address: from the initial cluster, conf changes and snapshots. */
+  private readonly peers = new Map<NodeId, string>();
+
+  constructor(private readonly opts: RaftNodeOptions) {
+    this.id = opts.id;
+    this.log = opts.logger ?? silentLogger;
+    this.metrics = opts.metrics ?? new NodeMetrics();
+    this.heartbeatMs = opts.heartbeatMs ?? 100;
+    const electionMs = opts.electionMs ?? 1000;
+    if (!(electionMs >= 5 * this.heartbeatMs)) {
+      throw new Error("--election-timeout should be at least 5 times --heartbeat-interval");
+    }
+    this.electionTicks = Math.round(electionMs / this.heartbeatMs);
+    this.snapshotCount = opts.snapshotCount ?? 10_000;
+    this.catchUpEntries = opts.snapshotCatchUpEntries ?? 5_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000 + 2 * electionMs;
+    this.maxPending = opts.maxPendingProposals ?? 10_000;
+    this.requestPrefix = BigInt.asUintN(
+      32,
+      (BigInt(opts.id) * 2654435761n) ^ BigInt(opts.rand.intn(0x7fffffff)),
+    );
+  }
+
+  /** A request id, unique to this member and this start: 64 bits, as the envelope carries it. */
+  private requestId(): bigint {
+    return (this.requestPrefix << 32n) | BigInt.asUintN(32, this.nextRequest++);
+  }
+
+  /** Loads the log (refusing a damaged one), restores the state machine, starts ticking and listening. */
+  async start(): Promise<void> {
+    const state = await this.opts.logStore.load();
+    const fresh =
+      state.hardState.term === 0 && state.entries.length === 0 && state.snapshot.metadata.index === 0;
+    for (const [id, addr] of this.opts.initialCluster) this.peers.set(id, addr);
+    if (state.snapshot.metadata.index > 0) {
+      this.storage.applySnapshot(state.snapshot);
+      this.restoreSnapshotData(state.snapshot.data);
+      this.snapshotIndex = state.snapshot.metadata.index;
+      this.confState = state.snapshot.metadata.confState;
+    }
+    this.storage.append(state.entries);
+    this.storage.setHardState(state.hardState);
+    if (fresh && this.opts.initialClusterState === "new") {
+      const voters = [...this.opts.initialCluster.keys()].sort((a, b) => a - b);
+      bootstrapStorage(this.storage, voters);
+      // The bootstrap entries are persisted like any other before the node may campaign.
+      await this.opts.logStore.save(
+        {
+          entries: this.storage.entries(1, this.storage.lastIndex() + 1, Number.MAX_SAFE_INTEGER),
+          hardState: this.storage.hardState,
+        },
+        true,
+      );
+      this.confState = { voters, learners: [] };
+    }
+    this.applied = this.storage.snapshot().metadata.index;
+    this.rn = new RawNode({
+      id: this.id,
+      electionTick: this.electionTicks,
+      heartbeatTick: 1,
+      storage: this.storage,
+      applied: this.applied,
+      rand: this.opts.rand,
+      preVote: true,
+      checkQuorum: true,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 512,
+      maxUncommittedEntriesSize: 1 << 30,
+    });
+    for (const [id, addr] of this.peers) if (id !== this.id) this.opts.transport.addPeer(id, addr);
+    await this.opts.transport.start({
+      onMessage: (m) => this.enqueue({ kind: "msg", m }),
+      onUnreachable: (id) => this.enqueue({ kind: "call", fn: () => this.rn?.reportUnreachable(id) }),
+      onSnapshotStatus: (id, ok) => this.enqueue({ kind: "call", fn: () => this.rn?.reportSnapshot(id, ok) }),
+    });
+    this.stopTicks = this.opts.clock.every(this.heartbeatMs, () => this.enqueue({ kind: "tick" }));
+    this.log.info(
+      {
+        term: state.hardState.term,
+        commit: state.hardState.commit,
+        snapshot: this.snapshotIndex,
+        entries: state.entries.length,
+      },
+      "raft member started",
+    );
+    this.kick();
+  }
+
+  // ---- the public API ----
+
+  /** Proposes data; resolves with the state machine's result of applying it (on this member). */
+  propose(data: Uint8Array): Promise<unknown> {
+    const early = this.refuse();
+    if (early !== undefined) return Promise.reject(early);
+    if (this.proposals.length >= this.maxPending) {
+      return Promise.reject(new RaftNodeError("Timeout", "etcdserver: too many requests"));
+    }
+    const id = this.requestId();
+    return new Promise((resolve, reject) => {
+      this.waiters.set(
+        id,
+        this.waiter(resolve, reject, () => this.waiters.delete(id)),
+      );
+      this.proposals.push({ data: wrap(id, data), id });
+      this.metrics.proposalsPending.inc();
+      this.kick();
+    });
+  }
+
+  /**
+   * Resolves once this member has applied everything committed before the call: reads from the
+   * state machine after that are linearizable (ReadIndex, Raft dissertation §6.4).
+   */
+  readIndex(): Promise<void> {
+    const early = this.refuse();
+    if (early !== undefined) return Promise.reject(early);
+    const ctxBytes = wrap(this.requestId(), new Uint8Array(0));
+    const ctx = Buffer.from(ctxBytes).toString("hex");
+    return new Promise((resolve, reject) => {
+      this.readWaiters.set(
+        ctx,
+        this.waiter(
+          () => resolve(),
+          reject,
+          () => this.readWaiters.delete(ctx),
+        ),
+      );
+      this.enqueue({
+        kind: "call",
+        fn: () => {
+          try {
+            this.rn?.readIndex(ctxBytes);
+          } catch (e) {
+            this.finishRead(ctx, e instanceof ProposalDroppedError ? errNoLeader() : (e as Error));
+          }
+        },
+      });
+    });
+  }
+
+  /** Proposes a membership change; resolves when it is applied here. */
+  proposeConfChange(cc: ConfChange): Promise<void> {
+    const early = this.refuse();
+    if (early !== undefined) return Promise.reject(early);
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        kind: "call",
+        fn: () => {
+          try {
+            this.rn?.proposeConfChange(cc);
+          } catch (e) {
+            reject(e instanceof ProposalDroppedError ? errNoLeader() : (e as Error));
+            return;
+          }
+          const target = this.rn?.raft.raftLog.lastIndex() ?? 0;
+          this.whenApplied(target, resolve);
+        },
+      });
+    });
+  }
+
+  /** Hands leadership to `to` and resolves when this member sees a different leader (or times out). */
+  async transferLeadership(
+    to: NodeId,
+    timeoutMs = 2 * this.electionTicks * this.heartbeatMs,
+  ): Promise<boolean> {
+    this.enqueue({ kind: "call", fn: () => this.rn?.transferLeadership(to) });
+    const deadline = this.opts.clock.now() + timeoutMs;
+    return this.waitFor(() => this.lead !== this.id && this.lead !== None, deadline);
+  }
+
+  /**
+   * Stops the member. With `transfer`, a leader first hands leadership to the most caught-up voter
+   * so that clients see no failed request (etcd does this on SIGTERM).
+   */
+  async stop(opts: { transfer?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    if (opts.transfer && this.isLeader()) {
+      const to = this.bestTransferee();
+      if (to !== None) {
+        this.log.info({ term: this.term(), to }, "transferring leadership before stopping");
+        await this.transferLeadership(to);
+      }
+    }
+    this.stopped = true;
+    this.stopTicks?.();
+    await this.waitIdle();
+    this.failAll(errStopped());
+    await this.opts.transport.stop();
+    await this.opts.logStore.close();
+    this.log.info({ term: this.term() }, "raft member stopped");
+  }
+
+  /** Stops at once, as a crash would (the simulator's kill -9): nothing is flushed or handed over. */
+  halt(): void {
+    this.stopped = true;
+    this.stopTicks?.();
+    this.failAll(errStopped());
+  }
+
+  isLeader(): boolean {
+    return this.rn?.raft.state === StateType.Leader;
+  }
+
+  leader(): NodeId {
+    return this.lead;
+  }
+
+  term(): number {
+    return this.rn?.raft.term ?? 0;
+  }
+
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  commitIndex(): number {
+    return this.rn?.raft.raftLog.committed ?? 0;
+  }
+
+  members(): ConfState {
+    return this.confState;
+  }
+
+  /** The failure that stopped this member from taking writes, if any. */
+  failed(): Error | undefined {
+    return this.failure;
+  }
+
+  // ---- the loop ----
+
+  private enqueue(ev: Inbound): void {
+    if (this.stopped) return;
+    this.inbox.push(ev);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.processing || this.stopped || this.rn === undefined) return;
+    this.processing = true;
+    // Run on a microtask: callers (a transport callback, a timer) return at once.
+    queueMicrotask(() => void this.process());
+  }
+
+  private async process(): Promise<void> {
+    const rn = this.rn as RawNode;
+    try {
+      for (;;) {
+        if (this.stopped || this.failure !== undefined) break;
+        this.drainInbox(rn);
+        this.flushProposals(rn);
+        if (!rn.hasReady()) break;
+        await this.handleReady(rn, rn.ready());
+      }
+    } catch (e) {
+      this.fail(e as Error);
+    } finally {
+      this.processing = false;
+      for (const fn of this.idle.splice(0)) fn();
+      if (!this.stopped && this.failure === undefined && (this.inbox.length > 0 || this.proposals.length > 0))
+        this.kick();
+    }
+  }
+
+  private drainInbox(rn: RawNode): void {
+    const events = this.inbox;
+    this.inbox = [];
+    for (const ev of events) {
+      if (ev.kind === "msg") rn.step(ev.m);
+      else if (ev.kind === "tick") rn.tick();
+      else ev.fn();
+    }
+  }
+
+  private flushProposals(rn: RawNode): void {
+    if (this.proposals.length === 0) return;
+    const batch = this.proposals;
+    this.proposals = [];
+    this.metrics.proposalsPending.dec(batch.length);
+    try {
+      rn.proposeBatch(batch.map((p) => p.data));
+    } catch (e) {
+      const err = e instanceof ProposalDroppedError ? errNoLeader() : (e as Error);
+      this.metrics.proposalsFailed.inc(batch.length);
+      for (const p of batch) this.finish(p.id, err);
+    }
+  }
+
+  private async handleReady(rn: RawNode, rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.onSoftState(rd.softState.lead, rd.softState.raftState);
+    // 1. Persist: one batch for entries, hard state and snapshot (group commit).
+    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      const sync = rd.mustSync && this.opts.unsafeNoFsync !== true;
+      const started = this.opts.clock.now();
+      const update = {
+        entries: rd.entries,
+        ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
+        ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
+      };
+      if (this.opts.unsafeNoFsync === true && rd.messages.length > 0) this.opts.transport.send(rd.messages);
+      await this.opts.logStore.save(update, sync);
+      if (sync) this.metrics.fsyncDuration.observe((this.opts.clock.now() - started) / 1000);
+      if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);
+      this.storage.append(rd.entries);
+      if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+    }
+    if (this.stopped) return; // a halt (crash) during the write: nothing after it happens
+    // 2. Only then send (persist-before-send, written on the Ready type).
+    if (this.opts.unsafeNoFsync !== true && rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    // 3. Apply.
+    this.applyEntries(rn, rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadState(Buffer.from(rs.requestCtx).toString("hex"), rs.index);
+    rn.advance();
+    this.serveReads();
+    await this.maybeSnapshot();
+  }
+
+  private installSnapshot(snap: Ready["snapshot"] & object): void {
+    this.storage.applySnapshot(snap);
+    this.restoreSnapshotData(snap.data);
+    this.applied = snap.metadata.index;
+    this.snapshotIndex = snap.metadata.index;
+    this.confState = snap.metadata.confState;
+    for (const [id, addr] of this.peers) if (id !== this.id) this.opts.transport.addPeer(id, addr);
+    this.metrics.snapshotsInstalled.inc();
+    this.log.info({ term: this.term(), index: snap.metadata.index }, "installed snapshot from leader");
+  }
+
+  private applyEntries(rn: RawNode, entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.applied) continue;
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        this.confState = rn.applyConfChange(cc);
+        this.syncPeers(cc);
+        this.log.info(
+          { term: this.term(), index: e.index, change: ConfChangeType[cc.type], node: cc.nodeId },
+          "applied membership change",
+        );
+      } else if (e.data.length > 0) {
+        const env = unwrap(e.data);
+        const result =
+          env === undefined ? undefined : this.opts.stateMachine.apply({ ...e, data: env.payload });
+        this.metrics.proposalsCommitted.inc();
+        this.metrics.proposalsApplied.inc();
+        if (env !== undefined) this.finish(env.id, undefined, result);
+      }
+      this.applied = e.index;
+    }
+    for (const fn of this.appliedWatchers.splice(0)) fn();
+  }
+
+  /** Connects to members added by a conf change (their address travels in its context). */
+  private syncPeers(cc: ConfChange): void {
+    if (cc.type === ConfChangeType.RemoveNode) {
+      this.peers.delete(cc.nodeId);
+      if (cc.nodeId !== this.id) this.opts.transport.removePeer(cc.nodeId);
+    } else if (cc.context !== undefined && cc.context.length > 0) {
+      const addr = new TextDecoder().decode(cc.context);
+      this.peers.set(cc.nodeId, addr);
+      if (cc.nodeId !== this.id) this.opts.transport.addPeer(cc.nodeId, addr);
+    }
+  }
+
+  private restoreSnapshotData(data: Uint8Array): void {
+    const { peers, app } = decodeSnapshotData(data);
+    for (const [id, addr] of peers) this.peers.set(id, addr);
+    this.opts.stateMachine.restore(app);
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.applied - this.snapshotIndex < this.snapshotCount) return;
+    const index = this.applied;
+    const data = encodeSnapshotData(this.peers, this.opts.stateMachine.snapshot());
+    const snap = this.storage.createSnapshot(index, this.confState, data);
+    const compactIndex = Math.max(this.storage.firstIndex(), index - this.catchUpEntries);
+    if (compactIndex > this.storage.firstIndex()) this.storage.compact(compactIndex);
+    this.snapshotIndex = index;
+    await this.opts.logStore.saveSnapshot(snap, compactIndex);
+    this.metrics.snapshotsSaved.inc();
+    this.log.info({ term: this.term(), index, compactIndex }, "saved snapshot");
+  }
+
+  private onSoftState(lead: NodeId, state: StateType): void {
+    if (lead !== this.lead) {
+      if (lead !== None) this.metrics.leaderChanges.inc();
+      this.log.info(
+        { term: this.term(), lead, state: StateType[state] },
+        lead === None ? "lost leader" : "leader elected",
+      );
+      this.lead = lead;
+    }
+    this.metrics.hasLeader.set(lead === None ? 0 : 1);
+    this.metrics.isLeader.set(state === StateType.Leader ? 1 : 0);
+  }
+
+  // ---- reads ----
+
+  private onReadState(ctx: string, index: number): void {
+    const w = this.readWaiters.get(ctx);
+    if (w === undefined) return;
+    this.reads.push({ ctx, index, waiter: w });
+  }
+
+  private serveReads(): void {
+    if (this.reads.length === 0) return;
+    const ready = this.reads.filter((r) => r.index <= this.applied);
+    this.reads = this.reads.filter((r) => r.index > this.applied);
+    for (const r of ready) this.finishRead(r.ctx);
+  }
+
+  private finishRead(ctx: string, err?: Error): void {
+    const w = this.readWaiters.get(ctx);
+    if (w === undefined) return;
+    this.readWaiters.delete(ctx);
+    w.cancel();
+    if (err === undefined) w.resolve(undefined);
+    else w.reject(err);
+  }
+
+  // ---- waiting ----
+
+  private readonly appliedWatchers: (() => void)[] = [];
+
+  private whenApplied(index: number, fn: () => void): void {
+    if (this.applied >= index) {
+      fn();
+      return;
+    }
+    const check = () => {
+      if (this.applied >= index) fn();
+      else this.appliedWatchers.push(check);
+    };
+    this.appliedWatchers.push(check);
+  }
+
+  private waiter(resolve: (v: unknown) => void, reject: (e: Error) => void, remove: () => void): Waiter {
+    const cancel = this.opts.clock.after(this.requestTimeoutMs, () => {
+      remove();
+      this.metrics.proposalsFailed.inc();
+      reject(errTimeout());
+    });
+    return { resolve, reject, cancel };
+  }
+
+  private finish(id: bigint, err?: Error, result?: unknown): void {
+    const w = this.waiters.get(id);
+    if (w === undefined) return;
+    this.waiters.delete(id);
+    w.cancel();
+    if (err === undefined) w.resolve(result);
+    else w.reject(err);
+  }
+
+  private refuse(): Error | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (this.stopped || this.rn === undefined) return errStopped();
+    return undefined;
+  }
+
+  private fail(e: Error): void {
+    this.failure = e;
+    this.log.error({ term: this.term(), err: e.message }, "raft member failed: it stops taking writes");
+    this.stopTicks?.();
+    this.failAll(e);
+  }
+
+  private failAll(e: Error): void {
+    for (const [id] of this.waiters) this.finish(id, e);
+    for (const ctx of [...this.readWaiters.keys()]) this.finishRead(ctx, e);
+    this.metrics.proposalsPending.set(0);
+    this.proposals = [];
+  }
+
+  private waitIdle(): Promise<void> {
+    if (!this.processing) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private async waitFor(cond: () => boolean, deadline: number): Promise<boolean> {
+    while (!cond()) {
+      if (this.opts.clock.now() >= deadline || this.stopped) return false;
+      await new Promise<void>((resolve) => this.opts.clock.after(this.heartbeatMs, resolve));
+    }
+    return true;
+  }
+
+  private bestTransferee(): NodeId {
+    const st = this.rn?.status();
+    if (st === undefined) return None;
+    let best: NodeId = None;
+    let bestMatch = -1;
+    for (const [id, pr] of st.progress) {
+      if (id === this.id || !st.config.voters.includes(id)) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
+  /** For tests and metrics: the message types this member has queued (debugging aid). */
+  static describe(m: Message): string {
+    return `${MessageType[m.type]} ${m.from}->${m.to} t${m.term}`;
+  }
+}
