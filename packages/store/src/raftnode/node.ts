@@ -400,6 +400,8 @@ export class RaftNode {
 
   private async handleReady(rn: RawNode, rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.lead, rd.softState.raftState);
+    // The broken mode for checkers: send (and so acknowledge) before anything is durable.
+    if (this.opts.unsafeNoFsync === true && rd.messages.length > 0) this.opts.transport.send(rd.messages);
     // 1. Persist: one batch for entries, hard state and snapshot (group commit).
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       const sync = rd.mustSync && this.opts.unsafeNoFsync !== true;
@@ -409,7 +411,6 @@ export class RaftNode {
         ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
         ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
       };
-      if (this.opts.unsafeNoFsync === true && rd.messages.length > 0) this.opts.transport.send(rd.messages);
       await this.opts.logStore.save(update, sync);
       if (sync) this.metrics.fsyncDuration.observe((this.opts.clock.now() - started) / 1000);
       if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot);

@@ -1,0 +1,91 @@
+import { SeededRand } from "@skiff/raft";
+import { Scheduler } from "@skiff/raft/sim";
+import t from "tap";
+import { encodeKv, KvStateMachine } from "../src/member/kv.js";
+import { type Clock, realClock } from "../src/raftnode/clock.js";
+import { RaftNode } from "../src/raftnode/node.js";
+import { SimDisk, SimLogStore } from "../src/raftnode/sim-logstore.js";
+import { SimNet, SimTransport } from "../src/raftnode/sim-transport.js";
+import { SimClock } from "../src/sim/clock.js";
+
+/** One contract for both clocks: every() repeats until cancelled, after() fires once unless cancelled. */
+async function clockContract(
+  t: Tap.Test,
+  name: string,
+  clock: Clock,
+  advance: (ms: number) => Promise<void>,
+) {
+  t.test(`clock contract: ${name}`, async (t) => {
+    const t0 = clock.now();
+    let ticks = 0;
+    const stop = clock.every(10, () => ticks++);
+    await advance(55);
+    stop();
+    const seen = ticks;
+    t.ok(seen >= 3 && seen <= 6, `every(10) fired ${seen} times in 55 ms`);
+    await advance(40);
+    t.equal(ticks, seen, "no tick after cancel");
+    let fired = 0;
+    clock.after(20, () => fired++);
+    const cancel = clock.after(20, () => fired++);
+    cancel();
+    await advance(60);
+    t.equal(fired, 1, "after() fires once; a cancelled one never");
+    t.ok(clock.now() >= t0 + 150, "now() advanced");
+  });
+}
+
+declare namespace Tap {
+  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
+}
+
+clockContract(t, "real", realClock, (ms) => new Promise((r) => setTimeout(r, ms)));
+{
+  const sched = new Scheduler();
+  clockContract(t, "simulated", new SimClock(sched), async (ms) => sched.runUntil(sched.now + ms));
+}
+
+t.test("a member whose disk fails stops taking writes with a clear error", async (t) => {
+  const sched = new Scheduler();
+  const net = new SimNet({ scheduler: sched, rand: new SeededRand(1) });
+  const disk = new SimDisk("n1");
+  const node = new RaftNode({
+    id: 1,
+    initialCluster: new Map([[1, "sim://n1"]]),
+    initialClusterState: "new",
+    logStore: await SimLogStore.open(disk),
+    transport: new SimTransport(net, 1),
+    clock: new SimClock(sched),
+    stateMachine: new KvStateMachine(),
+    rand: new SeededRand(2),
+  });
+  await node.start();
+  const run = async (ms: number) => {
+    const end = sched.now + ms;
+    while (sched.now < end) {
+      sched.runUntil(Math.min(end, sched.now + 10));
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await run(3000);
+  t.ok(node.isLeader(), "a single member leads itself");
+  const ok = node.propose(encodeKv({ op: "put", key: "a", value: "1" }));
+  await run(100);
+  t.same(await ok, { index: node.appliedIndex(), prev: undefined });
+  disk.failWrites(true);
+  const failing = t.rejects(
+    node.propose(encodeKv({ op: "put", key: "b", value: "2" })),
+    /raft log write to n1 failed: ENOSPC/,
+    "the write in flight fails with the disk's error",
+  );
+  await run(100);
+  await failing;
+  t.match(node.failed()?.message ?? "", /ENOSPC/, "the member is marked failed");
+  await t.rejects(
+    node.propose(encodeKv({ op: "put", key: "c", value: "3" })),
+    /ENOSPC/,
+    "later writes are refused at once",
+  );
+  await t.rejects(node.readIndex(), /ENOSPC/, "and reads too: the member stops serving");
+  node.halt();
+});
