@@ -76,9 +76,11 @@ export async function runMember(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ term: node.term() }, "received SIGTERM: stopping");
+    // Stop taking connections, hand leadership over, let in-flight requests finish, then go.
+    const closed = new Promise<void>((resolve) => api.close(() => resolve()));
     await node.stop({ transfer: true });
     api.closeAllConnections();
-    await new Promise<void>((resolve) => api.close(() => resolve()));
+    await closed;
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown());

@@ -18,6 +18,7 @@ import {
   StateType,
 } from "@skiff/raft";
 import type { Clock } from "./clock.js";
+import { AppliedRequests } from "./dedup.js";
 import { unwrap, wrap } from "./envelope.js";
 import { errNoLeader, errStopped, errTimeout, RaftNodeError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -92,6 +93,9 @@ export class RaftNode {
   private processing = false;
   private proposals: { data: Uint8Array; id: bigint }[] = [];
   private readonly waiters = new Map<bigint, Waiter>();
+  /** Proposals handed to Raft and not yet applied here, by request id: re-proposed on a leader change. */
+  private readonly inflight = new Map<bigint, Uint8Array>();
+  private readonly appliedRequests = new AppliedRequests();
   private reads: PendingRead[] = [];
   private readonly readWaiters = new Map<string, Waiter>();
   private nextRequest = 1n;
@@ -294,6 +298,11 @@ export class RaftNode {
         await this.transferLeadership(to);
       }
     }
+    if (opts.transfer) {
+      // Let the requests in flight here finish (through the new leader) before going away.
+      const deadline = this.opts.clock.now() + 2 * this.electionTicks * this.heartbeatMs;
+      await this.waitFor(() => this.waiters.size === 0 && this.readWaiters.size === 0, deadline);
+    }
     this.stopped = true;
     this.stopTicks?.();
     await this.waitIdle();
@@ -369,8 +378,8 @@ export class RaftNode {
     } finally {
       this.processing = false;
       for (const fn of this.idle.splice(0)) fn();
-      if (!this.stopped && this.failure === undefined && (this.inbox.length > 0 || this.proposals.length > 0))
-        this.kick();
+      const proposable = this.proposals.length > 0 && this.rn !== undefined && this.canPropose(this.rn);
+      if (!this.stopped && this.failure === undefined && (this.inbox.length > 0 || proposable)) this.kick();
     }
   }
 
@@ -384,18 +393,30 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Hands queued proposals to Raft in one batch. While no leader is known, or this leader is
+   * handing over, they wait (until their timeout): the next leader takes them, so a client sees a
+   * slower answer rather than a failure.
+   */
   private flushProposals(rn: RawNode): void {
-    if (this.proposals.length === 0) return;
+    if (this.proposals.length === 0 || !this.canPropose(rn)) return;
     const batch = this.proposals;
     this.proposals = [];
     this.metrics.proposalsPending.dec(batch.length);
     try {
       rn.proposeBatch(batch.map((p) => p.data));
+      for (const p of batch) this.inflight.set(p.id, p.data);
     } catch (e) {
-      const err = e instanceof ProposalDroppedError ? errNoLeader() : (e as Error);
-      this.metrics.proposalsFailed.inc(batch.length);
-      for (const p of batch) this.finish(p.id, err);
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      this.proposals = batch.concat(this.proposals);
+      this.metrics.proposalsPending.inc(batch.length);
     }
+  }
+
+  private canPropose(rn: RawNode): boolean {
+    const r = rn.raft;
+    if (r.lead === None) return false;
+    return r.state !== StateType.Leader || r.leadTransferee === None;
   }
 
   private async handleReady(rn: RawNode, rd: Ready): Promise<void> {
@@ -452,11 +473,14 @@ export class RaftNode {
         );
       } else if (e.data.length > 0) {
         const env = unwrap(e.data);
-        const result =
-          env === undefined ? undefined : this.opts.stateMachine.apply({ ...e, data: env.payload });
         this.metrics.proposalsCommitted.inc();
-        this.metrics.proposalsApplied.inc();
-        if (env !== undefined) this.finish(env.id, undefined, result);
+        if (env !== undefined && !this.appliedRequests.has(env.id)) {
+          const result = this.opts.stateMachine.apply({ ...e, data: env.payload });
+          this.appliedRequests.add(env.id, e.index);
+          this.metrics.proposalsApplied.inc();
+          this.inflight.delete(env.id);
+          this.finish(env.id, undefined, result);
+        }
       }
       this.applied = e.index;
     }
@@ -476,15 +500,19 @@ export class RaftNode {
   }
 
   private restoreSnapshotData(data: Uint8Array): void {
-    const { peers, app } = decodeSnapshotData(data);
+    const { peers, requests, app } = decodeSnapshotData(data);
     for (const [id, addr] of peers) this.peers.set(id, addr);
+    this.appliedRequests.restore(requests);
     this.opts.stateMachine.restore(app);
   }
 
   private async maybeSnapshot(): Promise<void> {
     if (this.applied - this.snapshotIndex < this.snapshotCount) return;
     const index = this.applied;
-    const data = encodeSnapshotData(this.peers, this.opts.stateMachine.snapshot());
+    const data = encodeSnapshotData(
+      { peers: this.peers, requests: this.appliedRequests.entries() },
+      this.opts.stateMachine.snapshot(),
+    );
     const snap = this.storage.createSnapshot(index, this.confState, data);
     const compactIndex = Math.max(this.storage.firstIndex(), index - this.catchUpEntries);
     if (compactIndex > this.storage.firstIndex()) this.storage.compact(compactIndex);
@@ -497,6 +525,16 @@ export class RaftNode {
   private onSoftState(lead: NodeId, state: StateType): void {
     if (lead !== this.lead) {
       if (lead !== None) this.metrics.leaderChanges.inc();
+      // The old leader may have dropped what we proposed through it: propose it again. An entry
+      // that makes it into the log twice is applied once (AppliedRequests).
+      if (lead !== None && this.inflight.size > 0) {
+        for (const [id, data] of this.inflight) {
+          if (!this.waiters.has(id)) continue;
+          this.proposals.push({ id, data });
+          this.metrics.proposalsPending.inc();
+        }
+        this.inflight.clear();
+      }
       this.log.info(
         { term: this.term(), lead, state: StateType[state] },
         lead === None ? "lost leader" : "leader elected",
@@ -580,6 +618,7 @@ export class RaftNode {
 
   private failAll(e: Error): void {
     for (const [id] of this.waiters) this.finish(id, e);
+    this.inflight.clear();
     for (const ctx of [...this.readWaiters.keys()]) this.finishRead(ctx, e);
     this.metrics.proposalsPending.set(0);
     this.proposals = [];

@@ -1,24 +1,52 @@
 import type { NodeId } from "@skiff/raft";
 
 /**
- * A RaftNode snapshot carries the member address book next to the application's state, so a
- * member restored from a snapshot can still reach members that joined by conf change.
- * Layout: u32 big-endian length of a JSON [[id, address], ...] array, the JSON, the app's bytes.
+ * What a RaftNode snapshot carries besides the application's state: the member address book (so
+ * a member restored from a snapshot can reach members that joined by conf change) and the recent
+ * request ids (so a proposal retried after a leader change is still applied once; see dedup.ts).
+ *
+ * Layout: u32 n, n bytes of JSON [[id, address], ...], u32 k, k x (u64 request id, f64 index),
+ * then the application's bytes. All big-endian.
  */
-export function encodeSnapshotData(peers: ReadonlyMap<NodeId, string>, app: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify([...peers]));
-  const out = new Uint8Array(4 + json.length + app.length);
-  new DataView(out.buffer).setUint32(0, json.length);
+export interface SnapshotExtras {
+  peers: Map<NodeId, string>;
+  requests: [bigint, number][];
+}
+
+export function encodeSnapshotData(extras: SnapshotExtras, app: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify([...extras.peers]));
+  const reqBytes = 4 + extras.requests.length * 16;
+  const out = new Uint8Array(4 + json.length + reqBytes + app.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json.length);
   out.set(json, 4);
-  out.set(app, 4 + json.length);
+  let at = 4 + json.length;
+  view.setUint32(at, extras.requests.length);
+  at += 4;
+  for (const [id, index] of extras.requests) {
+    view.setBigUint64(at, id);
+    view.setFloat64(at + 8, index);
+    at += 16;
+  }
+  out.set(app, at);
   return out;
 }
 
-export function decodeSnapshotData(data: Uint8Array): { peers: Map<NodeId, string>; app: Uint8Array } {
-  if (data.length === 0) return { peers: new Map(), app: data };
-  if (data.length < 4) throw new Error("snapshot data: too short");
-  const n = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
-  if (4 + n > data.length) throw new Error("snapshot data: bad address book length");
-  const list = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + n))) as [NodeId, string][];
-  return { peers: new Map(list), app: data.subarray(4 + n) };
+export function decodeSnapshotData(data: Uint8Array): SnapshotExtras & { app: Uint8Array } {
+  if (data.length === 0) return { peers: new Map(), requests: [], app: data };
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const need = (n: number, what: string) => {
+    if (n > data.length) throw new Error(`snapshot data: truncated ${what}`);
+  };
+  need(4, "header");
+  const n = view.getUint32(0);
+  need(4 + n + 4, "address book");
+  const peers = new Map(JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + n))) as [NodeId, string][]);
+  let at = 4 + n;
+  const k = view.getUint32(at);
+  at += 4;
+  need(at + k * 16, "request ids");
+  const requests: [bigint, number][] = [];
+  for (let i = 0; i < k; i++, at += 16) requests.push([view.getBigUint64(at), view.getFloat64(at + 8)]);
+  return { peers, requests, app: data.subarray(at) };
 }

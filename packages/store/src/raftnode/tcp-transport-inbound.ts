@@ -67,7 +67,7 @@ export class InboundStream {
     );
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) =>
-      ctx.logger.debug({ peer: this.from, err: err.message }, "inbound stream error"),
+      ctx.logger.debug({ peer: this.peerName(), err: err.message }, "inbound stream error"),
     );
     socket.once("close", () => {
       this.done = true;
@@ -77,6 +77,10 @@ export class InboundStream {
       this.snap = undefined;
       ctx.closed(this);
     });
+  }
+
+  private peerName(): string | undefined {
+    return this.from === undefined ? undefined : peerLabel(this.from);
   }
 
   close(): void {
@@ -121,7 +125,7 @@ export class InboundStream {
     clearTimeout(this.helloTimer);
     this.socket.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.ctx.logger.warn(
-        { peer: h.from, idleTimeoutMs: this.ctx.idleTimeoutMs },
+        { peer: peerLabel(h.from), idleTimeoutMs: this.ctx.idleTimeoutMs },
         "inbound stream idle: closing it",
       );
       this.close();
@@ -129,14 +133,22 @@ export class InboundStream {
     this.from = h.from;
     this.reader.maxFrameBytes = this.ctx.maxFrameBytes;
     this.ctx.opened(this);
-    this.ctx.logger.info({ peer: h.from, remote: this.socket.remoteAddress }, "inbound peer stream accepted");
+    this.ctx.logger.info(
+      { peer: peerLabel(h.from), remote: this.socket.remoteAddress },
+      "inbound peer stream accepted",
+    );
     return true;
   }
 
   private reject(reason: string, detail: string, h?: Hello): false {
     this.ctx.metrics.rejectedConnections.inc({ reason });
     this.ctx.logger.warn(
-      { reason, detail, claimedFrom: h?.from, remote: this.socket.remoteAddress },
+      {
+        reason,
+        detail,
+        claimedFrom: h === undefined ? undefined : peerLabel(h.from),
+        remote: this.socket.remoteAddress,
+      },
       "peer connection rejected",
     );
     this.close();
@@ -149,7 +161,7 @@ export class InboundStream {
       return;
     }
     this.ctx.metrics.receivedFailures.inc({ From: peerLabel(this.from) });
-    this.ctx.logger.warn({ peer: this.from, detail }, "protocol error on inbound stream: closing it");
+    this.ctx.logger.warn({ peer: this.peerName(), detail }, "protocol error on inbound stream: closing it");
     this.close();
   }
 
@@ -187,7 +199,7 @@ export class InboundStream {
     if (m.from === this.from && m.to === this.ctx.self) return true;
     this.ctx.metrics.receivedFailures.inc({ From: peerLabel(this.from ?? 0) });
     this.ctx.logger.warn(
-      { peer: this.from, msgFrom: m.from, msgTo: m.to, type: m.type },
+      { peer: this.peerName(), msgFrom: peerLabel(m.from), msgTo: peerLabel(m.to), type: m.type },
       "dropping misaddressed message",
     );
     return false;
@@ -232,7 +244,7 @@ export class InboundStream {
     if (!this.accept(s.message)) return;
     this.ctx.metrics.snapshotReceiveSuccess.inc({ From: peerLabel(s.message.from) });
     this.ctx.logger.info(
-      { peer: s.message.from, index: s.metadata.index, bytes: s.data.length },
+      { peer: peerLabel(s.message.from), index: s.metadata.index, bytes: s.data.length },
       "snapshot received",
     );
     this.ctx.deliver({ ...s.message, snapshot: { metadata: s.metadata, data: s.data } });

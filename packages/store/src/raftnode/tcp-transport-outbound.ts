@@ -193,7 +193,7 @@ export class OutboundPeer {
     if (!this.unreachableReported) {
       this.unreachableReported = true;
       this.ctx.logger.warn(
-        { peer: this.id, type: m.type, reason, queuedBytes: this.queuedBytes },
+        { peer: this.label, type: m.type, reason, queuedBytes: this.queuedBytes },
         "dropping messages",
       );
       this.ctx.reportUnreachable(this.id);
@@ -214,7 +214,7 @@ export class OutboundPeer {
     (ok ? this.ctx.metrics.snapshotSendSuccess : this.ctx.metrics.snapshotSendFailures).inc({
       To: this.label,
     });
-    this.ctx.logger.info({ peer: this.id, bytes: item.data.length, ok }, "snapshot sent");
+    this.ctx.logger.info({ peer: this.label, bytes: item.data.length, ok }, "snapshot sent");
     this.ctx.reportSnapshot(this.id, ok);
   }
 
@@ -237,7 +237,7 @@ export class OutboundPeer {
       this.flush();
     });
     socket.on("error", (err) =>
-      this.ctx.logger.debug({ peer: this.id, err: err.message }, "peer stream error"),
+      this.ctx.logger.debug({ peer: this.label, err: err.message }, "peer stream error"),
     );
     socket.once("close", () => this.onClose(socket));
   }
@@ -264,7 +264,7 @@ export class OutboundPeer {
   private ping(socket: Socket): void {
     if (this.ctx.now() - this.lastPong > this.ctx.deadAfterMs) {
       this.ctx.logger.warn(
-        { peer: this.id, deadAfterMs: this.ctx.deadAfterMs },
+        { peer: this.label, deadAfterMs: this.ctx.deadAfterMs },
         "no pong from peer: reconnecting",
       );
       socket.destroy();
@@ -289,7 +289,7 @@ export class OutboundPeer {
       });
     } catch (err) {
       this.ctx.logger.warn(
-        { peer: this.id, err: (err as Error).message },
+        { peer: this.label, err: (err as Error).message },
         "bad frame from peer: reconnecting",
       );
       socket.destroy();
@@ -302,7 +302,7 @@ export class OutboundPeer {
     this.unreachableReported = false;
     this.ctx.metrics.activePeers.inc({ Local: peerLabel(this.ctx.self), Remote: this.label });
     this.ctx.logger.info(
-      { peer: this.id, address: `${this.address.host}:${this.address.port}` },
+      { peer: this.label, address: `${this.address.host}:${this.address.port}` },
       "peer stream up",
     );
   }
@@ -328,7 +328,7 @@ export class OutboundPeer {
     this.ctx.metrics.sentFailures.inc({ To: this.label });
     this.state = "backoff";
     const delay = this.nextBackoff();
-    const logFields = { peer: this.id, retryInMs: Math.round(delay) };
+    const logFields = { peer: this.label, retryInMs: Math.round(delay) };
     if (wasAccepted) this.ctx.logger.warn(logFields, "peer stream down");
     else this.ctx.logger.debug(logFields, "peer dial failed");
     if (!this.unreachableReported) {

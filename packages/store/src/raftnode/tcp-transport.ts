@@ -138,7 +138,7 @@ export class TcpTransport implements Transport, TransportStats {
     const addr = server.address();
     this.boundPort = typeof addr === "object" && addr !== null ? addr.port : 0;
     this.logger.info(
-      { member: this.opts.id, host: this.opts.listen.host, port: this.boundPort },
+      { member: peerLabel(this.opts.id), host: this.opts.listen.host, port: this.boundPort },
       "peer listener up",
     );
     for (const peer of this.peers.values()) peer.start();
@@ -154,7 +154,7 @@ export class TcpTransport implements Transport, TransportStats {
       }
       // Unknown peer (or ourselves): counted, and a snapshot is reported failed so Raft retries.
       this.metrics.dropped.inc({ peer: peerLabel(m.to) });
-      this.logger.debug({ peer: m.to, type: m.type }, "dropping message to unknown peer");
+      this.logger.debug({ peer: peerLabel(m.to), type: m.type }, "dropping message to unknown peer");
       if (m.type === MessageType.MsgSnap) this.report((h) => h.onSnapshotStatus(m.to, false));
     }
   }
@@ -198,7 +198,7 @@ export class TcpTransport implements Transport, TransportStats {
     const server = this.server;
     if (server !== undefined) closing.push(new Promise((resolve) => server.close(() => resolve())));
     await Promise.all(closing);
-    this.logger.info({ member: this.opts.id }, "peer transport stopped");
+    this.logger.info({ member: peerLabel(this.opts.id) }, "peer transport stopped");
   }
 
   private retire(peer: OutboundPeer): void {

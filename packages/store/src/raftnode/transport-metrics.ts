@@ -34,7 +34,8 @@ export interface TransportLogger {
 
 export const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {} };
 
-export const peerLabel = (id: NodeId) => String(id);
+/** A member id as etcd prints one (types.ID: hex), in metric labels and log fields alike. */
+export const peerLabel = (id: NodeId) => id.toString(16);
 
 /** etcd's buckets for peer round-trip time: 0.1 ms doubling to ~3.3 s. */
 const rttBuckets = Array.from({ length: 16 }, (_, i) => 0.0001 * 2 ** i);
