@@ -1,4 +1,5 @@
 import { raftBenchmark } from "./raft.js";
+import { raftNodeBenchmark } from "./raft-node.js";
 
 /** One benchmark, runnable as `pnpm bench <name>`. */
 export interface Benchmark {
@@ -9,5 +10,5 @@ export interface Benchmark {
 
 /** Every benchmark, by name. */
 export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>(
-  [raftBenchmark].map((b) => [b.name, b] as const),
+  [raftBenchmark, raftNodeBenchmark].map((b) => [b.name, b] as const),
 );
