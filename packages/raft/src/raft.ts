@@ -6,7 +6,7 @@ import { type MessageInit, message } from "./message.js";
 import { Progress } from "./progress.js";
 import type { Rand } from "./rand.js";
 import { ReadOnly } from "./readonly.js";
-import { stepCandidate, stepFollower, stepLeader } from "./roles.js";
+import { releasePendingReadIndexMessages, stepCandidate, stepFollower, stepLeader } from "./roles.js";
 import { ProgressTracker, VoteResult } from "./tracker.js";
 import {
   type ConfState,
@@ -226,10 +226,9 @@ export class Raft {
       out[i] = { term: this.term, index: ++li, type: e.type, data: e.data };
     }
     if (!this.increaseUncommittedSize(out)) return false;
-    li = this.raftLog.append(out);
-    (this.prs.progress.get(this.id) as Progress).maybeUpdate(li);
-    // A single-voter cluster commits at once.
-    this.maybeCommit();
+    this.raftLog.append(out);
+    // The leader's own copy counts toward a quorum only once it is on its disk: see
+    // onPersisted(). So the caller may send MsgApp before its own fsync (dissertation §10.2.1).
     return true;
   }
 
@@ -249,6 +248,25 @@ export class Raft {
     this.uncommittedSize = s > this.uncommittedSize ? 0 : this.uncommittedSize - s;
   }
 
+  /** The last index known to be in stable storage (entries above it are unstable). */
+  lastPersistedIndex(): number {
+    return Math.min(this.raftLog.lastIndex(), this.raftLog.unstable.offset - 1);
+  }
+
+  /**
+   * Entries up to (index, term) reached this node's stable storage. A leader now counts its own
+   * copy in the quorum, which may commit entries (a single-voter cluster commits here).
+   */
+  onPersisted(index: number, term: number): void {
+    if (this.state !== StateType.Leader || this.raftLog.termOrUndefined(index) !== term) return;
+    const pr = this.prs.progress.get(this.id);
+    if (pr === undefined || !pr.maybeUpdate(index)) return;
+    if (this.maybeCommit()) {
+      releasePendingReadIndexMessages(this);
+      this.bcastAppend();
+    }
+  }
+
   // ---- role transitions ----
 
   reset(term: number): void {
@@ -265,7 +283,7 @@ export class Raft {
     const last = this.raftLog.lastIndex();
     for (const [id, old] of this.prs.progress) {
       const pr = new Progress(0, last + 1, this.prs.maxInflight, old.isLearner);
-      if (id === this.id) pr.match = last;
+      if (id === this.id) pr.match = this.lastPersistedIndex();
       this.prs.progress.set(id, pr);
     }
     this.pendingConfIndex = 0;
@@ -534,7 +552,7 @@ export class Raft {
         next.set(id, old);
       } else {
         const pr = new Progress(0, last + 1, this.prs.maxInflight, isLearner);
-        if (id === this.id) pr.match = last;
+        if (id === this.id) pr.match = this.lastPersistedIndex();
         // A new member counts as active so that the leader probes (and snapshots) it at once.
         pr.recentActive = true;
         next.set(id, pr);

@@ -239,7 +239,10 @@ export class RawNode {
       r.raftLog.appliedTo(lastCommitted.index);
       r.reduceUncommittedSize(p.committed);
     }
-    if (p.lastEntry !== undefined) r.raftLog.stableTo(p.lastEntry.index, p.lastEntry.term);
+    if (p.lastEntry !== undefined) {
+      r.raftLog.stableTo(p.lastEntry.index, p.lastEntry.term);
+      r.onPersisted(p.lastEntry.index, p.lastEntry.term);
+    }
     if (p.snapshotIndex !== undefined) r.raftLog.stableSnapTo(p.snapshotIndex);
   }
 

@@ -121,6 +121,12 @@ t.test("Figure 8: an entry of an earlier term is not committed by counting repli
   r.becomeCandidate();
   r.becomeLeader(); // appends its empty entry at index old+1, of the new term
   r.msgs = [];
+  // The leader persists its own entry (its copy counts only once it is on disk).
+  const n1 = net.node(1);
+  const rd = n1.rn.ready();
+  n1.storage.append(rd.entries);
+  if (rd.hardState !== undefined) n1.storage.setHardState(rd.hardState);
+  n1.rn.advance();
   const term = r.term;
   t.equal(r.raftLog.term(old), oldTerm);
   t.equal(r.raftLog.term(old + 1), term);

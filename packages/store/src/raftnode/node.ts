@@ -69,6 +69,27 @@ interface PendingRead {
   waiter: Waiter;
 }
 
+/**
+ * Messages that promise nothing about this member's disk, so they may leave before its write
+ * (see handleReady): a leader's appends and heartbeats (its own copy counts toward commit only
+ * after advance(), Raft dissertation §10.2.1), forwarded proposals and reads, pre-votes (they
+ * change no term or vote), heartbeat and read-index answers, and hand-over signals. Votes and
+ * append acknowledgements wait for the disk.
+ */
+const noDiskPromise = new Set([
+  MessageType.MsgApp,
+  MessageType.MsgHeartbeat,
+  MessageType.MsgSnap,
+  MessageType.MsgProp,
+  MessageType.MsgReadIndex,
+  MessageType.MsgReadIndexResp,
+  MessageType.MsgHeartbeatResp,
+  MessageType.MsgTransferLeader,
+  MessageType.MsgTimeoutNow,
+  MessageType.MsgPreVote,
+  MessageType.MsgPreVoteResp,
+]);
+
 /** A local event that arrived while a Ready was being handled; stepped after advance(). */
 type Inbound = { kind: "msg"; m: Message } | { kind: "tick" } | { kind: "call"; fn: () => void };
 
@@ -422,7 +443,15 @@ export class RaftNode {
   private async handleReady(rn: RawNode, rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.lead, rd.softState.raftState);
     // The broken mode for checkers: send (and so acknowledge) before anything is durable.
-    if (this.opts.unsafeNoFsync === true && rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    // Messages that promise nothing about this member's disk go out while it syncs; votes and
+    // acknowledgements wait for the disk. The broken mode for the checkers sends everything first.
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) {
+      if (this.opts.unsafeNoFsync === true || noDiskPromise.has(m.type)) early.push(m);
+      else late.push(m);
+    }
+    if (early.length > 0) this.opts.transport.send(early);
     // 1. Persist: one batch for entries, hard state and snapshot (group commit).
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       const sync = rd.mustSync && this.opts.unsafeNoFsync !== true;
@@ -440,7 +469,7 @@ export class RaftNode {
     }
     if (this.stopped) return; // a halt (crash) during the write: nothing after it happens
     // 2. Only then send (persist-before-send, written on the Ready type).
-    if (this.opts.unsafeNoFsync !== true && rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    if (late.length > 0) this.opts.transport.send(late);
     // 3. Apply.
     this.applyEntries(rn, rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(Buffer.from(rs.requestCtx).toString("hex"), rs.index);
