@@ -11,6 +11,8 @@ export class RaftLog {
   readonly unstable: Unstable;
   committed: number;
   applied: number;
+  /** The last index handed to the application to apply (in a Ready), applied or not yet. */
+  applying: number;
 
   constructor(
     readonly storage: Storage,
@@ -22,6 +24,7 @@ export class RaftLog {
     // Everything up to the snapshot is committed and applied.
     this.committed = firstIndex - 1;
     this.applied = firstIndex - 1;
+    this.applying = firstIndex - 1;
   }
 
   toString(): string {
@@ -128,6 +131,7 @@ export class RaftLog {
       `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`,
     );
     this.applied = i;
+    if (this.applying < i) this.applying = i;
   }
 
   stableTo(i: number, t: number): void {
@@ -198,6 +202,7 @@ export class RaftLog {
 
   restore(s: Snapshot): void {
     this.committed = s.metadata.index;
+    this.applying = s.metadata.index;
     this.unstable.restore(s);
   }
 

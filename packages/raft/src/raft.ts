@@ -567,6 +567,10 @@ export class Raft {
     s: { metadata: { index: number; term: number; confState: ConfState } } & { data: Uint8Array },
   ): boolean {
     if (s.metadata.index <= this.raftLog.committed) return false;
+    // Committed entries handed out in a Ready are still being applied: a snapshot now would be
+    // overtaken by them (their conf changes applied on top of the snapshot's configuration).
+    // Refuse; the leader sends it again once this node answers.
+    if (this.raftLog.applying > this.raftLog.applied) return false;
     if (this.state !== StateType.Follower) {
       // Only a leader sends snapshots, and a leader of a higher term would have made us a follower.
       this.becomeFollower(this.term + 1, None);

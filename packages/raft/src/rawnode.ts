@@ -194,6 +194,8 @@ export class RawNode {
     const r = this.raft;
     const entries = r.raftLog.unstableEntries().slice();
     const committedEntries = r.raftLog.nextEnts();
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    if (lastCommitted !== undefined) r.raftLog.applying = lastCommitted.index;
     const ss = r.softState();
     const hs = r.hardState();
     const softChanged = !softStateEqual(ss, this.prevSoftState);
@@ -234,6 +236,9 @@ export class RawNode {
     this.pending = undefined;
     const r = this.raft;
     if (p.hardState !== undefined) this.prevHardState = p.hardState;
+    // The caller installed the snapshot in its state machine: everything up to it is applied.
+    if (p.snapshotIndex !== undefined && p.snapshotIndex > r.raftLog.applied)
+      r.raftLog.appliedTo(p.snapshotIndex);
     const lastCommitted = p.committed[p.committed.length - 1];
     if (lastCommitted !== undefined) {
       r.raftLog.appliedTo(lastCommitted.index);
