@@ -34,9 +34,14 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(system: SystemName, opts: { heartbeatMs?: number; electionMs?: number } = {}): Promise<RunningCluster> {
-  if (system === "etcd" && !existsSync(etcdBinary)) throw new Error(`bench: ${etcdBinary} is missing (apt-get install etcd-server)`);
-  if (system === "skiff" && !existsSync(memberMain)) throw new Error("bench: packages/store is not built (pnpm build)");
+export async function startCluster(
+  system: SystemName,
+  opts: { heartbeatMs?: number; electionMs?: number } = {},
+): Promise<RunningCluster> {
+  if (system === "etcd" && !existsSync(etcdBinary))
+    throw new Error(`bench: ${etcdBinary} is missing (apt-get install etcd-server)`);
+  if (system === "skiff" && !existsSync(memberMain))
+    throw new Error("bench: packages/store is not built (pnpm build)");
   const dir = mkdtempSync(join(tmpdir(), `skiff-bench-${system}-`));
   const names = ["m1", "m2", "m3"];
   const peers = await Promise.all(names.map(async () => `http://127.0.0.1:${await freePort()}`));
@@ -68,9 +73,17 @@ export async function startCluster(system: SystemName, opts: { heartbeatMs?: num
   for (let i = 0; i < names.length; i++) {
     const args =
       system === "etcd"
-        ? [...common(i), "--initial-advertise-peer-urls", peers[i] as string, "--advertise-client-urls", clients[i] as string]
+        ? [
+            ...common(i),
+            "--initial-advertise-peer-urls",
+            peers[i] as string,
+            "--advertise-client-urls",
+            clients[i] as string,
+          ]
         : [memberMain, ...common(i)];
-    const child = spawn(system === "etcd" ? etcdBinary : process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(system === "etcd" ? etcdBinary : process.execPath, args, {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     child.stderr?.resume();
     children.push(child);
   }

@@ -58,8 +58,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
-async function load(cluster: RunningCluster, clients: number, seconds: number, keyPrefix: string): Promise<Omit<Row, "system" | "clients" | "serverCpuSeconds" | "peakRssMiB">> {
-  const pools = cluster.clientUrls.map((u) => new Pool(u, { connections: Math.max(1, Math.ceil(clients / 3)), pipelining: 1 }));
+async function load(
+  cluster: RunningCluster,
+  clients: number,
+  seconds: number,
+  keyPrefix: string,
+): Promise<Omit<Row, "system" | "clients" | "serverCpuSeconds" | "peakRssMiB">> {
+  const pools = cluster.clientUrls.map(
+    (u) => new Pool(u, { connections: Math.max(1, Math.ceil(clients / 3)), pipelining: 1 }),
+  );
   const latencies: number[] = [];
   let errors = 0;
   let n = 0;
@@ -72,7 +79,12 @@ async function load(cluster: RunningCluster, clients: number, seconds: number, k
         const r = request(cluster.system, `${keyPrefix}${(n++).toString(36).padStart(8, "0").slice(-8)}`);
         const t0 = performance.now();
         try {
-          const res = await pool.request({ method: r.method, path: r.path, body: r.body, headers: { "content-type": "application/json" } });
+          const res = await pool.request({
+            method: r.method,
+            path: r.path,
+            body: r.body,
+            headers: { "content-type": "application/json" },
+          });
           await res.body.text();
           if (res.statusCode === 200) latencies.push(performance.now() - t0);
           else errors++;
@@ -104,7 +116,8 @@ export async function runRaftNodeBench(opts: { quick: boolean }): Promise<Row[]>
   const clusters = new Map<SystemName, RunningCluster>();
   try {
     for (const system of ["skiff", "etcd"] as const) clusters.set(system, await startCluster(system));
-    for (const system of ["skiff", "etcd"] as const) await load(clusters.get(system) as RunningCluster, 16, 1, "warm"); // warm-up
+    for (const system of ["skiff", "etcd"] as const)
+      await load(clusters.get(system) as RunningCluster, 16, 1, "warm"); // warm-up
     for (const clients of levels) {
       for (const system of ["skiff", "etcd"] as const) {
         const c = clusters.get(system) as RunningCluster;
@@ -129,12 +142,24 @@ export async function runRaftNodeBench(opts: { quick: boolean }): Promise<Row[]>
 function table(rows: Row[]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
   const out = [
-    line(["clients", "system", "writes/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "max member CPU s", "max member peak RSS MiB", "throughput skiff/etcd"]),
+    line([
+      "clients",
+      "system",
+      "writes/s",
+      "p50 ms",
+      "p99 ms",
+      "p99.9 ms",
+      "errors",
+      "max member CPU s",
+      "max member peak RSS MiB",
+      "throughput skiff/etcd",
+    ]),
     line(["---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
   ];
   for (const r of rows) {
     const etcd = rows.find((x) => x.system === "etcd" && x.clients === r.clients);
-    const ratio = r.system === "skiff" && etcd !== undefined ? (r.writesPerSecond / etcd.writesPerSecond).toFixed(2) : "";
+    const ratio =
+      r.system === "skiff" && etcd !== undefined ? (r.writesPerSecond / etcd.writesPerSecond).toFixed(2) : "";
     out.push(
       line([
         r.clients,
@@ -166,7 +191,11 @@ export const raftNodeBenchmark: Benchmark = {
     }
     const rows = await runRaftNodeBench({ quick });
     process.stdout.write(`${table(rows)}\n`);
-    if (json !== undefined) writeFileSync(json, `${JSON.stringify({ benchmark: "raft-node", node: process.version, rows }, null, 2)}\n`);
+    if (json !== undefined)
+      writeFileSync(
+        json,
+        `${JSON.stringify({ benchmark: "raft-node", node: process.version, rows }, null, 2)}\n`,
+      );
     return 0;
   },
 };
