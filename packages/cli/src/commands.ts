@@ -1,7 +1,8 @@
 import type { Command } from "./command.js";
+import { storeCommand } from "./store.js";
 import { versionCommand } from "./version.js";
 
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
-  [versionCommand].map((c) => [c.name, c] as const),
+  [storeCommand, versionCommand].map((c) => [c.name, c] as const),
 );

@@ -16,4 +16,6 @@ export { SimNet, SimTransport } from "./raftnode/sim-transport.js";
 export type { StateMachine } from "./raftnode/statemachine.js";
 export { TcpTransport, type TcpTransportOptions } from "./raftnode/tcp-transport.js";
 export type { Transport, TransportHandler } from "./raftnode/transport.js";
+export { parseStoreFlags, type StoreFlags, storeFlagNames } from "./server/flags.js";
+export { runStore, startStore } from "./server/main.js";
 export { SimClock } from "./sim/clock.js";

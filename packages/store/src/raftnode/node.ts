@@ -364,6 +364,11 @@ export class RaftNode {
     return this.confState;
   }
 
+  /** Member id -> peer URL, as this member knows them (initial cluster, conf changes, snapshots). */
+  peerAddresses(): ReadonlyMap<NodeId, string> {
+    return this.peers;
+  }
+
   /** The failure that stopped this member from taking writes, if any. */
   failed(): Error | undefined {
     return this.failure;

@@ -1,0 +1,93 @@
+import { type KeyRange, toBin } from "./bytes.js";
+import { type History, toEvent } from "./history.js";
+import type { Event, KeyValue } from "./types.js";
+
+/** Which keys each lease holds now (etcd's lessor itemSet), kept in step with every write. */
+export class LeaseIndex {
+  private readonly byLease = new Map<bigint, Set<string>>();
+
+  attach(id: bigint, k: string): void {
+    if (id === 0n) return;
+    let s = this.byLease.get(id);
+    if (!s) {
+      s = new Set();
+      this.byLease.set(id, s);
+    }
+    s.add(k);
+  }
+
+  detach(id: bigint, k: string): void {
+    const s = this.byLease.get(id);
+    if (!s) return;
+    s.delete(k);
+    if (s.size === 0) this.byLease.delete(id);
+  }
+
+  /** The keys of a lease in byte order (etcd revokes them in sorted order). */
+  keys(id: bigint): string[] {
+    return [...(this.byLease.get(id) ?? [])].sort();
+  }
+
+  clear(): void {
+    this.byLease.clear();
+  }
+}
+
+/**
+ * One write transaction, etcd's storeTxnWrite: every change it makes gets main revision
+ * beginRev+1 and sub revisions 0,1,2... in order. Changes go straight into the history (records
+ * at beginRev+1 are invisible to reads at beginRev), so reads inside the txn after its first change
+ * read at beginRev+1 and see the txn's own writes, as etcd's do.
+ */
+export class WriteTxn {
+  readonly events: Event[] = [];
+
+  constructor(
+    private readonly h: History,
+    private readonly leases: LeaseIndex,
+    readonly beginRev: number,
+  ) {}
+
+  /** The revision reads inside this txn see. */
+  get rev(): number {
+    return this.events.length > 0 ? this.beginRev + 1 : this.beginRev;
+  }
+
+  /** Returns the revision of the write (etcd: Put returns beginRev+1). */
+  put(k: string, key: Uint8Array, value: Uint8Array, lease: bigint): number {
+    const main = this.beginRev + 1;
+    const prev = this.h.get(k, this.rev);
+    const kv: KeyValue = {
+      key,
+      // A key that is absent (never written, or deleted) starts a new generation: new
+      // create_revision, version 1 (etcd keyIndex generations).
+      create_revision: prev ? prev.create_revision : main,
+      mod_revision: main,
+      version: prev ? prev.version + 1 : 1,
+      value,
+      lease,
+    };
+    const rec = { main, sub: this.events.length, kv };
+    this.h.append(k, rec);
+    if (prev) this.leases.detach(prev.lease, k);
+    this.leases.attach(lease, k);
+    this.events.push(toEvent(k, rec, prev));
+    return main;
+  }
+
+  /** Deletes the live keys in the range; returns how many. */
+  deleteRange(r: KeyRange): number {
+    const main = this.beginRev + 1;
+    const victims = this.h.range(r, this.rev);
+    for (const prev of victims) this.deleteKey(prev, main);
+    return victims.length;
+  }
+
+  private deleteKey(prev: KeyValue, main: number): void {
+    const k = toBin(prev.key);
+    const rec = { main, sub: this.events.length, kv: null };
+    this.h.append(k, rec);
+    this.leases.detach(prev.lease, k);
+    this.events.push(toEvent(k, rec, prev));
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * etcd's Watch service on the MVCC history (etcd's watchableStore, simplified): every watcher is
+ * either synced (it gets each applied revision's events as they happen) or catching up (it is fed
+ * from the MVCC history in bounded batches until it reaches the current revision). A watcher whose
+ * stream cannot keep up is moved back to catching up: its memory stays bounded, it loses nothing.
+ * Events of one revision always go out in one response (atomic per revision).
+ */
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { failStream } from "../grpc/errors.js";
+import type * as g from "../grpc/types.js";
+import { MvccError } from "../mvcc/errors.js";
+import type * as m from "../mvcc/types.js";
+import { eventOut, type HeaderFields } from "./convert.js";
+import type { StoreStateMachine } from "./statemachine.js";
+
+/** Events a catching-up watcher reads per step; responses queued per synced watcher, at most. */
+const catchUpBatch = 1000;
+const maxQueuedResponses = 1024;
+
+interface Watcher {
+  id: number;
+  stream: WatchStream;
+  key: Uint8Array;
+  rangeEnd: Uint8Array | undefined;
+  /** The next revision this watcher must see. */
+  nextRev: number;
+  noPut: boolean;
+  noDelete: boolean;
+  prevKv: boolean;
+  progressNotify: boolean;
+  synced: boolean;
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+function matches(w: Watcher, key: Uint8Array): boolean {
+  if (w.rangeEnd === undefined || w.rangeEnd.length === 0) return compare(key, w.key) === 0;
+  // range_end "\0" means every key >= key (from-key).
+  if (w.rangeEnd.length === 1 && w.rangeEnd[0] === 0) return compare(key, w.key) >= 0;
+  return compare(key, w.key) >= 0 && compare(key, w.rangeEnd) < 0;
+}
+
+type WatchCall = ServerDuplexStream<g.WatchRequest, g.WatchResponse>;
+
+/** One gRPC Watch stream: many watchers, ids unique within the stream. */
+class WatchStream {
+  readonly watchers = new Map<number, Watcher>();
+  private nextId = 0;
+  queued = 0;
+  closed = false;
+
+  constructor(
+    readonly call: WatchCall,
+    readonly hub: WatchHub,
+  ) {}
+
+  send(resp: g.WatchResponse): boolean {
+    if (this.closed) return false;
+    this.queued++;
+    // grpc-js buffers writes; its return value says whether the buffer is over its mark.
+    const ok = this.call.write(resp, () => {
+      this.queued--;
+    });
+    return ok && this.queued < maxQueuedResponses;
+  }
+
+  allocateId(requested: number): number | undefined {
+    if (requested > 0) return this.watchers.has(requested) ? undefined : requested;
+    while (this.watchers.has(this.nextId)) this.nextId++;
+    return this.nextId++;
+  }
+}
+
+export class WatchHub {
+  private readonly streams = new Set<WatchStream>();
+  private catchUpScheduled = false;
+  private progressTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly sm: StoreStateMachine,
+    private readonly header: () => HeaderFields,
+    progressNotifyIntervalMs = 10 * 60 * 1000,
+  ) {
+    sm.onEvents = (rev, events) => this.onEvents(rev, events);
+    this.progressTimer = setInterval(() => this.progressNotify(), progressNotifyIntervalMs);
+    this.progressTimer.unref();
+  }
+
+  close(): void {
+    if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
+    for (const s of this.streams) {
+      s.closed = true;
+      s.call.end();
+    }
+    this.streams.clear();
+  }
+
+  get watcherCount(): number {
+    let n = 0;
+    for (const s of this.streams) n += s.watchers.size;
+    return n;
+  }
+
+  /** Serves one Watch stream until the client ends it. */
+  serve(call: WatchCall): void {
+    const stream = new WatchStream(call, this);
+    this.streams.add(stream);
+    call.on("data", (req: g.WatchRequest) => {
+      try {
+        this.request(stream, req);
+      } catch (e) {
+        failStream(call, e);
+      }
+    });
+    const end = () => {
+      stream.closed = true;
+      this.streams.delete(stream);
+    };
+    call.on("end", () => {
+      end();
+      call.end();
+    });
+    call.on("error", end);
+    call.on("cancelled", end);
+  }
+
+  private hdr(): g.ResponseHeader {
+    return { ...this.header(), revision: this.sm.mvcc.revision };
+  }
+
+  private request(stream: WatchStream, req: g.WatchRequest): void {
+    if (
+      req.create_request !== undefined &&
+      (req.request_union === undefined || req.request_union === "create_request")
+    ) {
+      this.create(stream, req.create_request);
+    } else if (
+      req.cancel_request !== undefined &&
+      (req.request_union === undefined || req.request_union === "cancel_request")
+    ) {
+      const id = Number(req.cancel_request.watch_id);
+      if (stream.watchers.delete(id)) stream.send({ header: this.hdr(), watch_id: id, canceled: true });
+    } else if (req.progress_request !== undefined) {
+      // A progress response carries the current revision when every watcher of the stream is synced.
+      if ([...stream.watchers.values()].every((w) => w.synced))
+        stream.send({ header: this.hdr(), watch_id: -1 });
+    }
+  }
+
+  private create(stream: WatchStream, c: g.WatchCreateRequest): void {
+    const current = this.sm.mvcc.revision;
+    const id = stream.allocateId(Number(c.watch_id));
+    if (id === undefined) {
+      stream.send({
+        header: this.hdr(),
+        watch_id: Number(c.watch_id),
+        created: true,
+        canceled: true,
+        cancel_reason: "etcdserver: duplicate watch ID",
+      });
+      return;
+    }
+    const start = Number(c.start_revision);
+    const w: Watcher = {
+      id,
+      stream,
+      key: c.key,
+      rangeEnd: c.range_end.length > 0 ? c.range_end : undefined,
+      nextRev: start > 0 ? start : current + 1,
+      noPut: c.filters.includes(0),
+      noDelete: c.filters.includes(1),
+      prevKv: c.prev_kv,
+      progressNotify: c.progress_notify,
+      synced: true,
+    };
+    stream.send({ header: this.hdr(), watch_id: id, created: true });
+    const compacted = this.sm.mvcc.compacted;
+    if (start > 0 && start < compacted) {
+      // etcd: a watch from a compacted revision is canceled with the compact revision.
+      stream.send({
+        header: this.hdr(),
+        watch_id: id,
+        canceled: true,
+        compact_revision: compacted,
+        cancel_reason: "etcdserver: mvcc: required revision has been compacted",
+      });
+      return;
+    }
+    stream.watchers.set(id, w);
+    if (w.nextRev <= current) {
+      w.synced = false;
+      this.scheduleCatchUp();
+    }
+  }
+
+  private onEvents(revision: number, events: m.Event[]): void {
+    for (const stream of this.streams) {
+      for (const w of stream.watchers.values()) {
+        if (!w.synced || revision < w.nextRev) continue;
+        const out = this.filter(w, events);
+        w.nextRev = revision + 1;
+        if (out.length === 0) continue;
+        if (!stream.send({ header: { ...this.header(), revision }, watch_id: w.id, events: out })) {
+          // The stream is backed up: stop feeding it live; it catches up from history later.
+          for (const other of stream.watchers.values()) other.synced = false;
+          this.scheduleCatchUp();
+        }
+      }
+    }
+  }
+
+  private filter(w: Watcher, events: readonly m.Event[]): g.Event[] {
+    const out: g.Event[] = [];
+    for (const e of events) {
+      if (!matches(w, e.kv.key)) continue;
+      if (e.type === "PUT" ? w.noPut : w.noDelete) continue;
+      out.push(eventOut(e, w.prevKv));
+    }
+    return out;
+  }
+
+  private scheduleCatchUp(): void {
+    if (this.catchUpScheduled) return;
+    this.catchUpScheduled = true;
+    setTimeout(() => {
+      this.catchUpScheduled = false;
+      this.catchUp();
+    }, 1);
+  }
+
+  /** One bounded step for every watcher that is behind; reschedules itself until all are synced. */
+  private catchUp(): void {
+    let behind = false;
+    const current = this.sm.mvcc.revision;
+    for (const stream of this.streams) {
+      if (stream.closed) continue;
+      if (stream.queued >= maxQueuedResponses / 2) {
+        behind = true; // let the stream drain first
+        continue;
+      }
+      for (const w of stream.watchers.values()) {
+        if (w.synced) continue;
+        let events: m.Event[];
+        try {
+          events = this.sm.mvcc.eventsSince(w.nextRev, w.key, w.rangeEnd);
+        } catch (e) {
+          if (!(e instanceof MvccError) || e.code !== "compacted") throw e;
+          stream.watchers.delete(w.id);
+          stream.send({
+            header: this.hdr(),
+            watch_id: w.id,
+            canceled: true,
+            compact_revision: this.sm.mvcc.compacted,
+            cancel_reason: "etcdserver: mvcc: required revision has been compacted",
+          });
+          continue;
+        }
+        // Send whole revisions only, at most about catchUpBatch events per step.
+        let i = 0;
+        let sentTo = w.nextRev - 1;
+        while (i < events.length && i < catchUpBatch) {
+          const rev = (events[i] as m.Event).kv.mod_revision;
+          let j = i;
+          while (j < events.length && (events[j] as m.Event).kv.mod_revision === rev) j++;
+          const out = this.filter(w, events.slice(i, j));
+          if (out.length > 0)
+            stream.send({ header: { ...this.header(), revision: current }, watch_id: w.id, events: out });
+          sentTo = rev;
+          i = j;
+        }
+        if (i >= events.length) {
+          w.nextRev = current + 1;
+          w.synced = true;
+        } else {
+          w.nextRev = sentTo + 1;
+          behind = true;
+        }
+      }
+    }
+    if (behind) this.scheduleCatchUp();
+  }
+
+  private progressNotify(): void {
+    for (const stream of this.streams) {
+      for (const w of stream.watchers.values()) {
+        if (w.progressNotify && w.synced) stream.send({ header: this.hdr(), watch_id: w.id });
+      }
+    }
+  }
+}
