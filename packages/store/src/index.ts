@@ -18,4 +18,5 @@ export { TcpTransport, type TcpTransportOptions } from "./raftnode/tcp-transport
 export type { Transport, TransportHandler } from "./raftnode/transport.js";
 export { parseStoreFlags, type StoreFlags, storeFlagNames } from "./server/flags.js";
 export { runStore, startStore } from "./server/main.js";
+export { runSnapshotRestore } from "./server/restore.js";
 export { SimClock } from "./sim/clock.js";

@@ -36,26 +36,43 @@ export class StoreCluster {
   constructor(private readonly extraFlags: string[] = []) {}
 
   async start(names = ["a", "b", "c"]): Promise<void> {
+    await this.init(names);
+    await Promise.all(this.members.map((m) => this.startMember(m)));
+  }
+
+  /** Allocates ports for members without starting them. */
+  async init(names: string[]): Promise<StoreMember[]> {
+    const added: StoreMember[] = [];
     for (const name of names) {
-      this.members.push({
+      const m = {
         name,
         peerUrl: `http://127.0.0.1:${await freePort()}`,
         clientUrl: `http://127.0.0.1:${await freePort()}`,
         stderr: [],
-      });
+      };
+      this.members.push(m);
+      added.push(m);
     }
-    await Promise.all(this.members.map((m) => this.startMember(m)));
+    return added;
   }
 
-  private async startMember(m: StoreMember): Promise<void> {
-    const initialCluster = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(",");
+  dataDir(m: StoreMember): string {
+    return join(this.dir, m.name);
+  }
+
+  initialCluster(): string {
+    return this.members.map((x) => `${x.name}=${x.peerUrl}`).join(",");
+  }
+
+  async startMember(m: StoreMember, flags: string[] = []): Promise<void> {
+    const initialCluster = this.initialCluster();
     const args = [
       ...childExecArgv(),
       runMain,
       "--name",
       m.name,
       "--data-dir",
-      join(this.dir, m.name),
+      this.dataDir(m),
       "--listen-peer-urls",
       m.peerUrl,
       "--initial-advertise-peer-urls",
@@ -71,6 +88,7 @@ export class StoreCluster {
       "--log-level",
       "warn",
       ...this.extraFlags,
+      ...flags,
     ];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     m.child = child;
@@ -88,19 +106,37 @@ export class StoreCluster {
     });
   }
 
-  /** host:port endpoints, as etcdctl takes them. */
+  /** host:port endpoints of the running members, as etcdctl takes them. */
   endpoints(): string {
-    return this.members.map((m) => new URL(m.clientUrl).host).join(",");
+    return this.members
+      .filter((m) => m.child !== undefined && m.child.exitCode === null)
+      .map((m) => new URL(m.clientUrl).host)
+      .join(",");
+  }
+
+  async stopMember(m: StoreMember, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const c = m.child;
+    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once("exit", () => resolve());
+      c.kill(signal);
+    });
+    m.child = undefined;
   }
 
   async etcdctl(
     args: string[],
-    opts: { input?: string; timeoutMs?: number } = {},
+    opts: { input?: string; timeoutMs?: number; endpoints?: string } = {},
   ): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const child = execFile(
         etcdctlPath,
-        [`--endpoints=${this.endpoints()}`, "--dial-timeout=5s", "--command-timeout=10s", ...args],
+        [
+          `--endpoints=${opts.endpoints ?? this.endpoints()}`,
+          "--dial-timeout=5s",
+          "--command-timeout=10s",
+          ...args,
+        ],
         { env: { ...process.env, ETCDCTL_API: "3" }, timeout: opts.timeoutMs ?? 20_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),

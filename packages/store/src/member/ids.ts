@@ -32,3 +32,22 @@ export function hostPort(url: string): { host: string; port: number } {
   if (!Number.isInteger(port) || port <= 0) throw new Error(`URL ${url} needs an explicit port`);
   return { host: u.hostname, port };
 }
+
+/**
+ * A store member's Raft id from its advertised peer URLs and the cluster token, as etcd derives
+ * member IDs from peer URLs: every member computes the same id for a peer from --initial-cluster,
+ * and a member added later (etcdctl member add, then started with --initial-cluster-state
+ * existing) computes its own id from its URL, the same one the cluster gave it.
+ */
+export function memberIdFromPeerUrls(peerUrls: readonly string[], clusterToken: string): number {
+  const h = createHash("sha256")
+    .update(
+      `${clusterToken}/${[...peerUrls]
+        .map((u) => u.replace(/\/$/, ""))
+        .sort()
+        .join(",")}`,
+    )
+    .digest();
+  const id = h.readUIntBE(0, 6);
+  return id === 0 ? 1 : id;
+}

@@ -4,12 +4,12 @@
  * answer from this member's state; watches are served from the MVCC history; lease expiry is the
  * leader's (Lessor). Errors are etcd's (EtcdError, see ../grpc/errors.ts).
  */
-import { createHash } from "node:crypto";
 import { ConfChangeType, type NodeId } from "@skiff/raft";
 import { type EtcdBackend, notImplementedBackend } from "../grpc/backend.js";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../grpc/client.js";
 import { EtcdError, type EtcdErrorCode, failStream } from "../grpc/errors.js";
 import type * as g from "../grpc/types.js";
+import { memberIdFromPeerUrls } from "../member/ids.js";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "../mvcc/check.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
@@ -17,6 +17,7 @@ import { RaftNodeError } from "../raftnode/errors.js";
 import type { RaftNode } from "../raftnode/node.js";
 import * as c from "./convert.js";
 import { Lessor } from "./lessor.js";
+import { encodeSnapshotFile } from "./snapshotfile.js";
 import {
   encodeRequest,
   maxLeaseTTL,
@@ -61,6 +62,8 @@ export interface StoreBackendOptions {
   readonly node: RaftNode;
   readonly sm: StoreStateMachine;
   readonly clusterId: bigint;
+  /** --initial-cluster-token: member ids derive from it and the peer URLs. */
+  readonly clusterToken: string;
   /** etcd --quota-backend-bytes: writes fail with NOSPACE above it (2 GiB default). */
   readonly quotaBackendBytes?: number;
   /** etcd --max-request-bytes: a larger request fails with "request is too large". */
@@ -263,7 +266,10 @@ export class StoreBackend {
         isLearner: this.node.members().learners.includes(this.node.id),
       }),
       alarm: async (req) => {
+        const list = (alarms: { memberId: string; alarm: number }[]) =>
+          alarms.map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
         if (req.action === 2) {
+          // etcd answers a deactivation with the alarms it deactivated.
           const targets = [...this.sm.alarms.values()].filter(
             (a) =>
               (req.memberID === "0" || a.memberId === req.memberID) &&
@@ -271,13 +277,23 @@ export class StoreBackend {
           );
           for (const a of targets)
             await this.propose({ op: "alarm", action: "deactivate", memberId: a.memberId, alarm: a.alarm });
-        } else if (req.action === 1) {
-          await this.propose({ op: "alarm", action: "activate", memberId: req.memberID, alarm: req.alarm });
+          return { header: this.header(), alarms: list(targets) };
         }
-        return {
-          header: this.header(),
-          alarms: [...this.sm.alarms.values()].map((a) => ({ memberID: a.memberId, alarm: a.alarm })),
-        };
+        if (req.action === 1) {
+          await this.propose({ op: "alarm", action: "activate", memberId: req.memberID, alarm: req.alarm });
+          return { header: this.header(), alarms: list([{ memberId: req.memberID, alarm: req.alarm }]) };
+        }
+        return { header: this.header(), alarms: list([...this.sm.alarms.values()]) };
+      },
+      snapshot: (call) => {
+        // A consistent image: the state machine is serialized in one synchronous step.
+        const file = encodeSnapshotFile(this.sm.snapshot());
+        const chunk = 32 * 1024;
+        for (let at = 0; at < file.length; at += chunk) {
+          const blob = Buffer.from(file.subarray(at, Math.min(file.length, at + chunk)));
+          call.write({ header: this.header(), remaining_bytes: file.length - at - blob.length, blob });
+        }
+        call.end();
       },
       // The MVCC store lives in memory: there is nothing to defragment; answer as etcd does.
       defragment: async () => ({ header: this.header() }),
@@ -406,7 +422,8 @@ export class StoreBackend {
       throw new EtcdError("MemberBadURLs");
     for (const existing of this.node.peerAddresses().values())
       if (req.peerURLs.includes(existing)) throw new EtcdError("PeerURLExist");
-    const id = newMemberId(req.peerURLs, this.o.clusterId);
+    const id = memberIdFromPeerUrls(req.peerURLs, this.o.clusterToken);
+    if (this.isMember(id)) throw new EtcdError("MemberExist");
     await this.confChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, url);
     const member = {
       ID: String(id),
@@ -425,12 +442,4 @@ export class StoreBackend {
       throw toEtcdError(e);
     }
   }
-}
-
-/** A new member's id from its peer URLs, the cluster and the time (etcd: computeMemberId). */
-export function newMemberId(peerURLs: readonly string[], clusterId: bigint): number {
-  const h = createHash("sha256")
-    .update(`${[...peerURLs].sort().join(",")}/${clusterId}/${Date.now()}`)
-    .digest();
-  return h.readUIntBE(0, 6) || 1;
 }

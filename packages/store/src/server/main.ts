@@ -12,7 +12,7 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import { SeededRand } from "@skiff/raft";
 import { Registry } from "prom-client";
 import { createEtcdServer } from "../grpc/server.js";
-import { hostPort, memberId, parseInitialCluster } from "../member/ids.js";
+import { hostPort, memberIdFromPeerUrls, parseInitialCluster } from "../member/ids.js";
 import { realClock } from "../raftnode/clock.js";
 import { LevelDbLogStore } from "../raftnode/leveldb-logstore.js";
 import { memberLogger } from "../raftnode/logger.js";
@@ -41,7 +41,8 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
   if (!cluster.has(flags.name)) {
     throw new Error(`couldn't find local name "${flags.name}" in the initial cluster configuration`);
   }
-  const id = memberId(flags.name, flags.initialClusterToken);
+  const ownPeerUrl = cluster.get(flags.name) as string;
+  const id = memberIdFromPeerUrls([ownPeerUrl], flags.initialClusterToken);
   const log = memberLogger(id.toString(16), flags.logLevel);
   const registry = new Registry();
   const metrics = new NodeMetrics(registry);
@@ -57,7 +58,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
   });
   const sm = new StoreStateMachine();
   const initialCluster = new Map(
-    [...cluster].map(([name, url]) => [memberId(name, flags.initialClusterToken), url]),
+    [...cluster.values()].map((url) => [memberIdFromPeerUrls([url], flags.initialClusterToken), url]),
   );
   const node = new RaftNode({
     id,
@@ -80,6 +81,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
     node,
     sm,
     clusterId: clusterIdOf(flags.initialClusterToken, flags.initialCluster),
+    clusterToken: flags.initialClusterToken,
     quotaBackendBytes: flags.quotaBackendBytes,
     maxRequestBytes: flags.maxRequestBytes,
     maxTxnOps: flags.maxTxnOps,

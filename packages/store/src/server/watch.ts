@@ -180,11 +180,11 @@ export class WatchHub {
     if (start > 0 && start < compacted) {
       // etcd: a watch from a compacted revision is canceled with the compact revision.
       stream.send({
-        header: this.hdr(),
+        // etcd sends only the id and the compact revision (header revision 0, no reason).
+        header: { ...this.header(), revision: 0 },
         watch_id: id,
         canceled: true,
         compact_revision: compacted,
-        cancel_reason: "etcdserver: mvcc: required revision has been compacted",
       });
       return;
     }
@@ -249,11 +249,10 @@ export class WatchHub {
           if (!(e instanceof MvccError) || e.code !== "compacted") throw e;
           stream.watchers.delete(w.id);
           stream.send({
-            header: this.hdr(),
+            header: { ...this.header(), revision: 0 },
             watch_id: w.id,
             canceled: true,
             compact_revision: this.sm.mvcc.compacted,
-            cancel_reason: "etcdserver: mvcc: required revision has been compacted",
           });
           continue;
         }

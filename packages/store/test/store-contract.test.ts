@@ -1,0 +1,142 @@
+/**
+ * The etcd v3 contract suite (store-contract.ts) against a fresh real etcd 3.4 and a fresh
+ * 3-member `skiff store`: the same cases in the same order must give the same transcripts,
+ * absolute revisions included.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { closeEtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
+import { freePort } from "./procs.js";
+import { type ContractTarget, runContract, type TranscriptEntry } from "./store-contract.js";
+import { StoreCluster } from "./storeprocs.js";
+
+const etcdBin = "/usr/bin/etcd";
+
+/** Waits until a linearizable read succeeds: the target has a leader and serves the KV API. */
+async function waitServing(endpoint: string, timeoutMs = 30_000): Promise<void> {
+  const clients = etcdClients(endpoint);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await unaryCall(clients.KV, "Range", { key: Buffer.from("/ready") }, 2000);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`${endpoint} not serving: ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    closeEtcdClients(clients);
+  }
+}
+
+class EtcdTarget implements ContractTarget {
+  readonly name = "etcd 3.4";
+  private readonly dir = mkdtempSync(join(tmpdir(), "skiff-contract-etcd-"));
+  private child?: ChildProcess;
+  private clientPort = 0;
+  private log = "";
+
+  async start(): Promise<void> {
+    this.clientPort = await freePort();
+    const clientUrl = `http://127.0.0.1:${this.clientPort}`;
+    const peerUrl = `http://127.0.0.1:${await freePort()}`;
+    this.child = spawn(
+      etcdBin,
+      [
+        "--name=contract",
+        `--data-dir=${this.dir}`,
+        `--listen-client-urls=${clientUrl}`,
+        `--advertise-client-urls=${clientUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=contract=${peerUrl}`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    this.child.stderr?.on("data", (d: Buffer) => {
+      this.log = (this.log + d.toString()).slice(-4000);
+    });
+    await waitServing(this.endpoint()).catch((e) => {
+      throw new Error(`${String(e)}\n${this.log}`);
+    });
+  }
+
+  endpoint(): string {
+    return `127.0.0.1:${this.clientPort}`;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (c?.pid !== undefined && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once("exit", r));
+      process.kill(c.pid, "SIGKILL");
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+class SkiffTarget implements ContractTarget {
+  readonly name = "skiff store (3 members)";
+  private readonly cluster = new StoreCluster();
+
+  async start(): Promise<void> {
+    await this.cluster.start();
+    await waitServing(this.endpoint());
+  }
+
+  endpoint(): string {
+    return this.cluster.endpoints().split(",")[0] ?? "";
+  }
+
+  stop(): Promise<void> {
+    return this.cluster.close();
+  }
+}
+
+/** One line per differing step: the step name and both normalized responses. */
+function readableDiff(want: TranscriptEntry[], got: TranscriptEntry[]): string {
+  const lines: string[] = [];
+  for (let i = 0; i < Math.max(want.length, got.length); i++) {
+    const w = JSON.stringify(want[i]);
+    const g = JSON.stringify(got[i]);
+    if (w === g) continue;
+    lines.push(`step ${i} ${want[i]?.step ?? got[i]?.step}:`, `  etcd:  ${w}`, `  skiff: ${g}`);
+  }
+  return lines.join("\n");
+}
+
+async function transcriptOf(target: ContractTarget): Promise<Map<string, TranscriptEntry[]>> {
+  try {
+    await target.start();
+    return await runContract(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+if (!existsSync(etcdBin)) {
+  const reason = `etcd 3.4 not installed (${etcdBin}): the contract against etcd is not checked`;
+  if (process.env.CI === "true") t.fail(reason);
+  else t.test("etcd v3 contract: skiff store vs etcd 3.4", { skip: reason }, async () => {});
+} else {
+  t.test("etcd v3 contract: skiff store vs etcd 3.4", async (t) => {
+    // One target at a time: the machine is small, and each run starts from a fresh cluster.
+    const etcd = await transcriptOf(new EtcdTarget());
+    const skiff = await transcriptOf(new SkiffTarget());
+    // STORE_CONTRACT_DUMP=file.json keeps both transcripts, to read what the cases saw.
+    const dump = process.env.STORE_CONTRACT_DUMP;
+    if (dump) writeFileSync(dump, JSON.stringify({ etcd: [...etcd], skiff: [...skiff] }, null, 1));
+    for (const [name, want] of etcd) {
+      const got = skiff.get(name) ?? [];
+      const diff = readableDiff(want, got);
+      if (diff !== "") t.comment(`${name}\n${diff}`);
+      t.same(got, want, name);
+    }
+  });
+}
