@@ -101,13 +101,18 @@ export function header(h: HeaderFields, revision: number): g.ResponseHeader {
   return { ...h, revision };
 }
 
+/** A Buffer view of the same bytes (no copy: responses are built for every watcher). */
+function view(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
 export function kvOut(kv: m.KeyValue): g.KeyValue {
   return {
-    key: Buffer.from(kv.key),
+    key: view(kv.key),
     create_revision: kv.create_revision,
     mod_revision: kv.mod_revision,
     version: kv.version,
-    value: Buffer.from(kv.value),
+    value: view(kv.value),
     lease: int64(kv.lease),
   };
 }

@@ -13,9 +13,18 @@ import type * as m from "../mvcc/types.js";
 import { eventOut, type HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
 
-/** Events a catching-up watcher reads per step; responses queued per synced watcher, at most. */
-const catchUpBatch = 1000;
-const maxQueuedResponses = 1024;
+/** Events a catching-up watcher reads per step. */
+const catchUpBatch = 500;
+/** Bytes of responses a stream may have written but not yet flushed to its client. */
+const maxQueuedBytes = 1024 * 1024;
+
+/** Roughly what a response weighs on the wire. */
+function responseBytes(resp: g.WatchResponse): number {
+  let n = 64;
+  for (const e of resp.events ?? [])
+    n += 48 + (e.kv?.key.length ?? 0) + (e.kv?.value?.length ?? 0) + (e.prev_kv?.value?.length ?? 0);
+  return n;
+}
 
 interface Watcher {
   id: number;
@@ -48,7 +57,9 @@ type WatchCall = ServerDuplexStream<g.WatchRequest, g.WatchResponse>;
 class WatchStream {
   readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
-  queued = 0;
+  queuedBytes = 0;
+  /** Over its byte limit: catch-up resumes from the write callbacks once half of it is flushed. */
+  waitingForDrain = false;
   closed = false;
 
   constructor(
@@ -56,14 +67,24 @@ class WatchStream {
     readonly hub: WatchHub,
   ) {}
 
+  /** Writes a response; false once the stream holds more than its share of unflushed bytes. */
   send(resp: g.WatchResponse): boolean {
     if (this.closed) return false;
-    this.queued++;
-    // grpc-js buffers writes; its return value says whether the buffer is over its mark.
-    const ok = this.call.write(resp, () => {
-      this.queued--;
+    const bytes = responseBytes(resp);
+    this.queuedBytes += bytes;
+    // The callback runs when grpc-js has flushed the response towards the client.
+    this.call.write(resp, () => {
+      this.queuedBytes -= bytes;
+      if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
+        this.waitingForDrain = false;
+        this.hub.resume();
+      }
     });
-    return ok && this.queued < maxQueuedResponses;
+    return this.queuedBytes < maxQueuedBytes;
+  }
+
+  get full(): boolean {
+    return this.queuedBytes >= maxQueuedBytes;
   }
 
   allocateId(requested: number): number | undefined {
@@ -221,6 +242,11 @@ export class WatchHub {
     return out;
   }
 
+  /** Called when a stream that was full has drained. */
+  resume(): void {
+    this.scheduleCatchUp();
+  }
+
   private scheduleCatchUp(): void {
     if (this.catchUpScheduled) return;
     this.catchUpScheduled = true;
@@ -236,8 +262,8 @@ export class WatchHub {
     const current = this.sm.mvcc.revision;
     for (const stream of this.streams) {
       if (stream.closed) continue;
-      if (stream.queued >= maxQueuedResponses / 2) {
-        behind = true; // let the stream drain first
+      if (stream.full) {
+        stream.waitingForDrain = true; // its write callbacks resume the catch-up
         continue;
       }
       for (const w of stream.watchers.values()) {
@@ -256,16 +282,24 @@ export class WatchHub {
           });
           continue;
         }
-        // Send whole revisions only, at most about catchUpBatch events per step.
+        // Send whole revisions only, at most about catchUpBatch events per step, and stop as soon
+        // as the stream's buffer is over its mark: a stream being caught up never holds more than
+        // about maxQueuedResponses responses, however many watchers it carries.
         let i = 0;
         let sentTo = w.nextRev - 1;
-        while (i < events.length && i < catchUpBatch) {
+        let full = false;
+        while (i < events.length && i < catchUpBatch && !full) {
           const rev = (events[i] as m.Event).kv.mod_revision;
           let j = i;
           while (j < events.length && (events[j] as m.Event).kv.mod_revision === rev) j++;
           const out = this.filter(w, events.slice(i, j));
-          if (out.length > 0)
-            stream.send({ header: { ...this.header(), revision: current }, watch_id: w.id, events: out });
+          if (out.length > 0) {
+            full = !stream.send({
+              header: { ...this.header(), revision: current },
+              watch_id: w.id,
+              events: out,
+            });
+          }
           sentTo = rev;
           i = j;
         }
@@ -275,6 +309,11 @@ export class WatchHub {
         } else {
           w.nextRev = sentTo + 1;
           behind = true;
+        }
+        if (full) {
+          // The other watchers of this stream wait until the client has read what is queued.
+          stream.waitingForDrain = true;
+          break;
         }
       }
     }

@@ -1,0 +1,210 @@
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import t from "tap";
+import type { EtcdClients } from "../src/grpc/client.js";
+import type { LeaseKeepAliveResponse } from "../src/grpc/types.js";
+import {
+  b,
+  Clients,
+  call,
+  eventsOf,
+  leaderOf,
+  sleep,
+  WatchConn,
+  waitFor,
+  waitLastRev,
+} from "./store-watch-helpers.js";
+import type { StoreMember } from "./storeprocs.js";
+import { StoreCluster } from "./storeprocs.js";
+
+// Leases on a real 3-member skiff store: expiry deletes the keys in one revision, keep-alive
+// through a follower, a leader change does not expire a lease early, Leases/TimeToLive through a
+// follower. --election-timeout 500 makes the minimum TTL 1 s (etcd: 1.5 election timeouts).
+
+/** A LeaseKeepAlive stream; once() sends one keep-alive and resolves with its answer. */
+class KeepAlive {
+  readonly stream: ClientDuplexStream<object, LeaseKeepAliveResponse>;
+  private readonly waiting: ((r: LeaseKeepAliveResponse) => void)[] = [];
+  constructor(c: EtcdClients) {
+    this.stream = (
+      c.Lease as unknown as { LeaseKeepAlive(): ClientDuplexStream<object, LeaseKeepAliveResponse> }
+    ).LeaseKeepAlive();
+    this.stream.on("data", (r: LeaseKeepAliveResponse) => this.waiting.shift()?.(r));
+    this.stream.on("error", () => {});
+  }
+  once(id: string): Promise<LeaseKeepAliveResponse> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push(resolve);
+      setTimeout(() => reject(new Error("no keep-alive answer in 5 s")), 5000).unref();
+      this.stream.write({ ID: id });
+    });
+  }
+  close(): void {
+    this.stream.cancel();
+  }
+}
+
+t.test("leases on a 3-member skiff store", async (t) => {
+  const cluster = new StoreCluster(["--heartbeat-interval", "50", "--election-timeout", "500"]);
+  const clients = new Clients();
+  const closers: { close(): void }[] = [];
+  t.teardown(async () => {
+    for (const c of closers) c.close();
+    clients.close();
+    await cluster.close();
+  });
+  await cluster.start();
+  const byName = new Map(cluster.members.map((m) => [m.name, clients.of(m)]));
+  const cl = (name: string) => byName.get(name) as EtcdClients;
+  let leader = await leaderOf(cluster, byName);
+  const followers = () => cluster.members.filter((m) => m.name !== leader && m.child?.signalCode === null);
+  const exists = async (c: EtcdClients, key: string) =>
+    (await call(c, "KV", "Range", { key: b(key) })).kvs.length > 0;
+
+  await t.test("an expired lease deletes its keys in one revision", async (t) => {
+    const [f1, f2] = followers() as [StoreMember, StoreMember];
+    const watch = new WatchConn(cl(leader));
+    closers.push(watch);
+    const w = await watch.watch("le/");
+    const sent = Date.now();
+    const grant = await call(cl(f1.name), "Lease", "LeaseGrant", { TTL: "2", ID: "0" });
+    t.equal(Number(grant.TTL), 2, "granted with TTL 2 through a follower");
+    for (const k of ["le/1", "le/2", "le/3"])
+      await call(cl(f2.name), "KV", "Put", { key: b(k), value: b("v"), lease: grant.ID });
+    const ttl = await call(cl(f2.name), "Lease", "LeaseTimeToLive", { ID: grant.ID, keys: true });
+    t.same(
+      ttl.keys.map((k: Buffer) => k.toString()).sort(),
+      ["le/1", "le/2", "le/3"],
+      "TimeToLive with keys through a follower",
+    );
+    t.equal(Number(ttl.grantedTTL), 2);
+    t.ok(Number(ttl.TTL) >= 1 && Number(ttl.TTL) <= 2, `remaining TTL ${ttl.TTL}`);
+    await waitFor(
+      "the leased keys to vanish",
+      async () => {
+        if (await exists(cl(f2.name), "le/1")) throw new Error("still there");
+      },
+      8000,
+    );
+    const after = (Date.now() - sent) / 1000;
+    t.ok(after >= 1.8 && after < 5, `the keys vanished ${after.toFixed(1)} s after the grant (TTL 2)`);
+    for (const k of ["le/2", "le/3"]) t.notOk(await exists(cl(f1.name), k), `${k} is gone too`);
+    const dels = await waitFor("3 DELETE events", () => {
+      const evs = eventsOf(w).filter((e) => e.type === 1);
+      if (evs.length < 3) throw new Error(`${evs.length} so far`);
+      return evs;
+    });
+    t.same(dels.map((e) => e.kv?.key.toString()).sort(), ["le/1", "le/2", "le/3"]);
+    t.equal(new Set(dels.map((e) => String(e.kv?.mod_revision))).size, 1, "all deleted at one revision");
+    t.equal(
+      w.responses.filter((r) => (r.events ?? []).some((e) => e.type === 1)).length,
+      1,
+      "in one watch response",
+    );
+    const gone = await call(cl(f1.name), "Lease", "LeaseTimeToLive", { ID: grant.ID, keys: false });
+    t.equal(Number(gone.TTL), -1, "TimeToLive of the expired lease is -1");
+    const leases = await call(cl(f2.name), "Lease", "LeaseLeases", {});
+    t.notOk(
+      leases.leases.some((l: { ID: string }) => l.ID === grant.ID),
+      "LeaseLeases no longer lists it",
+    );
+  });
+
+  await t.test("keep-alive through a follower keeps a lease past its TTL", async (t) => {
+    const [f1, f2] = followers() as [StoreMember, StoreMember];
+    const grant = await call(cl(leader), "Lease", "LeaseGrant", { TTL: "2", ID: "0" });
+    await call(cl(f1.name), "KV", "Put", { key: b("ka/k"), value: b("v"), lease: grant.ID });
+    const ka = new KeepAlive(cl(f1.name));
+    closers.push(ka);
+    const end = Date.now() + 5000;
+    const ttls = new Set<number>();
+    let lastKa = 0;
+    while (Date.now() < end) {
+      lastKa = Date.now();
+      const r = await ka.once(grant.ID);
+      ttls.add(Number(r.TTL));
+      await sleep(500);
+    }
+    t.same([...ttls], [2], "every keep-alive answered TTL 2");
+    t.ok(await exists(cl(f2.name), "ka/k"), "alive after 5 s with TTL 2: the keep-alives renewed it");
+    const ttl = await call(cl(f2.name), "Lease", "LeaseTimeToLive", { ID: grant.ID, keys: true });
+    t.same(
+      ttl.keys.map((k: Buffer) => k.toString()),
+      ["ka/k"],
+    );
+    t.ok(Number(ttl.TTL) >= 1, `remaining ${ttl.TTL} s right after a keep-alive`);
+    const leases = await call(cl(f2.name), "Lease", "LeaseLeases", {});
+    t.ok(
+      leases.leases.some((l: { ID: string }) => l.ID === grant.ID),
+      "LeaseLeases through a follower lists it",
+    );
+    await waitFor(
+      "the lease to expire without keep-alives",
+      async () => {
+        if (await exists(cl(f2.name), "ka/k")) throw new Error("still there");
+      },
+      8000,
+    );
+    const after = (Date.now() - lastKa) / 1000;
+    t.ok(after >= 1.8 && after < 6, `then it expired, ${after.toFixed(1)} s after the last keep-alive`);
+  });
+
+  await t.test("a leader change does not expire a lease early", async (t) => {
+    const [f1, f2] = followers() as [StoreMember, StoreMember];
+    const grant = await call(cl(f1.name), "Lease", "LeaseGrant", { TTL: "10", ID: "0" });
+    await call(cl(f1.name), "KV", "Put", { key: b("lc/k"), value: b("v"), lease: grant.ID });
+    const watch = new WatchConn(cl(f2.name));
+    closers.push(watch);
+    const w = await watch.watch("lc/");
+    const ka = new KeepAlive(cl(f1.name));
+    closers.push(ka);
+    for (let i = 0; i < 3; i++) {
+      await sleep(1000);
+      t.equal(Number((await ka.once(grant.ID)).TTL), 10);
+    }
+    const old = cluster.members.find((m) => m.name === leader) as StoreMember;
+    const exited = new Promise((r) => old.child?.once("exit", r));
+    const killedAt = Date.now();
+    old.child?.kill("SIGKILL");
+    await exited;
+    leader = await leaderOf(cluster, byName);
+    const takeover = Date.now();
+    t.comment(`leader ${old.name} killed; ${leader} leads after ${takeover - killedAt} ms`);
+    const ttl = await call(cl(f2.name === leader ? f1.name : f2.name), "Lease", "LeaseTimeToLive", {
+      ID: grant.ID,
+      keys: true,
+    });
+    t.ok(Number(ttl.TTL) >= 9, `the new leader gave the lease a full TTL again (${ttl.TTL} s left)`);
+    // Alive for at least its TTL from the takeover (which is after the kill).
+    let goneAt = 0;
+    while (Date.now() < killedAt + 9500) {
+      if (!(await exists(cl(f1.name), "lc/k"))) {
+        goneAt = Date.now();
+        break;
+      }
+      await sleep(250);
+    }
+    t.equal(
+      goneAt === 0 ? "alive" : `gone ${((goneAt - killedAt) / 1000).toFixed(1)} s after the kill`,
+      "alive",
+      "the lease survived the failover for its TTL",
+    );
+    await waitFor(
+      "the lease to expire after its TTL on the new leader",
+      async () => {
+        if (await exists(cl(f1.name), "lc/k")) throw new Error("still there");
+      },
+      8000,
+    );
+    const after = (Date.now() - killedAt) / 1000;
+    t.ok(after < 15, `then it expired, ${after.toFixed(1)} s after the kill`);
+    await waitLastRev(
+      [w],
+      Number((await call(cl(f1.name), "KV", "Range", { key: b("lc/k") })).header.revision),
+    );
+    t.same(
+      eventsOf(w).map((e) => e.type),
+      [1],
+      "the watcher on the surviving member saw the DELETE",
+    );
+  });
+});
