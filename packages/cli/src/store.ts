@@ -7,7 +7,9 @@ export const storeCommand: Command = {
     const { runSnapshotRestore, runStore, storeFlagNames } = await import("@skiff/store");
     if (args[0] === "snapshot") {
       if (args[1] !== "restore") {
-        io.err("Usage: skiff store snapshot restore FILE --name N --data-dir D --initial-cluster ... [--initial-cluster-token T]\n");
+        io.err(
+          "Usage: skiff store snapshot restore FILE --name N --data-dir D --initial-cluster ... [--initial-cluster-token T]\n",
+        );
         return 1;
       }
       try {
