@@ -65,13 +65,13 @@ export async function runMember(argv: readonly string[]): Promise<void> {
     unsafeNoFsync: flags.unsafeNoFsync,
   });
   await node.start();
-  const api = memberApi(node, kv, flags.name);
+  let stopping = false;
+  const api = memberApi(node, kv, flags.name, () => stopping);
   const client = hostPort(flags.listenClientUrl);
   await new Promise<void>((resolve, reject) => {
     api.once("error", reject);
     api.listen(client.port, client.host, () => resolve());
   });
-  let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;

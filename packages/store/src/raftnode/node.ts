@@ -210,6 +210,12 @@ export class RaftNode {
       onUnreachable: (id) => this.enqueue({ kind: "call", fn: () => this.rn?.reportUnreachable(id) }),
       onSnapshotStatus: (id, ok) => this.enqueue({ kind: "call", fn: () => this.rn?.reportSnapshot(id, ok) }),
     });
+    if (fresh && this.opts.initialClusterState === "new") {
+      // A brand-new cluster has no leader to wait for: fast-forward the election clock so the
+      // first election comes after a few heartbeats, not a whole timeout (etcd advances its
+      // election ticks at start the same way).
+      for (let i = 0; i < this.electionTicks - 2; i++) this.enqueue({ kind: "tick" });
+    }
     this.stopTicks = this.opts.clock.every(this.heartbeatMs, () => this.enqueue({ kind: "tick" }));
     this.log.info(
       {
