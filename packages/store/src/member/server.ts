@@ -11,7 +11,12 @@ const maxBodyBytes = 1536 * 1024; // etcd's default --max-request-bytes
  * replaces it in the store). Writes go through Raft; reads are linearizable (ReadIndex) unless
  * `?serializable=true`.
  */
-export function memberApi(node: RaftNode, kv: KvStateMachine, name: string, stopping: () => boolean = () => false): Server {
+export function memberApi(
+  node: RaftNode,
+  kv: KvStateMachine,
+  name: string,
+  stopping: () => boolean = () => false,
+): Server {
   return createServer((req, res) => {
     // A request that arrives (on a kept-alive connection) once shutdown began is cut off at the
     // connection, so the client tries another member instead of getting an error answer.

@@ -96,6 +96,18 @@ export class History {
     this.bytes += recSize(k.length, rec);
   }
 
+  /** Undoes append(k, rec) (a write txn that failed half-way rolls back; etcd's txn is atomic). */
+  pop(k: string, rec: Rec): void {
+    const recs = this.byKey.get(k);
+    if (!recs || recs[recs.length - 1] !== rec) throw new Error("mvcc: rollback out of order");
+    recs.pop();
+    this.bytes -= recSize(k.length, rec);
+    if (recs.length === 0) {
+      this.byKey.delete(k);
+      this.sorted.splice(this.lowerBound(k), 1);
+    }
+  }
+
   /**
    * Drops history that no read at a revision >= rev can see: of the records below rev only a key's
    * last one survives, and not even that if it is a tombstone (etcd keyIndex.compact). Records at

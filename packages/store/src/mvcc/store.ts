@@ -158,7 +158,14 @@ export class MvccStore implements TxnContext {
   /** One write txn: commits (bumps the revision, emits events) only if it changed something. */
   private write<T>(f: (tw: WriteTxn) => T): T {
     const tw = new WriteTxn(this.h, this.leases, this.rev);
-    const result = f(tw);
+    let result: T;
+    try {
+      result = f(tw);
+    } catch (e) {
+      // An error found half-way (e.g. ignore_value on a key this txn deleted): nothing happened.
+      tw.rollback();
+      throw e;
+    }
     if (tw.events.length > 0) {
       this.rev = tw.beginRev + 1;
       this.opts.onEvents?.(this.rev, tw.events);

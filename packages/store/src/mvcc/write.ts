@@ -41,6 +41,8 @@ export class LeaseIndex {
  */
 export class WriteTxn {
   readonly events: Event[] = [];
+  /** What to undo, newest last, if the txn fails half-way. */
+  private readonly undo: (() => void)[] = [];
 
   constructor(
     private readonly h: History,
@@ -71,8 +73,19 @@ export class WriteTxn {
     this.h.append(k, rec);
     if (prev) this.leases.detach(prev.lease, k);
     this.leases.attach(lease, k);
+    this.undo.push(() => {
+      this.leases.detach(lease, k);
+      if (prev) this.leases.attach(prev.lease, k);
+      this.h.pop(k, rec);
+    });
     this.events.push(toEvent(k, rec, prev));
     return main;
+  }
+
+  /** Undoes every change of this txn, newest first: a failed write txn leaves no trace. */
+  rollback(): void {
+    while (this.undo.length > 0) (this.undo.pop() as () => void)();
+    this.events.length = 0;
   }
 
   /** Deletes the live keys in the range; returns how many. */
@@ -88,6 +101,10 @@ export class WriteTxn {
     const rec = { main, sub: this.events.length, kv: null };
     this.h.append(k, rec);
     this.leases.detach(prev.lease, k);
+    this.undo.push(() => {
+      this.leases.attach(prev.lease, k);
+      this.h.pop(k, rec);
+    });
     this.events.push(toEvent(k, rec, prev));
   }
 }
