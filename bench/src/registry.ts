@@ -1,5 +1,6 @@
 import { raftBenchmark } from "./raft.js";
 import { raftNodeBenchmark } from "./raft-node.js";
+import { storeBenchmark } from "./store.js";
 
 /** One benchmark, runnable as `pnpm bench <name>`. */
 export interface Benchmark {
@@ -10,5 +11,5 @@ export interface Benchmark {
 
 /** Every benchmark, by name. */
 export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>(
-  [raftBenchmark, raftNodeBenchmark].map((b) => [b.name, b] as const),
+  [raftBenchmark, raftNodeBenchmark, storeBenchmark].map((b) => [b.name, b] as const),
 );

@@ -1,0 +1,193 @@
+/**
+ * `pnpm bench store --vs etcd [--quick] [--json FILE]`: `skiff store` side by side with etcd 3.4,
+ * both as fresh 3-member clusters (same flags, fsync on, data on the same disk, loopback), driven
+ * by one Node load generator over the etcd v3 gRPC API. Workloads: puts at 1-256 clients,
+ * linearizable and serializable single-key reads, txn compare-and-set, watch fan-out, lease grant
+ * and keep-alive. Systems alternate per phase so drift on a shared machine affects both alike.
+ */
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Benchmark } from "./registry.js";
+import type { EtcdChannel } from "./store-grpc.js";
+import { unary } from "./store-grpc.js";
+import {
+  closeChannels,
+  closedLoop,
+  leaseGrantOp,
+  type Measurement,
+  openChannels,
+  putOp,
+  rangeKey,
+  rangeOp,
+  txnCasOp,
+  valueBytes,
+} from "./store-load.js";
+import {
+  cpuSeconds,
+  peakRssMiB,
+  type StoreCluster,
+  type StoreSystem,
+  startStoreCluster,
+  storeSystems,
+} from "./store-procs.js";
+import { putThroughputSvg, type StoreRow, storeRatios, storeTables, type Workload } from "./store-report.js";
+import { leaseKeepAlive, watchFanOut } from "./store-streams.js";
+
+interface Plan {
+  putLevels: number[];
+  putSeconds: number;
+  /** Clients for the read, txn and lease phases. */
+  clients: number;
+  seconds: number;
+  watchers: number;
+  watchStreams: number;
+  watchPuts: number;
+  channelsPerMember: number;
+  warmSeconds: number;
+}
+
+const fullPlan: Plan = {
+  putLevels: [1, 16, 64, 256],
+  putSeconds: 5,
+  clients: 64,
+  seconds: 3,
+  watchers: 1000,
+  watchStreams: 20,
+  watchPuts: 200,
+  channelsPerMember: 2,
+  warmSeconds: 2,
+};
+
+const quickPlan: Plan = {
+  putLevels: [1, 64],
+  putSeconds: 1.5,
+  clients: 64,
+  seconds: 1,
+  watchers: 200,
+  watchStreams: 8,
+  watchPuts: 50,
+  channelsPerMember: 2,
+  warmSeconds: 1,
+};
+
+interface Phase {
+  workload: Workload;
+  clients: number;
+  run(channels: EtcdChannel[]): Promise<Measurement & { expectedEvents?: number }>;
+}
+
+function phases(plan: Plan): Phase[] {
+  const { clients, seconds } = plan;
+  return [
+    ...plan.putLevels.map((level, i) => ({
+      workload: "put" as const,
+      clients: level,
+      run: (ch: EtcdChannel[]) => closedLoop(ch, level, plan.putSeconds, putOp("abcdefgh"[i] as string)),
+    })),
+    {
+      workload: "range-linearizable",
+      clients,
+      run: (ch) => closedLoop(ch, clients, seconds, rangeOp(false)),
+    },
+    { workload: "range-serializable", clients, run: (ch) => closedLoop(ch, clients, seconds, rangeOp(true)) },
+    { workload: "txn-cas", clients, run: (ch) => closedLoop(ch, clients, seconds, txnCasOp("t")) },
+    {
+      workload: "watch-fanout",
+      clients: plan.watchers,
+      run: (ch) =>
+        watchFanOut(ch, {
+          tag: "w",
+          watchers: plan.watchers,
+          streams: plan.watchStreams,
+          puts: plan.watchPuts,
+        }),
+    },
+    // Leases last: the thousands of granted leases (TTL 600 s) must not weigh on other phases.
+    { workload: "lease-grant", clients, run: (ch) => closedLoop(ch, clients, seconds, leaseGrantOp) },
+    { workload: "lease-keepalive", clients, run: (ch) => leaseKeepAlive(ch, clients, seconds) },
+  ];
+}
+
+interface Target {
+  cluster: StoreCluster;
+  channels: EtcdChannel[];
+}
+
+async function measure(t: Target, phase: Phase): Promise<StoreRow> {
+  const cpu0 = t.cluster.pids.map(cpuSeconds);
+  const m = await phase.run(t.channels);
+  return {
+    workload: phase.workload,
+    system: t.cluster.system,
+    clients: phase.clients,
+    ...m,
+    memberCpuSeconds: t.cluster.pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number)),
+    memberPeakRssMiB: t.cluster.pids.map(peakRssMiB),
+  };
+}
+
+export async function runStoreBench(opts: {
+  quick: boolean;
+  log?: (line: string) => void;
+}): Promise<StoreRow[]> {
+  const plan = opts.quick ? quickPlan : fullPlan;
+  const log = opts.log ?? (() => {});
+  const targets = new Map<StoreSystem, Target>();
+  const rows: StoreRow[] = [];
+  try {
+    for (const system of storeSystems) {
+      const cluster = await startStoreCluster(system);
+      targets.set(system, { cluster, channels: await openChannels(cluster.targets, plan.channelsPerMember) });
+      log(`${system}: 3 members up (pids ${cluster.pids.join(", ")})`);
+    }
+    for (const t of targets.values()) {
+      await closedLoop(t.channels, 16, plan.warmSeconds, putOp("z")); // warm-up: connections, JIT, disk
+      await unary(t.channels[0]?.KV as EtcdChannel["KV"], "Put", { key: rangeKey, value: valueBytes });
+    }
+    // Alternate the systems, and which goes first, per phase so that drift affects both alike.
+    for (const [i, phase] of phases(plan).entries()) {
+      const order = i % 2 === 0 ? storeSystems : [...storeSystems].reverse();
+      for (const system of order) {
+        const row = await measure(targets.get(system) as Target, phase);
+        log(`${phase.workload} ${phase.clients} ${system}: ${Math.round(row.opsPerSecond)}/s`);
+        rows.push(row);
+      }
+    }
+  } finally {
+    for (const t of targets.values()) {
+      closeChannels(t.channels);
+      await t.cluster.stop();
+    }
+  }
+  return rows;
+}
+
+export const storeBenchmark: Benchmark = {
+  name: "store",
+  summary: "skiff store vs etcd 3.4 over gRPC: put/range/txn/watch/lease, 3 members, fsync on",
+  async run(args) {
+    let quick = false;
+    let json: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] === "--quick") quick = true;
+      else if (args[i] === "--json") json = args[++i];
+      else if (args[i] === "--vs") {
+        if (args[++i] !== "etcd") throw new Error("bench store: --vs takes etcd (the only reference)");
+      } else throw new Error(`bench store: unknown flag ${args[i]}`);
+    }
+    const started = performance.now();
+    const rows = await runStoreBench({ quick, log: (l) => process.stderr.write(`${l}\n`) });
+    const ratios = storeRatios(rows);
+    process.stdout.write(`${storeTables(rows)}\n\nratios (skiff/etcd): ${JSON.stringify(ratios)}\n`);
+    const svg = json === undefined ? "bench-store.svg" : join(dirname(json), "bench-store.svg");
+    writeFileSync(svg, putThroughputSvg(rows));
+    const seconds = (performance.now() - started) / 1000;
+    if (json !== undefined)
+      writeFileSync(
+        json,
+        `${JSON.stringify({ benchmark: "store", node: process.version, quick, seconds, svg, ratios, rows }, null, 2)}\n`,
+      );
+    process.stderr.write(`bench store: ${seconds.toFixed(0)} s; chart in ${svg}\n`);
+    return 0;
+  },
+};
