@@ -53,6 +53,24 @@ function matches(w: Watcher, key: Uint8Array): boolean {
 
 type WatchCall = ServerDuplexStream<g.WatchRequest, g.WatchResponse>;
 
+/** The wire form of one revision's events, made once per form and shared by every watcher. */
+class EventCache {
+  private readonly plain: (g.Event | undefined)[] = [];
+  private readonly withPrev: (g.Event | undefined)[] = [];
+
+  constructor(private readonly events: readonly m.Event[]) {}
+
+  get(i: number, prev: boolean): g.Event {
+    const slot = prev ? this.withPrev : this.plain;
+    let e = slot[i];
+    if (e === undefined) {
+      e = eventOut(this.events[i] as m.Event, prev);
+      slot[i] = e;
+    }
+    return e;
+  }
+}
+
 /** One gRPC Watch stream: many watchers, ids unique within the stream. */
 class WatchStream {
   readonly watchers = new Map<number, Watcher>();
@@ -217,13 +235,16 @@ export class WatchHub {
   }
 
   private onEvents(revision: number, events: m.Event[]): void {
+    // Convert each event once (with and without prev_kv) and share it among all watchers.
+    const cache = new EventCache(events);
+    const header = { ...this.header(), revision };
     for (const stream of this.streams) {
       for (const w of stream.watchers.values()) {
         if (!w.synced || revision < w.nextRev) continue;
-        const out = this.filter(w, events);
+        const out = this.filter(w, events, cache);
         w.nextRev = revision + 1;
         if (out.length === 0) continue;
-        if (!stream.send({ header: { ...this.header(), revision }, watch_id: w.id, events: out })) {
+        if (!stream.send({ header, watch_id: w.id, events: out })) {
           // The stream is backed up: stop feeding it live; it catches up from history later.
           for (const other of stream.watchers.values()) other.synced = false;
           this.scheduleCatchUp();
@@ -232,12 +253,13 @@ export class WatchHub {
     }
   }
 
-  private filter(w: Watcher, events: readonly m.Event[]): g.Event[] {
+  private filter(w: Watcher, events: readonly m.Event[], cache = new EventCache(events)): g.Event[] {
     const out: g.Event[] = [];
-    for (const e of events) {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as m.Event;
       if (!matches(w, e.kv.key)) continue;
       if (e.type === "PUT" ? w.noPut : w.noDelete) continue;
-      out.push(eventOut(e, w.prevKv));
+      out.push(cache.get(i, w.prevKv));
     }
     return out;
   }
