@@ -16,6 +16,7 @@ import type * as m from "../mvcc/types.js";
 import { RaftNodeError } from "../raftnode/errors.js";
 import type { RaftNode } from "../raftnode/node.js";
 import * as c from "./convert.js";
+import { KeepAliveForwarder } from "./keepalive-forward.js";
 import { Lessor } from "./lessor.js";
 import { encodeSnapshotFile } from "./snapshotfile.js";
 import {
@@ -83,7 +84,7 @@ export class StoreBackend {
   private readonly node: RaftNode;
   private readonly sm: StoreStateMachine;
   private leaseSeq = 0n;
-  private forward: { leader: NodeId; clients: EtcdClients } | undefined;
+  private forward: { leader: NodeId; clients: EtcdClients; keepAlive: KeepAliveForwarder } | undefined;
 
   constructor(private readonly o: StoreBackendOptions) {
     this.node = o.node;
@@ -99,7 +100,10 @@ export class StoreBackend {
   stop(): void {
     this.lessor.stop();
     this.watch.close();
-    if (this.forward !== undefined) closeEtcdClients(this.forward.clients);
+    if (this.forward !== undefined) {
+      this.forward.keepAlive.close();
+      closeEtcdClients(this.forward.clients);
+    }
   }
 
   /** Publishes this member's name and client URLs through Raft (etcd's publish), retrying until it lands. */
@@ -334,10 +338,18 @@ export class StoreBackend {
     if (this.forward?.leader === leader) return this.forward.clients;
     const url = this.sm.attributes.get(String(leader))?.clientURLs[0];
     if (url === undefined) throw new EtcdError("NoLeader");
-    if (this.forward !== undefined) closeEtcdClients(this.forward.clients);
-    const target = new URL(url).host;
-    this.forward = { leader, clients: etcdClients(target) };
+    if (this.forward !== undefined) {
+      this.forward.keepAlive.close();
+      closeEtcdClients(this.forward.clients);
+    }
+    const clients = etcdClients(new URL(url).host);
+    this.forward = { leader, clients, keepAlive: new KeepAliveForwarder(clients) };
     return this.forward.clients;
+  }
+
+  private leaderForwarder(): KeepAliveForwarder {
+    this.leaderClients();
+    return (this.forward as { keepAlive: KeepAliveForwarder }).keepAlive;
   }
 
   private async leaseTimeToLive(req: g.LeaseTimeToLiveRequest): Promise<g.LeaseTimeToLiveResponse> {
@@ -372,28 +384,8 @@ export class StoreBackend {
       const ttl = this.lessor.renew(BigInt(req.ID));
       return { header: this.header(), ID: req.ID, TTL: ttl };
     }
-    const clients = this.leaderClients();
-    const stream = (
-      clients.Lease as unknown as {
-        LeaseKeepAlive(): NodeJS.ReadWriteStream & { write(r: object): boolean; end(): void };
-      }
-    ).LeaseKeepAlive();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stream.end();
-        reject(new EtcdError("Timeout"));
-      }, 5000);
-      stream.once("data", (resp: g.LeaseKeepAliveResponse) => {
-        clearTimeout(timer);
-        stream.end();
-        resolve({ ...resp, header: this.header() });
-      });
-      stream.once("error", (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      stream.write({ ID: req.ID });
-    });
+    const resp = await this.leaderForwarder().send(req.ID);
+    return { ...resp, header: this.header() };
   }
 
   private isMember(id: number): boolean {
