@@ -1,3 +1,4 @@
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 /**
  * createEtcdServer: the etcd v3 gRPC surface (KV, Watch, Lease, Cluster, Maintenance under
  * package etcdserverpb) served by grpc-js on top of an EtcdBackend.
@@ -117,7 +118,20 @@ export function createEtcdServer(backend: EtcdBackend, options: EtcdServerOption
   for (const [name, ctor] of Object.entries(services)) {
     const impl = handlers[name];
     if (!impl) throw new Error(`no handlers for etcdserverpb.${name}`);
-    server.addService(ctor.service, impl);
+    server.addService(name === "Watch" ? preEncodedResponses(ctor.service) : ctor.service, impl);
   }
   return server;
+}
+
+/**
+ * Lets a stream write an already-encoded response (a Buffer) as it is: the watch hub encodes a
+ * revision's events once and shares the bytes among all its watchers.
+ */
+function preEncodedResponses(service: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [method, def] of Object.entries(service as Record<string, MethodDefinition<unknown, unknown>>)) {
+    const encode = def.responseSerialize;
+    out[method] = { ...def, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : encode(v)) };
+  }
+  return out as ServiceDefinition;
 }

@@ -12,6 +12,7 @@ import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
 import { eventOut, type HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
+import { encodeEventField, encodeHeaderField, encodeWatchResponse } from "./watch-encode.js";
 
 /** Events a catching-up watcher reads per step. */
 const catchUpBatch = 500;
@@ -55,16 +56,17 @@ type WatchCall = ServerDuplexStream<g.WatchRequest, g.WatchResponse>;
 
 /** The wire form of one revision's events, made once per form and shared by every watcher. */
 class EventCache {
-  private readonly plain: (g.Event | undefined)[] = [];
-  private readonly withPrev: (g.Event | undefined)[] = [];
+  private readonly plain: (Uint8Array | undefined)[] = [];
+  private readonly withPrev: (Uint8Array | undefined)[] = [];
 
   constructor(private readonly events: readonly m.Event[]) {}
 
-  get(i: number, prev: boolean): g.Event {
+  /** The encoded `events` field of event i, with or without prev_kv. */
+  get(i: number, prev: boolean): Uint8Array {
     const slot = prev ? this.withPrev : this.plain;
     let e = slot[i];
     if (e === undefined) {
-      e = eventOut(this.events[i] as m.Event, prev);
+      e = encodeEventField(this.events[i] as m.Event, prev);
       slot[i] = e;
     }
     return e;
@@ -87,11 +89,19 @@ class WatchStream {
 
   /** Writes a response; false once the stream holds more than its share of unflushed bytes. */
   send(resp: g.WatchResponse): boolean {
+    return this.write(resp, responseBytes(resp));
+  }
+
+  /** Writes an already-encoded WatchResponse (see watch-encode.ts). */
+  sendEncoded(resp: Buffer): boolean {
+    return this.write(resp, resp.length);
+  }
+
+  private write(resp: g.WatchResponse | Buffer, bytes: number): boolean {
     if (this.closed) return false;
-    const bytes = responseBytes(resp);
     this.queuedBytes += bytes;
     // The callback runs when grpc-js has flushed the response towards the client.
-    this.call.write(resp, () => {
+    this.call.write(resp as g.WatchResponse, () => {
       this.queuedBytes -= bytes;
       if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
         this.waitingForDrain = false;
@@ -237,14 +247,14 @@ export class WatchHub {
   private onEvents(revision: number, events: m.Event[]): void {
     // Convert each event once (with and without prev_kv) and share it among all watchers.
     const cache = new EventCache(events);
-    const header = { ...this.header(), revision };
+    const header = encodeHeaderField({ ...this.header(), revision });
     for (const stream of this.streams) {
       for (const w of stream.watchers.values()) {
         if (!w.synced || revision < w.nextRev) continue;
         const out = this.filter(w, events, cache);
         w.nextRev = revision + 1;
         if (out.length === 0) continue;
-        if (!stream.send({ header, watch_id: w.id, events: out })) {
+        if (!stream.sendEncoded(encodeWatchResponse(header, w.id, out))) {
           // The stream is backed up: stop feeding it live; it catches up from history later.
           for (const other of stream.watchers.values()) other.synced = false;
           this.scheduleCatchUp();
@@ -253,8 +263,23 @@ export class WatchHub {
     }
   }
 
-  private filter(w: Watcher, events: readonly m.Event[], cache = new EventCache(events)): g.Event[] {
+  /**
+   * The catch-up path sends plain objects whose bytes are views of the MVCC's (no copies): each
+   * catching-up watcher reads its own slice of history, so encoding once per revision would not
+   * be shared, and the copies would only add garbage.
+   */
+  private filterObjects(w: Watcher, events: readonly m.Event[]): g.Event[] {
     const out: g.Event[] = [];
+    for (const e of events) {
+      if (!matches(w, e.kv.key)) continue;
+      if (e.type === "PUT" ? w.noPut : w.noDelete) continue;
+      out.push(eventOut(e, w.prevKv));
+    }
+    return out;
+  }
+
+  private filter(w: Watcher, events: readonly m.Event[], cache: EventCache): Uint8Array[] {
+    const out: Uint8Array[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i] as m.Event;
       if (!matches(w, e.kv.key)) continue;
@@ -314,7 +339,7 @@ export class WatchHub {
           const rev = (events[i] as m.Event).kv.mod_revision;
           let j = i;
           while (j < events.length && (events[j] as m.Event).kv.mod_revision === rev) j++;
-          const out = this.filter(w, events.slice(i, j));
+          const out = this.filterObjects(w, events.slice(i, j));
           if (out.length > 0) {
             full = !stream.send({
               header: { ...this.header(), revision: current },
