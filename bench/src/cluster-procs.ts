@@ -3,29 +3,18 @@
  * data directories on the same disk, on loopback, for side-by-side benchmarks. Every process is
  * killed and every directory removed by stop().
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.js";
 
 export type SystemName = "skiff" | "etcd";
 
 const memberMain = fileURLToPath(new URL("../../packages/store/dist/member/main.js", import.meta.url));
 export const etcdBinary = "/usr/bin/etcd";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningCluster {
   readonly system: SystemName;

@@ -4,12 +4,13 @@
  * answers Maintenance.Status over gRPC with a leader. stop() kills every process it started and
  * removes the data directories.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.js";
 import { closeChannel, type EtcdChannel, openChannel, unary } from "./store-grpc.js";
 
 export type StoreSystem = "skiff-store" | "etcd";
@@ -24,18 +25,6 @@ export interface StoreCluster {
   readonly targets: string[];
   readonly pids: number[];
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Why `system` cannot run here, or undefined when it can. */

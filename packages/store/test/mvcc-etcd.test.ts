@@ -1,28 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
 import { MvccStore } from "../src/mvcc/index.js";
 import { etcdSteps, ours, type Step, theirs } from "./mvcc-etcd-steps.js";
+import { freePort } from "./procs.js";
 
 /*
  * Runs one fixed sequence against a real etcd 3.4 (its HTTP/JSON gateway) and against MvccStore,
  * and compares every response: revisions, KeyValues, count/more, deleted, succeeded, errors.
  */
 const ETCD = "/usr/bin/etcd";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
 
 async function waitHealthy(url: string, proc: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;

@@ -20,16 +20,29 @@ function childExecArgv(): string[] {
   );
 }
 
+/**
+ * A free loopback port for a test server. Ports come from 10000-29999, below Linux's ephemeral
+ * range (32768-60999), picked at random and never twice by this process: bind(0) would hand
+ * ports from the ephemeral range, where a test file running in parallel can take the same port
+ * between our check and the server's bind (seen as EADDRINUSE in CI).
+ */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10000 + Math.floor(Math.random() * 20000);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once("error", () => resolve(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
     });
-  });
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port found in 10000-29999");
 }
 
 export interface MemberProc {
