@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import t from "tap";
 import { MvccStore, type RequestOp, type TxnRequest } from "../src/mvcc/index.js";
+import { opArbitraries } from "./mvcc-arbitraries.js";
 import { b, plain } from "./mvcc-helpers.js";
 import { type MOp, Model } from "./mvcc-model.js";
 
@@ -10,51 +11,7 @@ import { type MOp, Model } from "./mvcc-model.js";
  * continues exactly as the original, and its snapshot is byte-identical.
  */
 
-const key = fc.constantFrom("a", "b", "c", "d", "e");
-const end = fc.option(fc.constantFrom("b", "c", "e", "f", "\0"), { nil: undefined });
-const value = fc.constantFrom("0", "1", "2", "3");
-const rev = fc.nat(40);
-
-const putOp = fc.record({
-  op: fc.constant("put" as const),
-  key,
-  value,
-  lease: fc.constantFrom(0, 0, 5, 6),
-  prev_kv: fc.boolean(),
-  ignore_value: fc.boolean(),
-});
-const delOp = fc.record({ op: fc.constant("del" as const), key, end, prev_kv: fc.boolean() });
-const rangeOp = fc.record({
-  op: fc.constant("range" as const),
-  key,
-  end,
-  revision: rev,
-  limit: fc.nat(4),
-  sort_order: fc.constantFrom("NONE" as const, "ASCEND" as const, "DESCEND" as const),
-  sort_target: fc.constantFrom(
-    "KEY" as const,
-    "VERSION" as const,
-    "CREATE" as const,
-    "MOD" as const,
-    "VALUE" as const,
-  ),
-  keys_only: fc.boolean(),
-  count_only: fc.boolean(),
-  min_mod_revision: fc.nat(8),
-  max_create_revision: fc.nat(12),
-});
-const txnOp = fc.record({
-  op: fc.constant("txn" as const),
-  compare: fc.record({
-    key,
-    end: fc.option(fc.constantFrom("c", "f"), { nil: undefined }),
-    target: fc.constantFrom("VERSION" as const, "CREATE" as const, "MOD" as const, "VALUE" as const),
-    result: fc.constantFrom("EQUAL", "NOT_EQUAL", "LESS", "GREATER"),
-    n: fc.nat(4),
-  }),
-  success: fc.array(fc.oneof(putOp, delOp, rangeOp), { maxLength: 4 }),
-  failure: fc.array(fc.oneof(putOp, delOp, rangeOp), { maxLength: 3 }),
-});
+const { key, end, rev, putOp, delOp, rangeOp, txnOp } = opArbitraries(fc.constantFrom(0, 0, 5, 6));
 const compactOp = fc.record({ op: fc.constant("compact" as const), revision: rev });
 const eventsOp = fc.record({ op: fc.constant("events" as const), revision: rev, key, end });
 const revokeOp = fc.record({ op: fc.constant("revoke" as const), lease: fc.constantFrom(5, 6) });

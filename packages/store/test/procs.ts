@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 const memberMain = fileURLToPath(new URL("../src/member/main.ts", import.meta.url));
 
 /** The flags that make a child node run TypeScript from source, as this test process does. */
-function childExecArgv(): string[] {
+export function childExecArgv(): string[] {
   return process.execArgv.filter(
     (a) => a.includes("@tapjs/typescript") || a.startsWith("--conditions") || a === "--enable-source-maps",
   );

@@ -9,17 +9,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { freePort } from "./procs.js";
+import { childExecArgv, freePort } from "./procs.js";
 
 const runMain = fileURLToPath(new URL("../src/server/run.ts", import.meta.url));
 export const etcdctlPath = "/usr/bin/etcdctl";
 export const haveEtcdctl = existsSync(etcdctlPath);
-
-function childExecArgv(): string[] {
-  return process.execArgv.filter(
-    (a) => a.includes("@tapjs/typescript") || a.startsWith("--conditions") || a === "--enable-source-maps",
-  );
-}
 
 export interface StoreMember {
   name: string;
