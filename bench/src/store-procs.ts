@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.js";
+import { freePort } from "@skiff/store";
 import { closeChannel, type EtcdChannel, openChannel, unary } from "./store-grpc.js";
 
 export type StoreSystem = "skiff-store" | "etcd";

@@ -6,11 +6,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeEtcdClients, etcdClients, unaryCall } from "@skiff/store";
+import { closeEtcdClients, etcdClients, freePort, unaryCall } from "@skiff/store";
 
 export type Target = "skiff" | "etcd";
 
@@ -51,26 +50,6 @@ export interface ClusterOptions {
   target: Target;
   nodes: number;
   unsafeNoFsync: boolean;
-}
-
-const handedOut = new Set<number>();
-
-/** A free loopback port below Linux's ephemeral range (as packages/store/test/procs.ts picks them). */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 10000 + Math.floor(Math.random() * 20000);
-    if (handedOut.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-    if (free) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error("no free port in 10000-29999");
 }
 
 export class Cluster {

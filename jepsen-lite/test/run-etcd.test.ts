@@ -2,66 +2,12 @@
  * End to end against the reference: a 10-second jepsen-lite run with the kill nemesis against a
  * 3-member cluster of real etcd (/usr/bin/etcd) must print `valid` last and exit 0.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import t from "tap";
+import { existsSync } from "node:fs";
+import { killRunTest } from "./run-helper.js";
 
-const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 const etcdBinary = "/usr/bin/etcd";
-
-/** The flags that make a child node run TypeScript from source, as this test process does. */
-function childExecArgv(): string[] {
-  return process.execArgv.filter(
-    (a) => a.includes("@tapjs/typescript") || a.startsWith("--conditions") || a === "--enable-source-maps",
-  );
-}
-
-const missing = existsSync(etcdBinary) ? undefined : `${etcdBinary} is missing (apt-get install etcd-server)`;
-if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: ${missing}`);
-
-t.test(
+killRunTest(
+  "etcd",
   "kill nemesis against etcd: valid",
-  { skip: process.env.CI === undefined ? missing : undefined, timeout: 60_000 },
-  async (t) => {
-    const out = mkdtempSync(join(tmpdir(), "jepsen-lite-test-"));
-    t.teardown(() => rmSync(out, { recursive: true, force: true }));
-    const args = [
-      ...childExecArgv(),
-      cli,
-      ...["--target", "etcd", "--nodes", "3", "--time", "10", "--nemesis", "kill", "--seed", "42"],
-      ...["--out", out],
-    ];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    // If the test times out, stop the runner; it stops its members on SIGTERM.
-    t.teardown(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
-    const lines = stdout.trimEnd().split("\n");
-    t.equal(lines.at(-1), "valid", `last line is valid\n${stdout}\n${stderr}`);
-    t.equal(code, 0, "exit code 0");
-    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as {
-      valid: boolean;
-      faults: unknown[];
-      history: unknown[];
-      linearizable: { valid: unknown };
-      durability: { valid: boolean };
-    };
-    t.equal(results.valid, true);
-    t.equal(results.linearizable.valid, true);
-    t.equal(results.durability.valid, true);
-    t.ok(results.faults.length >= 1, "the nemesis killed at least one member");
-    t.ok(results.history.length > 200, "the workload ran");
-  },
+  existsSync(etcdBinary) ? undefined : `${etcdBinary} is missing (apt-get install etcd-server)`,
 );

@@ -23,3 +23,4 @@ export { parseStoreFlags, type StoreFlags, storeFlagNames } from "./server/flags
 export { runStore, startStore } from "./server/main.js";
 export { runSnapshotRestore } from "./server/restore.js";
 export { SimClock } from "./sim/clock.js";
+export { freePort } from "./util/ports.js";

@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,30 +19,7 @@ export function childExecArgv(): string[] {
   );
 }
 
-/**
- * A free loopback port for a test server. Ports come from 10000-29999, below Linux's ephemeral
- * range (32768-60999), picked at random and never twice by this process: bind(0) would hand
- * ports from the ephemeral range, where a test file running in parallel can take the same port
- * between our check and the server's bind (seen as EADDRINUSE in CI).
- */
-const handedOut = new Set<number>();
-
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = 10000 + Math.floor(Math.random() * 20000);
-    if (handedOut.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-    if (free) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error("no free port found in 10000-29999");
-}
+export { freePort } from "../src/util/ports.js";
 
 export interface MemberProc {
   name: string;

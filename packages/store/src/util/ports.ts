@@ -1,8 +1,10 @@
 import { createServer } from "node:net";
 
 /**
- * A free loopback port for a benchmark server: random in 10000-29999 (below Linux's ephemeral
- * range, so no bind(0) elsewhere takes it meanwhile), never twice from this process.
+ * A free loopback port for a server that tests, benchmarks or jepsen-lite start: random in
+ * 10000-29999, below Linux's ephemeral range (32768-60999), and never twice from this process.
+ * bind(0) would hand out ephemeral ports, where another process running at the same time can
+ * take the port between this check and the server's bind (seen as EADDRINUSE in CI).
  */
 const handedOut = new Set<number>();
 
