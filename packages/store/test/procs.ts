@@ -19,7 +19,9 @@ export function childExecArgv(): string[] {
   );
 }
 
-export { freePort } from "../src/util/ports.js";
+import { freePort } from "../src/util/ports.js";
+
+export { freePort };
 
 export interface MemberProc {
   name: string;
