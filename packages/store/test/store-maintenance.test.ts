@@ -69,6 +69,35 @@ if (!haveEtcdctl) {
   );
 
   t.test(
+    "member add through a follower answers once the change is applied, with the new member listed",
+    async (t) => {
+      const c = new StoreCluster(fast);
+      t.teardown(() => c.close());
+      await c.start();
+      let follower: string | undefined;
+      for (const m of c.members) {
+        const host = new URL(m.clientUrl).host;
+        const status = (await c.etcdctl(["endpoint", "status", "-w", "json"], { endpoints: host })).stdout;
+        const s = JSON.parse(status) as { Status: { header: { member_id: number }; leader: number } }[];
+        if (s[0] !== undefined && s[0].Status.leader !== s[0].Status.header.member_id) follower = host;
+      }
+      t.ok(follower, "found a follower");
+      const [e] = await c.init(["e"]);
+      const added = await c.etcdctl(["member", "add", "e", `--peer-urls=${e?.peerUrl}`], {
+        endpoints: follower,
+      });
+      // etcdctl prints ETCD_INITIAL_CLUSTER from the response's member list.
+      t.match(
+        added.stdout,
+        new RegExp(`ETCD_INITIAL_CLUSTER=".*e=${e?.peerUrl}`),
+        `listed: ${added.stdout}${added.stderr}`,
+      );
+      const listed = (await c.etcdctl(["member", "list"], { endpoints: follower })).stdout;
+      t.match(listed, e?.peerUrl ?? "", "and the follower lists it");
+    },
+  );
+
+  t.test(
     "membership: add a learner, start it as an existing member, promote it, remove another",
     async (t) => {
       const c = new StoreCluster(fast);

@@ -282,6 +282,11 @@ export class RaftNode {
   }
 
   /** Proposes a membership change; resolves when it is applied here. */
+  /**
+   * Proposes a membership change; resolves once this member has applied that change (matched by
+   * type and node id), wherever the proposal went (a follower forwards it to the leader, and a
+   * leader with a change still pending drops it: then this times out, as etcd's does).
+   */
   proposeConfChange(cc: ConfChange): Promise<void> {
     const early = this.refuse();
     if (early !== undefined) return Promise.reject(early);
@@ -289,17 +294,40 @@ export class RaftNode {
       this.enqueue({
         kind: "call",
         fn: () => {
+          const entry = { type: cc.type, nodeId: cc.nodeId, waiter: undefined as Waiter | undefined };
+          entry.waiter = this.waiter(
+            () => resolve(),
+            reject,
+            () => this.confWaiters.delete(entry),
+          );
+          this.confWaiters.add(entry);
           try {
             this.rn?.proposeConfChange(cc);
           } catch (e) {
+            this.confWaiters.delete(entry);
+            entry.waiter.cancel();
             reject(e instanceof ProposalDroppedError ? errNoLeader() : (e as Error));
-            return;
           }
-          const target = this.rn?.raft.raftLog.lastIndex() ?? 0;
-          this.whenApplied(target, resolve);
         },
       });
     });
+  }
+
+  /** Membership changes proposed here, waiting to be applied. */
+  private readonly confWaiters = new Set<{
+    type: ConfChangeType;
+    nodeId: NodeId;
+    waiter: Waiter | undefined;
+  }>();
+
+  private finishConfChange(cc: ConfChange, err?: Error): void {
+    for (const w of this.confWaiters) {
+      if (err === undefined && (w.type !== cc.type || w.nodeId !== cc.nodeId)) continue;
+      this.confWaiters.delete(w);
+      w.waiter?.cancel();
+      if (err === undefined) w.waiter?.resolve(undefined);
+      else w.waiter?.reject(err);
+    }
   }
 
   /** Hands leadership to `to` and resolves when this member sees a different leader (or times out). */
@@ -507,6 +535,7 @@ export class RaftNode {
         const cc = decodeConfChange(e.data);
         this.confState = rn.applyConfChange(cc);
         this.syncPeers(cc);
+        this.finishConfChange(cc);
         this.log.info(
           { term: this.term(), index: e.index, change: ConfChangeType[cc.type], node: cc.nodeId },
           "applied membership change",
@@ -657,6 +686,7 @@ export class RaftNode {
   }
 
   private failAll(e: Error): void {
+    this.finishConfChange({ type: ConfChangeType.AddNode, nodeId: 0 }, e);
     for (const [id] of this.waiters) this.finish(id, e);
     this.inflight.clear();
     for (const ctx of [...this.readWaiters.keys()]) this.finishRead(ctx, e);

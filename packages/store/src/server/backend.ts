@@ -76,6 +76,11 @@ export interface StoreBackendOptions {
   readonly clientURLs: string[];
   /** The lease TTL floor (etcd: 1.5 election timeouts, rounded up to seconds). */
   readonly minLeaseTTL: number;
+  /**
+   * Test-only, deliberately broken: serve linearizable reads from the local state without a
+   * ReadIndex, so a partitioned or lagging member answers stale data (jepsen-lite must catch it).
+   */
+  readonly unsafeStaleReads?: boolean;
 }
 
 export class StoreBackend {
@@ -149,7 +154,7 @@ export class StoreBackend {
   }
 
   private async linearize(serializable: boolean): Promise<void> {
-    if (serializable) return;
+    if (serializable || this.o.unsafeStaleReads === true) return;
     try {
       await this.node.readIndex();
     } catch (e) {

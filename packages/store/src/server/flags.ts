@@ -26,6 +26,8 @@ export interface StoreFlags {
   listenMetricsUrls: string[];
   logLevel: string;
   unsafeNoFsync: boolean;
+  /** Test-only broken build: linearizable reads served locally without ReadIndex (jepsen-lite). */
+  unsafeStaleReads: boolean;
 }
 
 const spec = {
@@ -50,6 +52,7 @@ const spec = {
   "listen-metrics-urls": { type: "string", default: "" },
   "log-level": { type: "string", default: "info" },
   "unsafe-no-fsync": { type: "boolean", default: false },
+  "unsafe-stale-reads": { type: "boolean", default: false },
 } as const;
 
 export const storeFlagNames = Object.keys(spec);
@@ -122,5 +125,6 @@ export function parseStoreFlags(argv: readonly string[]): StoreFlags {
     listenMetricsUrls: list(s("listen-metrics-urls")),
     logLevel: s("log-level"),
     unsafeNoFsync: values["unsafe-no-fsync"] === true,
+    unsafeStaleReads: values["unsafe-stale-reads"] === true,
   };
 }

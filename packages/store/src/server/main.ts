@@ -88,6 +88,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
     name: flags.name,
     clientURLs: flags.advertiseClientUrls,
     minLeaseTTL: Math.ceil((1.5 * flags.electionMs) / 1000),
+    unsafeStaleReads: flags.unsafeStaleReads,
   });
   await node.start();
   backend.start();
