@@ -67,6 +67,20 @@ t.test("a wrong prev_kv", async (t) => {
   t.same(types([watcher([[e2], [e3, { ...e4a, prevValue: "a0" }, e4b], [e5]])]), ["bad-prev-kv"]);
 });
 
+t.test("prev_kv after an unacknowledged write the watchers saw is the value of that write", async (t) => {
+  // b3 at revision 6 was an info write: only the watch stream reveals it.
+  const e6 = ev(6, "b", "put", "b3", "b2");
+  const e7 = ev(7, "b", "put", "b4", "b3");
+  const more = [...writes, { revision: 7, key: "b", type: "put" as const, value: "b4" }];
+  const ok = watcher([[e2], [e3, e4a, e4b], [e5], [e6], [e7]]);
+  t.same(checkWatch([ok], more).violations, []);
+  const wrong = watcher([[e2], [e3, e4a, e4b], [e5], [e6], [{ ...e7, prevValue: "b2" }]]);
+  t.same(
+    checkWatch([wrong], more).violations.map((v) => v.type),
+    ["bad-prev-kv"],
+  );
+});
+
 t.test("an event for an unacknowledged (info) write is accepted", async (t) => {
   const extra = ev(6, "b", "put", "b3", "b2");
   t.same(types([watcher([[e2], [e3, e4a, e4b], [e5], [extra]])]), []);

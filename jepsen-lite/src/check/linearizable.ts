@@ -32,6 +32,8 @@ export interface LinearizableOptions {
   /** Search steps allowed per key before giving up with `valid: "unknown"`. */
   maxSteps?: number;
   initialState?: RegisterState;
+  /** The model: `stepRegister` (default) or `stepTxn` for multi-key transactions. */
+  step?: (state: RegisterState, pair: OpPair) => { ok: boolean; state: RegisterState };
 }
 
 interface Entry {
@@ -58,6 +60,29 @@ export function stepRegister(state: RegisterState, pair: OpPair): { ok: boolean;
     default:
       throw new Error(`register model has no operation ${pair.f}`);
   }
+}
+
+/** A txn micro-op: read a key (the ok completion carries the value read) or write a value. */
+export type TxnMicroOp = ["r", string, unknown] | ["w", string, unknown];
+
+/**
+ * The multi-register model for atomic multi-key transactions (`f: "txn"`, value = micro-ops in
+ * order). The state is a plain object key -> value (absent = never written); reads of an `ok`
+ * txn must equal the state as modified by the txn's earlier writes; writes are applied in order.
+ * An `info` txn's reads are unknown, so only its writes count.
+ */
+export function stepTxn(state: RegisterState, pair: OpPair): { ok: boolean; state: RegisterState } {
+  if (pair.f !== "txn") throw new Error(`txn model has no operation ${pair.f}`);
+  const micro = ((pair.outcome === "ok" ? pair.complete?.value : pair.invoke.value) ?? []) as TxnMicroOp[];
+  const next: Record<string, unknown> = { ...(state as Record<string, unknown> | null) };
+  for (const [kind, key, value] of micro) {
+    if (kind === "w") next[key] = value;
+    else if (pair.outcome === "ok" && !sameValue(next[key] ?? null, value)) return { ok: false, state };
+  }
+  // Sorted keys, so equal states have equal memo keys.
+  const sorted: Record<string, unknown> = {};
+  for (const k of Object.keys(next).sort()) sorted[k] = next[k];
+  return { ok: true, state: sorted };
 }
 
 /** Ops that constrain the search: fail ops and non-ok reads never affect the state. */
@@ -142,6 +167,7 @@ function checkKey(
   const head = buildEntries(ops);
   const required = ops.filter((p) => p.outcome === "ok").length;
   const maxSteps = options.maxSteps ?? 1_000_000;
+  const step = options.step ?? stepRegister;
   // Memo of (linearized set, state) configurations already explored: Lowe's key optimisation,
   // since two search paths reaching the same set and state have the same future.
   const seen = new Set<string>();
@@ -155,7 +181,7 @@ function checkKey(
     if (steps > maxSteps) return { valid: "unknown", key };
     if (entry !== undefined && entry.kind === "call") {
       const pair = ops[entry.id] as OpPair;
-      const next = stepRegister(state, pair);
+      const next = step(state, pair);
       const bits = linearized | (1n << BigInt(entry.id));
       const memo = `${bits.toString(36)}|${JSON.stringify(next.state)}`;
       if (next.ok && !seen.has(memo)) {

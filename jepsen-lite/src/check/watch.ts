@@ -62,9 +62,19 @@ const slot = (revision: number, key: string) => `${revision}\u0000${key}`;
 
 export function checkWatch(watchers: readonly WatcherStream[], writes: readonly KvWrite[]): WatchResult {
   const acked = new Map(writes.map((w) => [slot(w.revision, w.key), w]));
+  // The key histories for prev_kv: acknowledged writes, plus the writes only the watch streams
+  // reveal (indeterminate `info` writes that landed). Those are checked for agreement between
+  // watchers, so using them here is sound; an acknowledged write wins over an event.
+  const known = new Map(acked);
+  for (const w of watchers)
+    for (const e of w.batches.flat())
+      if (!known.has(slot(e.revision, e.key)))
+        known.set(slot(e.revision, e.key), { revision: e.revision, key: e.key, type: e.type, value: e.value });
   const byKey = new Map<string, KvWrite[]>();
-  for (const w of [...writes].sort((a, b) => a.revision - b.revision)) {
-    byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
+  for (const w of [...known.values()].sort((a, b) => a.revision - b.revision)) {
+    const list = byKey.get(w.key) ?? [];
+    list.push(w);
+    byKey.set(w.key, list);
   }
   const violations: WatchViolation[] = [];
   for (const watcher of watchers) violations.push(...checkStream(watcher, acked, byKey));
@@ -137,7 +147,7 @@ function checkValue(
     );
   }
   if (!watcher.prevKv) return;
-  // prev_kv is the key's value at revision - 1: the latest known write to the key before it.
+  // prev_kv is the key's value at revision - 1: the latest known write (or observed event) before it.
   const before = (byKey.get(e.key) ?? []).filter((x) => x.revision < e.revision).at(-1);
   const expected = before === undefined || before.type === "delete" ? null : before.value;
   if (!sameValue(expected, e.prevValue ?? null)) {

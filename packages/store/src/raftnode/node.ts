@@ -553,7 +553,6 @@ export class RaftNode {
       }
       this.applied = e.index;
     }
-    for (const fn of this.appliedWatchers.splice(0)) fn();
   }
 
   /** Connects to members added by a conf change (their address travels in its context). */
@@ -639,20 +638,6 @@ export class RaftNode {
   }
 
   // ---- waiting ----
-
-  private readonly appliedWatchers: (() => void)[] = [];
-
-  private whenApplied(index: number, fn: () => void): void {
-    if (this.applied >= index) {
-      fn();
-      return;
-    }
-    const check = () => {
-      if (this.applied >= index) fn();
-      else this.appliedWatchers.push(check);
-    };
-    this.appliedWatchers.push(check);
-  }
 
   private waiter(resolve: (v: unknown) => void, reject: (e: Error) => void, remove: () => void): Waiter {
     const cancel = this.opts.clock.after(this.requestTimeoutMs, () => {
