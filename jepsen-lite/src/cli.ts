@@ -12,8 +12,8 @@ import { parseArgs } from "node:util";
 import type { Cluster, NetMode, Target } from "./cluster.js";
 import { type NemesisKind, parseNemesis } from "./nemesis.js";
 import { missingNetns } from "./netns.js";
-import { buildReport } from "./report-input.js";
 import { renderReport } from "./report.js";
+import { buildReport } from "./report-input.js";
 import { type RunOptions, type RunResult, run } from "./run.js";
 
 const USAGE =
@@ -96,16 +96,24 @@ function summary(r: RunResult, log: (line: string) => void): void {
     log(`${name}: ${l.valid}${l.valid === true ? "" : ` (key ${l.key}, op ${JSON.stringify(l.failedOp)})`}`);
   lin("linearizable (registers)", r.linearizable);
   lin("linearizable (multi-key txns)", r.txnLinearizable);
-  log(`durability: ${r.durability.valid}${r.durability.valid ? "" : ` ${JSON.stringify(r.durability.violations)}`}`);
+  log(
+    `durability: ${r.durability.valid}${r.durability.valid ? "" : ` ${JSON.stringify(r.durability.violations)}`}`,
+  );
   const la = r.listAppend;
   log(`list-append: ${la.valid}${la.valid ? "" : ` (${la.anomalies.map((a) => a.type).join(", ")})`}`);
-  log(`append durability: ${r.appendDurability.valid}${r.appendDurability.valid ? "" : ` lost ${JSON.stringify(r.appendDurability.lost)}`}`);
+  log(
+    `append durability: ${r.appendDurability.valid}${r.appendDurability.valid ? "" : ` lost ${JSON.stringify(r.appendDurability.lost)}`}`,
+  );
   const w = r.watch;
   log(
-    `watch: ${w.valid} (${w.events} events, ${w.reconnects} reconnects${w.valid ? "" : `; ${w.violations
-      .slice(0, 3)
-      .map((v) => `${v.type} ${v.watcher} rev ${v.revision}: ${v.detail}`)
-      .join("; ")}`})`,
+    `watch: ${w.valid} (${w.events} events, ${w.reconnects} reconnects${
+      w.valid
+        ? ""
+        : `; ${w.violations
+            .slice(0, 3)
+            .map((v) => `${v.type} ${v.watcher} rev ${v.revision}: ${v.detail}`)
+            .join("; ")}`
+    })`,
   );
 }
 
@@ -120,9 +128,15 @@ async function main(): Promise<number> {
   process.once("SIGTERM", onSignal);
   process.once("exit", () => cluster?.stopSync());
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const unsafe = [options.unsafeNoFsync && "unsafe-no-fsync", options.unsafeStaleReads && "unsafe-stale-reads"];
+  const unsafe = [
+    options.unsafeNoFsync && "unsafe-no-fsync",
+    options.unsafeStaleReads && "unsafe-stale-reads",
+  ];
   log(
-    `jepsen-lite: target=${options.target} nodes=${options.nodes} time=${options.timeSec}s nemesis=${options.nemesis.join(",") || "none"} seed=${options.seed} net=${options.net}${unsafe.filter(Boolean).map((u) => ` ${u}`).join("")}`,
+    `jepsen-lite: target=${options.target} nodes=${options.nodes} time=${options.timeSec}s nemesis=${options.nemesis.join(",") || "none"} seed=${options.seed} net=${options.net}${unsafe
+      .filter(Boolean)
+      .map((u) => ` ${u}`)
+      .join("")}`,
   );
   const result = await run(options, log, (c) => {
     cluster = c;

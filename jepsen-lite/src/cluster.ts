@@ -84,7 +84,8 @@ export class Cluster {
         const ip = c.netns?.members[i]?.ip;
         const clientUrl =
           ip !== undefined ? `http://${ip}:${CLIENT_PORT}` : `http://127.0.0.1:${await freePort()}`;
-        const peerUrl = ip !== undefined ? `http://${ip}:${PEER_PORT}` : `http://127.0.0.1:${await freePort()}`;
+        const peerUrl =
+          ip !== undefined ? `http://${ip}:${PEER_PORT}` : `http://127.0.0.1:${await freePort()}`;
         const name = `n${i + 1}`;
         c.members.push({
           slot: i,
@@ -198,7 +199,12 @@ export class Cluster {
       this.members
         .filter((m) => this.running(m) && !m.paused)
         .map(async (m) => {
-          const s = await this.call<{ header: { member_id: string }; leader: string }>(m, "Maintenance", "Status", {});
+          const s = await this.call<{ header: { member_id: string }; leader: string }>(
+            m,
+            "Maintenance",
+            "Status",
+            {},
+          );
           if (s === undefined) return;
           byId.set(s.header.member_id, m);
           if (s.leader !== "0") votes.set(s.leader, (votes.get(s.leader) ?? 0) + 1);

@@ -49,7 +49,10 @@ export interface NemesisContext {
 }
 
 /** Runs faults until `stopped()` turns true, healing each one; returns the fault intervals. */
-export async function runNemesis(kinds: readonly NemesisKind[], ctx: NemesisContext): Promise<FaultInterval[]> {
+export async function runNemesis(
+  kinds: readonly NemesisKind[],
+  ctx: NemesisContext,
+): Promise<FaultInterval[]> {
   const faults: FaultInterval[] = [];
   if (kinds.length === 0) return faults;
   const { prng, stopped } = ctx;
@@ -157,7 +160,12 @@ const FAULTS: Record<NemesisKind, Fault> = {
         detail = `partition [${names(minority)}] | [${names(all.filter((i) => !minority.includes(i)))}]`;
       }
       const majority = all.filter((i) => !minority.includes(i));
-      cuts = minority.flatMap((a) => majority.flatMap((b): [number, number][] => [[a, b], [b, a]]));
+      cuts = minority.flatMap((a) =>
+        majority.flatMap((b): [number, number][] => [
+          [a, b],
+          [b, a],
+        ]),
+      );
     } else if (plan.variant === 2) {
       const from = Math.floor(plan.pick * n);
       const to = (from + 1 + Math.floor(plan.split * (n - 1))) % n;
@@ -169,7 +177,12 @@ const FAULTS: Record<NemesisKind, Fault> = {
       const rest = all.filter((i) => i !== bridge);
       const left = rest.slice(0, Math.floor(rest.length / 2));
       const right = rest.slice(left.length);
-      cuts = left.flatMap((a) => right.flatMap((b): [number, number][] => [[a, b], [b, a]]));
+      cuts = left.flatMap((a) =>
+        right.flatMap((b): [number, number][] => [
+          [a, b],
+          [b, a],
+        ]),
+      );
       detail = `bridge [${names(left)}] - ${names([bridge])} - [${names(right)}]`;
     }
     f.start = now(ctx);

@@ -8,12 +8,18 @@ import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@ski
 import { checkDurability, type DurabilityResult } from "./check/durability.js";
 import type { Op } from "./check/history.js";
 import { pairOps } from "./check/history.js";
-import { checkLinearizable, type LinearizableResult, stepTxn, type TxnMicroOp } from "./check/linearizable.js";
+import {
+  checkLinearizable,
+  type LinearizableResult,
+  stepTxn,
+  type TxnMicroOp,
+} from "./check/linearizable.js";
 import { checkListAppend, type ListAppendResult, type MicroOp } from "./check/listappend.js";
 import { checkWatch, type WatchResult } from "./check/watch.js";
 import { Cluster, type NetMode, type Target } from "./cluster.js";
 import { type FaultInterval, type NemesisKind, runNemesis } from "./nemesis.js";
 import { Prng } from "./prng.js";
+import { catchUp, Watcher } from "./watchers.js";
 import {
   appendKeyName,
   Counter,
@@ -25,7 +31,6 @@ import {
   txnKeyName,
   type WorkloadKind,
 } from "./workload.js";
-import { catchUp, Watcher } from "./watchers.js";
 
 export interface RunOptions {
   target: Target;
@@ -68,7 +73,12 @@ export interface RunResult {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Process ids per workload, far apart so the report's lanes never mix. */
-const PROCESS_BASE: Record<WorkloadKind, number> = { register: 0, txn: 1_000_000, append: 2_000_000 };
+const PROCESS_BASE: Record<WorkloadKind, number> = {
+  register: 0,
+  reader: 500_000,
+  txn: 1_000_000,
+  append: 2_000_000,
+};
 
 /** `onCluster` receives the cluster as soon as it exists, so a signal handler can stop it. */
 export async function run(
@@ -88,6 +98,7 @@ export async function run(
     cluster.startAll();
     await cluster.waitHealthy(60_000);
     log(`cluster of ${options.nodes} ${options.target} members is up (network: ${options.net})`);
+    log(`members: ${cluster.members.map((m) => `${m.name} pid ${m.child?.pid}`).join(", ")}`);
     const t0 = performance.now();
     const recorders = { register: new Recorder(t0), txn: new Recorder(t0), append: new Recorder(t0) };
     const targets = cluster.members.map((m) => m.target);
@@ -100,11 +111,18 @@ export async function run(
     const values = new Counter();
     const prng = new Prng(options.seed ^ 0x9e3779b9);
     const common = { targets, keys: options.keys, rate: options.rate, opTimeoutMs: 2000 };
-    const workloads = (["register", "txn", "append"] as const).map((kind) =>
+    const workers = { register: options.workers, reader: options.nodes, txn: 2, append: 2 };
+    const workloads = (["register", "reader", "txn", "append"] as const).map((kind) =>
       runWorkload(
         kind,
-        { ...common, workers: kind === "register" ? options.workers : 2 },
-        { prng, recorder: recorders[kind], values, processBase: PROCESS_BASE[kind] },
+        { ...common, workers: workers[kind] },
+        // Readers record into the register history: one linearizability check covers both.
+        {
+          prng,
+          recorder: recorders[kind === "reader" ? "register" : kind],
+          values,
+          processBase: PROCESS_BASE[kind],
+        },
         stop,
       ),
     );
@@ -130,13 +148,19 @@ export async function run(
   }
 }
 
+type Recorders = Record<"register" | "txn" | "append", Recorder>;
+
 interface Final {
   state: Record<string, unknown>;
   revision: number;
 }
 
 /** Retries `f` on every member in turn until it succeeds (20 attempts). */
-async function retrying<R>(clients: EtcdClients[], what: string, f: (c: EtcdClients) => Promise<R>): Promise<R> {
+async function retrying<R>(
+  clients: EtcdClients[],
+  what: string,
+  f: (c: EtcdClients) => Promise<R>,
+): Promise<R> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await f(clients[attempt % clients.length] as EtcdClients);
@@ -152,14 +176,22 @@ async function retrying<R>(clients: EtcdClients[], what: string, f: (c: EtcdClie
  * checkers see them): every register, one txn reading every txn key, one append txn reading
  * every list.
  */
-async function finalReads(cluster: Cluster, keys: number, rec: Record<WorkloadKind, Recorder>): Promise<Final> {
+async function finalReads(cluster: Cluster, keys: number, rec: Recorders): Promise<Final> {
   const state: Record<string, unknown> = {};
   const clients = cluster.members.map((m) => etcdClients(m.target));
   const process = -1;
   let revision = 0;
-  type Txn = { header: { revision: string }; responses: { response_range: Parameters<typeof decodeValue>[0] }[] };
+  type Txn = {
+    header: { revision: string };
+    responses: { response_range: Parameters<typeof decodeValue>[0] }[];
+  };
   const readAll = (c: EtcdClients, names: string[]) =>
-    unaryCall<Txn>(c.KV, "Txn", { success: names.map((k) => ({ request_range: { key: Buffer.from(k) } })) }, 2000);
+    unaryCall<Txn>(
+      c.KV,
+      "Txn",
+      { success: names.map((k) => ({ request_range: { key: Buffer.from(k) } })) },
+      2000,
+    );
   try {
     for (let i = 0; i < keys; i++) {
       const key = keyName(i);
@@ -181,11 +213,17 @@ async function finalReads(cluster: Cluster, keys: number, rec: Record<WorkloadKi
     });
     rec.txn.record({ process, type: "ok", f: "txn", key: TXN_GROUP, value: tdone });
     const akeys = Array.from({ length: keys }, (_, i) => appendKeyName(i));
-    rec.append.record({ process, type: "invoke", f: "txn", value: akeys.map((k): MicroOp => ["r", k, null]) });
+    rec.append.record({
+      process,
+      type: "invoke",
+      f: "txn",
+      value: akeys.map((k): MicroOp => ["r", k, null]),
+    });
     const a = await retrying(clients, "append keys", (c) => readAll(c, akeys));
     const adone = akeys.map((k, i): MicroOp => {
       const kv = (a.responses[i] as Txn["responses"][number]).response_range.kvs[0];
-      const list = kv === undefined || kv.value.length === 0 ? [] : kv.value.toString().split(" ").map(Number);
+      const list =
+        kv === undefined || kv.value.length === 0 ? [] : kv.value.toString().split(" ").map(Number);
       state[k] = list;
       return ["r", k, list];
     });
@@ -207,7 +245,10 @@ function countOps(kind: WorkloadKind, history: readonly Op[], counts: Record<str
 }
 
 /** Every acknowledged append must be in the final read of its key. */
-function checkAppendDurability(history: readonly Op[], finalState: Record<string, unknown>): AppendDurability {
+function checkAppendDurability(
+  history: readonly Op[],
+  finalState: Record<string, unknown>,
+): AppendDurability {
   const lost: AppendDurability["lost"] = [];
   for (const p of pairOps(history)) {
     if (p.outcome !== "ok") continue;
@@ -223,7 +264,7 @@ function checkAppendDurability(history: readonly Op[], finalState: Record<string
 function check(
   options: RunOptions,
   durationMs: number,
-  rec: Record<WorkloadKind, Recorder>,
+  rec: Recorders,
   finalState: Record<string, unknown>,
   faults: FaultInterval[],
   watchers: Watcher[],

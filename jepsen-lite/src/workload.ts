@@ -4,6 +4,8 @@
  *
  * - registers (`jepsen/r<i>`): read = linearizable Range, write = Put of a unique value,
  *   cas = Txn(compare value == expected, or version == 0 for "absent", then Put);
+ * - readers: one per member, pinned to it (never failing over), reading the registers: a member
+ *   cut off from the others must refuse or delay linearizable reads, never answer stale data;
  * - multi-key txns (`jepsen/t<i>`): one Txn that reads 1-3 keys then writes 1-2 of them, with no
  *   compare (always applied), checked against a multi-register model;
  * - list-append (`jepsen/a<i>`): Elle-style txns of appends and reads, done optimistically: read
@@ -23,7 +25,7 @@ import type { MicroOp } from "./check/listappend.js";
 import type { KvWrite } from "./check/watch.js";
 import type { Prng } from "./prng.js";
 
-export type WorkloadKind = "register" | "txn" | "append";
+export type WorkloadKind = "register" | "reader" | "txn" | "append";
 
 export interface WorkloadOptions {
   targets: string[];
@@ -116,7 +118,7 @@ export async function runWorkload(
   void stop.then(() => {
     stopped = true;
   });
-  const step = { register: registerOp, txn: txnOp, append: appendOp }[kind];
+  const step = { register: registerOp, reader: readerOp, txn: txnOp, append: appendOp }[kind];
   const workers = Array.from({ length: opts.workers }, async (_, w) => {
     const worker: Worker = {
       process: ctx.processBase + w,
@@ -150,6 +152,19 @@ function failedOver(w: Worker, mayHaveWritten: boolean): void {
 }
 
 const client = (w: Worker) => w.clients[w.node] as EtcdClients;
+
+/** A pinned reader: linearizable reads of random registers, always on the same member. */
+async function readerOp(w: Worker): Promise<void> {
+  const key = keyName(w.prng.int(0, w.opts.keys - 1));
+  const process = w.process;
+  w.recorder.record({ process, type: "invoke", f: "read", key, value: null });
+  try {
+    const v = await readKey(client(w), key, w.opts.opTimeoutMs);
+    w.recorder.record({ process, type: "ok", f: "read", key, value: v });
+  } catch (e) {
+    w.recorder.record({ process, type: "fail", f: "read", key, value: errText(e) });
+  }
+}
 
 async function registerOp(w: Worker): Promise<void> {
   const { recorder, prng, opts } = w;
@@ -221,7 +236,9 @@ async function txnOp(w: Worker): Promise<void> {
   const { recorder, prng, opts } = w;
   const process = w.process;
   const reads = pickKeys(prng, opts.keys, prng.int(1, 3)).map(txnKeyName);
-  const writes = pickKeys(prng, opts.keys, prng.int(1, 2)).map((k): TxnMicroOp => ["w", txnKeyName(k), w.values.next()]);
+  const writes = pickKeys(prng, opts.keys, prng.int(1, 2)).map(
+    (k): TxnMicroOp => ["w", txnKeyName(k), w.values.next()],
+  );
   const micro: TxnMicroOp[] = [...reads.map((k): TxnMicroOp => ["r", k, null]), ...writes];
   recorder.record({ process, type: "invoke", f: "txn", key: TXN_GROUP, value: micro });
   try {
@@ -257,7 +274,9 @@ async function appendOp(w: Worker): Promise<void> {
   const { recorder, prng, opts } = w;
   const process = w.process;
   const keys = pickKeys(prng, opts.keys, prng.int(1, 3)).map(appendKeyName);
-  const micro: MicroOp[] = keys.map((k) => (prng.next() < 0.5 ? ["r", k, null] : ["append", k, w.values.next()]));
+  const micro: MicroOp[] = keys.map((k) =>
+    prng.next() < 0.5 ? ["r", k, null] : ["append", k, w.values.next()],
+  );
   recorder.record({ process, type: "invoke", f: "txn", value: micro });
   // Optimistic: read every key first; the txn then applies only if none changed since.
   let current: Map<string, KeyValue | undefined>;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import t from "tap";
 import { history, type Op } from "../src/check/history.js";
-import { checkLinearizable } from "../src/check/linearizable.js";
+import { checkLinearizable, stepTxn } from "../src/check/linearizable.js";
 import { type Choice, generateHistory } from "./register-gen.js";
 
 const inv = (process: number, f: string, value: unknown, key = "x") => ({
@@ -163,4 +163,46 @@ t.test("property: one ok read changed to a value only written after it completed
     { numRuns: 300 },
   );
   t.pass();
+});
+
+t.test("multi-key txns (stepTxn): atomic reads and writes of several keys", async (t) => {
+  const opts = { step: stepTxn, initialState: {} };
+  const w = (k: string, v: number) => ["w", k, v];
+  const r = (k: string, v: number | null) => ["r", k, v];
+  // p0 writes a=1,b=1 atomically; p1 reads both while it runs, then p2 reads after it returns.
+  const good = history([
+    inv(0, "txn", [w("a", 1), w("b", 1)], "g"),
+    inv(1, "txn", [r("a", null), r("b", null)], "g"),
+    ok(1, "txn", [r("a", 1), r("b", 1)], "g"),
+    ok(0, "txn", [w("a", 1), w("b", 1)], "g"),
+    inv(2, "txn", [r("a", null), w("a", 2)], "g"),
+    ok(2, "txn", [r("a", 1), w("a", 2)], "g"),
+  ]);
+  t.equal(checkLinearizable(good, opts).valid, true, "a valid history passes");
+  // A torn read: a=1 but b still absent, although both were written in one txn.
+  const torn = history([
+    inv(0, "txn", [w("a", 1), w("b", 1)], "g"),
+    ok(0, "txn", [w("a", 1), w("b", 1)], "g"),
+    inv(1, "txn", [r("a", null), r("b", null)], "g"),
+    ok(1, "txn", [r("a", 1), r("b", null)], "g"),
+  ]);
+  t.equal(checkLinearizable(torn, opts).valid, false, "a torn (non-atomic) read fails");
+  // A stale read: after a=2 completed, a later txn still reads a=1.
+  const stale = history([
+    inv(0, "txn", [w("a", 1)], "g"),
+    ok(0, "txn", [w("a", 1)], "g"),
+    inv(0, "txn", [w("a", 2)], "g"),
+    ok(0, "txn", [w("a", 2)], "g"),
+    inv(1, "txn", [r("a", null)], "g"),
+    ok(1, "txn", [r("a", 1)], "g"),
+  ]);
+  t.equal(checkLinearizable(stale, opts).valid, false, "a stale read fails");
+  // An info txn may have applied: a later read of its write is fine.
+  const maybe = history([
+    inv(0, "txn", [w("a", 1), w("b", 7)], "g"),
+    info(0, "txn", [w("a", 1), w("b", 7)], "g"),
+    inv(1, "txn", [r("b", null)], "g"),
+    ok(1, "txn", [r("b", 7)], "g"),
+  ]);
+  t.equal(checkLinearizable(maybe, opts).valid, true, "an info txn's writes may be observed");
 });

@@ -1,13 +1,16 @@
 /**
- * The shared body of the end-to-end runs: a 10-second jepsen-lite run with the kill nemesis
- * against a 3-member cluster must print `valid` last and exit 0, with both checkers passing.
+ * The shared body of the end-to-end runs: a short jepsen-lite run (`pnpm jepsen` from source)
+ * against a 3-member cluster, with every nemesis this machine supports (partitions need root for
+ * network namespaces; CI runs as root), must print `valid` last, exit 0, pass every checker and
+ * write the report. A deliberately broken build must be caught as `invalid`.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
+import { missingNetns } from "../src/netns.js";
 
 const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 
@@ -18,47 +21,96 @@ function childExecArgv(): string[] {
   );
 }
 
-/** Runs the test for `target`; `missing` names a missing component (a skip off CI, a failure in CI). */
-export function killRunTest(target: "skiff" | "etcd", name: string, missing: string | undefined): void {
-  if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: ${missing}`);
+const noNetns = missingNetns();
+/** Every fault when network namespaces work here; otherwise all but partitions. */
+export const nemesisHere = noNetns === undefined ? "all" : "kill,pause,membership";
 
-  t.test(name, { skip: process.env.CI === undefined ? missing : undefined, timeout: 60_000 }, async (t) => {
-    const out = mkdtempSync(join(tmpdir(), "jepsen-lite-test-"));
-    t.teardown(() => rmSync(out, { recursive: true, force: true }));
-    const args = [
-      ...childExecArgv(),
-      cli,
-      ...["--target", target, "--nodes", "3", "--time", "10", "--nemesis", "kill", "--seed", "42"],
-      ...["--out", out],
-    ];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    // If the test times out, stop the runner; it stops its members on SIGTERM.
-    t.teardown(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
-    const lines = stdout.trimEnd().split("\n");
-    t.equal(lines.at(-1), "valid", `last line is valid\n${stdout}\n${stderr}`);
+export interface CliRun {
+  child: ChildProcess;
+  out: string;
+  stdout: () => string;
+  stderr: () => string;
+  done: Promise<number | null>;
+}
+
+/** Starts `pnpm jepsen` from source with `args` and a fresh --out directory. */
+export function startCli(t: Tap.Test, args: string[]): CliRun {
+  const out = mkdtempSync(join(tmpdir(), "jepsen-lite-test-"));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [...childExecArgv(), cli, ...args, "--out", out], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // If the test times out, stop the runner; it stops its members on SIGTERM.
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+  return { child, out, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+/** Skips with a printed reason off CI; in CI a missing component fails the test. */
+export function skipReason(missing: string | undefined): string | undefined {
+  if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: ${missing}`);
+  return process.env.CI === undefined ? missing : undefined;
+}
+
+interface Results {
+  valid: boolean;
+  faults: { kind: string }[];
+  histories: { register: unknown[]; txn: unknown[]; append: unknown[] };
+  linearizable: { valid: unknown };
+  txnLinearizable: { valid: unknown };
+  durability: { valid: boolean };
+  listAppend: { valid: boolean };
+  appendDurability: { valid: boolean };
+  watch: { valid: boolean; events: number };
+}
+
+export function readResults(out: string): Results {
+  return JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Results;
+}
+
+/** Namespaces of a jepsen-lite runner with this PID still present. */
+export function namespacesOf(pid: number | undefined): string[] {
+  if (!existsSync("/run/netns")) return [];
+  return readdirSync("/run/netns").filter((n) => n.startsWith(`jl-${pid}-`));
+}
+
+/** Runs the valid-run test for `target`; `missing` names a missing component. */
+export function validRunTest(target: "skiff" | "etcd", missing: string | undefined): void {
+  const name = `nemesis ${nemesisHere} against ${target}: valid`;
+  t.test(name, { skip: skipReason(missing), timeout: 90_000 }, async (t) => {
+    const run = startCli(t, [
+      ...["--target", target, "--nodes", "3", "--time", "20", "--nemesis", nemesisHere, "--seed", "55"],
+    ]);
+    const code = await run.done;
+    const lines = run.stdout().trimEnd().split("\n");
+    t.equal(lines.at(-1), "valid", `last line is valid\n${run.stdout()}\n${run.stderr()}`);
     t.equal(code, 0, "exit code 0");
-    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as {
-      valid: boolean;
-      faults: unknown[];
-      history: unknown[];
-      linearizable: { valid: unknown };
-      durability: { valid: boolean };
-    };
-    t.equal(results.valid, true);
-    t.equal(results.linearizable.valid, true);
-    t.equal(results.durability.valid, true);
-    t.ok(results.faults.length >= 1, "the nemesis killed at least one member");
-    t.ok(results.history.length > 200, "the workload ran");
+    const r = readResults(run.out);
+    t.equal(r.valid, true);
+    t.equal(r.linearizable.valid, true, "registers linearizable");
+    t.equal(r.txnLinearizable.valid, true, "multi-key txns linearizable");
+    t.equal(r.durability.valid, true, "register durability");
+    t.equal(r.listAppend.valid, true, "no list-append anomaly");
+    t.equal(r.appendDurability.valid, true, "append durability");
+    t.equal(r.watch.valid, true, "watch guarantees");
+    // Seed 55 draws membership, partition, pause, kill in its first 20 s.
+    const kinds = new Set(r.faults.map((f) => f.kind));
+    t.ok(kinds.size >= 3, `several kinds of fault: ${r.faults.map((f) => f.kind).join(", ")}`);
+    t.ok(r.histories.register.length > 200, "the register workload ran");
+    t.ok(r.histories.txn.length > 50 && r.histories.append.length > 50, "the txn and append workloads ran");
+    t.ok(r.watch.events > 100, "the watchers saw events");
+    const html = readFileSync(join(run.out, "report.html"), "utf8");
+    t.ok(html.startsWith("<!DOCTYPE html>") && html.includes("<svg"), "report.html with inline SVG");
+    t.same(namespacesOf(run.child.pid), [], "no network namespace left behind");
   });
 }

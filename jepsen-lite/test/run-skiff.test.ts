@@ -1,14 +1,71 @@
 /**
- * End to end: a 10-second jepsen-lite run with the kill nemesis against a 3-member `skiff store`
- * cluster run from source must print `valid` last and exit 0.
+ * End to end against `skiff store` (run from source): a 20-second run with every fault must be
+ * valid; the same store with the test-only --unsafe-stale-reads switch (linearizable reads served
+ * without ReadIndex) must be caught as invalid under partitions; SIGTERM mid-run must leave no
+ * process or namespace behind.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { killRunTest } from "./run-helper.js";
+import t from "tap";
+import { missingNetns } from "../src/netns.js";
+import { namespacesOf, readResults, skipReason, startCli, validRunTest } from "./run-helper.js";
 
 const storeEntry = fileURLToPath(new URL("../../packages/store/src/server/run.ts", import.meta.url));
-killRunTest(
-  "skiff",
-  "kill nemesis against skiff store: valid",
-  existsSync(storeEntry) ? undefined : `${storeEntry} is missing`,
+const missing = existsSync(storeEntry) ? undefined : `${storeEntry} is missing`;
+
+validRunTest("skiff", missing);
+
+t.test(
+  "a broken build (reads without ReadIndex) is caught under partitions",
+  { skip: skipReason(missing ?? missingNetns()), timeout: 90_000 },
+  async (t) => {
+    const run = startCli(t, [
+      ...[
+        "--target",
+        "skiff",
+        "--time",
+        "15",
+        "--nemesis",
+        "partition",
+        "--seed",
+        "3",
+        "--unsafe-stale-reads",
+      ],
+    ]);
+    const code = await run.done;
+    t.equal(run.stdout().trimEnd().split("\n").at(-1), "invalid", `last line is invalid\n${run.stdout()}`);
+    t.equal(code, 1, "exit code 1");
+    const r = readResults(run.out);
+    t.equal(r.linearizable.valid, false, "the register history is not linearizable");
+  },
+);
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test(
+  "SIGTERM mid-run stops every member and removes the namespaces",
+  { skip: skipReason(missing), timeout: 60_000 },
+  async (t) => {
+    const run = startCli(t, ["--target", "skiff", "--time", "60", "--nemesis", "kill", "--seed", "5"]);
+    const deadline = Date.now() + 40_000;
+    while (!/^members: /m.test(run.stdout()) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const pids = [...(/^members: (.*)$/m.exec(run.stdout())?.[1] ?? "").matchAll(/pid (\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
+    t.equal(pids.length, 3, `three members started: ${run.stdout()}${run.stderr()}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    run.child.kill("SIGTERM");
+    const code = await run.done;
+    t.equal(code, 130, "exit code 130");
+    t.same(pids.filter(alive), [], "no member process left");
+    t.same(namespacesOf(run.child.pid), [], "no namespace left");
+  },
 );

@@ -69,7 +69,12 @@ export function checkWatch(watchers: readonly WatcherStream[], writes: readonly 
   for (const w of watchers)
     for (const e of w.batches.flat())
       if (!known.has(slot(e.revision, e.key)))
-        known.set(slot(e.revision, e.key), { revision: e.revision, key: e.key, type: e.type, value: e.value });
+        known.set(slot(e.revision, e.key), {
+          revision: e.revision,
+          key: e.key,
+          type: e.type,
+          value: e.value,
+        });
   const byKey = new Map<string, KvWrite[]>();
   for (const w of [...known.values()].sort((a, b) => a.revision - b.revision)) {
     const list = byKey.get(w.key) ?? [];
