@@ -35,7 +35,11 @@ export function missing(system: StoreSystem): string | undefined {
   return undefined;
 }
 
-export async function startStoreCluster(system: StoreSystem): Promise<StoreCluster> {
+/**
+ * Starts a fresh 3-member cluster. `profileDir` (skiff only) runs each member under
+ * `node --cpu-prof --cpu-prof-dir DIR`: a .cpuprofile per member, written when it stops.
+ */
+export async function startStoreCluster(system: StoreSystem, profileDir?: string): Promise<StoreCluster> {
   const why = missing(system);
   if (why !== undefined) throw new Error(`bench: ${why}`);
   const dir = mkdtempSync(join(tmpdir(), `skiff-bench-store-${system}-`));
@@ -63,7 +67,15 @@ export async function startStoreCluster(system: StoreSystem): Promise<StoreClust
     const child =
       system === "etcd"
         ? spawn(etcdBinary, flags, { stdio: ["ignore", "ignore", "pipe"] })
-        : spawn(process.execPath, [storeRun, ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+        : spawn(
+            process.execPath,
+            [
+              ...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]),
+              storeRun,
+              ...flags,
+            ],
+            { stdio: ["ignore", "ignore", "pipe"] },
+          );
     // Keep the tail of stderr for the error message if a member dies during start-up.
     child.stderr?.on("data", (d: Buffer) => {
       stderr[i] = `${stderr[i]}${d.toString()}`.slice(-2000);
@@ -77,7 +89,11 @@ export async function startStoreCluster(system: StoreSystem): Promise<StoreClust
           new Promise<void>((resolve) => {
             if (c.exitCode !== null || c.signalCode !== null) return resolve();
             c.once("exit", () => resolve());
-            c.kill("SIGKILL");
+            // A profiled member writes its profile on a normal exit: SIGTERM, then SIGKILL.
+            if (profileDir !== undefined) {
+              c.kill("SIGTERM");
+              setTimeout(() => c.kill("SIGKILL"), 10_000).unref();
+            } else c.kill("SIGKILL");
           }),
       ),
     );

@@ -129,6 +129,10 @@ async function measure(t: Target, phase: Phase): Promise<StoreRow> {
 export async function runStoreBench(opts: {
   quick: boolean;
   log?: (line: string) => void;
+  /** Run only these workloads (default: all). */
+  only?: readonly string[];
+  /** Profile skiff's members into this directory (`node --cpu-prof`). */
+  profileDir?: string;
 }): Promise<StoreRow[]> {
   const plan = opts.quick ? quickPlan : fullPlan;
   const log = opts.log ?? (() => {});
@@ -136,7 +140,7 @@ export async function runStoreBench(opts: {
   const rows: StoreRow[] = [];
   try {
     for (const system of storeSystems) {
-      const cluster = await startStoreCluster(system);
+      const cluster = await startStoreCluster(system, system === "etcd" ? undefined : opts.profileDir);
       targets.set(system, { cluster, channels: await openChannels(cluster.targets, plan.channelsPerMember) });
       log(`${system}: 3 members up (pids ${cluster.pids.join(", ")})`);
     }
@@ -145,7 +149,8 @@ export async function runStoreBench(opts: {
       await unary(t.channels[0]?.KV as EtcdChannel["KV"], "Put", { key: rangeKey, value: valueBytes });
     }
     // Alternate the systems, and which goes first, per phase so that drift affects both alike.
-    for (const [i, phase] of phases(plan).entries()) {
+    const selected = phases(plan).filter((p) => opts.only === undefined || opts.only.includes(p.workload));
+    for (const [i, phase] of selected.entries()) {
       const order = i % 2 === 0 ? storeSystems : [...storeSystems].reverse();
       for (const system of order) {
         const row = await measure(targets.get(system) as Target, phase);
@@ -168,15 +173,19 @@ export const storeBenchmark: Benchmark = {
   async run(args) {
     let quick = false;
     let json: string | undefined;
+    let only: string[] | undefined;
+    let profileDir: string | undefined;
     for (let i = 0; i < args.length; i++) {
       if (args[i] === "--quick") quick = true;
+      else if (args[i] === "--only") only = (args[++i] ?? "").split(",");
+      else if (args[i] === "--profile") profileDir = args[++i];
       else if (args[i] === "--json") json = args[++i];
       else if (args[i] === "--vs") {
         if (args[++i] !== "etcd") throw new Error("bench store: --vs takes etcd (the only reference)");
       } else throw new Error(`bench store: unknown flag ${args[i]}`);
     }
     const started = performance.now();
-    const rows = await runStoreBench({ quick, log: (l) => process.stderr.write(`${l}\n`) });
+    const rows = await runStoreBench({ quick, only, profileDir, log: (l) => process.stderr.write(`${l}\n`) });
     const ratios = storeRatios(rows);
     process.stdout.write(`${storeTables(rows)}\n\nratios (skiff/etcd): ${JSON.stringify(ratios)}\n`);
     const svg = json === undefined ? "bench-store.svg" : join(dirname(json), "bench-store.svg");
