@@ -5,16 +5,25 @@
  */
 import type * as m from "../mvcc/types.js";
 
+/**
+ * A protobuf writer over one buffer sized up front (callers pass a good estimate): small buffers
+ * come from Node's pool, and finish() returns a view, so encoding an event makes no garbage
+ * beyond its own bytes (large transient buffers linger in RSS until a full GC).
+ */
 class Writer {
-  private buf = new Uint8Array(256);
+  private buf: Buffer;
   private n = 0;
+
+  constructor(capacity = 64) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private ensure(more: number): void {
     if (this.n + more <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.n + more) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.n));
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.n);
     this.buf = next;
   }
 
@@ -72,30 +81,72 @@ class Writer {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.n);
+    return this.buf.subarray(0, this.n);
   }
 }
 
-function keyValue(kv: m.KeyValue): Uint8Array {
-  const w = new Writer();
+function varintLen(v: number | bigint): number {
+  if (typeof v === "number" && v >= 0 && v <= 0xffffffff) {
+    let n = 1;
+    for (let x = v >>> 7; x > 0; x >>>= 7) n++;
+    return n;
+  }
+  let x = BigInt.asUintN(64, BigInt(v));
+  let n = 1;
+  while (x >= 0x80n) {
+    x >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+/** Size of a non-zero int field (proto3 omits zeros), of a bytes field, of a nested message. */
+const intLen = (tag: number, v: number | bigint) => (v === 0 || v === 0n ? 0 : varintLen(tag) + varintLen(v));
+const bytesLen = (b: Uint8Array) => (b.length === 0 ? 0 : 1 + varintLen(b.length) + b.length);
+const messageLen = (bodyLen: number) => 1 + varintLen(bodyLen) + bodyLen;
+
+function keyValueLen(kv: m.KeyValue): number {
+  return (
+    bytesLen(kv.key) +
+    intLen(2 << 3, kv.create_revision) +
+    intLen(3 << 3, kv.mod_revision) +
+    intLen(4 << 3, kv.version) +
+    bytesLen(kv.value) +
+    intLen(6 << 3, kv.lease)
+  );
+}
+
+function writeKeyValue(w: Writer, field: number, kv: m.KeyValue, len: number): void {
+  w.tag(field, 2);
+  w.uint(len);
   w.bytes(1, kv.key);
   w.int(2, kv.create_revision);
   w.int(3, kv.mod_revision);
   w.int(4, kv.version);
   w.bytes(5, kv.value);
   w.int(6, kv.lease);
-  return w.finish();
 }
 
-/** One Event as the `events` field (11) of a WatchResponse: tag, length and message. */
+/**
+ * One Event as the `events` field (11) of a WatchResponse: tag, length and message, written in
+ * one pass into one buffer of the exact size.
+ */
 export function encodeEventField(e: m.Event, withPrev: boolean): Uint8Array {
-  const ev = new Writer();
-  ev.int(1, e.type === "PUT" ? 0 : 1);
-  ev.message(2, keyValue(e.kv));
-  if (withPrev && e.prev_kv !== undefined) ev.message(3, keyValue(e.prev_kv));
-  const w = new Writer();
-  w.message(11, ev.finish());
-  return w.finish();
+  const type = e.type === "PUT" ? 0 : 1;
+  const kvLen = keyValueLen(e.kv);
+  const prev = withPrev ? e.prev_kv : undefined;
+  const prevLen = prev === undefined ? 0 : keyValueLen(prev);
+  const evLen = intLen(1 << 3, type) + messageLen(kvLen) + (prev === undefined ? 0 : messageLen(prevLen));
+  const size = messageLen(evLen);
+  const w = new Writer(size);
+  w.tag(11, 2);
+  w.uint(evLen);
+  w.int(1, type);
+  writeKeyValue(w, 2, e.kv, kvLen);
+  if (prev !== undefined) writeKeyValue(w, 3, prev, prevLen);
+  const out = w.finish();
+  if (out.length !== size) throw new Error(`watch event encoded to ${out.length} bytes, sized ${size}`);
+  return out;
 }
 
 export interface HeaderValues {

@@ -10,13 +10,20 @@ import { failStream } from "../grpc/errors.js";
 import type * as g from "../grpc/types.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
-import { eventOut, type HeaderFields } from "./convert.js";
+import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
 import { encodeEventField, encodeHeaderField, encodeWatchResponse } from "./watch-encode.js";
 
 /** Events a catching-up watcher reads per step. */
 const catchUpBatch = 500;
-/** Bytes of responses a stream may have written but not yet flushed to its client. */
+/** A catch-up response stops taking whole revisions past this size (large buffers linger in RSS). */
+const catchUpResponseBytes = 16 * 1024;
+/**
+ * Unflushed bytes past which a stream's watchers stop getting live responses and catch up from
+ * history instead, in batches of many revisions per response (as etcd's slow "victim" watchers).
+ */
+const liveQueuedBytes = 64 * 1024;
+/** Unflushed bytes past which catching up pauses until the client has read half of them. */
 const maxQueuedBytes = 1024 * 1024;
 
 /** Roughly what a response weighs on the wire. */
@@ -73,6 +80,26 @@ class EventCache {
   }
 }
 
+/**
+ * Encoded events for one catch-up step, keyed by revision and key (unique: a txn writes a key at
+ * most once), so the watchers catching up over the same history share the bytes.
+ */
+class EncodedEvents {
+  private readonly plain = new Map<string, Uint8Array>();
+  private readonly withPrev = new Map<string, Uint8Array>();
+
+  get(e: m.Event, prev: boolean): Uint8Array {
+    const cache = prev ? this.withPrev : this.plain;
+    const id = `${e.kv.mod_revision}\u0000${Buffer.from(e.kv.key.buffer, e.kv.key.byteOffset, e.kv.key.length).toString("latin1")}`;
+    let b = cache.get(id);
+    if (b === undefined) {
+      b = encodeEventField(e, prev);
+      cache.set(id, b);
+    }
+    return b;
+  }
+}
+
 /** One gRPC Watch stream: many watchers, ids unique within the stream. */
 class WatchStream {
   readonly watchers = new Map<number, Watcher>();
@@ -81,6 +108,13 @@ class WatchStream {
   /** Over its byte limit: catch-up resumes from the write callbacks once half of it is flushed. */
   waitingForDrain = false;
   closed = false;
+  /**
+   * Live events not yet written, per watcher, with the first revision each has not been sent.
+   * They go out when the stream has flushed what it wrote before (so a slow client gets fewer,
+   * larger responses), or move to catch-up when they exceed liveQueuedBytes.
+   */
+  pending = new Map<Watcher, { from: number; events: Uint8Array[] }>();
+  pendingBytes = 0;
 
   constructor(
     readonly call: WatchCall,
@@ -103,12 +137,13 @@ class WatchStream {
     // The callback runs when grpc-js has flushed the response towards the client.
     this.call.write(resp as g.WatchResponse, () => {
       this.queuedBytes -= bytes;
+      if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
       if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
         this.waitingForDrain = false;
         this.hub.resume();
       }
     });
-    return this.queuedBytes < maxQueuedBytes;
+    return this.queuedBytes < liveQueuedBytes;
   }
 
   get full(): boolean {
@@ -193,7 +228,7 @@ export class WatchHub {
       if (stream.watchers.delete(id)) stream.send({ header: this.hdr(), watch_id: id, canceled: true });
     } else if (req.progress_request !== undefined) {
       // A progress response carries the current revision when every watcher of the stream is synced.
-      if ([...stream.watchers.values()].every((w) => w.synced))
+      if (stream.pending.size === 0 && [...stream.watchers.values()].every((w) => w.synced))
         stream.send({ header: this.hdr(), watch_id: -1 });
     }
   }
@@ -244,38 +279,68 @@ export class WatchHub {
     }
   }
 
+  /**
+   * Live events are gathered per watcher and written when the stream has nothing unflushed: an
+   * idle stream gets each revision at once (next turn of the event loop), a busy one gets all the
+   * revisions since its last write in one response per watcher (whole revisions; etcd also sends
+   * several revisions per response to a slow watcher). Each event is encoded once (with and
+   * without prev_kv) and shared among all watchers.
+   */
   private onEvents(revision: number, events: m.Event[]): void {
-    // Convert each event once (with and without prev_kv) and share it among all watchers.
     const cache = new EventCache(events);
-    const header = encodeHeaderField({ ...this.header(), revision });
     for (const stream of this.streams) {
       for (const w of stream.watchers.values()) {
         if (!w.synced || revision < w.nextRev) continue;
         const out = this.filter(w, events, cache);
-        w.nextRev = revision + 1;
-        if (out.length === 0) continue;
-        if (!stream.sendEncoded(encodeWatchResponse(header, w.id, out))) {
-          // The stream is backed up: stop feeding it live; it catches up from history later.
-          for (const other of stream.watchers.values()) other.synced = false;
-          this.scheduleCatchUp();
+        if (out.length > 0) {
+          let p = stream.pending.get(w);
+          if (p === undefined) {
+            p = { from: w.nextRev, events: [] };
+            stream.pending.set(w, p);
+          }
+          for (const e of out) {
+            p.events.push(e);
+            stream.pendingBytes += e.length;
+          }
         }
+        w.nextRev = revision + 1;
       }
+      if (stream.pendingBytes > liveQueuedBytes) this.unsync(stream);
+      else if (stream.pending.size > 0) this.scheduleFlush();
     }
   }
 
-  /**
-   * The catch-up path sends plain objects whose bytes are views of the MVCC's (no copies): each
-   * catching-up watcher reads its own slice of history, so encoding once per revision would not
-   * be shared, and the copies would only add garbage.
-   */
-  private filterObjects(w: Watcher, events: readonly m.Event[]): g.Event[] {
-    const out: g.Event[] = [];
-    for (const e of events) {
-      if (!matches(w, e.kv.key)) continue;
-      if (e.type === "PUT" ? w.noPut : w.noDelete) continue;
-      out.push(eventOut(e, w.prevKv));
+  /** The stream cannot keep up: its watchers catch up from history, from what they have not been sent. */
+  private unsync(stream: WatchStream): void {
+    for (const [w, p] of stream.pending) w.nextRev = Math.min(w.nextRev, p.from);
+    stream.pending.clear();
+    stream.pendingBytes = 0;
+    for (const w of stream.watchers.values()) w.synced = false;
+    this.scheduleCatchUp();
+  }
+
+  private flushScheduled = false;
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    let header: Uint8Array | undefined;
+    for (const stream of this.streams) {
+      if (stream.pending.size === 0 || stream.queuedBytes > 0 || stream.closed) continue;
+      header ??= encodeHeaderField({ ...this.header(), revision: this.sm.mvcc.revision });
+      const pending = stream.pending;
+      stream.pending = new Map();
+      stream.pendingBytes = 0;
+      for (const [w, p] of pending) {
+        if (stream.watchers.get(w.id) !== w || !w.synced) continue;
+        stream.sendEncoded(encodeWatchResponse(header, w.id, p.events));
+      }
     }
-    return out;
   }
 
   private filter(w: Watcher, events: readonly m.Event[], cache: EventCache): Uint8Array[] {
@@ -307,6 +372,12 @@ export class WatchHub {
   private catchUp(): void {
     let behind = false;
     const current = this.sm.mvcc.revision;
+    const encoded = new EncodedEvents();
+    let headerBytes: Uint8Array | undefined;
+    const header = () => {
+      headerBytes ??= encodeHeaderField({ ...this.header(), revision: current });
+      return headerBytes;
+    };
     for (const stream of this.streams) {
       if (stream.closed) continue;
       if (stream.full) {
@@ -329,27 +400,29 @@ export class WatchHub {
           });
           continue;
         }
-        // Send whole revisions only, at most about catchUpBatch events per step, and stop as soon
-        // as the stream's buffer is over its mark: a stream being caught up never holds more than
-        // about maxQueuedResponses responses, however many watchers it carries.
+        // One response with whole revisions only, at most about catchUpBatch events (etcd sends a
+        // catching-up watcher many revisions per response, too). Each event's wire form is made
+        // once per step and shared by every watcher that needs it.
         let i = 0;
         let sentTo = w.nextRev - 1;
-        let full = false;
-        while (i < events.length && i < catchUpBatch && !full) {
+        const out: Uint8Array[] = [];
+        let bytes = 0;
+        while (i < events.length && i < catchUpBatch && bytes < catchUpResponseBytes) {
           const rev = (events[i] as m.Event).kv.mod_revision;
           let j = i;
           while (j < events.length && (events[j] as m.Event).kv.mod_revision === rev) j++;
-          const out = this.filterObjects(w, events.slice(i, j));
-          if (out.length > 0) {
-            full = !stream.send({
-              header: { ...this.header(), revision: current },
-              watch_id: w.id,
-              events: out,
-            });
+          for (let k = i; k < j; k++) {
+            const e = events[k] as m.Event;
+            if (!matches(w, e.kv.key) || (e.type === "PUT" ? w.noPut : w.noDelete)) continue;
+            const b = encoded.get(e, w.prevKv);
+            out.push(b);
+            bytes += b.length;
           }
           sentTo = rev;
           i = j;
         }
+        if (out.length > 0) stream.sendEncoded(encodeWatchResponse(header(), w.id, out));
+        const full = stream.full;
         if (i >= events.length) {
           w.nextRev = current + 1;
           w.synced = true;
@@ -370,7 +443,8 @@ export class WatchHub {
   private progressNotify(): void {
     for (const stream of this.streams) {
       for (const w of stream.watchers.values()) {
-        if (w.progressNotify && w.synced) stream.send({ header: this.hdr(), watch_id: w.id });
+        if (w.progressNotify && w.synced && !stream.pending.has(w))
+          stream.send({ header: this.hdr(), watch_id: w.id });
       }
     }
   }
