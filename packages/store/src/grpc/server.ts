@@ -112,6 +112,8 @@ export function createEtcdServer(backend: EtcdBackend, options: EtcdServerOption
   const server = new Server({
     "grpc.max_receive_message_length": maxRequestBytes + grpcOverheadBytes,
     "grpc.max_send_message_length": 2 ** 31 - 1,
+    // channelz bookkeeping on every call cost ~3% of a busy member's CPU (profile of 256 put clients).
+    "grpc.enable_channelz": 0,
   });
   const services = etcdServices();
   const handlers = etcdHandlers(backend);
