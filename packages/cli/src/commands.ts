@@ -1,8 +1,9 @@
 import type { Command } from "./command.js";
+import { serverCommand } from "./server.js";
 import { storeCommand } from "./store.js";
 import { versionCommand } from "./version.js";
 
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
-  [storeCommand, versionCommand].map((c) => [c.name, c] as const),
+  [serverCommand, storeCommand, versionCommand].map((c) => [c.name, c] as const),
 );

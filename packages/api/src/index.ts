@@ -1,0 +1,28 @@
+export { checkFields, type DecodeProblems } from "./decode.js";
+export { apiVersionOf, type ColumnDefinition, type KindDef, type TableDef } from "./kind.js";
+export { labelSelectorSchema } from "./kinds/apps.js";
+export { defaultPodSpec, defaultPullPolicy, validatePodSpec } from "./kinds/pod.js";
+export {
+  type KubeObject,
+  listMetaSchema,
+  type ObjectMeta,
+  type OwnerReference,
+  objectMetaSchema,
+  validateObjectMeta,
+} from "./meta.js";
+export { componentName, openApiDocument, openApiIndex, toOpenApi } from "./openapi.js";
+export * from "./patch/index.js";
+export { decodeKubernetesProtobuf, ProtobufDecodeError } from "./protobuf/index.js";
+export { allKinds, type GroupVersion, Registry } from "./registry.js";
+export { type Schema, schemaAt } from "./schema.js";
+export { age, ageColumn, humanDuration, nameColumn } from "./table.js";
+export {
+  dns1035Label,
+  dns1123Label,
+  dns1123Subdomain,
+  errorBody,
+  type FieldError,
+  type FieldErrorType,
+  invalid,
+  required,
+} from "./validation.js";

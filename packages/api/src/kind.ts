@@ -1,0 +1,52 @@
+/**
+ * What the API server needs to know about one kind: where it lives (group, version, resource,
+ * scope), its schema, defaulting, validation, how `kubectl get` shows it, and its subresources.
+ * Every kind is one KindDef in kinds/; the registry (registry.ts) is the list of them.
+ */
+import type { KubeObject, NameRule } from "./meta.js";
+import type { ObjectSchema } from "./schema.js";
+import type { FieldError } from "./validation.js";
+
+export interface ColumnDefinition {
+  name: string;
+  type: "string" | "integer" | "number" | "boolean" | "date";
+  format: string;
+  description: string;
+  /** 0: always shown; > 0: only with `-o wide`. */
+  priority: number;
+}
+
+export interface TableDef {
+  /** Columns after NAME; AGE is added by the server unless `noAge`. */
+  columns: ColumnDefinition[];
+  cells(obj: KubeObject, now: Date): unknown[];
+  noAge?: boolean;
+}
+
+export interface KindDef {
+  group: string;
+  version: string;
+  kind: string;
+  /** Plural, lower case: the REST path segment. */
+  resource: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  schema: ObjectSchema;
+  /** Metadata name rule: DNS-1123 subdomain for most kinds, label for some. */
+  nameRule: NameRule;
+  /** Subresources served besides the object itself. */
+  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec")[];
+  /** Fields kept on a main-resource update when a status subresource exists (status is ignored). */
+  hasStatus: boolean;
+  /** Fills in defaults in place (pod restartPolicy Always, ...). */
+  defaults?(obj: KubeObject): void;
+  /** Kind-specific validation of a new object, or of an update against the old one. */
+  validate?(obj: KubeObject, old?: KubeObject): FieldError[];
+  table: TableDef;
+  description: string;
+}
+
+export const apiVersionOf = (k: Pick<KindDef, "group" | "version">) =>
+  k.group === "" ? k.version : `${k.group}/${k.version}`;

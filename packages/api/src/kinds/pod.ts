@@ -1,0 +1,185 @@
+/**
+ * core/v1 Pod: defaults and validation of the pod spec (shared with every template), and the
+ * Pod kind with kubectl's columns (NAME READY STATUS RESTARTS AGE; wide: IP NODE).
+ */
+import type { KindDef } from "../kind.js";
+import { type KubeObject, objectSchema } from "../meta.js";
+import { column } from "../table.js";
+import {
+  dns1123Label,
+  dns1123Subdomain,
+  type FieldError,
+  invalid,
+  notSupported,
+  required,
+} from "../validation.js";
+import { podSpecSchema, podStatusSchema } from "./podspec.js";
+
+type Json = Record<string, unknown>;
+const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
+
+/** imagePullPolicy defaults to Always for `:latest` or untagged images, IfNotPresent otherwise. */
+export function defaultPullPolicy(image: string): "Always" | "IfNotPresent" {
+  const last = image.split("/").at(-1) ?? "";
+  if (last.includes("@")) return "IfNotPresent";
+  const tag = last.includes(":") ? last.slice(last.lastIndexOf(":") + 1) : "";
+  return tag === "" || tag === "latest" ? "Always" : "IfNotPresent";
+}
+
+function defaultContainer(c: Json): void {
+  if (typeof c.image === "string") c.imagePullPolicy ??= defaultPullPolicy(c.image);
+  c.terminationMessagePath ??= "/dev/termination-log";
+  c.terminationMessagePolicy ??= "File";
+  c.resources ??= {};
+  for (const p of (c.ports as Json[] | undefined) ?? []) p.protocol ??= "TCP";
+  for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+    if (probe === undefined) continue;
+    const p = asObj(probe);
+    p.timeoutSeconds ??= 1;
+    p.periodSeconds ??= 10;
+    p.successThreshold ??= 1;
+    p.failureThreshold ??= 3;
+    const get = p.httpGet as Json | undefined;
+    if (get !== undefined) {
+      get.path ??= "/";
+      get.scheme ??= "HTTP";
+    }
+  }
+}
+
+/** SetDefaults_PodSpec (the parts kubectl shows): kube-apiserver's defaults. */
+export function defaultPodSpec(spec: Json): void {
+  spec.restartPolicy ??= "Always";
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= "ClusterFirst";
+  spec.schedulerName ??= "default-scheduler";
+  spec.securityContext ??= {};
+  spec.enableServiceLinks ??= true;
+  for (const c of [...((spec.initContainers as Json[]) ?? []), ...((spec.containers as Json[]) ?? [])])
+    defaultContainer(c);
+  if (spec.serviceAccount !== undefined && spec.serviceAccountName === undefined)
+    spec.serviceAccountName = spec.serviceAccount;
+}
+
+export function validatePodSpec(spec: Json | undefined, path: string): FieldError[] {
+  if (spec === undefined) return [required(path)];
+  const errs: FieldError[] = [];
+  const containers = (spec.containers as Json[] | undefined) ?? [];
+  if (containers.length === 0) errs.push(required(`${path}.containers`));
+  const names = new Set<string>();
+  for (const [kind, list] of [
+    ["initContainers", (spec.initContainers as Json[] | undefined) ?? []],
+    ["containers", containers],
+  ] as const) {
+    list.forEach((c, i) => {
+      const at = `${path}.${kind}[${i}]`;
+      const name = c.name;
+      if (typeof name !== "string" || name === "") errs.push(required(`${at}.name`));
+      else {
+        for (const m of dns1123Label(name)) errs.push(invalid(`${at}.name`, name, m));
+        if (names.has(name))
+          errs.push({ type: "FieldValueDuplicate", field: `${at}.name`, detail: "", value: name });
+        names.add(name);
+      }
+      if (typeof c.image !== "string" || c.image.trim() === "") errs.push(required(`${at}.image`));
+      ((c.ports as Json[] | undefined) ?? []).forEach((p, j) => {
+        const port = p.containerPort;
+        if (typeof port !== "number" || port < 1 || port > 65535)
+          errs.push(
+            invalid(`${at}.ports[${j}].containerPort`, port, "must be between 1 and 65535, inclusive"),
+          );
+      });
+    });
+  }
+  const rp = spec.restartPolicy;
+  if (rp !== undefined && !["Always", "OnFailure", "Never"].includes(rp as string))
+    errs.push(notSupported(`${path}.restartPolicy`, rp, ["Always", "OnFailure", "Never"]));
+  return errs;
+}
+
+/** GetPodQOS: Guaranteed when every container's cpu and memory limits equal its requests. */
+export function qosClass(spec: Json): "Guaranteed" | "Burstable" | "BestEffort" {
+  const containers = [...((spec.initContainers as Json[]) ?? []), ...((spec.containers as Json[]) ?? [])];
+  let any = false;
+  let guaranteed = containers.length > 0;
+  for (const c of containers) {
+    const r = asObj(c.resources);
+    const requests = asObj(r.requests);
+    const limits = asObj(r.limits);
+    if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) any = true;
+    for (const res of ["cpu", "memory"]) {
+      const limit = limits[res];
+      const request = requests[res] ?? limit;
+      if (limit === undefined || String(request) !== String(limit)) guaranteed = false;
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+function podStatusText(pod: KubeObject): string {
+  if (pod.metadata.deletionTimestamp !== undefined) return "Terminating";
+  const status = asObj(pod.status);
+  let reason = (status.reason as string | undefined) ?? (status.phase as string | undefined) ?? "Pending";
+  for (const cs of (status.containerStatuses as Json[] | undefined) ?? []) {
+    const state = asObj(cs.state);
+    const waiting = state.waiting as Json | undefined;
+    const terminated = state.terminated as Json | undefined;
+    if (waiting?.reason) reason = waiting.reason as string;
+    else if (terminated?.reason) reason = terminated.reason as string;
+  }
+  return reason;
+}
+
+export const podKind: KindDef = {
+  group: "",
+  version: "v1",
+  kind: "Pod",
+  resource: "pods",
+  singular: "pod",
+  namespaced: true,
+  shortNames: ["po"],
+  categories: ["all"],
+  description:
+    "Pod is a collection of containers that can run on a host. This resource is created by clients and scheduled onto hosts.",
+  schema: objectSchema("Pod is a collection of containers that can run on a host.", {
+    spec: podSpecSchema,
+    status: podStatusSchema,
+  }),
+  nameRule: dns1123Subdomain,
+  subresources: ["status", "binding", "eviction", "log", "exec"],
+  hasStatus: true,
+  defaults(pod) {
+    pod.spec = asObj(pod.spec);
+    defaultPodSpec(pod.spec as Json);
+    const status = asObj(pod.status);
+    status.phase ??= "Pending";
+    status.qosClass ??= qosClass(pod.spec as Json);
+    pod.status = status;
+  },
+  validate: (pod) => validatePodSpec(pod.spec as Json | undefined, "spec"),
+  table: {
+    columns: [
+      column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+      column("Status", "The aggregate status of the containers in this pod."),
+      column("Restarts", "The number of times the containers in this pod have been restarted.", "string"),
+      column("IP", "IP address allocated to the pod.", "string", 1),
+      column("Node", "Name of the Node this pod is assigned to.", "string", 1),
+    ],
+    cells(pod) {
+      const spec = asObj(pod.spec);
+      const status = asObj(pod.status);
+      const statuses = (status.containerStatuses as Json[] | undefined) ?? [];
+      const total = ((spec.containers as unknown[] | undefined) ?? []).length;
+      const ready = statuses.filter((c) => c.ready === true).length;
+      const restarts = statuses.reduce((n, c) => n + Number(c.restartCount ?? 0), 0);
+      return [
+        `${ready}/${total}`,
+        podStatusText(pod),
+        String(restarts),
+        (status.podIP as string | undefined) ?? "<none>",
+        (spec.nodeName as string | undefined) ?? "<none>",
+      ];
+    },
+  },
+};

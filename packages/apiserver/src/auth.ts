@@ -1,0 +1,57 @@
+/**
+ * Authentication (who is asking) and authorization (may they): client certificates signed by the
+ * cluster CA (CN = user, O = groups, as kube-apiserver) and bearer tokens; anonymous requests are
+ * refused. The authorizer is an interface so RBAC can replace the allow-all default later.
+ */
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
+
+export interface UserInfo {
+  name: string;
+  groups: string[];
+}
+
+export interface RequestAttributes {
+  user: UserInfo;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string | undefined;
+  namespace: string | undefined;
+  name: string | undefined;
+  /** A non-resource path such as /healthz or /version. */
+  path: string;
+}
+
+export interface Authorizer {
+  authorize(a: RequestAttributes): { allowed: boolean; reason?: string };
+}
+
+/** Every authenticated user may do everything (until RBAC arrives). */
+export const allowAll: Authorizer = { authorize: () => ({ allowed: true }) };
+
+export type Authenticator = (req: IncomingMessage) => UserInfo | undefined;
+
+export function authenticator(tokens: ReadonlyMap<string, UserInfo>): Authenticator {
+  return (req) => {
+    const h = req.headers.authorization;
+    if (h !== undefined) {
+      const m = /^Bearer\s+(\S+)$/i.exec(h);
+      // A wrong token is a 401 even if a certificate is also present, as kube-apiserver.
+      return m === null ? undefined : tokens.get(m[1] as string);
+    }
+    const socket = req.socket as Partial<TLSSocket>;
+    if (socket.authorized === true && typeof socket.getPeerCertificate === "function") {
+      const cert = socket.getPeerCertificate();
+      const cn = cert.subject?.CN;
+      if (typeof cn === "string" && cn !== "") {
+        const o = cert.subject?.O;
+        return {
+          name: cn,
+          groups: [...(Array.isArray(o) ? o : o === undefined ? [] : [o]), "system:authenticated"],
+        };
+      }
+    }
+    return undefined;
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Request bodies (JSON, YAML, Kubernetes protobuf, and the three patch types) and response
+ * negotiation (JSON, YAML, Table). Bodies arrive as raw bytes (fastify parses nothing), at most
+ * 3 MiB, and any malformed body is a 400, never a crash.
+ */
+import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { badRequest, unsupportedMediaType } from "../status.js";
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export type PatchType = "json" | "merge" | "strategic" | "apply";
+
+const mediaType = (contentType: string | undefined) =>
+  (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  switch (mediaType(contentType)) {
+    case "application/json-patch+json":
+      return "json";
+    case "application/merge-patch+json":
+      return "merge";
+    case "application/strategic-merge-patch+json":
+      return "strategic";
+    case "application/apply-patch+yaml":
+      return "apply";
+    default:
+      throw unsupportedMediaType(contentType ?? "");
+  }
+}
+
+export type ProtobufDecoder = (body: Uint8Array) => {
+  apiVersion: string;
+  kind: string;
+  object: Record<string, unknown>;
+};
+
+let protobufDecoder: ProtobufDecoder | undefined;
+
+/** Installed by the server at start (the decoder lives in @skiff/api). */
+export function setProtobufDecoder(d: ProtobufDecoder): void {
+  protobufDecoder = d;
+}
+
+/** Decodes an object body by its Content-Type. */
+export function decodeBody(body: Buffer | undefined, contentType: string | undefined): unknown {
+  if (body === undefined || body.length === 0) throw badRequest("the request body is empty");
+  const type = mediaType(contentType);
+  if (type === "application/vnd.kubernetes.protobuf") {
+    if (protobufDecoder === undefined) throw unsupportedMediaType(type);
+    try {
+      const { apiVersion, kind, object } = protobufDecoder(body);
+      return { ...object, apiVersion, kind };
+    } catch (e) {
+      throw badRequest(`failed to decode protobuf body: ${(e as Error).message}`);
+    }
+  }
+  if (type === "application/yaml" || type === "application/apply-patch+yaml") return parseYamlBody(body);
+  if (type === "" || type === "application/json" || type.endsWith("+json")) return parseJson(body);
+  throw unsupportedMediaType(type);
+}
+
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    throw badRequest(`the body of the request was in an unknown format: ${(e as Error).message}`);
+  }
+}
+
+function parseYamlBody(body: Buffer): unknown {
+  try {
+    return parseYaml(body.toString("utf8"), { maxAliasCount: 100 });
+  } catch (e) {
+    throw badRequest(`error converting YAML to JSON: ${(e as Error).message}`);
+  }
+}
+
+export interface Negotiated {
+  /** Serialize as a meta.k8s.io/v1 Table. */
+  table: boolean;
+  yaml: boolean;
+}
+
+/** kubectl get sends `application/json;as=Table;v=v1;g=meta.k8s.io,application/json`. */
+export function negotiate(accept: string | undefined): Negotiated {
+  const first = (accept ?? "").split(",")[0] ?? "";
+  const table = /as=Table/.test(first) && /g=meta\.k8s\.io/.test(first);
+  return { table, yaml: !table && mediaType(first) === "application/yaml" };
+}
+
+export function serialize(value: unknown, n: Negotiated): { type: string; body: string } {
+  if (n.yaml) return { type: "application/yaml", body: toYaml(value) };
+  return { type: "application/json", body: JSON.stringify(value) };
+}

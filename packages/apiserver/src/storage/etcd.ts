@@ -1,0 +1,231 @@
+/**
+ * The store as the API server sees it: a few etcd v3 calls (Range, Txn, Watch, lease grant) on
+ * plain objects. One implementation over gRPC serves both the embedded store (an in-process
+ * `skiff store` member on a loopback port) and any etcd v3 endpoint (`--etcd-servers`: a skiff
+ * store cluster or real etcd), with failover between endpoints.
+ */
+import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/store";
+
+export interface Kv {
+  key: Buffer;
+  value: Buffer;
+  mod_revision: string;
+  create_revision: string;
+}
+
+export interface RangeResult {
+  revision: number;
+  kvs: Kv[];
+  more: boolean;
+  count: number;
+}
+
+export type Compare =
+  | { key: string; target: "mod"; modRevision: number }
+  | { key: string; target: "create"; createRevision: number };
+
+export type Op =
+  | { put: { key: string; value: Buffer; lease?: string } }
+  | { delete: { key: string } }
+  | { get: { key: string } };
+
+export interface TxnResult {
+  succeeded: boolean;
+  revision: number;
+  /** For `get` ops, in order (success or failure branch). */
+  gets: (Kv | undefined)[];
+}
+
+export interface WatchEvent {
+  type: "put" | "delete";
+  kv: Kv;
+  prevKv: Kv | undefined;
+}
+
+export interface WatchHandle {
+  cancel(): void;
+}
+
+export interface WatchCallbacks {
+  /** Events of one or more whole revisions, in order. */
+  events(events: WatchEvent[]): void;
+  /** The watch cannot continue: `compacted` with the compact revision, or an error. */
+  failed(reason: { compacted?: number; error?: string }): void;
+}
+
+export interface EtcdKV {
+  range(
+    key: string,
+    opts?: { end?: string; limit?: number; revision?: number; countOnly?: boolean },
+  ): Promise<RangeResult>;
+  txn(compares: Compare[], success: Op[], failure?: Op[]): Promise<TxnResult>;
+  watch(prefix: string, fromRevision: number, cb: WatchCallbacks): WatchHandle;
+  leaseGrant(ttlSeconds: number): Promise<string>;
+  close(): void;
+}
+
+/** The key range `[prefix, prefixEnd)` of every key under `prefix`. */
+export function prefixEnd(prefix: string): string {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if ((b[i] as number) < 0xff) {
+      b[i] = (b[i] as number) + 1;
+      return b.subarray(0, i + 1).toString("latin1");
+    }
+  }
+  return "\u0000";
+}
+
+const bytes = (s: string) => Buffer.from(s, "latin1");
+
+interface GrpcTxnResponse {
+  header: { revision: string };
+  succeeded: boolean;
+  responses: { response_range?: { kvs: Kv[] } }[];
+}
+
+/** etcd v3 over gRPC, trying the endpoints in turn when one fails (as etcd's clientv3 balancer). */
+export class GrpcEtcd implements EtcdKV {
+  private readonly clients: EtcdClients[];
+  private current = 0;
+
+  constructor(
+    endpoints: readonly string[],
+    private readonly timeoutMs = 10_000,
+  ) {
+    if (endpoints.length === 0) throw new Error("no etcd endpoints");
+    this.clients = endpoints.map((e) => etcdClients(e.replace(/^https?:\/\//, "")));
+  }
+
+  private async call<R>(service: keyof EtcdClients, method: string, req: object): Promise<R> {
+    let last: unknown;
+    for (let i = 0; i < this.clients.length; i++) {
+      const c = this.clients[(this.current + i) % this.clients.length] as EtcdClients;
+      try {
+        const r = await unaryCall<R>(c[service], method, req, this.timeoutMs);
+        this.current = (this.current + i) % this.clients.length;
+        return r;
+      } catch (e) {
+        last = e;
+        const code = (e as { code?: number }).code;
+        // Only connection-level failures move to the next endpoint; answers are answers.
+        if (code !== 14 && code !== 4) throw e;
+      }
+    }
+    throw last;
+  }
+
+  async range(
+    key: string,
+    opts: { end?: string; limit?: number; revision?: number; countOnly?: boolean } = {},
+  ): Promise<RangeResult> {
+    const r = await this.call<{ header: { revision: string }; kvs: Kv[]; more: boolean; count: string }>(
+      "KV",
+      "Range",
+      {
+        key: bytes(key),
+        range_end: opts.end === undefined ? undefined : bytes(opts.end),
+        limit: opts.limit ?? 0,
+        revision: opts.revision ?? 0,
+        count_only: opts.countOnly ?? false,
+      },
+    );
+    return { revision: Number(r.header.revision), kvs: r.kvs, more: r.more, count: Number(r.count) };
+  }
+
+  async txn(compares: Compare[], success: Op[], failure: Op[] = []): Promise<TxnResult> {
+    const compare = compares.map((c) =>
+      c.target === "mod"
+        ? { key: bytes(c.key), target: 2, result: 0, mod_revision: String(c.modRevision) }
+        : { key: bytes(c.key), target: 1, result: 0, create_revision: String(c.createRevision) },
+    );
+    const op = (o: Op) =>
+      "put" in o
+        ? { request_put: { key: bytes(o.put.key), value: o.put.value, lease: o.put.lease ?? "0" } }
+        : "delete" in o
+          ? { request_delete_range: { key: bytes(o.delete.key) } }
+          : { request_range: { key: bytes(o.get.key) } };
+    const r = await this.call<GrpcTxnResponse>("KV", "Txn", {
+      compare,
+      success: success.map(op),
+      failure: failure.map(op),
+    });
+    const branch = r.succeeded ? success : failure;
+    const gets = branch
+      .map((o, i) => ("get" in o ? r.responses[i]?.response_range?.kvs[0] : null))
+      .filter((x) => x !== null) as (Kv | undefined)[];
+    return { succeeded: r.succeeded, revision: Number(r.header.revision), gets };
+  }
+
+  async leaseGrant(ttlSeconds: number): Promise<string> {
+    const r = await this.call<{ ID: string }>("Lease", "LeaseGrant", { TTL: String(ttlSeconds), ID: "0" });
+    return r.ID;
+  }
+
+  watch(prefix: string, fromRevision: number, cb: WatchCallbacks): WatchHandle {
+    const c = this.clients[this.current] as EtcdClients;
+    type Stream = {
+      write(req: object): boolean;
+      cancel(): void;
+      on(ev: string, f: (x: never) => void): void;
+      removeAllListeners(): void;
+    };
+    const stream = (c.Watch as unknown as { Watch(): Stream }).Watch();
+    let done = false;
+    const finish = (reason: { compacted?: number; error?: string }) => {
+      if (done) return;
+      done = true;
+      stream.removeAllListeners();
+      stream.on("error", () => undefined);
+      stream.cancel();
+      cb.failed(reason);
+    };
+    stream.on(
+      "data",
+      (res: {
+        canceled: boolean;
+        compact_revision: string;
+        cancel_reason: string;
+        events: { type: number; kv: Kv; prev_kv: Kv | null }[];
+      }) => {
+        if (done) return;
+        if (res.canceled) {
+          const compacted = Number(res.compact_revision);
+          finish(compacted > 0 ? { compacted } : { error: res.cancel_reason || "watch canceled" });
+          return;
+        }
+        if (res.events.length > 0)
+          cb.events(
+            res.events.map((e) => ({
+              type: e.type === 0 ? "put" : "delete",
+              kv: e.kv,
+              prevKv: e.prev_kv ?? undefined,
+            })),
+          );
+      },
+    );
+    stream.on("error", (e: Error) => finish({ error: e.message }));
+    stream.on("end", () => finish({ error: "watch stream ended" }));
+    stream.write({
+      create_request: {
+        key: bytes(prefix),
+        range_end: bytes(prefixEnd(prefix)),
+        start_revision: String(fromRevision),
+        prev_kv: true,
+      },
+    });
+    return {
+      cancel: () => {
+        if (done) return;
+        done = true;
+        stream.removeAllListeners();
+        stream.on("error", () => undefined);
+        stream.cancel();
+      },
+    };
+  }
+
+  close(): void {
+    for (const c of this.clients) closeEtcdClients(c);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The two stores the API server's tests run against: an embedded `skiff store` member (started in
+ * this process) and real etcd (/usr/bin/etcd, the reference). Each gives etcd v3 endpoints and a
+ * stop() that removes everything it made.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, startStore } from "@skiff/store";
+import { GrpcEtcd } from "../src/storage/etcd.js";
+
+export const etcdBinary = "/usr/bin/etcd";
+
+export interface Backend {
+  name: string;
+  endpoints: string[];
+  stop(): Promise<void>;
+}
+
+export async function skiffBackend(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), "apiserver-skiff-"));
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const store = await startStore([
+    ...[
+      "--name",
+      "s",
+      "--data-dir",
+      join(dir, "s"),
+      "--listen-client-urls",
+      client,
+      "--advertise-client-urls",
+      client,
+    ],
+    ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `s=${peer}`],
+    ...["--heartbeat-interval", "50", "--election-timeout", "250", "--log-level", "error"],
+  ]);
+  await waitLeader([new URL(client).host]);
+  return {
+    name: "skiff store",
+    endpoints: [new URL(client).host],
+    async stop() {
+      await store.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function etcdBackend(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), "apiserver-etcd-"));
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const child: ChildProcess = spawn(
+    etcdBinary,
+    [
+      ...[
+        "--name",
+        "e",
+        "--data-dir",
+        join(dir, "e"),
+        "--listen-client-urls",
+        client,
+        "--advertise-client-urls",
+        client,
+      ],
+      ...[
+        "--listen-peer-urls",
+        peer,
+        "--initial-advertise-peer-urls",
+        peer,
+        "--initial-cluster",
+        `e=${peer}`,
+      ],
+      ...["--log-level", "error"],
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  await waitLeader([new URL(client).host]);
+  return {
+    name: "etcd",
+    endpoints: [new URL(client).host],
+    async stop() {
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitLeader(endpoints: string[]): Promise<void> {
+  const kv = new GrpcEtcd(endpoints, 1000);
+  const deadline = Date.now() + 20_000;
+  try {
+    for (;;) {
+      try {
+        await kv.range("/ready-probe");
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    kv.close();
+  }
+}
+
+/** Backends available here, with the reason a missing one is skipped (a failure in CI). */
+export function backends(): { name: string; start: () => Promise<Backend>; missing?: string }[] {
+  return [
+    { name: "skiff store", start: skiffBackend },
+    {
+      name: "etcd",
+      start: etcdBackend,
+      missing: existsSync(etcdBinary) ? undefined : `${etcdBinary} is missing (apt-get install etcd-server)`,
+    },
+  ];
+}
