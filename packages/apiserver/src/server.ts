@@ -85,7 +85,8 @@ declare module "fastify" {
 function sendStatus(reply: FastifyReply, e: StatusError): void {
   if (e.details?.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(e.details.retryAfterSeconds));
-  reply.code(e.code).type("application/json").send(JSON.stringify(e.toStatus()));
+  // A Buffer, so the content type stays exactly application/json (as kube-apiserver's).
+  reply.code(e.code).header("content-type", "application/json").send(Buffer.from(JSON.stringify(e.toStatus())));
 }
 
 export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {

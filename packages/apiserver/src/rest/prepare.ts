@@ -44,7 +44,7 @@ export function checkBody(
     );
   const unknown = problems.unknown.map((f) => `unknown field "${f}"`);
   if (mode === "Strict" && unknown.length > 0)
-    throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
+    throw badRequest(`${k.kind} in version "${k.version}" cannot be handled as a ${k.kind}: strict decoding error: ${unknown.join(", ")}`);
   return { obj, warnings: mode === "Warn" ? unknown : [] };
 }
 
@@ -107,6 +107,8 @@ export function prepareCreate(
   if (hasSpec(k)) meta.generation = 1;
   else delete meta.generation;
   k.defaults?.(obj);
+  // A kind with a status subresource always has a status, empty until a controller fills it.
+  if (k.hasStatus) obj.status ??= {};
   validate(k, obj);
   return obj;
 }
