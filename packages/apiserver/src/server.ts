@@ -30,6 +30,7 @@ import { handle, type RestContext } from "./rest/handlers.js";
 import { parseResourcePath } from "./rest/path.js";
 import { toTable } from "./rest/table.js";
 import { serveWatch } from "./rest/watch.js";
+import { ServiceAllocator } from "./services.js";
 import {
   forbidden,
   internalError,
@@ -65,6 +66,9 @@ export interface ApiServerOptions {
   maxMutatingRequestsInflight?: number;
   now?: () => Date;
   logger?: boolean;
+  /** --service-cluster-ip-range (default 10.96.0.0/12) and --service-node-port-range (30000-32767). */
+  serviceClusterIPRange?: string;
+  serviceNodePortRange?: [number, number];
 }
 
 export interface ApiServer {
@@ -86,7 +90,10 @@ function sendStatus(reply: FastifyReply, e: StatusError): void {
   if (e.details?.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(e.details.retryAfterSeconds));
   // A Buffer, so the content type stays exactly application/json (as kube-apiserver's).
-  reply.code(e.code).header("content-type", "application/json").send(Buffer.from(JSON.stringify(e.toStatus())));
+  reply
+    .code(e.code)
+    .header("content-type", "application/json")
+    .send(Buffer.from(JSON.stringify(e.toStatus())));
 }
 
 export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
@@ -99,6 +106,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const metrics = new ApiMetrics();
   const stopping = new AbortController();
   const ctx: RestContext = {
+    services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
     registry,
     store,
     now,

@@ -422,6 +422,78 @@ for (const b of backends()) {
       );
     });
 
+    await t.test("services: cluster IPs and node ports, unique, released, 422 when taken", async (t) => {
+      const url = "/api/v1/namespaces/default/services";
+      const svc = (name: string, spec: Record<string, unknown> = {}) => ({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name },
+        spec: { ports: [{ port: 80 }], selector: { app: name }, ...spec },
+      });
+      const created = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => req("POST", url, svc(`s${i}`, { type: "NodePort" }))),
+      );
+      t.same(
+        created.map((r) => r.statusCode),
+        Array(12).fill(201),
+      );
+      const ips = created.map((r) => r.json().spec.clusterIP as string);
+      const ports = created.map((r) => r.json().spec.ports[0].nodePort as number);
+      t.equal(new Set(ips).size, 12, "unique cluster IPs under concurrent creates");
+      t.equal(new Set(ports).size, 12, "unique node ports");
+      t.ok(
+        ips.every((ip) => /^10\.(9[6-9]|10[0-9]|11[01])\./.test(ip)),
+        `in 10.96.0.0/12: ${ips[0]}`,
+      );
+      t.ok(ports.every((p) => p >= 30000 && p <= 32767));
+      t.match(created[0]?.json().spec, {
+        type: "NodePort",
+        sessionAffinity: "None",
+        ports: [{ protocol: "TCP", targetPort: 80 }],
+      });
+      const taken = await req("POST", url, svc("dup", { clusterIP: ips[0] }));
+      t.equal(taken.statusCode, 422);
+      t.match(taken.json().message, /provided IP is already allocated/);
+      const portTaken = await req(
+        "POST",
+        url,
+        svc("dupport", { type: "NodePort", ports: [{ port: 80, nodePort: ports[0] }] }),
+      );
+      t.equal(portTaken.statusCode, 422);
+      t.match(
+        portTaken.json().message,
+        /spec.ports\[0\].nodePort: Invalid value: \d+: provided port is already allocated/,
+      );
+      const outside = await req("POST", url, svc("out", { clusterIP: "192.168.1.1" }));
+      t.equal(outside.statusCode, 422);
+      t.match(outside.json().message, /not in the valid range/);
+      t.equal(
+        (await req("POST", url, svc("badport", { type: "NodePort", ports: [{ port: 80, nodePort: 40000 }] })))
+          .statusCode,
+        422,
+      );
+      const headless = await req("POST", url, svc("headless", { clusterIP: "None" }));
+      t.equal(headless.json().spec.clusterIP, "None");
+      const s0 = (await req("GET", `${url}/s0`)).json();
+      const moved = await req("PUT", `${url}/s0`, { ...s0, spec: { ...s0.spec, clusterIP: "10.96.0.99" } });
+      t.equal(moved.statusCode, 422, "clusterIP is immutable");
+      const toCluster = await req("PUT", `${url}/s0`, {
+        ...s0,
+        spec: { ...s0.spec, type: "ClusterIP", ports: [{ port: 80 }] },
+      });
+      t.equal(toCluster.statusCode, 200, toCluster.body);
+      t.notOk(toCluster.json().spec.ports[0].nodePort, "NodePort -> ClusterIP releases the node port");
+      const reuse = await req(
+        "POST",
+        url,
+        svc("reuseport", { type: "NodePort", ports: [{ port: 80, nodePort: ports[0] }] }),
+      );
+      t.equal(reuse.statusCode, 201, "a released node port can be taken again");
+      t.equal((await req("DELETE", `${url}/s1`)).statusCode, 200);
+      const again = await req("POST", url, svc("reuseip", { clusterIP: ips[1] }));
+      t.equal(again.statusCode, 201, "a deleted service's IP is free again");
+    });
+
     await t.test("finalizers keep an object until removed", async (t) => {
       const url = "/api/v1/namespaces/default/configmaps";
       await req("POST", url, cm("fin", {}, { finalizers: ["example.com/hold"] }));

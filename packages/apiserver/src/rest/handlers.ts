@@ -16,6 +16,7 @@ import {
   schemaAt,
 } from "@skiff/api";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../selectors.js";
+import type { ServiceAllocator } from "../services.js";
 import { badRequest, methodNotAllowed, notFound, StatusError } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import { decodeBody, patchTypeOf } from "./content.js";
@@ -47,6 +48,7 @@ export type Admit = (
 ) => Promise<void>;
 
 export interface RestContext {
+  services: ServiceAllocator;
   registry: Registry;
   store: RegistryStore;
   now: () => Date;
@@ -129,7 +131,11 @@ async function create(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   const ready = prepareCreate(kind, obj, namespace, ctx.now());
   await ctx.admit("create", kind, ready);
   if (isDryRun(req.query)) return { code: 201, body: ready, warnings };
-  return { code: 201, body: await ctx.store.create(kind, ready), warnings };
+  const stored =
+    kind.kind === "Service"
+      ? await ctx.services.create(ctx.store, kind, ready)
+      : await ctx.store.create(kind, ready);
+  return { code: 201, body: stored, warnings };
 }
 
 async function update(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
@@ -152,7 +158,7 @@ async function update(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   const next = prepareUpdate(kind, obj, old, subresource === "status" ? "status" : undefined);
   await ctx.admit("update", kind, next, old);
   if (isDryRun(req.query)) return { code: 200, body: next, warnings };
-  return { code: 200, body: await finishUpdate(ctx, kind, next, expected), warnings };
+  return { code: 200, body: await finishUpdate(ctx, kind, next, old, expected), warnings };
 }
 
 /** Stores an update; an object that has a deletionTimestamp and no finalizers left goes away. */
@@ -160,14 +166,30 @@ async function finishUpdate(
   ctx: RestContext,
   kind: KindDef,
   next: KubeObject,
+  old: KubeObject,
   expected: number,
 ): Promise<KubeObject> {
-  if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) {
-    const stored = await ctx.store.update(kind, next, expected);
-    await ctx.store.delete(kind, stored, Number(stored.metadata.resourceVersion));
-    return stored;
+  const isService = kind.kind === "Service";
+  const claims = isService ? ctx.services.prepareUpdate(kind, next, old) : {};
+  let stored: KubeObject;
+  try {
+    stored = await ctx.store.update(kind, next, expected, claims);
+  } catch (e) {
+    throw isService ? ctx.services.updateError(kind, next, e) : e;
   }
-  return ctx.store.update(kind, next, expected);
+  if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0)
+    await ctx.store.delete(
+      kind,
+      stored,
+      Number(stored.metadata.resourceVersion),
+      releaseOf(ctx, kind, stored),
+    );
+  return stored;
+}
+
+/** Claims an object releases when it is deleted (a Service's IP and node ports). */
+function releaseOf(ctx: RestContext, kind: KindDef, obj: KubeObject): string[] {
+  return kind.kind === "Service" ? ctx.services.claims(obj) : [];
 }
 
 function patchMeta(kind: KindDef) {
@@ -214,7 +236,7 @@ async function patch(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
     try {
       return {
         code: 200,
-        body: await finishUpdate(ctx, kind, next, Number(old.metadata.resourceVersion)),
+        body: await finishUpdate(ctx, kind, next, old, Number(old.metadata.resourceVersion)),
         warnings,
       };
     } catch (e) {
@@ -289,7 +311,8 @@ async function deleteOne(
     if (dry) return { code: 200, body: next };
     return { code: 200, body: await ctx.store.update(kind, next, Number(old.metadata.resourceVersion)) };
   }
-  if (!dry) await ctx.store.delete(kind, old, Number(old.metadata.resourceVersion));
+  if (!dry)
+    await ctx.store.delete(kind, old, Number(old.metadata.resourceVersion), releaseOf(ctx, kind, old));
   return { code: 200, body: old };
 }
 

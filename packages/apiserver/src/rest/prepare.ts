@@ -44,7 +44,9 @@ export function checkBody(
     );
   const unknown = problems.unknown.map((f) => `unknown field "${f}"`);
   if (mode === "Strict" && unknown.length > 0)
-    throw badRequest(`${k.kind} in version "${k.version}" cannot be handled as a ${k.kind}: strict decoding error: ${unknown.join(", ")}`);
+    throw badRequest(
+      `${k.kind} in version "${k.version}" cannot be handled as a ${k.kind}: strict decoding error: ${unknown.join(", ")}`,
+    );
   return { obj, warnings: mode === "Warn" ? unknown : [] };
 }
 

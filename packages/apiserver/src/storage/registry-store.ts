@@ -11,6 +11,26 @@ import { type EtcdKV, type Kv, prefixEnd, type WatchCallbacks, type WatchHandle 
 
 export const REGISTRY = "/registry/";
 
+/**
+ * Keys an object holds besides its own, written in the same transaction (a Service's cluster IP
+ * and node ports under /registry/ranges/...): two objects can never hold the same claim.
+ */
+export interface Claims {
+  add?: string[];
+  remove?: string[];
+}
+
+/** A claim key another object holds. */
+export class ClaimTaken extends Error {
+  constructor(readonly claim: string) {
+    super(`${claim} is already allocated`);
+    this.name = "ClaimTaken";
+  }
+}
+
+const absent = (key: string) => ({ key, target: "create" as const, createRevision: 0 });
+const claim = (key: string, owner: string) => ({ put: { key, value: Buffer.from(owner) } });
+
 export function objectKey(k: KindDef, namespace: string | undefined, name: string): string {
   return k.namespaced ? `${REGISTRY}${k.resource}/${namespace}/${name}` : `${REGISTRY}${k.resource}/${name}`;
 }
@@ -86,36 +106,55 @@ export class RegistryStore {
   }
 
   /** Stores a new object; AlreadyExists if the key exists. Returns it with its resourceVersion. */
-  async create(k: KindDef, obj: KubeObject, lease?: string): Promise<KubeObject> {
+  async create(
+    k: KindDef,
+    obj: KubeObject,
+    opts: { lease?: string; claims?: Claims } = {},
+  ): Promise<KubeObject> {
     const key = objectKey(k, obj.metadata.namespace, obj.metadata.name as string);
+    const add = opts.claims?.add ?? [];
     const r = await this.kv.txn(
-      [{ key, target: "create", createRevision: 0 }],
-      [{ put: { key, value: encodeObject(obj), lease } }],
+      [{ key, target: "create", createRevision: 0 }, ...add.map((c) => absent(c))],
+      [{ put: { key, value: encodeObject(obj), lease: opts.lease } }, ...add.map((c) => claim(c, key))],
+      [{ get: { key } }, ...add.map((c) => ({ get: { key: c } }))],
     );
-    if (!r.succeeded) throw alreadyExists(k, obj.metadata.name as string);
+    if (!r.succeeded) {
+      if (r.gets[0] !== undefined) throw alreadyExists(k, obj.metadata.name as string);
+      throw new ClaimTaken(add.find((_, i) => r.gets[i + 1] !== undefined) ?? "");
+    }
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(r.revision) } };
   }
 
   /** Replaces an object stored at `modRevision`; Conflict if it changed since, NotFound if gone. */
-  async update(k: KindDef, obj: KubeObject, modRevision: number): Promise<KubeObject> {
+  async update(k: KindDef, obj: KubeObject, modRevision: number, claims: Claims = {}): Promise<KubeObject> {
     const name = obj.metadata.name as string;
     const key = objectKey(k, obj.metadata.namespace, name);
+    const add = claims.add ?? [];
     const r = await this.kv.txn(
-      [{ key, target: "mod", modRevision }],
-      [{ put: { key, value: encodeObject(obj) } }],
-      [{ get: { key } }],
+      [{ key, target: "mod", modRevision }, ...add.map((c) => absent(c))],
+      [
+        { put: { key, value: encodeObject(obj) } },
+        ...add.map((c) => claim(c, key)),
+        ...(claims.remove ?? []).map((c) => ({ delete: { key: c } })),
+      ],
+      [{ get: { key } }, ...add.map((c) => ({ get: { key: c } }))],
     );
-    if (!r.succeeded) throw r.gets[0] === undefined ? notFound(k, name) : staleUpdate(k, name);
+    if (!r.succeeded) {
+      const cur = r.gets[0];
+      if (cur === undefined) throw notFound(k, name);
+      if (Number(cur.mod_revision) !== modRevision) throw staleUpdate(k, name);
+      throw new ClaimTaken(add.find((_, i) => r.gets[i + 1] !== undefined) ?? "");
+    }
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(r.revision) } };
   }
 
-  /** Deletes the object stored at `modRevision`; returns the deletion's revision. */
-  async delete(k: KindDef, obj: KubeObject, modRevision: number): Promise<number> {
+  /** Deletes the object stored at `modRevision` and releases its claims; returns the revision. */
+  async delete(k: KindDef, obj: KubeObject, modRevision: number, release: string[] = []): Promise<number> {
     const name = obj.metadata.name as string;
     const key = objectKey(k, obj.metadata.namespace, name);
     const r = await this.kv.txn(
       [{ key, target: "mod", modRevision }],
-      [{ delete: { key } }],
+      [{ delete: { key } }, ...release.map((c) => ({ delete: { key: c } }))],
       [{ get: { key } }],
     );
     if (!r.succeeded) throw r.gets[0] === undefined ? notFound(k, name) : staleUpdate(k, name);
