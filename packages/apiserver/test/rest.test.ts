@@ -494,6 +494,82 @@ for (const b of backends()) {
       t.equal(again.statusCode, 201, "a deleted service's IP is free again");
     });
 
+    await t.test("subresources: scale, binding, eviction", async (t) => {
+      const url = "/apis/apps/v1/namespaces/default/deployments/web/scale";
+      const sc = (await req("GET", url)).json();
+      t.match(sc, {
+        kind: "Scale",
+        apiVersion: "autoscaling/v1",
+        spec: { replicas: 5 },
+        status: { selector: "app=web" },
+      });
+      const patched = await req(
+        "PATCH",
+        url,
+        { spec: { replicas: 2 } },
+        { ...auth, "content-type": "application/merge-patch+json" },
+      );
+      t.equal(patched.json().spec.replicas, 2, patched.body);
+      const d = (await req("GET", "/apis/apps/v1/namespaces/default/deployments/web")).json();
+      t.equal(d.spec.replicas, 2);
+      t.equal(
+        (await req("PUT", url, { ...sc, spec: { replicas: 4 } })).statusCode,
+        409,
+        "PUT with a stale resourceVersion",
+      );
+      t.equal(
+        (
+          await req(
+            "PATCH",
+            url,
+            { spec: { replicas: -2 } },
+            { ...auth, "content-type": "application/merge-patch+json" },
+          )
+        ).statusCode,
+        400,
+      );
+      const pods = "/api/v1/namespaces/default/pods";
+      await req("POST", pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "b1" },
+        spec: { containers: [{ name: "c", image: "busybox:1" }] },
+      });
+      const bind = await req("POST", `${pods}/b1/binding`, {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name: "b1" },
+        target: { kind: "Node", name: "node-1" },
+      });
+      t.equal(bind.statusCode, 201, bind.body);
+      t.equal((await req("GET", `${pods}/b1`)).json().spec.nodeName, "node-1");
+      const again = await req("POST", `${pods}/b1/binding`, { target: { name: "node-2" } });
+      t.equal(again.statusCode, 409, "a pod is bound once");
+      await req("POST", pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "e1" },
+        spec: { containers: [{ name: "c", image: "busybox:1" }] },
+      });
+      const ev = await req("POST", `${pods}/e1/eviction`, {
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name: "e1" },
+      });
+      t.equal(ev.statusCode, 201, ev.body);
+      t.equal((await req("GET", `${pods}/e1`)).statusCode, 404, "an unbound pod is deleted at once");
+      const evBound = await req("POST", `${pods}/b1/eviction`, {
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name: "b1" },
+      });
+      t.equal(evBound.statusCode, 201);
+      t.ok(
+        (await req("GET", `${pods}/b1`)).json().metadata.deletionTimestamp,
+        "a bound pod gets a deletionTimestamp for its kubelet",
+      );
+    });
+
     await t.test("finalizers keep an object until removed", async (t) => {
       const url = "/api/v1/namespaces/default/configmaps";
       await req("POST", url, cm("fin", {}, { finalizers: ["example.com/hold"] }));

@@ -22,6 +22,7 @@ import type { RegistryStore } from "../storage/registry-store.js";
 import { decodeBody, patchTypeOf } from "./content.js";
 import type { ResourcePath } from "./path.js";
 import { checkBody, fieldValidationOf, prepareCreate, prepareUpdate } from "./prepare.js";
+import { subresource } from "./subresources.js";
 
 export interface RestRequest {
   method: string;
@@ -78,7 +79,15 @@ function decodeContinue(token: string): { rv: number; start: string } {
 export async function handle(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   const { path, method } = req;
   const sub = path.subresource;
-  if (sub !== undefined && sub !== "status") throw methodNotAllowed(`subresource ${sub} is not served yet`);
+  if (sub !== undefined && sub !== "status") {
+    const served = subresource(ctx, req, async (next, old) => {
+      const ready = prepareUpdate(path.kind, next, old, undefined);
+      await ctx.admit("update", path.kind, ready, old);
+      return finishUpdate(ctx, path.kind, ready, old, Number(old.metadata.resourceVersion));
+    });
+    if (served === undefined) throw methodNotAllowed(`subresource ${sub} is not served yet`);
+    return served;
+  }
   if (path.name === undefined) {
     if (method === "GET") return list(ctx, req);
     if (method === "POST") return create(ctx, req);
