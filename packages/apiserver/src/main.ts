@@ -104,6 +104,12 @@ export async function startServer(
       ...["--heartbeat-interval", "50", "--election-timeout", "250"],
     ]);
     stopStore = () => store.stop();
+    // A single member elects itself within an election timeout; serve once it has.
+    const deadline = Date.now() + 10_000;
+    while (store.node.leader() === 0) {
+      if (Date.now() > deadline) throw new Error("the embedded store elected no leader in 10 s");
+      await new Promise((r) => setTimeout(r, 10));
+    }
     endpoints = [client];
   }
   const kv = new GrpcEtcd(endpoints);

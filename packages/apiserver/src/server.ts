@@ -42,6 +42,7 @@ import {
 } from "./status.js";
 import type { EtcdKV } from "./storage/etcd.js";
 import { RegistryStore } from "./storage/registry-store.js";
+import { WatchCache } from "./storage/watch-cache.js";
 
 export const KUBERNETES_VERSION = {
   major: "1",
@@ -69,6 +70,10 @@ export interface ApiServerOptions {
   /** --service-cluster-ip-range (default 10.96.0.0/12) and --service-node-port-range (30000-32767). */
   serviceClusterIPRange?: string;
   serviceNodePortRange?: [number, number];
+  /** Events kept per resource type for watchers resuming from a revision (kube: --default-watch-cache-size). */
+  watchCacheSize?: number;
+  /** How long start-up waits for the store (default 30 s). */
+  startTimeoutMs?: number;
 }
 
 export interface ApiServer {
@@ -100,6 +105,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   setProtobufDecoder(decodeKubernetesProtobuf);
   const registry = o.registry ?? new Registry();
   const store = new RegistryStore(o.kv);
+  const watchCache = new WatchCache(store, o.watchCacheSize);
   const now = o.now ?? (() => new Date());
   const lifecycle = new NamespaceLifecycle(registry, store, now);
   const authorizer = o.authorizer ?? allowAll;
@@ -107,6 +113,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const stopping = new AbortController();
   const ctx: RestContext = {
     services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
+    cache: watchCache,
     registry,
     store,
     now,
@@ -247,7 +254,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       reply.raw.flushHeaders();
       const render = negotiated.table ? (obj: KubeObject) => toTable(path.kind, [obj], {}, now()) : undefined;
       await serveWatch(
-        store,
+        watchCache,
         path,
         {
           write: (line) => reply.raw.write(line),
@@ -306,11 +313,25 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     },
   });
 
-  await lifecycle.bootstrap();
+  // One store watch per resource type from the start (kube-apiserver's cacher), so watchers can
+  // resume from any recent revision.
+  // A remote store may be electing a leader: retry for a while before giving up.
+  const deadline = Date.now() + (o.startTimeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      await Promise.all(registry.kinds.map((k) => watchCache.for(k)));
+      await lifecycle.bootstrap();
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   return {
     app,
     async close() {
       stopping.abort();
+      watchCache.stop();
       await app.close();
     },
   };

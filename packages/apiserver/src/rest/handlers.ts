@@ -19,6 +19,7 @@ import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } 
 import type { ServiceAllocator } from "../services.js";
 import { badRequest, methodNotAllowed, notFound, StatusError } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
+import type { WatchCache } from "../storage/watch-cache.js";
 import { decodeBody, patchTypeOf } from "./content.js";
 import type { ResourcePath } from "./path.js";
 import { checkBody, fieldValidationOf, prepareCreate, prepareUpdate } from "./prepare.js";
@@ -50,6 +51,8 @@ export type Admit = (
 
 export interface RestContext {
   services: ServiceAllocator;
+  /** Serves lists at resourceVersion=0 (any version is fine) without a store read. */
+  cache?: WatchCache;
   registry: Registry;
   store: RegistryStore;
   now: () => Date;
@@ -116,7 +119,12 @@ async function list(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   } else if (req.query.resourceVersionMatch === "Exact" && req.query.resourceVersion) {
     revision = Number(req.query.resourceVersion);
   }
-  const page = await ctx.store.list(kind, namespace, { limit, startKey, revision });
+  let page: { items: KubeObject[]; revision: number; nextKey: string | undefined; remaining: number };
+  if (req.query.resourceVersion === "0" && !req.query.continue && ctx.cache !== undefined) {
+    // resourceVersion=0: any version will do, so the watch cache answers (all items, no paging).
+    const snap = (await ctx.cache.for(kind)).list(namespace);
+    page = { items: snap.items, revision: snap.revision, nextKey: undefined, remaining: 0 };
+  } else page = await ctx.store.list(kind, namespace, { limit, startKey, revision });
   const items = page.items.filter(
     (o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o),
   );

@@ -5,15 +5,14 @@
  *
  * resourceVersion semantics (KUBECTL.md, kube-apiserver): unset or "0" = synthetic ADDED events
  * for the current state, then changes; N = changes after N, or an ERROR event with a 410 Expired
- * Status when N is compacted away. An object that stops matching the selectors is DELETED for
+ * Status when N is older than the watch cache's window (storage/watch-cache.ts). An object that stops matching the selectors is DELETED for
  * the watcher, one that starts matching is ADDED. The stream ends after timeoutSeconds (then the
  * client re-lists or resumes), when the client goes away, or at server shutdown.
  */
 import type { KubeObject } from "@skiff/api";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../selectors.js";
 import { expired } from "../status.js";
-import type { Kv, WatchEvent } from "../storage/etcd.js";
-import { decodeObject, type RegistryStore } from "../storage/registry-store.js";
+import type { CacheEvent, Subscription, WatchCache } from "../storage/watch-cache.js";
 import type { ResourcePath } from "./path.js";
 
 export interface WatchSink {
@@ -25,23 +24,15 @@ export interface WatchSink {
 
 export interface WatchOptions {
   query: Record<string, string | undefined>;
-  /** Events a slow client may have pending before it is cut off (bounded memory). */
-  maxPending?: number;
   /** Wraps each event's object (Table mode renders one-row Tables). */
   render?: (obj: KubeObject) => unknown;
 }
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
-function objectOf(kv: Kv, revision?: string): KubeObject {
-  const obj = decodeObject(kv);
-  if (revision !== undefined) obj.metadata.resourceVersion = revision;
-  return obj;
-}
-
 /** Serves one watch until it ends; resolves when the stream is closed. */
-export function serveWatch(
-  store: RegistryStore,
+export async function serveWatch(
+  cache: WatchCache,
   path: ResourcePath,
   sink: WatchSink,
   opts: WatchOptions,
@@ -54,17 +45,16 @@ export function serveWatch(
   const render = opts.render ?? ((o: KubeObject) => o);
   const send = (type: EventType | "BOOKMARK" | "ERROR", object: unknown) =>
     sink.write(`${JSON.stringify({ type, object })}\n`);
-  const maxPending = opts.maxPending ?? 1000;
+  const rc = await cache.for(path.kind);
 
   return new Promise<void>((resolve) => {
     let closed = false;
-    let handle: { cancel(): void } | undefined;
+    let sub: Subscription | undefined;
     let timer: NodeJS.Timeout | undefined;
-    let slow = 0;
     const close = () => {
       if (closed) return;
       closed = true;
-      handle?.cancel();
+      sub?.cancel();
       clearTimeout(timer);
       stopping.removeEventListener("abort", close);
       sink.end();
@@ -75,72 +65,51 @@ export function serveWatch(
     const timeout = Number(q.timeoutSeconds ?? 0);
     if (timeout > 0) timer = setTimeout(close, timeout * 1000);
 
-    const emit = (type: EventType, obj: KubeObject) => {
-      if (closed) return;
-      if (!send(type, render(obj))) slow++;
-      else slow = 0;
-      // A client that cannot keep up is cut off; it re-lists or resumes from what it got.
-      if (slow > maxPending) close();
-    };
-
-    const onEvents = (events: WatchEvent[]) => {
+    /** Writes the events this watcher sees; false when its client is not keeping up. */
+    const deliver = (events: CacheEvent[]): boolean => {
+      let ok = true;
       for (const e of events) {
-        if (closed) return;
-        const rev = e.kv.mod_revision;
-        const prev = e.prevKv === undefined ? undefined : objectOf(e.prevKv, rev);
-        if (e.type === "delete") {
-          if (prev !== undefined && matches(prev)) emit("DELETED", prev);
-          continue;
-        }
-        const obj = objectOf(e.kv);
-        const now = matches(obj);
-        const before = prev !== undefined && matches(prev);
-        if (now && !before) emit("ADDED", obj);
-        else if (now && before) emit("MODIFIED", obj);
-        else if (!now && before) emit("DELETED", obj);
+        if (closed) return true;
+        const now = e.type !== "DELETED" && matches(e.object);
+        const before = e.prev !== undefined && matches(e.prev);
+        let type: EventType | undefined;
+        if (e.type === "DELETED") type = before ? "DELETED" : undefined;
+        else if (now) type = before ? "MODIFIED" : "ADDED";
+        else if (before) type = "DELETED"; // stopped matching the selectors
+        if (type !== undefined) ok = send(type, render(e.object)) && ok;
       }
+      return ok;
     };
-
-    const watchFrom = (revision: number) => {
-      handle = store.watch(path.kind, path.namespace, revision, {
-        events: onEvents,
-        failed: (reason) => {
-          if (reason.compacted !== undefined) {
-            send(
-              "ERROR",
-              expired(`too old resource version: ${revision - 1} (${reason.compacted})`).toStatus(),
-            );
-          }
-          close();
-        },
-      });
+    const subscriber = {
+      deliver,
+      closed: () => close(), // reset or too slow: the client re-lists or resumes
     };
 
     const rv = q.resourceVersion;
+    let from: number;
     if (rv === undefined || rv === "" || rv === "0") {
       // Synthetic ADDED events for what exists now, then changes after that revision.
-      store.list(path.kind, path.namespace).then(
-        (page) => {
-          if (closed) return;
-          for (const o of page.items) if (matches(o)) emit("ADDED", o);
-          if (q.allowWatchBookmarks === "true" && !closed)
-            send("BOOKMARK", {
-              kind: path.kind.kind,
-              apiVersion: "v1",
-              metadata: { resourceVersion: String(page.revision) },
-            });
-          if (!closed) watchFrom(page.revision + 1);
-        },
-        () => close(),
-      );
+      const snap = rc.list(path.namespace);
+      for (const o of snap.items) if (matches(o)) send("ADDED", render(o));
+      if (q.allowWatchBookmarks === "true")
+        send("BOOKMARK", {
+          kind: path.kind.kind,
+          apiVersion: "v1",
+          metadata: { resourceVersion: String(snap.revision) },
+        });
+      from = snap.revision;
     } else {
-      const n = Number(rv);
-      if (!Number.isInteger(n) || n < 0) {
+      from = Number(rv);
+      if (!Number.isInteger(from) || from < 0) {
         send("ERROR", expired(`invalid resource version: ${rv}`).toStatus());
         close();
         return;
       }
-      watchFrom(n + 1);
+    }
+    sub = rc.subscribe(path.namespace, from, subscriber);
+    if (sub === undefined) {
+      send("ERROR", expired(`too old resource version: ${from} (${rc.revision})`).toStatus());
+      close();
     }
   });
 }

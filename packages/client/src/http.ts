@@ -1,0 +1,186 @@
+/**
+ * The HTTP layer: one undici Agent (keep-alive, the kubeconfig's TLS material) and the request
+ * helpers every verb uses. Non-watch requests time out after `timeoutMs`; watches have no body
+ * timeout (a quiet watch may go minutes without a byte).
+ */
+import { Agent, type Dispatcher } from "undici";
+import type { ClientConfig } from "./config.js";
+import { ApiError } from "./errors.js";
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function withQuery(path: string, query: Query | undefined): string {
+  if (query === undefined) return path;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
+  const qs = params.toString();
+  return qs === "" ? path : `${path}${path.includes("?") ? "&" : "?"}${qs}`;
+}
+
+function flatHeaders(h: Dispatcher.ResponseData["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(", ") : v;
+  return out;
+}
+
+/** The body as JSON when it says so (or looks like it), as text otherwise; undefined when empty. */
+async function readBody(res: Dispatcher.ResponseData): Promise<unknown> {
+  const text = await res.body.text();
+  if (text === "") return undefined;
+  const type = String(res.headers["content-type"] ?? "");
+  if (type.includes("json") || /^\s*[{[]/.test(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+export class Http {
+  readonly agent: Agent;
+  private readonly origin: string;
+  /** The server URL's path, for a server behind a path prefix ("" usually). */
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly baseHeaders: Record<string, string>;
+
+  constructor(cfg: ClientConfig) {
+    const url = new URL(cfg.server);
+    this.origin = url.origin;
+    this.prefix = url.pathname.replace(/\/+$/, "");
+    this.timeoutMs = cfg.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.baseHeaders = {
+      accept: "application/json",
+      "user-agent": "skiff-client/0.1.0",
+      ...(cfg.token === undefined ? {} : { authorization: `Bearer ${cfg.token}` }),
+    };
+    const connect: Record<string, unknown> = {};
+    if (cfg.ca !== undefined) connect.ca = cfg.ca;
+    if (cfg.cert !== undefined) connect.cert = cfg.cert;
+    if (cfg.key !== undefined) connect.key = cfg.key;
+    this.agent = new Agent({
+      connect,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+  }
+
+  private dispatch(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string> | undefined,
+    extra: { signal?: AbortSignal; watch?: boolean } = {},
+  ): Promise<Dispatcher.ResponseData> {
+    const h: Record<string, string> = { ...this.baseHeaders };
+    for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v;
+    let payload: string | Uint8Array | undefined;
+    if (body !== undefined) {
+      if (typeof body === "string" || body instanceof Uint8Array) payload = body;
+      else payload = JSON.stringify(body);
+      h["content-type"] ??= "application/json";
+    }
+    return this.agent.request({
+      origin: this.origin,
+      path: `${this.prefix}${path}`,
+      method: method as Dispatcher.HttpMethod,
+      headers: h,
+      body: payload ?? null,
+      ...(extra.signal === undefined ? {} : { signal: extra.signal }),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: extra.watch === true ? 0 : this.timeoutMs,
+    });
+  }
+
+  /** Any request; the answer whatever its status. */
+  async raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<RawResponse> {
+    const res = await this.dispatch(method, path, body, headers);
+    return { status: res.statusCode, headers: flatHeaders(res.headers), body: await readBody(res) };
+  }
+
+  /** A request whose non-2xx answer throws ApiError. */
+  async call<T>(
+    method: string,
+    path: string,
+    opts: { query?: Query; body?: unknown; contentType?: string; what?: string } = {},
+  ): Promise<T> {
+    const headers = opts.contentType === undefined ? undefined : { "content-type": opts.contentType };
+    const res = await this.dispatch(method, withQuery(path, opts.query), opts.body, headers);
+    const body = await readBody(res);
+    if (res.statusCode < 200 || res.statusCode > 299)
+      throw new ApiError(res.statusCode, body, opts.what ?? `${method} ${path}`);
+    return body as T;
+  }
+
+  /**
+   * A streaming GET: calls onLine for each newline-terminated line (split correctly across chunk
+   * and UTF-8 boundaries) until the server ends the stream or the signal aborts (both resolve).
+   */
+  async stream(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+    onLine: (line: string) => void,
+  ): Promise<void> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatch("GET", withQuery(path, query), undefined, undefined, { signal, watch: true });
+    } catch (e) {
+      if (signal.aborted) return;
+      throw e;
+    }
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      const body = await readBody(res).catch(() => undefined);
+      throw new ApiError(res.statusCode, body, `watch ${path}`);
+    }
+    const decoder = new TextDecoder();
+    let buf = "";
+    const drain = () => {
+      let start = 0;
+      for (let nl = buf.indexOf("\n"); nl >= 0 && !signal.aborted; nl = buf.indexOf("\n", start)) {
+        const line = buf.slice(start, nl);
+        start = nl + 1;
+        if (line.trim() !== "") onLine(line);
+      }
+      buf = buf.slice(start);
+    };
+    try {
+      for await (const chunk of res.body) {
+        buf += decoder.decode(chunk as Uint8Array, { stream: true });
+        drain();
+        if (signal.aborted) return;
+      }
+      buf += `${decoder.decode()}\n`;
+      drain();
+    } catch (e) {
+      if (signal.aborted) return;
+      throw e;
+    } finally {
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.agent.destroy();
+  }
+}

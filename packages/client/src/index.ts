@@ -1,0 +1,21 @@
+/** @skiff/client: a typed Kubernetes REST and watch client (undici), and informers. */
+export { KubeClient } from "./client.js";
+export { type ClientConfig, configFromKubeconfig } from "./config.js";
+export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } from "./errors.js";
+export type { RawResponse } from "./http.js";
+export { Informer, type InformerHandlers, type InformerOptions, keyOf } from "./informer.js";
+export {
+  type DeleteOptions,
+  type FieldValidation,
+  groupVersionPath,
+  type ListOptions,
+  type ObjectList,
+  type PatchOptions,
+  type PatchType,
+  type ResourceClient,
+  type Watch,
+  type WatchEvent,
+  type WatchEventType,
+  type WatchOptions,
+  type WriteOptions,
+} from "./resource.js";
