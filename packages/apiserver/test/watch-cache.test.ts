@@ -52,8 +52,19 @@ t.test("a watcher that does not keep up is cut off; the others go on", async (t)
   await cache.start();
   let fastSeen = 0;
   let slowClosed = "";
-  cache.subscribe(undefined, 10, { deliver: (e) => ((fastSeen += e.length), true), closed: () => undefined });
-  cache.subscribe(undefined, 10, { deliver: () => false, closed: (why) => (slowClosed = why) });
+  cache.subscribe(undefined, 10, {
+    deliver: (e) => {
+      fastSeen += e.length;
+      return true;
+    },
+    closed: () => undefined,
+  });
+  cache.subscribe(undefined, 10, {
+    deliver: () => false,
+    closed: (why) => {
+      slowClosed = why;
+    },
+  });
   for (let i = 0; i < 10; i++) kv.cb?.events([put(`c${i}`, 11 + i)]);
   t.equal(slowClosed, "slow", "cut off after its bounded number of undelivered batches");
   t.equal(fastSeen, 10, "the fast watcher got every event");
@@ -69,7 +80,10 @@ t.test("the window: recent revisions are replayed, older ones refused", async (t
   for (let i = 0; i < 6; i++) kv.cb?.events([put(`c${i}`, 11 + i)]);
   const seen: number[] = [];
   const sub = cache.subscribe(undefined, 13, {
-    deliver: (e) => (seen.push(...e.map((x) => x.revision)), true),
+    deliver: (e) => {
+      seen.push(...e.map((x) => x.revision));
+      return true;
+    },
     closed: () => undefined,
   });
   t.ok(sub, "13 is inside the window");
