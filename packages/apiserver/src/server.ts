@@ -41,6 +41,7 @@ import {
   unauthorized,
 } from "./status.js";
 import type { EtcdKV } from "./storage/etcd.js";
+import { LeaseManager } from "./storage/leases.js";
 import { RegistryStore } from "./storage/registry-store.js";
 import { WatchCache } from "./storage/watch-cache.js";
 
@@ -72,6 +73,8 @@ export interface ApiServerOptions {
   serviceNodePortRange?: [number, number];
   /** Events kept per resource type for watchers resuming from a revision (kube: --default-watch-cache-size). */
   watchCacheSize?: number;
+  /** kube-apiserver's --event-ttl, in seconds (default 1 h): Events expire through store leases. */
+  eventTtlSeconds?: number;
   /** How long start-up waits for the store (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -114,6 +117,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const ctx: RestContext = {
     services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
     cache: watchCache,
+    eventLeases: new LeaseManager(o.kv, o.eventTtlSeconds ?? 3600),
     registry,
     store,
     now,

@@ -568,6 +568,33 @@ for (const b of backends()) {
       );
     });
 
+    await t.test("events expire through a store lease that updates keep", async (t) => {
+      const url = "/api/v1/namespaces/default/events";
+      const ev = (name: string) => ({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name },
+        involvedObject: { kind: "Pod", name: "p1", namespace: "default" },
+        reason: "Test",
+        message: "hello",
+        type: "Normal",
+      });
+      t.equal((await req("POST", url, ev("e1"))).statusCode, 201);
+      t.equal((await req("POST", url, ev("e2"))).statusCode, 201);
+      const kv = new GrpcEtcd(backend.endpoints);
+      t.teardown(() => kv.close());
+      const lease = async (name: string) =>
+        (await kv.range(`/registry/events/default/${name}`)).kvs[0]?.lease;
+      const l1 = await lease("e1");
+      t.ok(l1 !== undefined && l1 !== "0", `e1 has a lease (${l1})`);
+      t.equal(await lease("e2"), l1, "events written within a minute share one lease");
+      const cur = (await req("GET", `${url}/e1`)).json();
+      t.equal((await req("PUT", `${url}/e1`, { ...cur, count: 2 })).statusCode, 200);
+      t.equal(await lease("e1"), l1, "an update keeps the lease");
+      const sel = await req("GET", `${url}?fieldSelector=involvedObject.name%3Dp1,involvedObject.kind%3DPod`);
+      t.equal(sel.json().items.length, 2, "involvedObject field selectors");
+    });
+
     await t.test("finalizers keep an object until removed", async (t) => {
       const url = "/api/v1/namespaces/default/configmaps";
       await req("POST", url, cm("fin", {}, { finalizers: ["example.com/hold"] }));

@@ -18,6 +18,7 @@ import {
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../selectors.js";
 import type { ServiceAllocator } from "../services.js";
 import { badRequest, methodNotAllowed, notFound, StatusError } from "../status.js";
+import type { LeaseManager } from "../storage/leases.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import { decodeBody, patchTypeOf } from "./content.js";
@@ -53,6 +54,8 @@ export interface RestContext {
   services: ServiceAllocator;
   /** Serves lists at resourceVersion=0 (any version is fine) without a store read. */
   cache?: WatchCache;
+  /** Leases for objects that expire: Events after --event-ttl. */
+  eventLeases?: LeaseManager;
   registry: Registry;
   store: RegistryStore;
   now: () => Date;
@@ -148,10 +151,12 @@ async function create(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   const ready = prepareCreate(kind, obj, namespace, ctx.now());
   await ctx.admit("create", kind, ready);
   if (isDryRun(req.query)) return { code: 201, body: ready, warnings };
+  // Events expire after --event-ttl through a store lease (kube-apiserver's lease manager).
+  const lease = kind.kind === "Event" ? await ctx.eventLeases?.lease() : undefined;
   const stored =
     kind.kind === "Service"
       ? await ctx.services.create(ctx.store, kind, ready)
-      : await ctx.store.create(kind, ready);
+      : await ctx.store.create(kind, ready, { lease });
   return { code: 201, body: stored, warnings };
 }
 

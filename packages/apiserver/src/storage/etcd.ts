@@ -11,6 +11,7 @@ export interface Kv {
   value: Buffer;
   mod_revision: string;
   create_revision: string;
+  lease?: string;
 }
 
 export interface RangeResult {
@@ -25,7 +26,7 @@ export type Compare =
   | { key: string; target: "create"; createRevision: number };
 
 export type Op =
-  | { put: { key: string; value: Buffer; lease?: string } }
+  | { put: { key: string; value: Buffer; lease?: string; ignoreLease?: boolean } }
   | { delete: { key: string } }
   | { get: { key: string } };
 
@@ -141,7 +142,14 @@ export class GrpcEtcd implements EtcdKV {
     );
     const op = (o: Op) =>
       "put" in o
-        ? { request_put: { key: bytes(o.put.key), value: o.put.value, lease: o.put.lease ?? "0" } }
+        ? {
+            request_put: {
+              key: bytes(o.put.key),
+              value: o.put.value,
+              lease: o.put.lease ?? "0",
+              ignore_lease: o.put.ignoreLease ?? false,
+            },
+          }
         : "delete" in o
           ? { request_delete_range: { key: bytes(o.delete.key) } }
           : { request_range: { key: bytes(o.get.key) } };

@@ -133,7 +133,8 @@ export class RegistryStore {
     const r = await this.kv.txn(
       [{ key, target: "mod", modRevision }, ...add.map((c) => absent(c))],
       [
-        { put: { key, value: encodeObject(obj) } },
+        // ignore_lease: an object written with a lease (an Event) keeps it across updates.
+        { put: { key, value: encodeObject(obj), ignoreLease: true } },
         ...add.map((c) => claim(c, key)),
         ...(claims.remove ?? []).map((c) => ({ delete: { key: c } })),
       ],
