@@ -13,6 +13,7 @@ export {
 export { componentName, openApiDocument, openApiIndex, toOpenApi } from "./openapi.js";
 export * from "./patch/index.js";
 export { decodeKubernetesProtobuf, ProtobufDecodeError } from "./protobuf/index.js";
+export { parseQuantity } from "./quantity.js";
 export { allKinds, type GroupVersion, Registry } from "./registry.js";
 export { type Schema, schemaAt } from "./schema.js";
 export { age, ageColumn, humanDuration, nameColumn } from "./table.js";

@@ -4,6 +4,7 @@
  */
 import { apiVersionOf, type KindDef } from "./kind.js";
 import { deploymentKind, leaseKind, replicaSetKind } from "./kinds/apps.js";
+import { cronJobKind, jobKind } from "./kinds/batch.js";
 import {
   configMapKind,
   endpointsKind,
@@ -13,8 +14,12 @@ import {
   secretKind,
   serviceAccountKind,
 } from "./kinds/core.js";
+import { endpointSliceKind } from "./kinds/discovery.js";
 import { podKind } from "./kinds/pod.js";
+import { podDisruptionBudgetKind } from "./kinds/policy.js";
+import { limitRangeKind, resourceQuotaKind } from "./kinds/quota.js";
 import { serviceKind } from "./kinds/service.js";
+import { daemonSetKind, statefulSetKind } from "./kinds/workloads.js";
 
 export const allKinds: readonly KindDef[] = [
   namespaceKind,
@@ -29,6 +34,14 @@ export const allKinds: readonly KindDef[] = [
   deploymentKind,
   replicaSetKind,
   leaseKind,
+  resourceQuotaKind,
+  limitRangeKind,
+  daemonSetKind,
+  statefulSetKind,
+  jobKind,
+  cronJobKind,
+  podDisruptionBudgetKind,
+  endpointSliceKind,
 ];
 
 export interface GroupVersion {

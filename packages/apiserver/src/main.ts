@@ -21,6 +21,12 @@ export interface ServerFlags {
   securePort: number;
   writeKubeconfig: string | undefined;
   etcdServers: string[];
+  etcdCaFile: string | undefined;
+  etcdCertFile: string | undefined;
+  etcdKeyFile: string | undefined;
+  eventTtlSeconds: number;
+  serviceClusterIPRange: string;
+  serviceNodePortRange: [number, number];
   tokenAuthFile: string | undefined;
   maxRequestsInflight: number;
   maxMutatingRequestsInflight: number;
@@ -32,6 +38,12 @@ export const serverFlagSpec = {
   "secure-port": { type: "string", default: "6443" },
   "write-kubeconfig": { type: "string" },
   "etcd-servers": { type: "string", default: "" },
+  "etcd-cafile": { type: "string" },
+  "etcd-certfile": { type: "string" },
+  "etcd-keyfile": { type: "string" },
+  "event-ttl": { type: "string", default: "1h" },
+  "service-cluster-ip-range": { type: "string", default: "10.96.0.0/12" },
+  "service-node-port-range": { type: "string", default: "30000-32767" },
   "token-auth-file": { type: "string" },
   "max-requests-inflight": { type: "string", default: "400" },
   "max-mutating-requests-inflight": { type: "string", default: "200" },
@@ -59,10 +71,33 @@ export function parseServerFlags(argv: readonly string[]): ServerFlags {
       .split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),
+    etcdCaFile: values["etcd-cafile"],
+    etcdCertFile: values["etcd-certfile"],
+    etcdKeyFile: values["etcd-keyfile"],
+    eventTtlSeconds: durationSeconds("event-ttl", values["event-ttl"] as string),
+    serviceClusterIPRange: values["service-cluster-ip-range"] as string,
+    serviceNodePortRange: portRange(values["service-node-port-range"] as string),
     tokenAuthFile: values["token-auth-file"],
     maxRequestsInflight: int("max-requests-inflight", 1, 100_000),
     maxMutatingRequestsInflight: int("max-mutating-requests-inflight", 1, 100_000),
   };
+}
+
+/** A Go duration as kube-apiserver's flags take it: 1h, 30m, 90s, 1h30m. */
+function durationSeconds(flag: string, v: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v);
+  if (m === null || v === "")
+    throw new Error(`invalid value "${v}" for flag --${flag}: time: invalid duration "${v}"`);
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+function portRange(v: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(v);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (m === null || lo < 1 || hi > 65535 || lo > hi)
+    throw new Error(`invalid value "${v}" for flag --service-node-port-range`);
+  return [lo, hi];
 }
 
 /** kube-apiserver's --token-auth-file: CSV lines `token,user,uid,"group1,group2"`. */
@@ -112,7 +147,12 @@ export async function startServer(
     }
     endpoints = [client];
   }
-  const kv = new GrpcEtcd(endpoints);
+  const file = (f: string | undefined) => (f === undefined ? undefined : readFileSync(f));
+  const tls =
+    flags.etcdCaFile || flags.etcdCertFile || flags.etcdKeyFile
+      ? { ca: file(flags.etcdCaFile), cert: file(flags.etcdCertFile), key: file(flags.etcdKeyFile) }
+      : undefined;
+  const kv = new GrpcEtcd(endpoints, 10_000, tls);
   const hosts = [flags.bindAddress === "0.0.0.0" ? "127.0.0.1" : flags.bindAddress];
   const pki = ensurePki(flags.dataDir, { hosts });
   const server = await createApiServer({
@@ -121,6 +161,9 @@ export async function startServer(
     tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
     maxRequestsInflight: flags.maxRequestsInflight,
     maxMutatingRequestsInflight: flags.maxMutatingRequestsInflight,
+    eventTtlSeconds: flags.eventTtlSeconds,
+    serviceClusterIPRange: flags.serviceClusterIPRange,
+    serviceNodePortRange: flags.serviceNodePortRange,
   });
   const address = await server.app.listen({ host: flags.bindAddress, port: flags.securePort });
   const url = `https://${flags.bindAddress.includes(":") ? `[${flags.bindAddress}]` : flags.bindAddress}:${new URL(address).port}`;

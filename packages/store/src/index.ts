@@ -1,5 +1,5 @@
 export { credentials as grpcCredentials } from "@grpc/grpc-js";
-export { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "./grpc/client.js";
+export { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "./grpc/client.js";
 export { type EtcdServiceName, etcdServices } from "./grpc/proto.js";
 export { type Clock, realClock } from "./raftnode/clock.js";
 export { RaftNodeError } from "./raftnode/errors.js";

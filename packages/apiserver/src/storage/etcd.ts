@@ -4,7 +4,7 @@
  * `skiff store` member on a loopback port) and any etcd v3 endpoint (`--etcd-servers`: a skiff
  * store cluster or real etcd), with failover between endpoints.
  */
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/store";
+import { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "@skiff/store";
 
 export interface Kv {
   key: Buffer;
@@ -90,12 +90,20 @@ export class GrpcEtcd implements EtcdKV {
   private readonly clients: EtcdClients[];
   private current = 0;
 
+  /**
+   * `endpoints`: host:port or http(s)://host:port. An https endpoint, or any `tls` option, makes
+   * the connection TLS (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile).
+   */
   constructor(
     endpoints: readonly string[],
     private readonly timeoutMs = 10_000,
+    tls?: EtcdTls,
   ) {
     if (endpoints.length === 0) throw new Error("no etcd endpoints");
-    this.clients = endpoints.map((e) => etcdClients(e.replace(/^https?:\/\//, "")));
+    this.clients = endpoints.map((e) => {
+      const secure = e.startsWith("https://") || tls !== undefined;
+      return etcdClients(e.replace(/^https?:\/\//, "").replace(/\/$/, ""), secure ? (tls ?? {}) : undefined);
+    });
   }
 
   private async call<R>(service: keyof EtcdClients, method: string, req: object): Promise<R> {

@@ -7,10 +7,20 @@ import { type EtcdServiceName, etcdServices } from "./proto.js";
 
 export type EtcdClients = Record<EtcdServiceName, Client>;
 
-/** One client per service, all on one channel-compatible target (host:port, plaintext). */
-export function etcdClients(target: string): EtcdClients {
+/** PEM files' contents for a TLS connection: the CA to trust, and a client certificate for mutual TLS. */
+export interface EtcdTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** One client per service, all on one channel-compatible target (host:port): plaintext, or TLS when `tls` is given. */
+export function etcdClients(target: string, tls?: EtcdTls): EtcdClients {
   const services = etcdServices();
-  const creds = credentials.createInsecure();
+  const creds =
+    tls === undefined
+      ? credentials.createInsecure()
+      : credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
   const out: Partial<EtcdClients> = {};
   for (const [name, ctor] of Object.entries(services)) out[name as EtcdServiceName] = new ctor(target, creds);
   return out as EtcdClients;
