@@ -26,7 +26,9 @@ child.stdout.on("data", (d) => {
   buffered += d.toString();
   if (buffered.includes('"event":"ready"')) {
     buffered = "";
-    process.stdout.write(`\nSkiff is serving. In another shell:\n\n  export KUBECONFIG=${kubeconfig}\n  kubectl get namespaces\n\n`);
+    process.stdout.write(
+      `\nSkiff is serving. In another shell:\n\n  export KUBECONFIG=${kubeconfig}\n  kubectl get namespaces\n\n`,
+    );
   } else if (buffered.length > 65536) buffered = buffered.slice(-1024);
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
