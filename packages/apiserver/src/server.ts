@@ -14,6 +14,8 @@ import {
 } from "@skiff/api";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { stringify as toYaml } from "yaml";
+import { LimitRangeAdmission } from "./admission/limitrange.js";
+import { QuotaAdmission } from "./admission/quota.js";
 import { type Authenticator, type Authorizer, allowAll, type UserInfo } from "./auth.js";
 import {
   AGGREGATED_TYPE,
@@ -111,6 +113,8 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const watchCache = new WatchCache(store, o.watchCacheSize);
   const now = o.now ?? (() => new Date());
   const lifecycle = new NamespaceLifecycle(registry, store, now);
+  const quotas = new QuotaAdmission(registry, store);
+  const limitRanges = new LimitRangeAdmission(registry, store);
   const authorizer = o.authorizer ?? allowAll;
   const metrics = new ApiMetrics();
   const stopping = new AbortController();
@@ -122,8 +126,12 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     store,
     now,
     admit: async (op, k, obj) => {
-      if (op === "create") await lifecycle.admitCreate(k, obj);
+      if (op !== "create") return;
+      await lifecycle.admitCreate(k, obj);
+      if (k.kind === "Pod") await limitRanges.admitPod(obj);
+      if (k.kind === "ResourceQuota") await quotas.initialize(obj);
     },
+    charge: (k, obj, sign) => quotas.charge(k, obj, sign),
   };
   const app = Fastify({
     logger: o.logger ?? false,

@@ -9,7 +9,7 @@
 import { randomInt } from "node:crypto";
 import type { FieldError, KindDef, KubeObject } from "@skiff/api";
 import { invalidObject } from "./status.js";
-import { type Claims, ClaimTaken, type RegistryStore } from "./storage/registry-store.js";
+import { type Claims, ClaimTaken, type GuardedWrite, type RegistryStore } from "./storage/registry-store.js";
 
 type Json = Record<string, unknown>;
 const specOf = (svc: KubeObject) => (svc.spec ?? {}) as Json;
@@ -145,14 +145,19 @@ export class ServiceAllocator {
   }
 
   /** Creates a service with its allocations, retrying generated values that were taken. */
-  async create(store: RegistryStore, k: KindDef, svc: KubeObject): Promise<KubeObject> {
+  async create(
+    store: RegistryStore,
+    k: KindDef,
+    svc: KubeObject,
+    guarded: GuardedWrite[] = [],
+  ): Promise<KubeObject> {
     this.checkRequested(k, svc);
     const requested = new Set(this.claims(svc));
     for (let attempt = 0; ; attempt++) {
       const candidate = structuredClone(svc);
       this.assign(candidate);
       try {
-        return await store.create(k, candidate, { claims: { add: this.claims(candidate) } });
+        return await store.create(k, candidate, { claims: { add: this.claims(candidate) }, guarded });
       } catch (e) {
         if (!(e instanceof ClaimTaken)) throw e;
         const err = this.taken(k, candidate, requested, e.claim);

@@ -595,6 +595,109 @@ for (const b of backends()) {
       t.equal(sel.json().items.length, 2, "involvedObject field selectors");
     });
 
+    await t.test(
+      "resource quota: counted, enforced under concurrent creates, given back; limit ranges",
+      async (t) => {
+        await req("POST", "/api/v1/namespaces", {
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: { name: "quota" },
+        });
+        const ns = "/api/v1/namespaces/quota";
+        await req("POST", `${ns}/configmaps`, cm("pre"));
+        const q = await req("POST", `${ns}/resourcequotas`, {
+          apiVersion: "v1",
+          kind: "ResourceQuota",
+          metadata: { name: "q" },
+          spec: { hard: { configmaps: "4", pods: "2", "requests.cpu": "1", "limits.memory": "1Gi" } },
+        });
+        t.equal(q.statusCode, 201, q.body);
+        t.match(
+          q.json().status,
+          { hard: { configmaps: "4" }, used: { configmaps: "1", pods: "0" } },
+          "usage of what was there",
+        );
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => req("POST", `${ns}/configmaps`, cm(`q${i}`))),
+        );
+        const codes = results.map((r) => r.statusCode).sort();
+        t.same(
+          codes,
+          [201, 201, 201, 403, 403, 403, 403, 403],
+          "exactly the room left, under 8 concurrent creates",
+        );
+        t.match(
+          results.find((r) => r.statusCode === 403)?.json().message,
+          /exceeded quota: q, requested: configmaps=1, used: configmaps=4, limited: configmaps=4/,
+        );
+        t.equal((await req("GET", `${ns}/resourcequotas/q`)).json().status.used.configmaps, "4");
+        t.equal((await req("DELETE", `${ns}/configmaps/pre`)).statusCode, 200);
+        t.equal(
+          (await req("GET", `${ns}/resourcequotas/q`)).json().status.used.configmaps,
+          "3",
+          "a delete gives usage back",
+        );
+        t.equal((await req("POST", `${ns}/configmaps`, cm("after"))).statusCode, 201);
+        const pod = (name: string, cpu: string) => ({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name },
+          spec: {
+            containers: [
+              {
+                name: "c",
+                image: "busybox:1",
+                resources: { requests: { cpu }, limits: { memory: "256Mi" } },
+              },
+            ],
+          },
+        });
+        t.equal((await req("POST", `${ns}/pods`, pod("p1", "600m"))).statusCode, 201);
+        const tooMuch = await req("POST", `${ns}/pods`, pod("p2", "500m"));
+        t.equal(tooMuch.statusCode, 403);
+        t.match(
+          tooMuch.json().message,
+          /requests.cpu=500m, used: requests.cpu=600m, limited: requests.cpu=1/,
+        );
+        t.equal((await req("GET", `${ns}/resourcequotas/q`)).json().status.used["requests.cpu"], "600m");
+        const lr = await req("POST", `${ns}/limitranges`, {
+          apiVersion: "v1",
+          kind: "LimitRange",
+          metadata: { name: "lr" },
+          spec: {
+            limits: [
+              {
+                type: "Container",
+                default: { memory: "128Mi" },
+                defaultRequest: { cpu: "100m" },
+                max: { memory: "512Mi" },
+              },
+            ],
+          },
+        });
+        t.equal(lr.statusCode, 201, lr.body);
+        const defaulted = await req("POST", `${ns}/pods`, {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "p3" },
+          spec: { containers: [{ name: "c", image: "busybox:1" }] },
+        });
+        t.equal(defaulted.statusCode, 201, defaulted.body);
+        t.match(defaulted.json().spec.containers[0].resources, {
+          limits: { memory: "128Mi" },
+          requests: { cpu: "100m" },
+        });
+        const big = await req("POST", `${ns}/pods`, {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "p4" },
+          spec: { containers: [{ name: "c", image: "busybox:1", resources: { limits: { memory: "1Gi" } } }] },
+        });
+        t.equal(big.statusCode, 403);
+        t.match(big.json().message, /maximum memory usage per Container is 512Mi, but limit is 1Gi/);
+      },
+    );
+
     await t.test("finalizers keep an object until removed", async (t) => {
       const url = "/api/v1/namespaces/default/configmaps";
       await req("POST", url, cm("fin", {}, { finalizers: ["example.com/hold"] }));

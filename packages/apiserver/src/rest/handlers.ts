@@ -19,7 +19,7 @@ import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } 
 import type { ServiceAllocator } from "../services.js";
 import { badRequest, methodNotAllowed, notFound, StatusError } from "../status.js";
 import type { LeaseManager } from "../storage/leases.js";
-import type { RegistryStore } from "../storage/registry-store.js";
+import { GuardChanged, type GuardedWrite, type RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import { decodeBody, patchTypeOf } from "./content.js";
 import type { ResourcePath } from "./path.js";
@@ -54,6 +54,8 @@ export interface RestContext {
   services: ServiceAllocator;
   /** Serves lists at resourceVersion=0 (any version is fine) without a store read. */
   cache?: WatchCache;
+  /** Quota writes that go with creating (+1) or deleting (-1) an object; throws 403 when over quota. */
+  charge?: (k: KindDef, obj: KubeObject, sign: 1 | -1) => Promise<GuardedWrite[]>;
   /** Leases for objects that expire: Events after --event-ttl. */
   eventLeases?: LeaseManager;
   registry: Registry;
@@ -153,10 +155,13 @@ async function create(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   if (isDryRun(req.query)) return { code: 201, body: ready, warnings };
   // Events expire after --event-ttl through a store lease (kube-apiserver's lease manager).
   const lease = kind.kind === "Event" ? await ctx.eventLeases?.lease() : undefined;
-  const stored =
-    kind.kind === "Service"
-      ? await ctx.services.create(ctx.store, kind, ready)
-      : await ctx.store.create(kind, ready, { lease });
+  // Quota usage is charged in the same transaction; a concurrent charge makes us read again.
+  const stored = await withGuards(async () => {
+    const guarded = (await ctx.charge?.(kind, ready, 1)) ?? [];
+    return kind.kind === "Service"
+      ? ctx.services.create(ctx.store, kind, ready, guarded)
+      : ctx.store.create(kind, ready, { lease, guarded });
+  });
   return { code: 201, body: stored, warnings };
 }
 
@@ -200,13 +205,37 @@ async function finishUpdate(
     throw isService ? ctx.services.updateError(kind, next, e) : e;
   }
   if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0)
-    await ctx.store.delete(
-      kind,
-      stored,
-      Number(stored.metadata.resourceVersion),
-      releaseOf(ctx, kind, stored),
-    );
+    await deleteStored(ctx, kind, stored, Number(stored.metadata.resourceVersion));
   return stored;
+}
+
+/** Runs `f` again while a guarded key (a quota) changed under it. */
+async function withGuards<T>(f: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (!(e instanceof GuardChanged) || attempt >= 20) throw e;
+    }
+  }
+}
+
+/** Deletes a stored object, releasing its claims and giving its quota usage back. */
+function deleteStored(
+  ctx: RestContext,
+  kind: KindDef,
+  obj: KubeObject,
+  modRevision: number,
+): Promise<number> {
+  return withGuards(async () =>
+    ctx.store.delete(
+      kind,
+      obj,
+      modRevision,
+      releaseOf(ctx, kind, obj),
+      (await ctx.charge?.(kind, obj, -1)) ?? [],
+    ),
+  );
 }
 
 /** Claims an object releases when it is deleted (a Service's IP and node ports). */
@@ -333,8 +362,7 @@ async function deleteOne(
     if (dry) return { code: 200, body: next };
     return { code: 200, body: await ctx.store.update(kind, next, Number(old.metadata.resourceVersion)) };
   }
-  if (!dry)
-    await ctx.store.delete(kind, old, Number(old.metadata.resourceVersion), releaseOf(ctx, kind, old));
+  if (!dry) await deleteStored(ctx, kind, old, Number(old.metadata.resourceVersion));
   return { code: 200, body: old };
 }
 

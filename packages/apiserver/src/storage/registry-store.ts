@@ -28,6 +28,28 @@ export class ClaimTaken extends Error {
   }
 }
 
+/**
+ * A write of another key in the same transaction, only if that key is still at `modRevision`
+ * (a ResourceQuota's usage, charged together with the object it counts).
+ */
+export interface GuardedWrite {
+  key: string;
+  value: Buffer;
+  modRevision: number;
+}
+
+/** A guarded key changed since it was read: read again and retry. */
+export class GuardChanged extends Error {
+  constructor() {
+    super("a guarded key changed concurrently");
+    this.name = "GuardChanged";
+  }
+}
+
+export function encodeForStore(obj: KubeObject): Buffer {
+  return encodeObject(obj);
+}
+
 const absent = (key: string) => ({ key, target: "create" as const, createRevision: 0 });
 const claim = (key: string, owner: string) => ({ put: { key, value: Buffer.from(owner) } });
 
@@ -109,18 +131,29 @@ export class RegistryStore {
   async create(
     k: KindDef,
     obj: KubeObject,
-    opts: { lease?: string; claims?: Claims } = {},
+    opts: { lease?: string; claims?: Claims; guarded?: GuardedWrite[] } = {},
   ): Promise<KubeObject> {
     const key = objectKey(k, obj.metadata.namespace, obj.metadata.name as string);
     const add = opts.claims?.add ?? [];
+    const guarded = opts.guarded ?? [];
     const r = await this.kv.txn(
-      [{ key, target: "create", createRevision: 0 }, ...add.map((c) => absent(c))],
-      [{ put: { key, value: encodeObject(obj), lease: opts.lease } }, ...add.map((c) => claim(c, key))],
+      [
+        { key, target: "create", createRevision: 0 },
+        ...add.map((c) => absent(c)),
+        ...guarded.map((g) => ({ key: g.key, target: "mod" as const, modRevision: g.modRevision })),
+      ],
+      [
+        { put: { key, value: encodeObject(obj), lease: opts.lease } },
+        ...add.map((c) => claim(c, key)),
+        ...guarded.map((g) => ({ put: { key: g.key, value: g.value, ignoreLease: true } })),
+      ],
       [{ get: { key } }, ...add.map((c) => ({ get: { key: c } }))],
     );
     if (!r.succeeded) {
       if (r.gets[0] !== undefined) throw alreadyExists(k, obj.metadata.name as string);
-      throw new ClaimTaken(add.find((_, i) => r.gets[i + 1] !== undefined) ?? "");
+      const taken = add.find((_, i) => r.gets[i + 1] !== undefined);
+      if (taken !== undefined) throw new ClaimTaken(taken);
+      throw new GuardChanged();
     }
     return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(r.revision) } };
   }
@@ -150,16 +183,39 @@ export class RegistryStore {
   }
 
   /** Deletes the object stored at `modRevision` and releases its claims; returns the revision. */
-  async delete(k: KindDef, obj: KubeObject, modRevision: number, release: string[] = []): Promise<number> {
+  async delete(
+    k: KindDef,
+    obj: KubeObject,
+    modRevision: number,
+    release: string[] = [],
+    guarded: GuardedWrite[] = [],
+  ): Promise<number> {
     const name = obj.metadata.name as string;
     const key = objectKey(k, obj.metadata.namespace, name);
     const r = await this.kv.txn(
-      [{ key, target: "mod", modRevision }],
-      [{ delete: { key } }, ...release.map((c) => ({ delete: { key: c } }))],
+      [
+        { key, target: "mod", modRevision },
+        ...guarded.map((g) => ({ key: g.key, target: "mod" as const, modRevision: g.modRevision })),
+      ],
+      [
+        { delete: { key } },
+        ...release.map((c) => ({ delete: { key: c } })),
+        ...guarded.map((g) => ({ put: { key: g.key, value: g.value, ignoreLease: true } })),
+      ],
       [{ get: { key } }],
     );
-    if (!r.succeeded) throw r.gets[0] === undefined ? notFound(k, name) : staleUpdate(k, name);
+    if (!r.succeeded) {
+      const cur = r.gets[0];
+      if (cur === undefined) throw notFound(k, name);
+      if (Number(cur.mod_revision) !== modRevision) throw staleUpdate(k, name);
+      throw new GuardChanged();
+    }
     return r.revision;
+  }
+
+  /** Reads a raw key with its mod revision (for guarded writes of other objects). */
+  async raw(key: string): Promise<Kv | undefined> {
+    return (await this.kv.range(key)).kvs[0];
   }
 
   watch(k: KindDef, namespace: string | undefined, fromRevision: number, cb: WatchCallbacks): WatchHandle {
