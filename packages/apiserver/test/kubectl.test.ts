@@ -199,6 +199,61 @@ async function main(): Promise<void> {
     t.equal(await ok(t, ["get", "deploy", "web", "-o", "jsonpath={.metadata.generation}"]), "2");
   });
 
+  t.test("scale, replace with a stale resourceVersion, server-side dry run", async (t) => {
+    t.equal(await ok(t, ["scale", "deployment", "web", "--replicas=4"]), "deployment.apps/web scaled\n");
+    t.equal(await ok(t, ["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]), "4");
+    t.equal(
+      await ok(t, ["get", "deploy", "web", "-o", "jsonpath={.metadata.generation}"]),
+      "3",
+      "scaling changes the spec: generation bumped",
+    );
+    // replace with the object as it was read, after someone else changed it: 409 Conflict.
+    const stale = JSON.parse(await ok(t, ["get", "deploy", "web", "-o", "json"]));
+    await ok(t, ["scale", "deployment", "web", "--replicas=5"]);
+    stale.spec.replicas = 7;
+    const staleFile = file("web-stale.json", JSON.stringify(stale));
+    const conflict = await kubectl(["replace", "-f", staleFile]);
+    t.not(conflict.code, 0);
+    t.match(
+      conflict.stderr,
+      /Conflict.*the object has been modified; please apply your changes to the latest version and try again/,
+    );
+    t.equal(
+      await ok(t, ["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+      "5",
+      "the stale replace changed nothing",
+    );
+    // A fresh replace goes through.
+    const fresh = JSON.parse(await ok(t, ["get", "deploy", "web", "-o", "json"]));
+    fresh.spec.replicas = 2;
+    t.equal(
+      await ok(t, ["replace", "-f", file("web-fresh.json", JSON.stringify(fresh))]),
+      "deployment.apps/web replaced\n",
+    );
+    // Server-side dry run: validated and defaulted by the server, nothing stored.
+    t.equal(
+      await ok(t, ["create", "configmap", "dry", "--from-literal=k=v", "--dry-run=server"]),
+      "configmap/dry created (server dry run)\n",
+    );
+    const gone = await kubectl(["get", "cm", "dry"]);
+    t.match(gone.stderr, /configmaps "dry" not found/, "nothing was stored");
+    const dryInvalid = await kubectl(["create", "configmap", "Dry_Bad", "--dry-run=server"]);
+    t.match(dryInvalid.stderr, /is invalid: metadata.name/, "a server dry run still validates");
+    const dryApply = await ok(t, ["apply", "-f", file("web-dry.yaml", deployment(82)), "--dry-run=server"]);
+    t.match(dryApply, /deployment.apps\/web configured \(server dry run\)/);
+    t.equal(
+      await ok(t, [
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].ports[0].containerPort}",
+      ]),
+      "81",
+      "the dry-run apply changed nothing",
+    );
+  });
+
   t.test("defaults are visible", async (t) => {
     const d = JSON.parse(await ok(t, ["get", "deploy", "web", "-o", "json"]));
     t.same(d.spec.strategy, {
