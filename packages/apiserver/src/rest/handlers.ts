@@ -99,7 +99,8 @@ export async function handle(ctx: RestContext, req: RestRequest): Promise<RestAn
   if (path.name === undefined) {
     if (method === "GET") return list(ctx, req);
     if (method === "POST") return create(ctx, req);
-    if (method === "DELETE") return deleteCollection(ctx, req);
+    // kube-apiserver serves no deletecollection on namespaces: each goes through its lifecycle.
+    if (method === "DELETE" && path.kind.kind !== "Namespace") return deleteCollection(ctx, req);
     throw methodNotAllowed();
   }
   if (method === "GET") return { code: 200, body: await ctx.store.get(path.kind, path.namespace, path.name) };
@@ -305,10 +306,10 @@ interface DeleteOptions {
 }
 
 function deleteOptions(req: RestRequest): DeleteOptions {
-  const opts: DeleteOptions =
-    req.body !== undefined && req.body.length > 0
-      ? (decodeBody(req.body, req.contentType) as DeleteOptions)
-      : {};
+  const decoded = req.body !== undefined && req.body.length > 0 ? decodeBody(req.body, req.contentType) : {};
+  if (typeof decoded !== "object" || decoded === null || Array.isArray(decoded))
+    throw badRequest("the body of a delete must be a DeleteOptions object");
+  const opts = decoded as DeleteOptions;
   if (req.query.gracePeriodSeconds !== undefined)
     opts.gracePeriodSeconds = Number(req.query.gracePeriodSeconds);
   if (req.query.propagationPolicy !== undefined) opts.propagationPolicy = req.query.propagationPolicy;
