@@ -1,3 +1,4 @@
+import { apiserverBenchmark } from "./apiserver.js";
 import { raftBenchmark } from "./raft.js";
 import { raftNodeBenchmark } from "./raft-node.js";
 import { storeBenchmark } from "./store.js";
@@ -11,5 +12,5 @@ export interface Benchmark {
 
 /** Every benchmark, by name. */
 export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>(
-  [raftBenchmark, raftNodeBenchmark, storeBenchmark].map((b) => [b.name, b] as const),
+  [apiserverBenchmark, raftBenchmark, raftNodeBenchmark, storeBenchmark].map((b) => [b.name, b] as const),
 );

@@ -33,6 +33,7 @@ export const allowAll: Authorizer = { authorize: () => ({ allowed: true }) };
 export type Authenticator = (req: IncomingMessage) => UserInfo | undefined;
 
 export function authenticator(tokens: ReadonlyMap<string, UserInfo>): Authenticator {
+  const byConnection = new WeakMap<object, UserInfo>();
   return (req) => {
     const h = req.headers.authorization;
     if (h !== undefined) {
@@ -41,15 +42,20 @@ export function authenticator(tokens: ReadonlyMap<string, UserInfo>): Authentica
       return m === null ? undefined : tokens.get(m[1] as string);
     }
     const socket = req.socket as Partial<TLSSocket>;
+    // A connection's certificate does not change: read it once per connection.
+    const known = byConnection.get(req.socket);
+    if (known !== undefined) return known;
     if (socket.authorized === true && typeof socket.getPeerCertificate === "function") {
       const cert = socket.getPeerCertificate();
       const cn = cert.subject?.CN;
       if (typeof cn === "string" && cn !== "") {
         const o = cert.subject?.O;
-        return {
+        const user = {
           name: cn,
           groups: [...(Array.isArray(o) ? o : o === undefined ? [] : [o]), "system:authenticated"],
         };
+        byConnection.set(req.socket, user);
+        return user;
       }
     }
     return undefined;

@@ -7,6 +7,7 @@
 import type { KindDef, KubeObject, Registry } from "@skiff/api";
 import { forbidden, notFound, StatusError } from "./status.js";
 import type { RegistryStore } from "./storage/registry-store.js";
+import type { WatchCache } from "./storage/watch-cache.js";
 
 export const BUILTIN_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -17,6 +18,7 @@ export class NamespaceLifecycle {
     private readonly registry: Registry,
     private readonly store: RegistryStore,
     private readonly now: () => Date,
+    private readonly cache?: WatchCache,
   ) {
     const k = registry.resource("", "v1", "namespaces");
     if (k === undefined) throw new Error("the registry has no namespaces");
@@ -59,9 +61,12 @@ export class NamespaceLifecycle {
     }
     if (!k.namespaced) return;
     const name = obj.metadata.namespace as string;
+    // The watch cache first (no store read per create); a miss may be lag: ask the store.
+    const cached =
+      this.cache === undefined ? undefined : (await this.cache.for(this.nsKind)).get(undefined, name);
     let ns: KubeObject;
     try {
-      ns = await this.store.get(this.nsKind, undefined, name);
+      ns = cached ?? (await this.store.get(this.nsKind, undefined, name));
     } catch (e) {
       if (e instanceof StatusError && e.reason === "NotFound") throw notFound(this.nsKind, name);
       throw e;

@@ -4,6 +4,7 @@
  * (at most 3 MiB) and decoded by Content-Type in rest/content.ts; every error is a Status.
  */
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import {
   decodeKubernetesProtobuf,
   type GroupVersion,
@@ -112,12 +113,13 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const store = new RegistryStore(o.kv);
   const watchCache = new WatchCache(store, o.watchCacheSize);
   const now = o.now ?? (() => new Date());
-  const lifecycle = new NamespaceLifecycle(registry, store, now);
-  const quotas = new QuotaAdmission(registry, store);
-  const limitRanges = new LimitRangeAdmission(registry, store);
+  const lifecycle = new NamespaceLifecycle(registry, store, now, watchCache);
+  const quotas = new QuotaAdmission(registry, store, watchCache);
+  const limitRanges = new LimitRangeAdmission(registry, store, watchCache);
   const authorizer = o.authorizer ?? allowAll;
   const metrics = new ApiMetrics();
   const stopping = new AbortController();
+  setMaxListeners(0, stopping.signal); // every watch listens for shutdown
   const ctx: RestContext = {
     services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
     cache: watchCache,
@@ -136,6 +138,8 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const app = Fastify({
     logger: o.logger ?? false,
     bodyLimit: MAX_BODY_BYTES,
+    // Requests arriving while we stop get our own 503 Status (hook below), not fastify's.
+    return503OnClosing: false,
     ...(o.tls === undefined
       ? {}
       : {
@@ -154,6 +158,10 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const limits = { all: o.maxRequestsInflight ?? 400, mutating: o.maxMutatingRequestsInflight ?? 200 };
   const inflight = { all: 0, mutating: 0 };
   app.addHook("onRequest", async (req, reply) => {
+    if (stopping.signal.aborted)
+      throw new StatusError(503, "ServiceUnavailable", "the API server is shutting down", {
+        retryAfterSeconds: 1,
+      });
     const path = req.url.split("?")[0] as string;
     if (!PUBLIC_PATHS.has(path)) {
       const user = o.authenticate(req.raw);

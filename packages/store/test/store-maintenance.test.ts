@@ -74,12 +74,20 @@ if (!haveEtcdctl) {
       const c = new StoreCluster(fast);
       t.teardown(() => c.close());
       await c.start();
+      // A follower that knows its leader (right after start-up a member may not know one yet).
       let follower: string | undefined;
-      for (const m of c.members) {
-        const host = new URL(m.clientUrl).host;
-        const status = (await c.etcdctl(["endpoint", "status", "-w", "json"], { endpoints: host })).stdout;
-        const s = JSON.parse(status) as { Status: { header: { member_id: number }; leader: number } }[];
-        if (s[0] !== undefined && s[0].Status.leader !== s[0].Status.header.member_id) follower = host;
+      const deadline = Date.now() + 20_000;
+      while (follower === undefined && Date.now() < deadline) {
+        for (const m of c.members) {
+          const host = new URL(m.clientUrl).host;
+          const status = (await c.etcdctl(["endpoint", "status", "-w", "json"], { endpoints: host })).stdout;
+          const s = (
+            JSON.parse(status || "[]") as { Status: { header: { member_id: number }; leader: number } }[]
+          )[0];
+          if (s !== undefined && s.Status.leader !== 0 && s.Status.leader !== s.Status.header.member_id)
+            follower = host;
+        }
+        if (follower === undefined) await new Promise((r) => setTimeout(r, 200));
       }
       t.ok(follower, "found a follower");
       const [e] = await c.init(["e"]);

@@ -6,6 +6,7 @@
 import { type KindDef, type KubeObject, parseQuantity, type Registry } from "@skiff/api";
 import { forbidden } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
+import type { WatchCache } from "../storage/watch-cache.js";
 
 type Json = Record<string, unknown>;
 
@@ -15,6 +16,7 @@ export class LimitRangeAdmission {
   constructor(
     registry: Registry,
     private readonly store: RegistryStore,
+    private readonly cache?: WatchCache,
   ) {
     this.kind = registry.resource("", "v1", "limitranges");
   }
@@ -22,7 +24,11 @@ export class LimitRangeAdmission {
   /** Applies defaults and checks bounds on a new pod (in place). */
   async admitPod(pod: KubeObject): Promise<void> {
     if (this.kind === undefined) return;
-    const ranges = await this.store.list(this.kind, pod.metadata.namespace);
+    // From the watch cache when there is one: no store read per pod create.
+    const ranges =
+      this.cache !== undefined
+        ? (await this.cache.for(this.kind)).list(pod.metadata.namespace)
+        : await this.store.list(this.kind, pod.metadata.namespace);
     for (const lr of ranges.items) {
       for (const item of (((lr.spec as Json | undefined)?.limits as Json[] | undefined) ?? []).filter(
         (l) => l.type === "Container",

@@ -19,6 +19,7 @@ import {
   objectKey,
   type RegistryStore,
 } from "../storage/registry-store.js";
+import type { WatchCache } from "../storage/watch-cache.js";
 
 type Json = Record<string, unknown>;
 type Usage = Record<string, number>;
@@ -82,6 +83,7 @@ export class QuotaAdmission {
   constructor(
     private readonly registry: Registry,
     private readonly store: RegistryStore,
+    private readonly cache?: WatchCache,
   ) {
     const k = registry.resource("", "v1", "resourcequotas");
     if (k === undefined) throw new Error("the registry has no resourcequotas");
@@ -112,7 +114,12 @@ export class QuotaAdmission {
   async charge(k: KindDef, obj: KubeObject, sign: 1 | -1): Promise<GuardedWrite[]> {
     if (!k.namespaced || k.kind === "ResourceQuota") return [];
     const ns = obj.metadata.namespace as string;
-    const quotas = await this.store.list(this.quotaKind, ns);
+    // Which quotas exist: from the watch cache when there is one (each is then read and charged
+    // with a guard on its revision, so a stale cache cannot let a create past a limit).
+    const quotas =
+      this.cache !== undefined
+        ? (await this.cache.for(this.quotaKind)).list(ns)
+        : await this.store.list(this.quotaKind, ns);
     if (quotas.items.length === 0) return [];
     const delta = usageOf(k, obj);
     const writes: GuardedWrite[] = [];

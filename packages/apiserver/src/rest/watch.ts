@@ -30,6 +30,23 @@ export interface WatchOptions {
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
+const lines = new WeakMap<CacheEvent, Map<EventType, string>>();
+
+/** The JSON line of a cache event as `type`, made once and shared by all watchers. */
+function sharedLine(e: CacheEvent, type: EventType): string {
+  let m = lines.get(e);
+  if (m === undefined) {
+    m = new Map();
+    lines.set(e, m);
+  }
+  let line = m.get(type);
+  if (line === undefined) {
+    line = `${JSON.stringify({ type, object: e.object })}\n`;
+    m.set(type, line);
+  }
+  return line;
+}
+
 /** Serves one watch until it ends; resolves when the stream is closed. */
 export async function serveWatch(
   cache: WatchCache,
@@ -76,7 +93,10 @@ export async function serveWatch(
         if (e.type === "DELETED") type = before ? "DELETED" : undefined;
         else if (now) type = before ? "MODIFIED" : "ADDED";
         else if (before) type = "DELETED"; // stopped matching the selectors
-        if (type !== undefined) ok = send(type, render(e.object)) && ok;
+        if (type === undefined) continue;
+        // Without a Table rendering, every watcher sends the same line: make it once per event.
+        ok =
+          (opts.render === undefined ? sink.write(sharedLine(e, type)) : send(type, render(e.object))) && ok;
       }
       return ok;
     };

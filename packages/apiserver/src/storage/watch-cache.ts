@@ -120,6 +120,11 @@ export class ResourceCache {
     }
   }
 
+  /** One object, as of `revision` (may lag the store by a moment). */
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.objects.get(`${namespace ?? ""}/${name}`);
+  }
+
   /** Every object (of one namespace), as of `revision`. */
   list(namespace: string | undefined): { items: KubeObject[]; revision: number } {
     const items = [...this.objects.values()].filter(

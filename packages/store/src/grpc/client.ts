@@ -22,7 +22,13 @@ export function etcdClients(target: string, tls?: EtcdTls): EtcdClients {
       ? credentials.createInsecure()
       : credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
   const out: Partial<EtcdClients> = {};
-  for (const [name, ctor] of Object.entries(services)) out[name as EtcdServiceName] = new ctor(target, creds);
+  // Large ranges (10,000 objects of an API server list) exceed gRPC's default 4 MiB receive limit.
+  const options = {
+    "grpc.max_receive_message_length": 2 ** 31 - 1,
+    "grpc.max_send_message_length": 2 ** 31 - 1,
+  };
+  for (const [name, ctor] of Object.entries(services))
+    out[name as EtcdServiceName] = new ctor(target, creds, options);
   return out as EtcdClients;
 }
 

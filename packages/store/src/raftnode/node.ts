@@ -301,16 +301,43 @@ export class RaftNode {
             () => this.confWaiters.delete(entry),
           );
           this.confWaiters.add(entry);
-          try {
-            this.rn?.proposeConfChange(cc);
-          } catch (e) {
-            this.confWaiters.delete(entry);
-            entry.waiter.cancel();
-            reject(e instanceof ProposalDroppedError ? errNoLeader() : (e as Error));
-          }
+          // The leader drops a change while another is pending (one at a time, e.g. just after
+          // an election): propose again every election timeout until it is applied or the
+          // request times out. A repeated change that already applied is a no-op in Raft.
+          const propose = (first: boolean) => {
+            if (!this.confWaiters.has(entry)) return;
+            if (!first && this.reflects(cc)) {
+              this.finishConfChange(cc); // applied while we waited (e.g. through a snapshot)
+              return;
+            }
+            try {
+              this.rn?.proposeConfChange(cc);
+            } catch (e) {
+              // No leader right now (an election): try again below, until the request times out.
+              if (!(e instanceof ProposalDroppedError) && first) {
+                this.confWaiters.delete(entry);
+                entry.waiter?.cancel();
+                reject(e as Error);
+                return;
+              }
+            }
+            this.opts.clock.after(this.opts.electionMs ?? 1000, () =>
+              this.enqueue({ kind: "call", fn: () => propose(false) }),
+            );
+          };
+          propose(true);
         },
       });
     });
+  }
+
+  /** Whether the configuration already shows the change. */
+  private reflects(cc: ConfChange): boolean {
+    const cs = this.confState;
+    if (cc.type === ConfChangeType.RemoveNode)
+      return !cs.voters.includes(cc.nodeId) && !cs.learners.includes(cc.nodeId);
+    if (cc.type === ConfChangeType.AddLearnerNode) return cs.learners.includes(cc.nodeId);
+    return cs.voters.includes(cc.nodeId);
   }
 
   /** Membership changes proposed here, waiting to be applied. */
