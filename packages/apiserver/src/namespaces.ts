@@ -98,6 +98,7 @@ export class NamespaceLifecycle {
       status: { ...(ns.status as object), phase: "Terminating" },
     };
     const stored = await this.store.update(this.nsKind, terminating, Number(ns.metadata.resourceVersion));
+    this.cache?.observe(this.nsKind, stored); // creates in it are refused from now on
     void this.finalize(name).catch(() => undefined);
     return stored;
   }

@@ -301,12 +301,15 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
         query,
         contentType: req.headers["content-type"],
         body: req.body as Buffer | undefined,
+        plainJson: !negotiated.table && !negotiated.yaml,
       });
     // RFC 7234 warn-text: a quoted string, backslash-escaped, as kube-apiserver writes it.
     const warnings = (answer.warnings ?? []).map(
       (w) => `299 - "${w.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`,
     );
     if (warnings.length > 0) reply.header("warning", warnings);
+    if (answer.rawBody !== undefined)
+      return reply.code(answer.code).type("application/json").send(answer.rawBody);
     let body = answer.body;
     if (negotiated.table) {
       body =

@@ -322,6 +322,13 @@ for (const b of backends()) {
       const url = "/api/v1/namespaces/kube-public/configmaps";
       const first = (await req("GET", `${url}?limit=2`)).json();
       t.equal(first.items.length, 2);
+      t.match(
+        first.items[0].metadata,
+        { name: "p0", resourceVersion: /^\d+$/ },
+        "plain lists carry each item's resourceVersion",
+      );
+      const direct = (await req("GET", `${url}/p0`)).json();
+      t.same(first.items[0], direct, "a plain list item is exactly the object a get returns");
       t.equal(first.metadata.remainingItemCount, 3);
       await req("POST", url, cm("p00")); // after the snapshot: not in the next pages
       const second = (await req("GET", `${url}?limit=2&continue=${first.metadata.continue}`)).json();

@@ -25,6 +25,7 @@ export class LimitRangeAdmission {
   async admitPod(pod: KubeObject): Promise<void> {
     if (this.kind === undefined) return;
     // From the watch cache when there is one: no store read per pod create.
+    // From the watch cache, which includes this server's own recent writes (read your writes).
     const ranges =
       this.cache !== undefined
         ? (await this.cache.for(this.kind)).list(pod.metadata.namespace)

@@ -116,6 +116,7 @@ export class QuotaAdmission {
     const ns = obj.metadata.namespace as string;
     // Which quotas exist: from the watch cache when there is one (each is then read and charged
     // with a guard on its revision, so a stale cache cannot let a create past a limit).
+    // From the watch cache, which includes this server's own recent writes (read your writes).
     const quotas =
       this.cache !== undefined
         ? (await this.cache.for(this.quotaKind)).list(ns)

@@ -32,11 +32,15 @@ export interface RestRequest {
   query: Record<string, string | undefined>;
   contentType: string | undefined;
   body: Buffer | undefined;
+  /** The answer may be plain JSON text (no Table, no YAML): lists can skip parsing. */
+  plainJson?: boolean;
 }
 
 export interface RestAnswer {
   code: number;
   body: unknown;
+  /** The body already serialized as JSON (a plain list), sent as it is. */
+  rawBody?: string;
   warnings?: string[];
   /** A list answer: the server may render it as a Table. */
   list?: { kind: KindDef; items: KubeObject[]; meta: Record<string, unknown> };
@@ -125,8 +129,20 @@ async function list(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   } else if (req.query.resourceVersionMatch === "Exact" && req.query.resourceVersion) {
     revision = Number(req.query.resourceVersion);
   }
+  const fromCache = req.query.resourceVersion === "0" && !req.query.continue && ctx.cache !== undefined;
+  if (req.plainJson === true && !fromCache && labels.length === 0 && fields.length === 0) {
+    // Nothing to filter or render: the stored JSON goes out as it is, revision spliced in.
+    const raw = await ctx.store.listRaw(kind, namespace, { limit, startKey, revision });
+    const meta: Record<string, unknown> = { resourceVersion: String(raw.revision) };
+    if (raw.nextKey !== undefined) {
+      meta.continue = encodeContinue(raw.revision, raw.nextKey);
+      meta.remainingItemCount = raw.remaining;
+    }
+    const head = JSON.stringify({ kind: `${kind.kind}List`, apiVersion: apiVersionOf(kind), metadata: meta });
+    return { code: 200, body: undefined, rawBody: `${head.slice(0, -1)},"items":[${raw.items.join(",")}]}` };
+  }
   let page: { items: KubeObject[]; revision: number; nextKey: string | undefined; remaining: number };
-  if (req.query.resourceVersion === "0" && !req.query.continue && ctx.cache !== undefined) {
+  if (fromCache && ctx.cache !== undefined) {
     // resourceVersion=0: any version will do, so the watch cache answers (all items, no paging).
     const snap = (await ctx.cache.for(kind)).list(namespace);
     page = { items: snap.items, revision: snap.revision, nextKey: undefined, remaining: 0 };
@@ -163,6 +179,7 @@ async function create(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
       ? ctx.services.create(ctx.store, kind, ready, guarded)
       : ctx.store.create(kind, ready, { lease, guarded });
   });
+  ctx.cache?.observe(kind, stored);
   return { code: 201, body: stored, warnings };
 }
 
@@ -205,6 +222,7 @@ async function finishUpdate(
   } catch (e) {
     throw isService ? ctx.services.updateError(kind, next, e) : e;
   }
+  ctx.cache?.observe(kind, stored);
   if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0)
     await deleteStored(ctx, kind, stored, Number(stored.metadata.resourceVersion));
   return stored;
@@ -222,13 +240,13 @@ async function withGuards<T>(f: () => Promise<T>): Promise<T> {
 }
 
 /** Deletes a stored object, releasing its claims and giving its quota usage back. */
-function deleteStored(
+async function deleteStored(
   ctx: RestContext,
   kind: KindDef,
   obj: KubeObject,
   modRevision: number,
 ): Promise<number> {
-  return withGuards(async () =>
+  const revision = await withGuards(async () =>
     ctx.store.delete(
       kind,
       obj,
@@ -237,6 +255,8 @@ function deleteStored(
       (await ctx.charge?.(kind, obj, -1)) ?? [],
     ),
   );
+  ctx.cache?.observe(kind, obj, revision);
+  return revision;
 }
 
 /** Claims an object releases when it is deleted (a Service's IP and node ports). */
@@ -376,6 +396,7 @@ async function remove(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
 async function deleteCollection(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   const listed = await list(ctx, {
     ...req,
+    plainJson: false,
     method: "GET",
     query: { ...req.query, limit: undefined, continue: undefined },
   });

@@ -11,6 +11,11 @@ import { type EtcdKV, type Kv, prefixEnd, type WatchCallbacks, type WatchHandle 
 
 export const REGISTRY = "/registry/";
 
+const expiredContinue = () =>
+  expired(
+    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+  );
+
 /**
  * Keys an object holds besides its own, written in the same transaction (a Service's cluster IP
  * and node ports under /registry/ranges/...): two objects can never hold the same claim.
@@ -71,9 +76,24 @@ export function decodeObject(kv: Kv): KubeObject {
 }
 
 function encodeObject(obj: KubeObject): Buffer {
-  // resourceVersion is the store's revision, never stored in the value.
-  const { resourceVersion: _, ...metadata } = obj.metadata;
-  return Buffer.from(JSON.stringify({ ...obj, metadata }));
+  // resourceVersion is the store's revision, never stored in the value. apiVersion, kind and
+  // metadata come first, so a list can splice the revision in without parsing (rawWithVersion).
+  const { apiVersion, kind, metadata: meta, ...rest } = obj;
+  const { resourceVersion: _, ...metadata } = meta;
+  return Buffer.from(JSON.stringify({ apiVersion, kind, metadata, ...rest }));
+}
+
+/**
+ * A stored value as JSON text with metadata.resourceVersion set, without parsing it: the value
+ * starts with apiVersion and kind (strings, in which `"metadata":{` cannot occur unescaped), so
+ * the first `"metadata":{` is the object's own.
+ */
+export function rawWithVersion(kv: Kv): string {
+  const text = kv.value.toString("utf8");
+  const at = text.indexOf('"metadata":{');
+  if (at < 0 || text[at + 12] === "}") return JSON.stringify(decodeObject(kv));
+  const cut = at + 12;
+  return `${text.slice(0, cut)}"resourceVersion":${JSON.stringify(kv.mod_revision)},${text.slice(cut)}`;
 }
 
 export interface ListResult {
@@ -121,6 +141,33 @@ export class RegistryStore {
     const last = r.kvs.at(-1);
     return {
       items,
+      revision: opts.revision && opts.revision > 0 ? opts.revision : r.revision,
+      nextKey: r.more && last !== undefined ? last.key.toString("latin1") : undefined,
+      remaining: r.more ? r.count - r.kvs.length : 0,
+    };
+  }
+
+  /** A page as JSON texts (rawWithVersion), for lists that need no filtering or rendering. */
+  async listRaw(
+    k: KindDef,
+    namespace: string | undefined,
+    opts: { limit?: number; startKey?: string; revision?: number } = {},
+  ): Promise<{ items: string[]; revision: number; nextKey: string | undefined; remaining: number }> {
+    const prefix = listPrefix(k, namespace);
+    let r: Awaited<ReturnType<EtcdKV["range"]>>;
+    try {
+      r = await this.kv.range(opts.startKey ?? prefix, {
+        end: prefixEnd(prefix),
+        limit: opts.limit ?? 0,
+        revision: opts.revision ?? 0,
+      });
+    } catch (e) {
+      if (/compacted/.test(String((e as Error).message))) throw expiredContinue();
+      throw e;
+    }
+    const last = r.kvs.at(-1);
+    return {
+      items: r.kvs.map(rawWithVersion),
       revision: opts.revision && opts.revision > 0 ? opts.revision : r.revision,
       nextKey: r.more && last !== undefined ? last.key.toString("latin1") : undefined,
       remaining: r.more ? r.count - r.kvs.length : 0,

@@ -120,14 +120,43 @@ export class ResourceCache {
     }
   }
 
-  /** One object, as of `revision` (may lag the store by a moment). */
-  get(namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.objects.get(`${namespace ?? ""}/${name}`);
+  /**
+   * Writes this server made that the store watch has not delivered yet, so that reads right
+   * after a write see it (read your writes): an admission check just after a LimitRange or a
+   * quota was created here must see it. Dropped once the cache has caught up.
+   */
+  private readonly recent = new Map<string, { revision: number; object: KubeObject | undefined }>();
+
+  /** Records a write made through this server (`object` undefined: deleted at `revision`). */
+  observe(key: { namespace?: string; name: string }, revision: number, object: KubeObject | undefined): void {
+    if (revision > this.revision) this.recent.set(`${key.namespace ?? ""}/${key.name}`, { revision, object });
   }
 
-  /** Every object (of one namespace), as of `revision`. */
+  private current(): Map<string, KubeObject> {
+    if (this.recent.size === 0) return this.objects;
+    const merged = new Map(this.objects);
+    for (const [k, r] of this.recent) {
+      if (r.revision <= this.revision) {
+        this.recent.delete(k); // the watch has delivered it
+        continue;
+      }
+      if (r.object === undefined) merged.delete(k);
+      else merged.set(k, r.object);
+    }
+    return merged;
+  }
+
+  /** One object, as of `revision` plus this server's own later writes. */
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    const k = `${namespace ?? ""}/${name}`;
+    const r = this.recent.get(k);
+    if (r !== undefined && r.revision > this.revision) return r.object;
+    return this.objects.get(k);
+  }
+
+  /** Every object (of one namespace), as of `revision` plus this server's own later writes. */
   list(namespace: string | undefined): { items: KubeObject[]; revision: number } {
-    const items = [...this.objects.values()].filter(
+    const items = [...this.current().values()].filter(
       (o) => namespace === undefined || o.metadata.namespace === namespace,
     );
     items.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
@@ -180,6 +209,14 @@ export class WatchCache {
     }
     await c.start();
     return c;
+  }
+
+  /** A write this server made: visible to reads from the cache at once (read your writes). */
+  observe(kind: KindDef, obj: KubeObject, deletedAt?: number): void {
+    const c = this.caches.get(`${kind.group}/${kind.resource}`);
+    const key = { namespace: obj.metadata.namespace, name: obj.metadata.name as string };
+    if (deletedAt !== undefined) c?.observe(key, deletedAt, undefined);
+    else c?.observe(key, Number(obj.metadata.resourceVersion), obj);
   }
 
   stop(): void {
