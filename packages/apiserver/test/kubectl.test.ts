@@ -254,6 +254,49 @@ async function main(): Promise<void> {
     );
   });
 
+  t.test("more protobuf creates: quota, pdb, cronjob", async (t) => {
+    t.equal(
+      await ok(t, ["create", "quota", "q1", "--hard=pods=30,requests.cpu=2"]),
+      "resourcequota/q1 created\n",
+    );
+    t.same(JSON.parse(await ok(t, ["get", "quota", "q1", "-o", "jsonpath={.spec.hard}"])), {
+      pods: "30",
+      "requests.cpu": "2",
+    });
+    t.equal(
+      await ok(t, ["create", "pdb", "pdb1", "--selector=app=x", "--max-unavailable=50%"]),
+      "poddisruptionbudget.policy/pdb1 created\n",
+    );
+    t.same(JSON.parse(await ok(t, ["get", "pdb", "pdb1", "-o", "jsonpath={.spec}"])), {
+      maxUnavailable: "50%",
+      selector: { matchLabels: { app: "x" } },
+    });
+    t.equal(
+      await ok(t, [
+        "create",
+        "cronjob",
+        "cj1",
+        "--image=busybox:1",
+        "--schedule=*/5 * * * *",
+        "--",
+        "echo",
+        "hi",
+      ]),
+      "cronjob.batch/cj1 created\n",
+    );
+    t.equal(
+      await ok(t, [
+        "get",
+        "cronjob",
+        "cj1",
+        "-o",
+        "jsonpath={.spec.schedule} {.spec.jobTemplate.spec.template.spec.containers[0].command}",
+      ]),
+      '*/5 * * * * ["echo","hi"]',
+    );
+    await ok(t, ["delete", "quota", "q1"]);
+  });
+
   t.test("defaults are visible", async (t) => {
     const d = JSON.parse(await ok(t, ["get", "deploy", "web", "-o", "json"]));
     t.same(d.spec.strategy, {

@@ -1,6 +1,7 @@
 /** Descriptor-driven decoding of Kubernetes protobuf request bodies into their JSON-equivalent objects. */
 import { Deployment, Job } from "./descriptors-apps.js";
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from "./descriptors-core.js";
+import { CronJob, PodDisruptionBudget, ResourceQuota } from "./descriptors-more.js";
 import { type ElemType, type FieldDesc, isMessage, type MessageDesc } from "./dsl.js";
 import { decodeUtf8, ProtobufDecodeError, Reader, WireType, wireTypeNames } from "./wire.js";
 
@@ -23,6 +24,9 @@ const kinds = new Map<string, MessageDesc>([
   ["v1 Pod", Pod],
   ["apps/v1 Deployment", Deployment],
   ["batch/v1 Job", Job],
+  ["v1 ResourceQuota", ResourceQuota],
+  ["policy/v1 PodDisruptionBudget", PodDisruptionBudget],
+  ["batch/v1 CronJob", CronJob],
 ]);
 
 /** The `apiVersion kind` pairs that have a protobuf schema, e.g. "apps/v1 Deployment". */

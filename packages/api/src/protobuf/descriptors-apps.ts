@@ -53,7 +53,7 @@ export const Deployment = msg("apps.v1.Deployment", {
   status: [3, DeploymentStatus],
 });
 
-const JobSpec = msg("batch.v1.JobSpec", {
+export const JobSpec = msg("batch.v1.JobSpec", {
   parallelism: [1, "int32", "ptr"],
   completions: [2, "int32", "ptr"],
   activeDeadlineSeconds: [3, "int64", "ptr"],
