@@ -8,12 +8,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, startStore } from "@skiff/store";
+import { type EtcdBackend, freePort, startStore } from "@skiff/store";
 import { authenticator, type UserInfo } from "./auth.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki } from "./pki/pki.js";
 import { createApiServer } from "./server.js";
 import { GrpcEtcd } from "./storage/etcd.js";
+import { InProcessEtcd } from "./storage/inprocess.js";
 
 export interface ServerFlags {
   dataDir: string;
@@ -126,6 +127,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const flags = parseServerFlags(argv);
   let stopStore: (() => Promise<void>) | undefined;
+  let embedded: EtcdBackend | undefined;
   let endpoints = flags.etcdServers;
   if (endpoints.length === 0) {
     const client = `http://127.0.0.1:${await freePort()}`;
@@ -139,6 +141,7 @@ export async function startServer(
       ...["--heartbeat-interval", "50", "--election-timeout", "250"],
     ]);
     stopStore = () => store.stop();
+    embedded = store.etcd;
     // A single member elects itself within an election timeout; serve once it has.
     const deadline = Date.now() + 10_000;
     while (store.node.leader() === 0) {
@@ -152,7 +155,8 @@ export async function startServer(
     flags.etcdCaFile || flags.etcdCertFile || flags.etcdKeyFile
       ? { ca: file(flags.etcdCaFile), cert: file(flags.etcdCertFile), key: file(flags.etcdKeyFile) }
       : undefined;
-  const kv = new GrpcEtcd(endpoints, 10_000, tls);
+  // The embedded store is called in process; --etcd-servers over gRPC.
+  const kv = embedded !== undefined ? new InProcessEtcd(embedded) : new GrpcEtcd(endpoints, 10_000, tls);
   const hosts = [flags.bindAddress === "0.0.0.0" ? "127.0.0.1" : flags.bindAddress];
   const pki = ensurePki(flags.dataDir, { hosts });
   const server = await createApiServer({

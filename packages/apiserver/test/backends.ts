@@ -8,17 +8,21 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startStore } from "@skiff/store";
-import { GrpcEtcd } from "../src/storage/etcd.js";
+import { type EtcdKV, GrpcEtcd } from "../src/storage/etcd.js";
+import { InProcessEtcd } from "../src/storage/inprocess.js";
 
 export const etcdBinary = "/usr/bin/etcd";
 
 export interface Backend {
   name: string;
   endpoints: string[];
+  /** A direct (in-process) store client, when there is one; otherwise gRPC to `endpoints`. */
+  kv?: () => EtcdKV;
   stop(): Promise<void>;
 }
 
-export async function skiffBackend(): Promise<Backend> {
+/** A `skiff store` member in this process, reached over gRPC on loopback or called in process. */
+export async function skiffBackend(inProcess = false): Promise<Backend> {
   const dir = mkdtempSync(join(tmpdir(), "apiserver-skiff-"));
   const client = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
@@ -40,6 +44,7 @@ export async function skiffBackend(): Promise<Backend> {
   return {
     name: "skiff store",
     endpoints: [new URL(client).host],
+    kv: inProcess ? () => new InProcessEtcd(store.etcd) : undefined,
     async stop() {
       await store.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -112,7 +117,8 @@ async function waitLeader(endpoints: string[]): Promise<void> {
 /** Backends available here, with the reason a missing one is skipped (a failure in CI). */
 export function backends(): { name: string; start: () => Promise<Backend>; missing?: string }[] {
   return [
-    { name: "skiff store", start: skiffBackend },
+    { name: "skiff store (embedded, in process)", start: () => skiffBackend(true) },
+    { name: "skiff store", start: () => skiffBackend(false) },
     {
       name: "etcd",
       start: etcdBackend,

@@ -19,7 +19,7 @@ interface Ctx {
 
 async function start(b: () => Promise<Backend>, opts: { maxMutating?: number } = {}): Promise<Ctx> {
   const backend = await b();
-  const kv = new GrpcEtcd(backend.endpoints);
+  const kv = backend.kv?.() ?? new GrpcEtcd(backend.endpoints);
   const server = await createApiServer({
     kv,
     authenticate: authenticator(new Map([[TOKEN, { name: "admin", groups: ["system:masters"] }]])),

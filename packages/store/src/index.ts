@@ -1,4 +1,5 @@
 export { credentials as grpcCredentials } from "@grpc/grpc-js";
+export type { EtcdBackend } from "./grpc/backend.js";
 export { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "./grpc/client.js";
 export { type EtcdServiceName, etcdServices } from "./grpc/proto.js";
 export { type Clock, realClock } from "./raftnode/clock.js";
@@ -20,6 +21,7 @@ export type { StateMachine } from "./raftnode/statemachine.js";
 export { TcpTransport, type TcpTransportOptions } from "./raftnode/tcp-transport.js";
 export type { Transport, TransportHandler } from "./raftnode/transport.js";
 export { parseStoreFlags, type StoreFlags, storeFlagNames } from "./server/flags.js";
+export type { RunningStore } from "./server/main.js";
 export { runStore, startStore } from "./server/main.js";
 export { runSnapshotRestore } from "./server/restore.js";
 export { SimClock } from "./sim/clock.js";

@@ -85,44 +85,23 @@ interface GrpcTxnResponse {
   responses: { response_range?: { kvs: Kv[] } }[];
 }
 
-/** etcd v3 over gRPC, trying the endpoints in turn when one fails (as etcd's clientv3 balancer). */
-export class GrpcEtcd implements EtcdKV {
-  private readonly clients: EtcdClients[];
-  private current = 0;
+/** The duplex Watch stream as the mapping below uses it (grpc-js's, or an in-process one). */
+export interface WatchStream {
+  write(req: object): boolean;
+  cancel(): void;
+  on(ev: string, f: (x: never) => void): void;
+  removeAllListeners(): void;
+}
 
-  /**
-   * `endpoints`: host:port or http(s)://host:port. An https endpoint, or any `tls` option, makes
-   * the connection TLS (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile).
-   */
-  constructor(
-    endpoints: readonly string[],
-    private readonly timeoutMs = 10_000,
-    tls?: EtcdTls,
-  ) {
-    if (endpoints.length === 0) throw new Error("no etcd endpoints");
-    this.clients = endpoints.map((e) => {
-      const secure = e.startsWith("https://") || tls !== undefined;
-      return etcdClients(e.replace(/^https?:\/\//, "").replace(/\/$/, ""), secure ? (tls ?? {}) : undefined);
-    });
-  }
-
-  private async call<R>(service: keyof EtcdClients, method: string, req: object): Promise<R> {
-    let last: unknown;
-    for (let i = 0; i < this.clients.length; i++) {
-      const c = this.clients[(this.current + i) % this.clients.length] as EtcdClients;
-      try {
-        const r = await unaryCall<R>(c[service], method, req, this.timeoutMs);
-        this.current = (this.current + i) % this.clients.length;
-        return r;
-      } catch (e) {
-        last = e;
-        const code = (e as { code?: number }).code;
-        // Only connection-level failures move to the next endpoint; answers are answers.
-        if (code !== 14 && code !== 4) throw e;
-      }
-    }
-    throw last;
-  }
+/**
+ * The etcd v3 API mapped to EtcdKV, over a transport: unary calls by service and method name
+ * (requests and responses in grpc-js's shape: bytes as Buffers, int64 as strings) and Watch
+ * streams. GrpcEtcd and InProcessEtcd are the two transports.
+ */
+export abstract class EtcdV3 implements EtcdKV {
+  protected abstract call<R>(service: "KV" | "Lease" | "Watch", method: string, req: object): Promise<R>;
+  protected abstract openWatchStream(): WatchStream;
+  abstract close(): void;
 
   async range(
     key: string,
@@ -179,14 +158,7 @@ export class GrpcEtcd implements EtcdKV {
   }
 
   watch(prefix: string, fromRevision: number, cb: WatchCallbacks): WatchHandle {
-    const c = this.clients[this.current] as EtcdClients;
-    type Stream = {
-      write(req: object): boolean;
-      cancel(): void;
-      on(ev: string, f: (x: never) => void): void;
-      removeAllListeners(): void;
-    };
-    const stream = (c.Watch as unknown as { Watch(): Stream }).Watch();
+    const stream = this.openWatchStream();
     let done = false;
     const finish = (reason: { compacted?: number; error?: string }) => {
       if (done) return;
@@ -239,6 +211,52 @@ export class GrpcEtcd implements EtcdKV {
         stream.cancel();
       },
     };
+  }
+}
+
+/** etcd v3 over gRPC, trying the endpoints in turn when one fails (as etcd's clientv3 balancer). */
+export class GrpcEtcd extends EtcdV3 {
+  private readonly clients: EtcdClients[];
+  private current = 0;
+
+  /**
+   * `endpoints`: host:port or http(s)://host:port. An https endpoint, or any `tls` option, makes
+   * the connection TLS (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile).
+   */
+  constructor(
+    endpoints: readonly string[],
+    private readonly timeoutMs = 10_000,
+    tls?: EtcdTls,
+  ) {
+    super();
+    if (endpoints.length === 0) throw new Error("no etcd endpoints");
+    this.clients = endpoints.map((e) => {
+      const secure = e.startsWith("https://") || tls !== undefined;
+      return etcdClients(e.replace(/^https?:\/\//, "").replace(/\/$/, ""), secure ? (tls ?? {}) : undefined);
+    });
+  }
+
+  protected async call<R>(service: "KV" | "Lease" | "Watch", method: string, req: object): Promise<R> {
+    let last: unknown;
+    for (let i = 0; i < this.clients.length; i++) {
+      const c = this.clients[(this.current + i) % this.clients.length] as EtcdClients;
+      try {
+        const r = await unaryCall<R>(c[service], method, req, this.timeoutMs);
+        this.current = (this.current + i) % this.clients.length;
+        return r;
+      } catch (e) {
+        last = e;
+        const code = (e as { code?: number }).code;
+        // Only connection-level failures move to the next endpoint; answers are answers.
+        if (code !== 14 && code !== 4) throw e;
+      }
+    }
+    throw last;
+  }
+
+  protected openWatchStream(): WatchStream {
+    const c = this.clients[this.current] as EtcdClients;
+    return (c.Watch as unknown as { Watch(): WatchStream }).Watch();
   }
 
   close(): void {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { SeededRand } from "@skiff/raft";
 import { Registry } from "prom-client";
+import type { EtcdBackend } from "../grpc/backend.js";
 import { createEtcdServer } from "../grpc/server.js";
 import { hostPort, memberIdFromPeerUrls, parseInitialCluster } from "../member/ids.js";
 import { realClock } from "../raftnode/clock.js";
@@ -25,6 +26,8 @@ import { StoreStateMachine } from "./statemachine.js";
 
 export interface RunningStore {
   readonly node: RaftNode;
+  /** The etcd v3 API handlers, for callers in the same process (the API server's embedded store). */
+  readonly etcd: EtcdBackend;
   stop(): Promise<void>;
 }
 
@@ -92,7 +95,8 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
   });
   await node.start();
   backend.start();
-  const grpcServer = createEtcdServer(backend.backend(), { maxRequestBytes: flags.maxRequestBytes });
+  const etcd = backend.backend();
+  const grpcServer = createEtcdServer(etcd, { maxRequestBytes: flags.maxRequestBytes });
   for (const url of flags.listenClientUrls) {
     const { host, port } = hostPort(url);
     await new Promise<void>((resolve, reject) =>
@@ -127,6 +131,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
   const stopCompaction = startAutoCompaction(flags, node, sm, backend);
   return {
     node,
+    etcd,
     async stop() {
       publishing.abort();
       stopCompaction();
