@@ -78,6 +78,8 @@ export interface ApiServerOptions {
   watchCacheSize?: number;
   /** kube-apiserver's --event-ttl, in seconds (default 1 h): Events expire through store leases. */
   eventTtlSeconds?: number;
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 60 s). */
+  watchBookmarkIntervalMs?: number;
   /** How long start-up waits for the store (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -281,7 +283,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
           end: () => reply.raw.end(),
           onClose: (f) => reply.raw.once("close", f),
         },
-        { query, render },
+        { query, render, bookmarkIntervalMs: o.watchBookmarkIntervalMs },
         stopping.signal,
       );
       return;

@@ -25,6 +25,7 @@ async function start(b: () => Promise<Backend>, opts: { maxMutating?: number } =
     authenticate: authenticator(new Map([[TOKEN, { name: "admin", groups: ["system:masters"] }]])),
     maxMutatingRequestsInflight: opts.maxMutating,
     watchCacheSize: 50,
+    watchBookmarkIntervalMs: 300,
   });
   return {
     server,
@@ -384,6 +385,10 @@ for (const b of backends()) {
         (e) => `${e.type} ${e.object.metadata.name}`,
       );
       t.same(fromStart, ["ADDED wa", "MODIFIED wa", "DELETED wa"]);
+      const quiet = await events(`resourceVersion=${start}&allowWatchBookmarks=true&labelSelector=none%3D1`);
+      const marks = quiet.filter((e) => e.type === "BOOKMARK");
+      t.ok(marks.length >= 2, `periodic bookmarks on a quiet watch (${marks.length})`);
+      t.match(marks.at(-1)?.object.metadata, { resourceVersion: /^\d+$/ });
       const initial = await events("resourceVersion=0&fieldSelector=metadata.name%3Dw1");
       t.same(
         initial.map((e) => e.type),

@@ -26,6 +26,8 @@ export interface WatchOptions {
   query: Record<string, string | undefined>;
   /** Wraps each event's object (Table mode renders one-row Tables). */
   render?: (obj: KubeObject) => unknown;
+  /** With allowWatchBookmarks: a BOOKMARK with the cache's revision this often (kube: about a minute). */
+  bookmarkIntervalMs?: number;
 }
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -73,6 +75,7 @@ export async function serveWatch(
       closed = true;
       sub?.cancel();
       clearTimeout(timer);
+      clearInterval(bookmarks);
       stopping.removeEventListener("abort", close);
       sink.end();
       resolve();
@@ -81,6 +84,16 @@ export async function serveWatch(
     stopping.addEventListener("abort", close);
     const timeout = Number(q.timeoutSeconds ?? 0);
     if (timeout > 0) timer = setTimeout(close, timeout * 1000);
+    // Bookmarks tell a client how far it is up to date even when nothing changes, so that a
+    // resumed watch does not start from a revision the cache has let go of.
+    const bookmark = () =>
+      send("BOOKMARK", {
+        kind: path.kind.kind,
+        apiVersion: "v1",
+        metadata: { resourceVersion: String(rc.revision) },
+      });
+    const bookmarks =
+      q.allowWatchBookmarks === "true" ? setInterval(bookmark, opts.bookmarkIntervalMs ?? 60_000) : undefined;
 
     /** Writes the events this watcher sees; false when its client is not keeping up. */
     const deliver = (events: CacheEvent[]): boolean => {
