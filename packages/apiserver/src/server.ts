@@ -121,6 +121,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const authorizer = o.authorizer ?? allowAll;
   const metrics = new ApiMetrics();
   const stopping = new AbortController();
+  const openWatches = new Set<Promise<void>>();
   setMaxListeners(0, stopping.signal); // every watch listens for shutdown
   const ctx: RestContext = {
     services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
@@ -272,6 +273,13 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     const negotiated = negotiate(req.headers.accept);
     if (verb === "watch") {
       reply.hijack();
+      // Tracked until its last chunk is flushed, so that shutdown ends it cleanly.
+      const finished = new Promise<void>((resolve) => {
+        reply.raw.once("finish", resolve);
+        reply.raw.once("close", resolve);
+      });
+      openWatches.add(finished);
+      void finished.then(() => openWatches.delete(finished));
       reply.raw.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
       reply.raw.flushHeaders();
       const render = negotiated.table ? (obj: KubeObject) => toTable(path.kind, [obj], {}, now()) : undefined;
@@ -355,8 +363,10 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   return {
     app,
     async close() {
-      stopping.abort();
+      stopping.abort(); // ends every watch stream (sink.end)
       watchCache.stop();
+      // Let the ended streams flush their last chunk before connections are closed.
+      await Promise.race([Promise.all(openWatches), new Promise((r) => setTimeout(r, 2000).unref())]);
       await app.close();
     },
   };

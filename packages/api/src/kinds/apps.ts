@@ -19,11 +19,9 @@ import {
 } from "../schema.js";
 import { column } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, required } from "../validation.js";
+import { asObj, type Json } from "./json.js";
 import { defaultPodSpec, validatePodSpec } from "./pod.js";
 import { conditionSchema, podTemplateSpecSchema } from "./podspec.js";
-
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 
 export const labelSelectorSchema = obj(
   {

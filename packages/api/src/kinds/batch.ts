@@ -9,6 +9,7 @@ import { any, bool, enumOf, int32, int64, list, mergeList, obj, str, time } from
 import { age, column, humanDuration } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, notSupported, required } from "../validation.js";
 import { labelSelectorSchema } from "./apps.js";
+import { asObj, type Json } from "./json.js";
 import { validatePodSpec } from "./pod.js";
 import { conditionSchema, podTemplateSpecSchema } from "./podspec.js";
 import {
@@ -24,8 +25,6 @@ import {
   validateLabelSelector,
 } from "./workloads.js";
 
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
 const objectReference = obj({

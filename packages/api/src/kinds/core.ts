@@ -21,10 +21,9 @@ import {
 } from "../schema.js";
 import { column } from "../table.js";
 import { dns1123Label, dns1123Subdomain, type FieldError, forbidden, invalid } from "../validation.js";
+import { asObj, type Json } from "./json.js";
 import { conditionSchema } from "./podspec.js";
 
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 const count = (v: unknown) => Object.keys(asObj(v)).length;
 
 const base = {

@@ -15,9 +15,9 @@ import {
   notSupported,
   required,
 } from "../validation.js";
+import type { Json } from "./json.js";
 import { immutable } from "./workloads.js";
 
-type Json = Record<string, unknown>;
 const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
 /** sets.List order, as kube-apiserver prints the supported values. */

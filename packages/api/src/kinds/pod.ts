@@ -13,10 +13,8 @@ import {
   notSupported,
   required,
 } from "../validation.js";
+import { asObj, type Json } from "./json.js";
 import { podSpecSchema, podStatusSchema } from "./podspec.js";
-
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 
 /** imagePullPolicy defaults to Always for `:latest` or untagged images, IfNotPresent otherwise. */
 export function defaultPullPolicy(image: string): "Always" | "IfNotPresent" {

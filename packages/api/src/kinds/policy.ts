@@ -8,11 +8,9 @@ import { enumOf, int32, int64, intOrString, mapOf, mergeList, obj, time } from "
 import { column } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, notSupported } from "../validation.js";
 import { labelSelectorSchema } from "./apps.js";
+import { asObj } from "./json.js";
 import { conditionSchema } from "./podspec.js";
 import { validateIntOrPercent, validateLabelSelector } from "./workloads.js";
-
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 
 const evictionPolicies = ["AlwaysAllow", "IfHealthyBudget"];
 

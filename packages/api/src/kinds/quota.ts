@@ -16,9 +16,8 @@ import {
   qualifiedName,
   required,
 } from "../validation.js";
+import { asObj, type Json } from "./json.js";
 
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
 // ---- resource names (pkg/apis/core/helper) ----

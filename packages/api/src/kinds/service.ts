@@ -19,9 +19,8 @@ import {
 } from "../schema.js";
 import { column } from "../table.js";
 import { dns1035Label, type FieldError, invalid, notSupported, required } from "../validation.js";
+import { asObj, type Json } from "./json.js";
 
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 const types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
 
 export const serviceKind: KindDef = {

@@ -18,11 +18,10 @@ import {
   required,
 } from "../validation.js";
 import { labelSelectorSchema } from "./apps.js";
+import { asObj, type Json } from "./json.js";
 import { defaultPodSpec, validatePodSpec } from "./pod.js";
 import { conditionSchema, podTemplateSpecSchema } from "./podspec.js";
 
-type Json = Record<string, unknown>;
-const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
 const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
 // ---- label selectors ----

@@ -1,0 +1,5 @@
+/** Loosely typed JSON objects, as kinds read their own (not yet validated) fields. */
+export type Json = Record<string, unknown>;
+
+/** `v` as an object, or an empty one when it is absent or not an object. */
+export const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
