@@ -254,7 +254,13 @@ async function main(): Promise<void> {
     );
   });
 
-  t.test("more protobuf creates: quota, pdb, cronjob", async (t) => {
+  t.test("more protobuf creates: secret, quota, pdb, cronjob", async (t) => {
+    t.equal(await ok(t, ["create", "secret", "generic", "s1", "--from-literal=k=v"]), "secret/s1 created\n");
+    t.equal(await ok(t, ["get", "secret", "s1", "-o", "jsonpath={.type} {.data.k}"]), "Opaque dg==");
+    t.same(table(await ok(t, ["get", "secret", "s1"])), [
+      ["NAME", "TYPE", "DATA", "AGE"],
+      ["s1", "Opaque", "1", "<age>"],
+    ]);
     t.equal(
       await ok(t, ["create", "quota", "q1", "--hard=pods=30,requests.cpu=2"]),
       "resourcequota/q1 created\n",
