@@ -1,13 +1,15 @@
 export { checkFields, type DecodeProblems } from "./decode.js";
 export { apiVersionOf, type ColumnDefinition, type KindDef, type TableDef } from "./kind.js";
-export { labelSelectorSchema } from "./kinds/apps.js";
 export { defaultPodSpec, defaultPullPolicy, validatePodSpec } from "./kinds/pod.js";
+export { formatLabelSelector, labelSelectorSchema, selectorMatches } from "./kinds/templates.js";
 export {
   type KubeObject,
   listMetaSchema,
+  metav1Time,
   type ObjectMeta,
   type OwnerReference,
   objectMetaSchema,
+  objectReferenceSchema,
   validateObjectMeta,
 } from "./meta.js";
 export { componentName, openApiDocument, openApiIndex, toOpenApi } from "./openapi.js";

@@ -69,6 +69,20 @@ export const ownerReferenceSchema = obj(
   ["apiVersion", "kind", "name", "uid"],
 );
 
+/** core/v1 ObjectReference: events' involvedObject, endpoints' targetRef, a CronJob's active jobs. */
+export const objectReferenceSchema = obj(
+  {
+    kind: str(),
+    namespace: str(),
+    name: str(),
+    uid: str(),
+    apiVersion: str(),
+    resourceVersion: str(),
+    fieldPath: str(),
+  },
+  "ObjectReference contains enough information to let you inspect or modify the referred object.",
+);
+
 export const objectMetaSchema: ObjectSchema = obj(
   {
     name: str("Name must be unique within a namespace. Cannot be updated."),
@@ -159,4 +173,9 @@ export function validateObjectMeta(
       if (!o[f]) errs.push(required(`metadata.ownerReferences[${i}].${f}`));
   });
   return errs;
+}
+
+/** A time as metav1.Time serializes it: RFC 3339 in UTC at whole seconds. */
+export function metav1Time(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -4,7 +4,7 @@
  * removes everything in it, then removes it (the namespace controller's job in kube-controller-
  * manager; done here until the controller manager exists).
  */
-import type { KindDef, KubeObject, Registry } from "@skiff/api";
+import { type KindDef, type KubeObject, metav1Time, type Registry } from "@skiff/api";
 import { forbidden, notFound, StatusError } from "./status.js";
 import type { RegistryStore } from "./storage/registry-store.js";
 import type { WatchCache } from "./storage/watch-cache.js";
@@ -34,9 +34,7 @@ export class NamespaceLifecycle {
         metadata: {
           name,
           uid: crypto.randomUUID(),
-          creationTimestamp: this.now()
-            .toISOString()
-            .replace(/\.\d{3}Z$/, "Z"),
+          creationTimestamp: metav1Time(this.now()),
           labels: { "kubernetes.io/metadata.name": name },
         },
         spec: { finalizers: ["kubernetes"] },
@@ -90,9 +88,7 @@ export class NamespaceLifecycle {
       ...ns,
       metadata: {
         ...ns.metadata,
-        deletionTimestamp: this.now()
-          .toISOString()
-          .replace(/\.\d{3}Z$/, "Z"),
+        deletionTimestamp: metav1Time(this.now()),
         deletionGracePeriodSeconds: 0,
       },
       status: { ...(ns.status as object), phase: "Terminating" },

@@ -4,68 +4,32 @@
  */
 import type { KindDef } from "../kind.js";
 import { type KubeObject, objectSchema } from "../meta.js";
-import {
-  any,
-  bool,
-  enumOf,
-  int32,
-  intOrString,
-  list,
-  mergeList,
-  obj,
-  str,
-  stringMap,
-  time,
-} from "../schema.js";
+import { any, bool, enumOf, int32, intOrString, mergeList, obj, str, time } from "../schema.js";
 import { column } from "../table.js";
-import { dns1123Subdomain, type FieldError, invalid, required } from "../validation.js";
-import { asObj, type Json } from "./json.js";
-import { defaultPodSpec, validatePodSpec } from "./pod.js";
+import { dns1123Subdomain, type FieldError } from "../validation.js";
+import { asObj } from "./json.js";
 import { conditionSchema, podTemplateSpecSchema } from "./podspec.js";
+import {
+  containerCells,
+  containersColumn,
+  defaultTemplate,
+  formatLabelSelector,
+  imagesColumn,
+  immutable,
+  labelSelectorSchema,
+  nonNegative,
+  selectorColumn,
+  validateSelectorAndTemplate,
+} from "./templates.js";
 
-export const labelSelectorSchema = obj(
-  {
-    matchLabels: stringMap("A map of {key,value} pairs."),
-    matchExpressions: list(
-      obj({ key: str(), operator: enumOf(["In", "NotIn", "Exists", "DoesNotExist"]), values: list(str()) }),
-    ),
-  },
-  "A label selector is a label query over a set of resources.",
-);
-
-/** Does the selector's matchLabels part select these labels? (matchExpressions: see selectors in apiserver) */
-function selectorMatchesTemplate(spec: Json): boolean {
-  const want = asObj(asObj(spec.selector).matchLabels);
-  const labels = asObj(asObj(asObj(spec.template).metadata).labels);
-  return Object.entries(want).every(([k, v]) => labels[k] === v);
-}
-
+/** Deployment and ReplicaSet: the template checks, non-negative counts, an immutable selector. */
 function validateTemplated(obj: KubeObject, old: KubeObject | undefined): FieldError[] {
   const spec = asObj(obj.spec);
-  const errs: FieldError[] = [];
-  if (spec.selector === undefined) errs.push(required("spec.selector"));
-  else if (!selectorMatchesTemplate(spec))
-    errs.push(
-      invalid(
-        "spec.template.metadata.labels",
-        asObj(asObj(spec.template).metadata).labels ?? {},
-        "`selector` does not match template `labels`",
-      ),
-    );
-  if (typeof spec.replicas === "number" && spec.replicas < 0)
-    errs.push(invalid("spec.replicas", spec.replicas, "must be greater than or equal to 0"));
-  if (old !== undefined && JSON.stringify(asObj(old.spec).selector) !== JSON.stringify(spec.selector))
-    errs.push(invalid("spec.selector", spec.selector, "field is immutable"));
-  errs.push(...validatePodSpec(asObj(spec.template).spec as Json | undefined, "spec.template.spec"));
-  return errs;
-}
-
-function defaultTemplate(spec: Json): void {
-  const template = asObj(spec.template);
-  spec.template = template;
-  template.metadata ??= {};
-  template.spec = asObj(template.spec);
-  defaultPodSpec(template.spec as Json);
+  return [
+    ...validateSelectorAndTemplate(spec, "spec"),
+    ...nonNegative(spec.replicas, "spec.replicas"),
+    ...(old === undefined ? [] : immutable(spec.selector, asObj(old.spec).selector, "spec.selector")),
+  ];
 }
 
 const replicasColumns = [
@@ -79,17 +43,10 @@ const replicasColumns = [
 ];
 
 const containersAndImages = (obj: KubeObject) => {
-  const containers = (asObj(asObj(asObj(obj.spec).template).spec).containers as Json[] | undefined) ?? [];
-  const selector = Object.entries(asObj(asObj(asObj(obj.spec).selector).matchLabels))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-  return [containers.map((c) => c.name).join(","), containers.map((c) => c.image).join(","), selector];
+  const spec = asObj(obj.spec);
+  return [...containerCells(spec.template), formatLabelSelector(spec.selector)];
 };
-const wideColumns = [
-  column("Containers", "Names of each container in the template.", "string", 1),
-  column("Images", "Images referenced by each container in the template.", "string", 1),
-  column("Selector", "Label selector for pods.", "string", 1),
-];
+const wideColumns = [containersColumn, imagesColumn, selectorColumn];
 
 export const deploymentKind: KindDef = {
   group: "apps",

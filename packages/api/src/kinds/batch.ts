@@ -4,12 +4,11 @@
  * are checked as robfig/cron's standard parser does.
  */
 import type { KindDef } from "../kind.js";
-import { type KubeObject, objectMetaSchema, objectSchema } from "../meta.js";
+import { type KubeObject, objectMetaSchema, objectReferenceSchema, objectSchema } from "../meta.js";
 import { any, bool, enumOf, int32, int64, list, mergeList, obj, str, time } from "../schema.js";
 import { age, column, humanDuration } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, notSupported, required } from "../validation.js";
-import { labelSelectorSchema } from "./apps.js";
-import { asObj, type Json } from "./json.js";
+import { asList, asObj, type Json } from "./json.js";
 import { validatePodSpec } from "./pod.js";
 import { conditionSchema, podTemplateSpecSchema } from "./podspec.js";
 import {
@@ -19,23 +18,12 @@ import {
   formatLabelSelector,
   imagesColumn,
   immutable,
+  labelSelectorSchema,
   nonNegative,
   selectorColumn,
   selectorMatches,
   validateLabelSelector,
-} from "./workloads.js";
-
-const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
-
-const objectReference = obj({
-  kind: str(),
-  namespace: str(),
-  name: str(),
-  uid: str(),
-  apiVersion: str(),
-  resourceVersion: str(),
-  fieldPath: str(),
-});
+} from "./templates.js";
 
 export const jobSpecSchema = obj(
   {
@@ -437,7 +425,7 @@ export const cronJobKind: KindDef = {
     ),
     status: obj(
       {
-        active: list(objectReference, "Pointers to currently running jobs."),
+        active: list(objectReferenceSchema, "Pointers to currently running jobs."),
         lastScheduleTime: time("The last time the job was successfully scheduled."),
         lastSuccessfulTime: time("The last time the job successfully completed."),
       },

@@ -3,7 +3,7 @@
  * Node, Endpoints. (Pod is in pod.ts, Service in service.ts.)
  */
 import type { KindDef } from "../kind.js";
-import { type KubeObject, objectSchema, ownerReferenceSchema } from "../meta.js";
+import { type KubeObject, objectReferenceSchema, objectSchema, ownerReferenceSchema } from "../meta.js";
 import {
   any,
   bool,
@@ -175,16 +175,6 @@ export const serviceAccountKind: KindDef = {
   },
 };
 
-const objectReference = obj({
-  kind: str(),
-  namespace: str(),
-  name: str(),
-  uid: str(),
-  apiVersion: str(),
-  resourceVersion: str(),
-  fieldPath: str(),
-});
-
 export const eventKind: KindDef = {
   ...base,
   kind: "Event",
@@ -196,7 +186,7 @@ export const eventKind: KindDef = {
   schema: objectSchema(
     "Event is a report of an event somewhere in the cluster.",
     {
-      involvedObject: objectReference,
+      involvedObject: objectReferenceSchema,
       reason: str(),
       message: str(),
       source: obj({ component: str(), host: str() }),
@@ -207,7 +197,7 @@ export const eventKind: KindDef = {
       eventTime: str(undefined, { format: "date-time" }),
       series: obj({ count: int32(), lastObservedTime: str() }),
       action: str(),
-      related: objectReference,
+      related: objectReferenceSchema,
       reportingComponent: str(),
       reportingInstance: str(),
     },
@@ -311,9 +301,11 @@ export const endpointsKind: KindDef = {
   schema: objectSchema("Endpoints is a collection of endpoints that implement the actual service.", {
     subsets: list(
       obj({
-        addresses: list(obj({ ip: str(), hostname: str(), nodeName: str(), targetRef: objectReference })),
+        addresses: list(
+          obj({ ip: str(), hostname: str(), nodeName: str(), targetRef: objectReferenceSchema }),
+        ),
         notReadyAddresses: list(
-          obj({ ip: str(), hostname: str(), nodeName: str(), targetRef: objectReference }),
+          obj({ ip: str(), hostname: str(), nodeName: str(), targetRef: objectReferenceSchema }),
         ),
         ports: list(obj({ name: str(), port: int32(), protocol: str(), appProtocol: str() })),
       }),

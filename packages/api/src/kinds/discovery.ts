@@ -4,7 +4,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type { KindDef } from "../kind.js";
-import { objectSchema } from "../meta.js";
+import { objectReferenceSchema, objectSchema } from "../meta.js";
 import { any, bool, enumOf, int32, list, obj, str, stringMap } from "../schema.js";
 import { column } from "../table.js";
 import {
@@ -15,24 +15,12 @@ import {
   notSupported,
   required,
 } from "../validation.js";
-import type { Json } from "./json.js";
-import { immutable } from "./workloads.js";
-
-const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+import { asList } from "./json.js";
+import { immutable } from "./templates.js";
 
 /** sets.List order, as kube-apiserver prints the supported values. */
 const addressTypes = ["FQDN", "IPv4", "IPv6"];
 const protocols = ["SCTP", "TCP", "UDP"];
-
-const objectReference = obj({
-  kind: str(),
-  namespace: str(),
-  name: str(),
-  uid: str(),
-  apiVersion: str(),
-  resourceVersion: str(),
-  fieldPath: str(),
-});
 
 /** kubectl's listWithMoreString: the first 3, then `+ N more...`; <unset> when empty. */
 function listWithMore(items: string[], max = 3): string {
@@ -74,7 +62,7 @@ export const endpointSliceKind: KindDef = {
               "The current state of the endpoint.",
             ),
             hostname: str(),
-            targetRef: objectReference,
+            targetRef: objectReferenceSchema,
             deprecatedTopology: stringMap("Deprecated: use nodeName and zone."),
             nodeName: str("The Node hosting this endpoint."),
             zone: str("The name of the Zone this endpoint exists in."),

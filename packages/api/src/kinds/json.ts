@@ -3,3 +3,6 @@ export type Json = Record<string, unknown>;
 
 /** `v` as an object, or an empty one when it is absent or not an object. */
 export const asObj = (v: unknown): Json => (typeof v === "object" && v !== null ? (v as Json) : {});
+
+/** `v` as a list of objects, or an empty one. */
+export const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);

@@ -7,10 +7,9 @@ import { objectSchema } from "../meta.js";
 import { enumOf, int32, int64, intOrString, mapOf, mergeList, obj, time } from "../schema.js";
 import { column } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, notSupported } from "../validation.js";
-import { labelSelectorSchema } from "./apps.js";
 import { asObj } from "./json.js";
 import { conditionSchema } from "./podspec.js";
-import { validateIntOrPercent, validateLabelSelector } from "./workloads.js";
+import { labelSelectorSchema, validateIntOrPercent, validateLabelSelector } from "./templates.js";
 
 const evictionPolicies = ["AlwaysAllow", "IfHealthyBudget"];
 

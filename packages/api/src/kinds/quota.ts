@@ -16,9 +16,7 @@ import {
   qualifiedName,
   required,
 } from "../validation.js";
-import { asObj, type Json } from "./json.js";
-
-const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+import { asList, asObj, type Json } from "./json.js";
 
 // ---- resource names (pkg/apis/core/helper) ----
 

@@ -1,4 +1,6 @@
 /** Descriptor-driven decoding of Kubernetes protobuf request bodies into their JSON-equivalent objects. */
+
+import { metav1Time } from "../meta.js";
 import { Deployment, Job } from "./descriptors-apps.js";
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from "./descriptors-core.js";
 import { CronJob, PodDisruptionBudget, ResourceQuota } from "./descriptors-more.js";
@@ -128,7 +130,7 @@ function decodeTime(r: Reader, path: string, ctx: Ctx): string | undefined {
   const d = new Date(seconds * 1000);
   if (Number.isNaN(d.getTime())) r.fail(`meta.v1.Time seconds ${seconds} is out of range`);
   // metav1.Time serializes to RFC 3339 at second precision (nanos are dropped, as in Go).
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return metav1Time(d);
 }
 
 function decodeIntOrString(r: Reader, path: string, ctx: Ctx): number | string {

@@ -56,9 +56,24 @@ export function issueClientCert(
   ca: KeyPair,
   opts: { commonName: string; organizations?: string[]; days?: number; now?: Date },
 ): KeyPair {
-  const key = newKey();
   const subject: DistinguishedName = { commonName: opts.commonName };
   if (opts.organizations) subject.organizations = opts.organizations;
+  return issueLeaf(ca, subject, "clientAuth", opts);
+}
+
+/** Issues a serving certificate for `hosts` (DNS names and IP addresses) signed by the CA. */
+export function issueServingCert(ca: KeyPair, opts: { hosts: string[]; days?: number; now?: Date }): KeyPair {
+  return issueLeaf(ca, SERVING_NAME, "serverAuth", opts);
+}
+
+/** A leaf certificate (not a CA) for `subject`, signed by the CA. */
+function issueLeaf(
+  ca: KeyPair,
+  subject: DistinguishedName,
+  usage: "clientAuth" | "serverAuth",
+  opts: { days?: number; now?: Date; hosts?: string[] },
+): KeyPair {
+  const key = newKey();
   const certPem = createCertificate({
     subject,
     publicKey: key.publicKey,
@@ -67,24 +82,8 @@ export function issueClientCert(
     ...validity(opts.now ?? new Date(), opts.days ?? LEAF_DAYS),
     isCA: false,
     keyUsage: ["digitalSignature", "keyEncipherment"],
-    extKeyUsage: ["clientAuth"],
-  });
-  return { certPem, keyPem: key.keyPem };
-}
-
-/** Issues a serving certificate for `hosts` (DNS names and IP addresses) signed by the CA. */
-export function issueServingCert(ca: KeyPair, opts: { hosts: string[]; days?: number; now?: Date }): KeyPair {
-  const key = newKey();
-  const certPem = createCertificate({
-    subject: SERVING_NAME,
-    publicKey: key.publicKey,
-    issuerCertPem: ca.certPem,
-    signingKey: createPrivateKey(ca.keyPem),
-    ...validity(opts.now ?? new Date(), opts.days ?? LEAF_DAYS),
-    isCA: false,
-    keyUsage: ["digitalSignature", "keyEncipherment"],
-    extKeyUsage: ["serverAuth"],
-    hosts: opts.hosts,
+    extKeyUsage: [usage],
+    ...(opts.hosts === undefined ? {} : { hosts: opts.hosts }),
   });
   return { certPem, keyPem: key.keyPem };
 }

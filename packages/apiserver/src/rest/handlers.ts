@@ -11,6 +11,7 @@ import {
   type JsonValue,
   type KindDef,
   type KubeObject,
+  metav1Time,
   PatchError,
   type Registry,
   schemaAt,
@@ -92,10 +93,13 @@ export async function handle(ctx: RestContext, req: RestRequest): Promise<RestAn
   const { path, method } = req;
   const sub = path.subresource;
   if (sub !== undefined && sub !== "status") {
-    const served = subresource(ctx, req, async (next, old) => {
-      const ready = prepareUpdate(path.kind, next, old, undefined);
-      await ctx.admit("update", path.kind, ready, old);
-      return finishUpdate(ctx, path.kind, ready, old, Number(old.metadata.resourceVersion));
+    const served = subresource(ctx, req, {
+      update: async (next, old) => {
+        const ready = prepareUpdate(path.kind, next, old, undefined);
+        await ctx.admit("update", path.kind, ready, old);
+        return finishUpdate(ctx, path.kind, ready, old, Number(old.metadata.resourceVersion));
+      },
+      remove: (obj, opts) => deleteOne(ctx, path.kind, obj, opts),
     });
     if (served === undefined) throw methodNotAllowed(`subresource ${sub} is not served yet`);
     return served;
@@ -112,6 +116,19 @@ export async function handle(ctx: RestContext, req: RestRequest): Promise<RestAn
   if (method === "PATCH") return patch(ctx, req);
   if (method === "DELETE" && sub === undefined) return remove(ctx, req);
   throw methodNotAllowed();
+}
+
+/** A list's metadata: its revision, and where the next page starts (with how many remain, unless filtered). */
+function listMeta(
+  page: { revision: number; nextKey: string | undefined; remaining: number },
+  unfiltered: boolean,
+): Record<string, unknown> {
+  const meta: Record<string, unknown> = { resourceVersion: String(page.revision) };
+  if (page.nextKey !== undefined) {
+    meta.continue = encodeContinue(page.revision, page.nextKey);
+    if (unfiltered) meta.remainingItemCount = page.remaining;
+  }
+  return meta;
 }
 
 async function list(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
@@ -133,11 +150,7 @@ async function list(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   if (req.plainJson === true && !fromCache && labels.length === 0 && fields.length === 0) {
     // Nothing to filter or render: the stored JSON goes out as it is, revision spliced in.
     const raw = await ctx.store.listRaw(kind, namespace, { limit, startKey, revision });
-    const meta: Record<string, unknown> = { resourceVersion: String(raw.revision) };
-    if (raw.nextKey !== undefined) {
-      meta.continue = encodeContinue(raw.revision, raw.nextKey);
-      meta.remainingItemCount = raw.remaining;
-    }
+    const meta = listMeta(raw, true);
     const head = JSON.stringify({ kind: `${kind.kind}List`, apiVersion: apiVersionOf(kind), metadata: meta });
     return { code: 200, body: undefined, rawBody: `${head.slice(0, -1)},"items":[${raw.items.join(",")}]}` };
   }
@@ -150,11 +163,7 @@ async function list(ctx: RestContext, req: RestRequest): Promise<RestAnswer> {
   const items = page.items.filter(
     (o) => matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o),
   );
-  const meta: Record<string, unknown> = { resourceVersion: String(page.revision) };
-  if (page.nextKey !== undefined) {
-    meta.continue = encodeContinue(page.revision, page.nextKey);
-    if (labels.length === 0 && fields.length === 0) meta.remainingItemCount = page.remaining;
-  }
+  const meta = listMeta(page, labels.length === 0 && fields.length === 0);
   const body = { kind: `${kind.kind}List`, apiVersion: apiVersionOf(kind), metadata: meta, items };
   return { code: 200, body, list: { kind, items, meta } };
 }
@@ -373,10 +382,7 @@ async function deleteOne(
       metadata: {
         ...old.metadata,
         finalizers: finalizers.length > 0 ? finalizers : undefined,
-        deletionTimestamp: ctx
-          .now()
-          .toISOString()
-          .replace(/\.\d{3}Z$/, "Z"),
+        deletionTimestamp: metav1Time(ctx.now()),
         deletionGracePeriodSeconds: grace,
       },
     };

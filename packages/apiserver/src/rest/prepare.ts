@@ -5,7 +5,14 @@
  * status ignored on the main resource), and validation with Kubernetes' messages.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { apiVersionOf, checkFields, type KindDef, type KubeObject, validateObjectMeta } from "@skiff/api";
+import {
+  apiVersionOf,
+  checkFields,
+  type KindDef,
+  type KubeObject,
+  metav1Time,
+  validateObjectMeta,
+} from "@skiff/api";
 import { badRequest, invalidObject } from "../status.js";
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
@@ -101,7 +108,7 @@ export function prepareCreate(
   if ((meta.name === undefined || meta.name === "") && meta.generateName)
     meta.name = generateName(meta.generateName);
   meta.uid = randomUUID();
-  meta.creationTimestamp = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  meta.creationTimestamp = metav1Time(now);
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;

@@ -10,6 +10,7 @@ import {
   type JsonValue,
   type KindDef,
   type KubeObject,
+  selectorMatches,
 } from "@skiff/api";
 import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
 import { decodeBody, patchTypeOf } from "./content.js";
@@ -100,18 +101,19 @@ async function binding(ctx: RestContext, req: RestRequest, podKind: KindDef): Pr
   };
 }
 
-async function eviction(ctx: RestContext, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
+async function eviction(
+  ctx: RestContext,
+  req: RestRequest,
+  podKind: KindDef,
+  ops: SubresourceOps,
+): Promise<RestAnswer> {
   if (req.method !== "POST") throw methodNotAllowed();
   const pod = await ctx.store.get(podKind, req.path.namespace, req.path.name as string);
   const pdbKind = ctx.registry.resource("policy", "v1", "poddisruptionbudgets");
   if (pdbKind !== undefined) {
     const pdbs = await ctx.store.list(pdbKind, req.path.namespace);
     for (const pdb of pdbs.items) {
-      const labels = ((pdb.spec as Json | undefined)?.selector as Json | undefined)?.matchLabels as
-        | Record<string, string>
-        | undefined;
-      const selects =
-        labels !== undefined && Object.entries(labels).every(([k, v]) => pod.metadata.labels?.[k] === v);
+      const selects = selectorMatches((pdb.spec as Json | undefined)?.selector, pod.metadata.labels);
       const allowed = Number(((pdb.status ?? {}) as Json).disruptionsAllowed ?? 0);
       if (selects && allowed <= 0) {
         const e = tooManyRequests(10);
@@ -132,39 +134,31 @@ async function eviction(ctx: RestContext, req: RestRequest, podKind: KindDef): P
       }
     }
   }
-  if (pod.metadata.deletionTimestamp === undefined) {
-    const bound = ((pod.spec ?? {}) as Json).nodeName;
-    const next: KubeObject = bound
-      ? {
-          ...pod,
-          metadata: {
-            ...pod.metadata,
-            deletionTimestamp: ctx
-              .now()
-              .toISOString()
-              .replace(/\.\d{3}Z$/, "Z"),
-            deletionGracePeriodSeconds: 30,
-          },
-        }
-      : pod;
-    if (bound) await ctx.store.update(podKind, next, Number(pod.metadata.resourceVersion));
-    else await ctx.store.delete(podKind, pod, Number(pod.metadata.resourceVersion));
-  }
+  // The pod goes the way a DELETE takes it (graceful for a bound pod, quota given back).
+  const body =
+    req.body !== undefined && req.body.length > 0 ? (decodeBody(req.body, req.contentType) as Json) : {};
+  await ops.remove(pod, (body?.deleteOptions ?? {}) as { gracePeriodSeconds?: number });
   return {
     code: 201,
     body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 },
   };
 }
 
+/** How subresources write: through the same update and delete paths as the main resource. */
+export interface SubresourceOps {
+  update(next: KubeObject, old: KubeObject): Promise<KubeObject>;
+  remove(obj: KubeObject, opts: { gracePeriodSeconds?: number }): Promise<unknown>;
+}
+
 /** Serves `req` if it is for scale, binding or eviction; undefined otherwise. */
 export function subresource(
   ctx: RestContext,
   req: RestRequest,
-  update: (next: KubeObject, old: KubeObject) => Promise<KubeObject>,
+  ops: SubresourceOps,
 ): Promise<RestAnswer> | undefined {
   const { kind, subresource: sub } = req.path;
-  if (sub === "scale" && kind.subresources.includes("scale")) return scale(ctx, req, update);
+  if (sub === "scale" && kind.subresources.includes("scale")) return scale(ctx, req, ops.update);
   if (sub === "binding" && kind.kind === "Pod") return binding(ctx, req, kind);
-  if (sub === "eviction" && kind.kind === "Pod") return eviction(ctx, req, kind);
+  if (sub === "eviction" && kind.kind === "Pod") return eviction(ctx, req, kind, ops);
   return undefined;
 }

@@ -121,38 +121,25 @@ export class RegistryStore {
     namespace: string | undefined,
     opts: { limit?: number; startKey?: string; revision?: number } = {},
   ): Promise<ListResult> {
-    const prefix = listPrefix(k, namespace);
-    const from = opts.startKey ?? prefix;
-    let r: Awaited<ReturnType<EtcdKV["range"]>>;
-    try {
-      r = await this.kv.range(from, {
-        end: prefixEnd(prefix),
-        limit: opts.limit ?? 0,
-        revision: opts.revision ?? 0,
-      });
-    } catch (e) {
-      if (/compacted/.test(String((e as Error).message)))
-        throw expired(
-          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-        );
-      throw e;
-    }
-    const items = r.kvs.map(decodeObject);
-    const last = r.kvs.at(-1);
-    return {
-      items,
-      revision: opts.revision && opts.revision > 0 ? opts.revision : r.revision,
-      nextKey: r.more && last !== undefined ? last.key.toString("latin1") : undefined,
-      remaining: r.more ? r.count - r.kvs.length : 0,
-    };
+    const p = await this.page(k, namespace, opts);
+    return { ...p, items: p.kvs.map(decodeObject) };
   }
 
-  /** A page as JSON texts (rawWithVersion), for lists that need no filtering or rendering. */
+  /** The same page as JSON texts (rawWithVersion), for lists that need no filtering or rendering. */
   async listRaw(
     k: KindDef,
     namespace: string | undefined,
     opts: { limit?: number; startKey?: string; revision?: number } = {},
   ): Promise<{ items: string[]; revision: number; nextKey: string | undefined; remaining: number }> {
+    const p = await this.page(k, namespace, opts);
+    return { ...p, items: p.kvs.map(rawWithVersion) };
+  }
+
+  private async page(
+    k: KindDef,
+    namespace: string | undefined,
+    opts: { limit?: number; startKey?: string; revision?: number },
+  ): Promise<{ kvs: Kv[]; revision: number; nextKey: string | undefined; remaining: number }> {
     const prefix = listPrefix(k, namespace);
     let r: Awaited<ReturnType<EtcdKV["range"]>>;
     try {
@@ -167,7 +154,7 @@ export class RegistryStore {
     }
     const last = r.kvs.at(-1);
     return {
-      items: r.kvs.map(rawWithVersion),
+      kvs: r.kvs,
       revision: opts.revision && opts.revision > 0 ? opts.revision : r.revision,
       nextKey: r.more && last !== undefined ? last.key.toString("latin1") : undefined,
       remaining: r.more ? r.count - r.kvs.length : 0,
