@@ -12,6 +12,7 @@ import t from "tap";
 import { crc32 } from "../src/raftnode/crc32.js";
 import { LevelDbLogStore } from "../src/raftnode/leveldb-logstore.js";
 import {
+  encodeEntries,
   encodeEntry,
   encodeHardState,
   encodeSnapshot,
@@ -97,20 +98,39 @@ t.test("LevelDB: fsync exactly where asked, and always for snapshots", async (t)
   await s.close();
 });
 
-t.test("SimDisk: saveSnapshot deletes exactly the entries up to the compact index", async (t) => {
-  const disk = new SimDisk();
-  const s = await SimLogStore.open(disk);
-  await s.save({ entries: entries(1, 10, 1), hardState: hardState(1, 10) }, true);
-  await s.saveSnapshot(snapshot(8, 1), 5);
-  const stored = () =>
-    disk.records().flatMap(([k]) => {
-      const p = parseKey(k);
-      return p?.kind === "entry" ? [p.index] : [];
-    });
-  t.same(stored(), [6, 7, 8, 9, 10], "6..8 stay behind the snapshot for slow followers");
-  await s.save({ entries: [], snapshot: snapshot(20, 2), hardState: hardState(2, 20) }, true);
-  t.same(stored(), [], "a leader's snapshot leaves no entry behind");
-});
+t.test(
+  "SimDisk: one record per save; saveSnapshot deletes exactly the records up to the compact index",
+  async (t) => {
+    const disk = new SimDisk();
+    const s = await SimLogStore.open(disk);
+    const stored = () =>
+      disk.records().flatMap(([k]) => {
+        const p = parseKey(k);
+        return p?.kind === "entry" ? [p.index] : [];
+      });
+    await s.save({ entries: entries(1, 3, 1), hardState: hardState(1, 0) }, false);
+    await s.save({ entries: entries(4, 9, 1), hardState: hardState(1, 3) }, false);
+    await s.save({ entries: entries(10, 12, 1), hardState: hardState(1, 9) }, true);
+    t.same(stored(), [1, 4, 10], "a record under the first index of each save");
+    await s.save({ entries: entries(6, 10, 2), hardState: hardState(2, 9) }, true);
+    t.same(stored(), [1, 4, 6], "a truncating save supersedes the tail of 4..9 and deletes 10..12");
+    t.same(
+      (await (await SimLogStore.open(disk)).load()).entries.map((e) => [e.index, e.term]),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => [i, i < 6 ? 1 : 2]),
+      "the log reads back with the superseded entries gone",
+    );
+    await s.saveSnapshot(snapshot(8, 2), 5);
+    t.same(stored(), [6], "records ending at or below 5 go; 6..10 stays for slow followers");
+    await s.save({ entries: [], snapshot: snapshot(20, 2), hardState: hardState(2, 20) }, true);
+    t.same(stored(), [], "a leader's snapshot leaves no entry behind");
+    await s.save({ entries: entries(21, 22, 2), hardState: hardState(2, 20) }, true);
+    t.same(
+      (await (await SimLogStore.open(disk)).load()).entries.map((e) => e.index),
+      [21, 22],
+      "the log goes on after the snapshot",
+    );
+  },
+);
 
 /** The CorruptionError a promise rejects with (anything else fails the test). */
 async function corruption(p: Promise<unknown>): Promise<CorruptionError> {
@@ -290,8 +310,25 @@ t.test("records that are whole but wrong are caught by the log checks", async (t
       /record of entry 5 stored under the key of entry 6/,
       6,
     ],
-    ["a missing entry", (db) => db.del(entryKey(3)), /entries 3\.\.3 are missing/, 3],
-    ["a decreasing term", (db) => db.put(entryKey(6), encodeEntry(entry(6, 0))), /term 0 after term 1/, 6],
+    ["a missing record", (db) => db.del(entryKey(3)), /entries 3\.\.3 are missing/, 3],
+    [
+      "a decreasing term",
+      (db) => db.put(entryKey(6), encodeEntries([entry(6, 0)])),
+      /term 0 after term 1/,
+      6,
+    ],
+    [
+      "a decreasing term inside a record",
+      (db) => db.put(entryKey(4), encodeEntries([entry(4, 1), entry(5, 0)])),
+      /term 0 after term 1/,
+      5,
+    ],
+    [
+      "a gap between records",
+      (db) => db.put(entryKey(8), encodeEntries([entry(8, 1)])),
+      /entries 7\.\.7 are missing/,
+      7,
+    ],
     [
       "a commit beyond the log",
       (db) => db.put(HARD_STATE_KEY, encodeHardState(hardState(1, 9))),
@@ -313,7 +350,7 @@ t.test("records that are whole but wrong are caught by the log checks", async (t
     [
       "a record of the wrong type",
       (db) => db.put(entryKey(2), encodeHardState(hardState(1, 2))),
-      /HardState where Entry belongs/,
+      /HardState where Entries belongs/,
       2,
     ],
     [
@@ -326,7 +363,9 @@ t.test("records that are whole but wrong are caught by the log checks", async (t
   for (const [what, damage, message, index] of cases) {
     const dir = newDir();
     const s = await LevelDbLogStore.open(dir);
-    await s.save({ entries: entries(1, 6, 1), hardState: hardState(1, 6) }, true);
+    await s.save({ entries: entries(1, 2, 1), hardState: hardState(1, 0) }, false);
+    await s.save({ entries: entries(3, 3, 1), hardState: hardState(1, 2) }, false);
+    await s.save({ entries: entries(4, 6, 1), hardState: hardState(1, 6) }, true);
     await s.close();
     const db: Raw = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
     await db.open();
@@ -334,6 +373,37 @@ t.test("records that are whole but wrong are caught by the log checks", async (t
     await db.close();
     t.match(await corruption(loadDir(dir)), { file: dir, index, message }, what);
   }
+});
+
+t.test("a log written one record per entry (earlier versions) still loads and goes on", async (t) => {
+  const dir = newDir();
+  await (await LevelDbLogStore.open(dir)).close();
+  const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+  await db.open();
+  await db.batch([
+    ...entries(1, 4, 1).map((e) => ({ type: "put" as const, key: entryKey(e.index), value: encodeEntry(e) })),
+    { type: "put", key: HARD_STATE_KEY, value: encodeHardState(hardState(1, 2)) },
+  ]);
+  await db.close();
+  const s = await LevelDbLogStore.open(dir);
+  t.same(
+    (await s.load()).entries.map((e) => e.index),
+    [1, 2, 3, 4],
+  );
+  await s.save({ entries: entries(3, 5, 2), hardState: hardState(2, 2) }, true);
+  await s.close();
+  const again = await LevelDbLogStore.open(dir);
+  t.same(
+    (await again.load()).entries.map((e) => [e.index, e.term]),
+    [
+      [1, 1],
+      [2, 1],
+      [3, 2],
+      [4, 2],
+      [5, 2],
+    ],
+  );
+  await again.close();
 });
 
 /** Random Readys against a SimDisk: appends, some rewriting a suffix, some synced, some snapshots. */

@@ -59,9 +59,10 @@ export class LevelDbLogStore implements LogStore {
     try {
       await db.open();
       const snapshot = await db.get(SNAPSHOT_KEY);
-      const [first] = await db.keys({ gte: ENTRY_KEY_MIN, lte: ENTRY_KEY_MAX, limit: 1 }).all();
-      const [last] = await db.keys({ gte: ENTRY_KEY_MIN, lte: ENTRY_KEY_MAX, limit: 1, reverse: true }).all();
-      return new LevelDbLogStore(dir, db, boundsAtOpen(dir, snapshot, first, last));
+      const keys = await db.keys({ gte: ENTRY_KEY_MIN, lte: ENTRY_KEY_MAX }).all();
+      const last = keys.at(-1);
+      const lastRecord = last === undefined ? undefined : await db.get(last);
+      return new LevelDbLogStore(dir, db, boundsAtOpen(dir, snapshot, keys, lastRecord));
     } catch (err) {
       await db.close().catch(() => {});
       throw levelError(dir, err);
@@ -116,7 +117,7 @@ export class LevelDbLogStore implements LogStore {
         this.failure = new StorageWriteError(this.dir, err);
         throw this.failure;
       }
-      this.bounds = p.bounds;
+      this.bounds = p.commit();
     });
   }
 

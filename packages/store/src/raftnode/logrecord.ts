@@ -5,17 +5,21 @@
  * Keys (byte strings, so LevelDB's order is this order):
  *   "H"                      hard state
  *   "S"                      snapshot (metadata and data in one record)
- *   "e" + 8-byte big-endian  entry at that index: iteration yields entries in index order
+ *   "e" + 8-byte big-endian  the entries one save wrote, under the index of the first of them:
+ *                            iteration yields them in index order
  * "H" < "S" < "e", so one ordered scan sees the hard state and the snapshot before any entry.
+ * A record of entries holds the entries from its key's index up to the index before the next
+ * record's key (a later save that truncated the log supersedes the rest), the last one all of its own.
  *
  * Record (every value):
  *   [0..4)  CRC-32 (big-endian) of bytes [4..end)
  *   [4]     format version (1)
- *   [5]     record type (1 hard state, 2 snapshot, 3 entry): a record under the wrong kind of
- *           key is caught
- *   [6..)   msgpack body: entry [index, term, type, data] (its own index, so a record found under
- *           another index's key is caught), hard state [term, vote, commit],
- *           snapshot [index, term, voters, learners, data]
+ *   [5]     record type (1 hard state, 2 snapshot, 3 one entry, 4 entries): a record under the
+ *           wrong kind of key is caught
+ *   [6..)   msgpack body: entries [firstIndex, [[term, type, data], ...]] (its first index, so a
+ *           record found under another index's key is caught), hard state [term, vote, commit],
+ *           snapshot [index, term, voters, learners, data]; one entry [index, term, type, data]
+ *           is what versions before the entries record wrote, one record per entry (still read)
  */
 import {
   assert,
@@ -34,7 +38,10 @@ export const FORMAT_VERSION = 1;
 export enum RecordType {
   HardState = 1,
   Snapshot = 2,
+  /** One entry per record: written by earlier versions, still read. */
   Entry = 3,
+  /** The entries of one save. */
+  Entries = 4,
 }
 const HEADER = 6;
 
@@ -99,6 +106,14 @@ function encodeRecord(type: RecordType, body: unknown): Uint8Array {
   return record;
 }
 
+/** One record for the entries of one save (one LevelDB operation, however many entries). */
+export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  const first = entries[0];
+  assert(first !== undefined, "encodeEntries: no entries");
+  return encodeRecord(RecordType.Entries, [first.index, entries.map((e) => [e.term, e.type, e.data])]);
+}
+
+/** The single-entry record of earlier versions (tests write it to check it is still read). */
 export const encodeEntry = (e: Entry): Uint8Array =>
   encodeRecord(RecordType.Entry, [e.index, e.term, e.type, e.data]);
 
@@ -157,15 +172,31 @@ function bytes(b: unknown): Uint8Array {
   return new Uint8Array(b);
 }
 
-export function decodeEntry(record: Uint8Array): Entry {
-  const body = decodeRecord(record, RecordType.Entry);
-  if (!Array.isArray(body) || body.length !== 4)
-    throw new RecordError("entry body is not [index, term, type, data]");
-  const [index, term, type, data] = body as unknown[];
+function toEntry(index: unknown, term: unknown, type: unknown, data: unknown): Entry {
   if (!isIndex(index) || !isIndex(term)) throw new RecordError("entry index or term is not a number");
   if (typeof type !== "number" || EntryType[type] === undefined)
     throw new RecordError(`unknown entry type ${type}`);
   return { index, term, type: type as EntryType, data: bytes(data) };
+}
+
+/** The entries of a record stored under an entry key, in index order (never empty). */
+export function decodeEntries(record: Uint8Array): Entry[] {
+  if (record[5] === RecordType.Entry) {
+    const body = decodeRecord(record, RecordType.Entry);
+    if (!Array.isArray(body) || body.length !== 4)
+      throw new RecordError("entry body is not [index, term, type, data]");
+    const [index, term, type, data] = body as unknown[];
+    return [toEntry(index, term, type, data)];
+  }
+  const body = decodeRecord(record, RecordType.Entries);
+  if (!Array.isArray(body) || body.length !== 2 || !Array.isArray(body[1]) || body[1].length === 0)
+    throw new RecordError("entries body is not [firstIndex, [[term, type, data], ...]]");
+  const [first, list] = body as [unknown, unknown[]];
+  if (!isIndex(first)) throw new RecordError("first entry index is not a number");
+  return list.map((e, i) => {
+    if (!Array.isArray(e) || e.length !== 3) throw new RecordError("entry is not [term, type, data]");
+    return toEntry(first + i, e[0], e[1], e[2]);
+  });
 }
 
 export function decodeHardState(record: Uint8Array): HardState {
@@ -188,45 +219,61 @@ export function decodeSnapshot(record: Uint8Array): Snapshot {
 }
 
 /**
- * Which entry keys are stored: exactly the indexes [first, last] (none when last < first), plus
- * the snapshot's index. Kept in memory so a save deletes exactly the stale keys without a read.
- * Entries in [first, snapshotIndex] may remain after a compaction (kept for slow followers).
+ * Which entries are stored: exactly the indexes [first, last] (none when last < first), in the
+ * records whose keys are `runs`, plus the snapshot's index. Kept in memory so a save deletes
+ * exactly the stale records without a read. Entries in [first, snapshotIndex] may remain after a
+ * compaction (kept for slow followers, and in records that also hold newer entries).
  */
 export interface LogBounds {
   readonly snapshotIndex: number;
   readonly first: number;
   readonly last: number;
+  /**
+   * The key index of every stored entry record, ascending (runs[0] === first when any). Owned by
+   * the store: a plan's commit() updates it in place (no copy per save of a long list).
+   */
+  readonly runs: number[];
 }
 
-/** A batch to write and the bounds once it is written. */
+/** A batch to write, and commit(): the bounds once it is written (call it once, after the write). */
 export interface WritePlan {
   readonly ops: LogOp[];
-  readonly bounds: LogBounds;
+  commit(): LogBounds;
 }
 
-function deleteEntries(ops: LogOp[], lo: number, hi: number): void {
-  for (let i = lo; i <= hi; i++) ops.push({ type: "del", key: entryKey(i) });
+/** The last index held by record k of `runs` (the index before the next record's key). */
+function runEnd(b: LogBounds, k: number): number {
+  const next = b.runs[k + 1];
+  return next === undefined ? b.last : next - 1;
 }
+
+const del = (index: number): LogOp => ({ type: "del", key: entryKey(index) });
 
 /**
  * The one batch a LogUpdate (one Ready) writes: a leader's snapshot deletes the whole log, new
- * entries replace any stored suffix from their first index (Raft §5.3: a conflicting entry and
- * all that follow it go), and the hard state is rewritten.
+ * entries go in one record under their first index and supersede any stored suffix from there
+ * (Raft §5.3: a conflicting entry and all that follow it go; records starting after it are
+ * deleted, and a record holding both older and superseded entries ends where the new one
+ * begins), and the hard state is rewritten.
  */
 export function planSave(b: LogBounds, u: LogUpdate): WritePlan {
   const ops: LogOp[] = [];
   let { snapshotIndex, first, last } = b;
+  /** Records b.runs[0..keep) stay. */
+  let keep = b.runs.length;
   if (u.snapshot !== undefined) {
     const si = u.snapshot.metadata.index;
     assert(si >= snapshotIndex, `snapshot ${si} is older than the stored snapshot ${snapshotIndex}`);
     // etcd's raftLog.restore: a snapshot is only sent when the log does not match at its index,
     // so nothing of the old log survives it.
-    deleteEntries(ops, first, last);
+    for (const r of b.runs) ops.push(del(r));
+    keep = 0;
     ops.push({ type: "put", key: SNAPSHOT_KEY, value: encodeSnapshot(u.snapshot) });
     snapshotIndex = si;
     first = si + 1;
     last = si;
   }
+  let start: number | undefined;
   if (u.entries.length > 0) {
     const lo = (u.entries[0] as Entry).index;
     assert(lo > snapshotIndex, `entries from ${lo} rewrite the snapshot at ${snapshotIndex}`);
@@ -236,45 +283,77 @@ export function planSave(b: LogBounds, u: LogUpdate): WritePlan {
     );
     u.entries.forEach((e, i) => {
       assert(e.index === lo + i, `entries are not contiguous at ${lo + i} (got ${e.index})`);
-      ops.push({ type: "put", key: entryKey(e.index), value: encodeEntry(e) });
     });
-    const hi = lo + u.entries.length - 1;
-    deleteEntries(ops, hi + 1, last); // the stale suffix beyond the new last index
-    last = hi;
+    ops.push({ type: "put", key: entryKey(lo), value: encodeEntries(u.entries) });
+    let k = keep;
+    while (k > 0 && (b.runs[k - 1] as number) >= lo) k--;
+    // The record under lo's key was just replaced; those after it hold only superseded entries.
+    for (let i = k; i < keep; i++) if (b.runs[i] !== lo) ops.push(del(b.runs[i] as number));
+    keep = k;
+    if (keep === 0) first = lo;
+    start = lo;
+    last = lo + u.entries.length - 1;
   }
   if (u.hardState !== undefined) {
     ops.push({ type: "put", key: HARD_STATE_KEY, value: encodeHardState(u.hardState) });
   }
-  return { ops, bounds: { snapshotIndex, first, last } };
+  const runs = b.runs;
+  return {
+    ops,
+    commit: () => {
+      runs.length = keep;
+      if (start !== undefined) runs.push(start);
+      return { snapshotIndex, first, last, runs };
+    },
+  };
 }
 
-/** The batch that records the application's snapshot and compacts entries up to compactIndex. */
+/**
+ * The batch that records the application's snapshot and compacts the log: every record whose
+ * entries all lie at or below compactIndex is deleted (one that also holds later entries stays whole).
+ */
 export function planSnapshot(b: LogBounds, snapshot: Snapshot, compactIndex: number): WritePlan {
   const si = snapshot.metadata.index;
   assert(si >= b.snapshotIndex, `snapshot ${si} is older than the stored snapshot ${b.snapshotIndex}`);
   assert(si <= b.last, `snapshot ${si} is beyond the last entry ${b.last}`);
   assert(compactIndex <= si, `compact index ${compactIndex} is beyond the snapshot ${si}`);
   const ops: LogOp[] = [{ type: "put", key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }];
-  deleteEntries(ops, b.first, compactIndex);
-  return { ops, bounds: { snapshotIndex: si, first: Math.max(b.first, compactIndex + 1), last: b.last } };
+  let k = 0;
+  while (k < b.runs.length && runEnd(b, k) <= compactIndex) ops.push(del(b.runs[k++] as number));
+  const runs = b.runs;
+  return {
+    ops,
+    commit: () => {
+      runs.splice(0, k);
+      return { snapshotIndex: si, first: runs[0] ?? b.last + 1, last: b.last, runs };
+    },
+  };
 }
 
-/** The bounds of a store just opened: from its snapshot record and its first and last entry keys. */
+/**
+ * The bounds of a store just opened: from its snapshot record, the keys of its entry records (in
+ * key order) and the last of those records (for its last index).
+ */
 export function boundsAtOpen(
   file: string,
   snapshotRecord: Uint8Array | undefined,
-  firstKey: Uint8Array | undefined,
-  lastKey: Uint8Array | undefined,
+  entryKeys: readonly Uint8Array[],
+  lastRecord: Uint8Array | undefined,
 ): LogBounds {
   const snapshotIndex =
     snapshotRecord === undefined
       ? 0
       : decodeOrThrow(file, undefined, decodeSnapshot, snapshotRecord).metadata.index;
-  const first = firstKey === undefined ? undefined : parseKey(firstKey);
-  const last = lastKey === undefined ? undefined : parseKey(lastKey);
-  if (first?.kind !== "entry" || last?.kind !== "entry")
-    return { snapshotIndex, first: snapshotIndex + 1, last: snapshotIndex };
-  return { snapshotIndex, first: first.index, last: last.index };
+  const runs: number[] = [];
+  for (const key of entryKeys) {
+    const p = parseKey(key);
+    if (p?.kind === "entry") runs.push(p.index);
+  }
+  const lastRun = runs.at(-1);
+  if (lastRun === undefined || lastRecord === undefined)
+    return { snapshotIndex, first: snapshotIndex + 1, last: snapshotIndex, runs: [] };
+  const held = decodeOrThrow(file, lastRun, decodeEntries, lastRecord).length;
+  return { snapshotIndex, first: runs[0] as number, last: lastRun + held - 1, runs };
 }
 
 function decodeOrThrow<T>(
@@ -313,7 +392,13 @@ export async function verifyLog(file: string, records: LogRecords): Promise<Veri
 class LogVerifier {
   private hardState: HardState = emptyHardState;
   private snapshot: Snapshot = emptySnapshot;
-  private first: number | undefined;
+  /** The key index of every entry record, in key order. */
+  private readonly runs: number[] = [];
+  /**
+   * The entries of the last record read: checked once the next record's key says how many of
+   * them are still the log's (a later record supersedes the tail of the one before it).
+   */
+  private pending: Entry[] | undefined;
   /** The last stored entry seen (index and term only: its data is not needed again). */
   private prev: { index: number; term: number } | undefined;
   /** Only the entries after the snapshot are kept: those below it are checked and dropped. */
@@ -330,20 +415,28 @@ class LogVerifier {
     if (parsed === undefined)
       throw this.corrupt(undefined, `${describeKey(key)} is not part of the log format`);
     if (parsed.kind === "entry") {
-      this.entry(parsed.index, value);
+      this.entryRecord(parsed.index, value);
       return;
     }
     // Sorted keys put "H" and "S" first: anything else means the store is not sorted as we think.
-    if (this.prev !== undefined) throw this.corrupt(undefined, `${parsed.kind} record after the entries`);
+    if (this.runs.length > 0) throw this.corrupt(undefined, `${parsed.kind} record after the entries`);
     if (parsed.kind === "hardState")
       this.hardState = decodeOrThrow(this.file, undefined, decodeHardState, value);
     else this.snapshot = decodeOrThrow(this.file, undefined, decodeSnapshot, value);
   }
 
-  private entry(index: number, value: Uint8Array): void {
-    const e = decodeOrThrow(this.file, index, decodeEntry, value);
-    if (e.index !== index)
-      throw this.corrupt(index, `record of entry ${e.index} stored under the key of entry ${index}`);
+  private entryRecord(key: number, value: Uint8Array): void {
+    const es = decodeOrThrow(this.file, key, decodeEntries, value);
+    const start = (es[0] as Entry).index;
+    if (start !== key)
+      throw this.corrupt(key, `record of entry ${start} stored under the key of entry ${key}`);
+    this.runs.push(key);
+    // Keys ascend, so the pending record began before this one: its entries from here on are superseded.
+    for (const e of this.pending ?? []) if (e.index < key) this.entry(e.index, e);
+    this.pending = es;
+  }
+
+  private entry(index: number, e: Entry): void {
     const prev = this.prev;
     if (prev !== undefined && index !== prev.index + 1) {
       throw this.corrupt(prev.index + 1, `entries ${prev.index + 1}..${index - 1} are missing`);
@@ -352,7 +445,6 @@ class LogVerifier {
     if (prev !== undefined && e.term < prev.term) {
       throw this.corrupt(index, `term ${e.term} after term ${prev.term}: terms never decrease in a log`);
     }
-    this.first ??= index;
     this.prev = { index, term: e.term };
     const snap = this.snapshot.metadata;
     if (index < snap.index) {
@@ -379,6 +471,8 @@ class LogVerifier {
   }
 
   finish(): VerifiedLog {
+    for (const e of this.pending ?? []) this.entry(e.index, e);
+    this.pending = undefined;
     const snap = this.snapshot.metadata;
     const hs = this.hardState;
     if (this.prev !== undefined && this.prev.index < snap.index) {
@@ -406,8 +500,13 @@ class LogVerifier {
     }
     const bounds: LogBounds =
       this.prev === undefined
-        ? { snapshotIndex: snap.index, first: snap.index + 1, last: snap.index }
-        : { snapshotIndex: snap.index, first: this.first as number, last: this.prev.index };
+        ? { snapshotIndex: snap.index, first: snap.index + 1, last: snap.index, runs: [] }
+        : {
+            snapshotIndex: snap.index,
+            first: this.runs[0] as number,
+            last: this.prev.index,
+            runs: this.runs,
+          };
     return { state: { hardState: hs, snapshot: this.snapshot, entries: this.entries }, bounds };
   }
 }

@@ -147,7 +147,12 @@ export class SimLogStore implements LogStore {
     const entryKeys = disk.records().filter(([k]) => inEntryRange(k));
     return new SimLogStore(
       disk,
-      boundsAtOpen(disk.name, disk.get(SNAPSHOT_KEY), entryKeys[0]?.[0], entryKeys.at(-1)?.[0]),
+      boundsAtOpen(
+        disk.name,
+        disk.get(SNAPSHOT_KEY),
+        entryKeys.map(([k]) => k),
+        entryKeys.at(-1)?.[1],
+      ),
     );
   }
 
@@ -180,7 +185,7 @@ export class SimLogStore implements LogStore {
       this.failure = new StorageWriteError(this.disk.name, err);
       throw this.failure;
     }
-    this.bounds = plan.bounds;
+    this.bounds = plan.commit();
   }
 
   async close(): Promise<void> {}

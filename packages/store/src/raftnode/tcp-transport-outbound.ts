@@ -78,6 +78,9 @@ export class OutboundPeer {
   /** MsgSnaps queued, being written, or written but not yet flushed: each gets one report. */
   private readonly snapshots = new Set<SnapItem>();
   private waitingDrain = false;
+  private flushScheduled = false;
+  /** Frame bytes written by the flush under way, counted into the metric once at its end. */
+  private flushedBytes = 0;
   /** The peer answered a ping on the current connection: it accepted our hello. */
   private accepted = false;
   private lastPong = 0;
@@ -122,7 +125,14 @@ export class OutboundPeer {
     if (this.state === "closed") return;
     if (m.type === MessageType.MsgSnap && m.snapshot !== undefined) this.enqueueSnapshot(m, m.snapshot);
     else this.enqueueFrame(m);
-    this.flush();
+    // Flushed once the caller's synchronous work is done: the messages of one Ready leave in one
+    // write (one system call per peer, not one per message).
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   /** Stops for good: no reconnect, no more reports. Resolves once the socket is closed. */
@@ -376,6 +386,7 @@ export class OutboundPeer {
     const socket = this.socket;
     if (this.state !== "open" || this.waitingDrain || socket === undefined) return;
     socket.cork();
+    this.flushedBytes = 0;
     try {
       while (this.head < this.queue.length) {
         const item = this.queue[this.head] as Item;
@@ -387,6 +398,7 @@ export class OutboundPeer {
       }
     } finally {
       socket.uncork();
+      if (this.flushedBytes > 0) this.ctx.metrics.sentBytes.inc({ To: this.label }, this.flushedBytes);
     }
     // A drained queue ends a drop episode: the next overflow is reported to the node again.
     if (this.head === this.queue.length && this.accepted) this.unreachableReported = false;
@@ -396,7 +408,7 @@ export class OutboundPeer {
   private writeFrame(socket: Socket, item: FrameItem): boolean {
     this.dequeue(item.frame.length);
     this.sent++;
-    this.ctx.metrics.sentBytes.inc({ To: this.label }, item.frame.length);
+    this.flushedBytes += item.frame.length;
     return socket.write(item.frame);
   }
 
