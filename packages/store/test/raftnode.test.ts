@@ -1,8 +1,10 @@
 import { SeededRand } from "@skiff/raft";
 import { Scheduler } from "@skiff/raft/sim";
+import { Registry } from "prom-client";
 import t from "tap";
 import { encodeKv, KvStateMachine } from "../src/member/kv.js";
 import { type Clock, realClock } from "../src/raftnode/clock.js";
+import { NodeMetrics } from "../src/raftnode/metrics.js";
 import { RaftNode } from "../src/raftnode/node.js";
 import { SimDisk, SimLogStore } from "../src/raftnode/sim-logstore.js";
 import { SimNet, SimTransport } from "../src/raftnode/sim-transport.js";
@@ -87,5 +89,46 @@ t.test("a member whose disk fails stops taking writes with a clear error", async
     "later writes are refused at once",
   );
   await t.rejects(node.readIndex(), /ENOSPC/, "and reads too: the member stops serving");
+  node.halt();
+});
+
+t.test("linearizable reads queued together share one ReadIndex round", async (t) => {
+  const sched = new Scheduler();
+  const net = new SimNet({ scheduler: sched, rand: new SeededRand(3) });
+  const metrics = new NodeMetrics(new Registry());
+  const node = new RaftNode({
+    id: 1,
+    initialCluster: new Map([[1, "sim://n1"]]),
+    initialClusterState: "new",
+    logStore: await SimLogStore.open(new SimDisk("n1")),
+    transport: new SimTransport(net, 1),
+    clock: new SimClock(sched),
+    stateMachine: new KvStateMachine(),
+    rand: new SeededRand(4),
+    metrics,
+  });
+  await node.start();
+  const run = async (ms: number) => {
+    const end = sched.now + ms;
+    while (sched.now < end) {
+      sched.runUntil(Math.min(end, sched.now + 10));
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await run(3000);
+  const rounds = async () => (await metrics.readIndexRounds.get()).values[0]?.value ?? 0;
+  const before = await rounds();
+  const write = node.propose(encodeKv({ op: "put", key: "k", value: "v" }));
+  await run(50);
+  const { index } = (await write) as { index: number };
+  const reads = Array.from({ length: 50 }, () => node.readIndex().then(() => node.appliedIndex()));
+  await run(200);
+  const applied = await Promise.all(reads);
+  t.ok(
+    applied.every((a) => a >= index),
+    "every read sees the write acknowledged before it",
+  );
+  const used = (await rounds()) - before;
+  t.ok(used >= 1 && used <= 2, `50 reads took ${used} ReadIndex round(s)`);
   node.halt();
 });

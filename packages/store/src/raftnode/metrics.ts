@@ -13,6 +13,7 @@ export class NodeMetrics {
   readonly fsyncDuration: Histogram;
   readonly snapshotsSaved: Counter;
   readonly snapshotsInstalled: Counter;
+  readonly readIndexRounds: Counter;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -68,6 +69,11 @@ export class NodeMetrics {
     this.snapshotsSaved = new Counter({
       name: "skiff_raft_snapshots_saved_total",
       help: "Snapshots taken by this member.",
+      registers: r,
+    });
+    this.readIndexRounds = new Counter({
+      name: "skiff_raft_read_index_rounds_total",
+      help: "ReadIndex rounds this member started; each serves every linearizable read queued before it.",
       registers: r,
     });
   }

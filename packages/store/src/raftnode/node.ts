@@ -63,10 +63,10 @@ interface Waiter {
   cancel: () => void;
 }
 
+/** A ReadIndex round whose read state came back: its reads are served once `index` is applied. */
 interface PendingRead {
   ctx: string;
   index: number;
-  waiter: Waiter;
 }
 
 /**
@@ -118,7 +118,16 @@ export class RaftNode {
   private readonly inflight = new Map<bigint, Uint8Array>();
   private readonly appliedRequests = new AppliedRequests();
   private reads: PendingRead[] = [];
-  private readonly readWaiters = new Map<string, Waiter>();
+  /**
+   * Reads waiting for the next ReadIndex round. As etcd's linearizableReadLoop, one round is in
+   * flight at a time and it serves every read that arrived before it was issued: one heartbeat
+   * round per batch of reads instead of one per read.
+   */
+  private readQueue = new Set<Waiter>();
+  /** The reads of each round issued and not yet served, by the round's request context. */
+  private readonly readWaiters = new Map<string, Set<Waiter>>();
+  /** The round in flight (no read state yet), and the cancel of its retry timer. */
+  private readRound: { ctx: string; cancelRetry: () => void } | undefined;
   private nextRequest = 1n;
   /** High 32 bits of this member's request ids: from its id and the seeded generator, per start. */
   private readonly requestPrefix: bigint;
@@ -257,27 +266,49 @@ export class RaftNode {
   readIndex(): Promise<void> {
     const early = this.refuse();
     if (early !== undefined) return Promise.reject(early);
+    return new Promise((resolve, reject) => {
+      const w: Waiter = this.waiter(
+        () => resolve(),
+        reject,
+        () => {
+          // Timed out: out of the queue, or out of its round.
+          if (this.readQueue.delete(w)) return;
+          for (const set of this.readWaiters.values()) if (set.delete(w)) return;
+        },
+      );
+      this.readQueue.add(w);
+      this.issueRead();
+    });
+  }
+
+  /** Starts a ReadIndex round for the queued reads, unless one is in flight. */
+  private issueRead(): void {
+    if (this.readRound !== undefined || this.readQueue.size === 0 || this.stopped) return;
     const ctxBytes = wrap(this.requestId(), new Uint8Array(0));
     const ctx = Buffer.from(ctxBytes).toString("hex");
-    return new Promise((resolve, reject) => {
-      this.readWaiters.set(
-        ctx,
-        this.waiter(
-          () => resolve(),
-          reject,
-          () => this.readWaiters.delete(ctx),
-        ),
-      );
-      this.enqueue({
-        kind: "call",
-        fn: () => {
-          try {
-            this.rn?.readIndex(ctxBytes);
-          } catch (e) {
-            this.finishRead(ctx, e instanceof ProposalDroppedError ? errNoLeader() : (e as Error));
-          }
-        },
-      });
+    this.readWaiters.set(ctx, this.readQueue);
+    this.readQueue = new Set();
+    this.metrics.readIndexRounds.inc();
+    // A leader change drops the rounds it had not answered, without a word (etcd's raft too):
+    // a round without an answer after an election timeout is given up and its reads go again.
+    const cancelRetry = this.opts.clock.after(this.electionTicks * this.heartbeatMs, () => {
+      if (this.readRound?.ctx !== ctx) return;
+      this.readRound = undefined;
+      const waiting = this.readWaiters.get(ctx);
+      this.readWaiters.delete(ctx);
+      if (waiting !== undefined) this.readQueue = new Set([...waiting, ...this.readQueue]);
+      this.issueRead();
+    });
+    this.readRound = { ctx, cancelRetry };
+    this.enqueue({
+      kind: "call",
+      fn: () => {
+        try {
+          this.rn?.readIndex(ctxBytes);
+        } catch (e) {
+          this.finishRead(ctx, e instanceof ProposalDroppedError ? errNoLeader() : (e as Error));
+        }
+      },
     });
   }
 
@@ -383,7 +414,10 @@ export class RaftNode {
     if (opts.transfer) {
       // Let the requests in flight here finish (through the new leader) before going away.
       const deadline = this.opts.clock.now() + 2 * this.electionTicks * this.heartbeatMs;
-      await this.waitFor(() => this.waiters.size === 0 && this.readWaiters.size === 0, deadline);
+      await this.waitFor(
+        () => this.waiters.size === 0 && this.readWaiters.size === 0 && this.readQueue.size === 0,
+        deadline,
+      );
     }
     this.stopped = true;
     this.stopTicks?.();
@@ -643,9 +677,15 @@ export class RaftNode {
   // ---- reads ----
 
   private onReadState(ctx: string, index: number): void {
-    const w = this.readWaiters.get(ctx);
-    if (w === undefined) return;
-    this.reads.push({ ctx, index, waiter: w });
+    if (this.readRound?.ctx === ctx) this.endRound();
+    if (this.readWaiters.has(ctx)) this.reads.push({ ctx, index });
+  }
+
+  /** The round in flight got its answer (or failed): the next one may start. */
+  private endRound(): void {
+    this.readRound?.cancelRetry();
+    this.readRound = undefined;
+    this.issueRead();
   }
 
   private serveReads(): void {
@@ -656,12 +696,14 @@ export class RaftNode {
   }
 
   private finishRead(ctx: string, err?: Error): void {
-    const w = this.readWaiters.get(ctx);
-    if (w === undefined) return;
+    const waiting = this.readWaiters.get(ctx);
     this.readWaiters.delete(ctx);
-    w.cancel();
-    if (err === undefined) w.resolve(undefined);
-    else w.reject(err);
+    if (this.readRound?.ctx === ctx) this.endRound();
+    for (const w of waiting ?? []) {
+      w.cancel();
+      if (err === undefined) w.resolve(undefined);
+      else w.reject(err);
+    }
   }
 
   // ---- waiting ----
@@ -701,7 +743,13 @@ export class RaftNode {
     this.finishConfChange({ type: ConfChangeType.AddNode, nodeId: 0 }, e);
     for (const [id] of this.waiters) this.finish(id, e);
     this.inflight.clear();
+    const queued = this.readQueue;
+    this.readQueue = new Set();
     for (const ctx of [...this.readWaiters.keys()]) this.finishRead(ctx, e);
+    for (const w of queued) {
+      w.cancel();
+      w.reject(e);
+    }
     this.metrics.proposalsPending.set(0);
     this.proposals = [];
   }

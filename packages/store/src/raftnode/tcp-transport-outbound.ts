@@ -125,11 +125,12 @@ export class OutboundPeer {
     if (this.state === "closed") return;
     if (m.type === MessageType.MsgSnap && m.snapshot !== undefined) this.enqueueSnapshot(m, m.snapshot);
     else this.enqueueFrame(m);
-    // Flushed once the caller's synchronous work is done: the messages of one Ready leave in one
-    // write (one system call per peer, not one per message).
+    // Flushed once the event loop has handled the I/O at hand: the messages of every Ready made
+    // in this turn leave in one write per peer (a loopback write costs the receiver's side of TCP
+    // too, and waking it: about 50 us each on the 2-core benchmark machine).
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.flushScheduled = false;
       this.flush();
     });
