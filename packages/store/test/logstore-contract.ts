@@ -70,8 +70,9 @@ export class LogModel {
     if (u.hardState !== undefined) this.hardState = u.hardState;
   }
 
-  saveSnapshot(s: Snapshot, compactIndex: number): void {
+  saveSnapshot(s: Snapshot, compactIndex: number, hs: HardState): void {
     this.snapshot = s;
+    this.hardState = hs;
     this.log = this.log.filter((e) => e.index > compactIndex);
   }
 
@@ -191,14 +192,14 @@ export function logStoreContract(t: Test, name: string, factory: LogStoreFactory
     const first: LogUpdate = { entries: entries(1, 10, 1), hardState: hardState(1, 10) };
     await s.save(first, true);
     m.save(first);
-    await s.saveSnapshot(snapshot(8, 1), 5); // 6..8 stay for slow followers; load() starts at 9
-    m.saveSnapshot(snapshot(8, 1), 5);
+    await s.saveSnapshot(snapshot(8, 1), 5, m.hardState); // 6..8 stay for slow followers; load() starts at 9
+    m.saveSnapshot(snapshot(8, 1), 5, m.hardState);
     s = await expectState(t, h, s, m, "snapshot at 8, compacted to 5");
     const more: LogUpdate = { entries: entries(11, 12, 2), hardState: hardState(2, 12) };
     await s.save(more, false);
     m.save(more);
-    await s.saveSnapshot(snapshot(12, 2), 12);
-    m.saveSnapshot(snapshot(12, 2), 12);
+    await s.saveSnapshot(snapshot(12, 2), 12, m.hardState);
+    m.saveSnapshot(snapshot(12, 2), 12, m.hardState);
     s = await expectState(t, h, s, m, "snapshot at the last entry, everything compacted");
     const after: LogUpdate = { entries: entries(13, 13, 2), hardState: hardState(2, 13) };
     await s.save(after, true);
@@ -221,8 +222,8 @@ export function logStoreContract(t: Test, name: string, factory: LogStoreFactory
         const at = si + 1 + rand.intn(commit - si);
         const snap = snapshot(at, m.log.find((e) => e.index === at)?.term ?? -1);
         const compactIndex = at - rand.intn(4);
-        await s.saveSnapshot(snap, compactIndex);
-        m.saveSnapshot(snap, compactIndex);
+        await s.saveSnapshot(snap, compactIndex, m.hardState);
+        m.saveSnapshot(snap, compactIndex, m.hardState);
       } else {
         // Raft rewrites only uncommitted entries (§5.3), and always with a newer term.
         const truncate = r < 25 && m.lastIndex > commit;
@@ -285,7 +286,10 @@ export function logStoreContract(t: Test, name: string, factory: LogStoreFactory
       name: "StorageWriteError",
       message: /refused/,
     });
-    await t.rejects(s.saveSnapshot(snapshot(2, 1), 1), { name: "StorageWriteError", message: /refused/ });
+    await t.rejects(s.saveSnapshot(snapshot(2, 1), 1, m.hardState), {
+      name: "StorageWriteError",
+      message: /refused/,
+    });
     await s.close();
     s = await h.open();
     t.equal(
@@ -305,7 +309,16 @@ export function logStoreContract(t: Test, name: string, factory: LogStoreFactory
       RaftError,
       "non-contiguous entries",
     );
-    await t.rejects(s.saveSnapshot(snapshot(9, 1), 2), RaftError, "a snapshot beyond the log");
+    await t.rejects(
+      s.saveSnapshot(snapshot(9, 1), 2, hardState(1, 9)),
+      RaftError,
+      "a snapshot beyond the log",
+    );
+    await t.rejects(
+      s.saveSnapshot(snapshot(3, 1), 2, hardState(1, 2)),
+      RaftError,
+      "a commit below the snapshot",
+    );
     await s.save({ entries: [entry(4, 1)] }, true);
     t.equal((await s.load()).entries.length, 4, "the store still works");
     await s.close();

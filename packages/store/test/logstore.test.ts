@@ -92,7 +92,7 @@ t.test("LevelDB: fsync exactly where asked, and always for snapshots", async (t)
   });
   await s.save({ entries: entries(1, 3, 1), hardState: hardState(1, 0) }, true);
   await s.save({ entries: [], hardState: hardState(1, 3) }, false); // a commit-only Ready needs no fsync
-  await s.saveSnapshot(snapshot(2, 1), 2);
+  await s.saveSnapshot(snapshot(2, 1), 2, hardState(1, 3));
   await s.save({ entries: [], snapshot: snapshot(9, 2), hardState: hardState(2, 9) }, false);
   t.same(seen, [true, false, true, true], "one batch per call, synced as asked, and always for a snapshot");
   await s.close();
@@ -119,7 +119,7 @@ t.test(
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => [i, i < 6 ? 1 : 2]),
       "the log reads back with the superseded entries gone",
     );
-    await s.saveSnapshot(snapshot(8, 2), 5);
+    await s.saveSnapshot(snapshot(8, 2), 5, hardState(2, 9));
     t.same(stored(), [6], "records ending at or below 5 go; 6..10 stays for slow followers");
     await s.save({ entries: [], snapshot: snapshot(20, 2), hardState: hardState(2, 20) }, true);
     t.same(stored(), [], "a leader's snapshot leaves no entry behind");
@@ -419,8 +419,8 @@ async function simWorkload(
     const term = 1 + Math.floor(i / 8);
     if (rand.intn(10) === 0 && commit > m.snapshot.metadata.index) {
       const snap = snapshot(commit, m.log.find((e) => e.index === commit)?.term ?? -1);
-      await s.saveSnapshot(snap, commit - 1);
-      m.saveSnapshot(snap, commit - 1);
+      await s.saveSnapshot(snap, commit - 1, m.hardState);
+      m.saveSnapshot(snap, commit - 1, m.hardState);
       onSave(true);
       continue;
     }

@@ -5,7 +5,7 @@
  */
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Snapshot } from "@skiff/raft";
+import type { HardState, Snapshot } from "@skiff/raft";
 import { Level } from "level";
 import {
   boundsAtOpen,
@@ -101,9 +101,9 @@ export class LevelDbLogStore implements LogStore {
     return this.write(() => planSave(this.bounds, update), sync || update.snapshot !== undefined);
   }
 
-  saveSnapshot(snapshot: Snapshot, compactIndex: number): Promise<void> {
+  saveSnapshot(snapshot: Snapshot, compactIndex: number, hardState: HardState): Promise<void> {
     // Always synced: the entries it deletes are gone only once the snapshot that covers them is durable.
-    return this.write(() => planSnapshot(this.bounds, snapshot, compactIndex), true);
+    return this.write(() => planSnapshot(this.bounds, snapshot, compactIndex, hardState), true);
   }
 
   private write(plan: () => WritePlan, sync: boolean): Promise<void> {

@@ -312,12 +312,21 @@ export function planSave(b: LogBounds, u: LogUpdate): WritePlan {
  * The batch that records the application's snapshot and compacts the log: every record whose
  * entries all lie at or below compactIndex is deleted (one that also holds later entries stays whole).
  */
-export function planSnapshot(b: LogBounds, snapshot: Snapshot, compactIndex: number): WritePlan {
+export function planSnapshot(
+  b: LogBounds,
+  snapshot: Snapshot,
+  compactIndex: number,
+  hardState: HardState,
+): WritePlan {
   const si = snapshot.metadata.index;
   assert(si >= b.snapshotIndex, `snapshot ${si} is older than the stored snapshot ${b.snapshotIndex}`);
   assert(si <= b.last, `snapshot ${si} is beyond the last entry ${b.last}`);
   assert(compactIndex <= si, `compact index ${compactIndex} is beyond the snapshot ${si}`);
-  const ops: LogOp[] = [{ type: "put", key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }];
+  assert(hardState.commit >= si, `commit ${hardState.commit} is below the snapshot ${si}`);
+  const ops: LogOp[] = [
+    { type: "put", key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) },
+    { type: "put", key: HARD_STATE_KEY, value: encodeHardState(hardState) },
+  ];
   let k = 0;
   while (k < b.runs.length && runEnd(b, k) <= compactIndex) ops.push(del(b.runs[k++] as number));
   const runs = b.runs;

@@ -37,9 +37,10 @@ export interface LogStore {
   save(update: LogUpdate, sync: boolean): Promise<void>;
   /**
    * Records a snapshot the application took at snapshot.metadata.index (which is <= the last
-   * entry) and deletes entries up to compactIndex (<= the snapshot's index). One synced batch.
+   * entry) and deletes entries up to compactIndex (<= the snapshot's index), with the member's
+   * current hard state (its commit is at least the snapshot's index). One synced batch.
    */
-  saveSnapshot(snapshot: Snapshot, compactIndex: number): Promise<void>;
+  saveSnapshot(snapshot: Snapshot, compactIndex: number, hardState: HardState): Promise<void>;
   close(): Promise<void>;
 }
 

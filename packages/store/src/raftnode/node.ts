@@ -118,6 +118,8 @@ export class RaftNode {
   private readonly inflight = new Map<bigint, Uint8Array>();
   private readonly appliedRequests = new AppliedRequests();
   private reads: PendingRead[] = [];
+  /** The in-memory hard state has a newer commit than the stored one (see handleReady). */
+  private commitUnsaved = false;
   /**
    * Reads waiting for the next ReadIndex round. As etcd's linearizableReadLoop, one round is in
    * flight at a time and it serves every read that arrived before it was issued: one heartbeat
@@ -553,12 +555,29 @@ export class RaftNode {
     }
     if (early.length > 0) this.opts.transport.send(early);
     // 1. Persist: one batch for entries, hard state and snapshot (group commit).
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+    // A Ready that only moves the commit index writes nothing: Raft needs the term and vote
+    // durable, not the commit (a restarted member learns it again). The newer commit goes with
+    // the next write, and every snapshot saves the hard state (a log's commit is never below its
+    // snapshot). One LevelDB write and the wait for it saved per commit-only Ready.
+    const hs = rd.hardState;
+    const current = this.storage.hardState;
+    if (
+      hs !== undefined &&
+      rd.entries.length === 0 &&
+      rd.snapshot === undefined &&
+      hs.term === current.term &&
+      hs.vote === current.vote
+    ) {
+      this.storage.setHardState(hs);
+      this.commitUnsaved = true;
+    } else if (rd.snapshot !== undefined || rd.entries.length > 0 || hs !== undefined) {
       const sync = rd.mustSync && this.opts.unsafeNoFsync !== true;
       const started = this.opts.clock.now();
+      const latest = hs ?? (this.commitUnsaved ? current : undefined);
+      this.commitUnsaved = false;
       const update = {
         entries: rd.entries,
-        ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
+        ...(latest === undefined ? {} : { hardState: latest }),
         ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
       };
       await this.opts.logStore.save(update, sync);
@@ -646,7 +665,7 @@ export class RaftNode {
     const compactIndex = Math.max(this.storage.firstIndex(), index - this.catchUpEntries);
     if (compactIndex > this.storage.firstIndex()) this.storage.compact(compactIndex);
     this.snapshotIndex = index;
-    await this.opts.logStore.saveSnapshot(snap, compactIndex);
+    await this.opts.logStore.saveSnapshot(snap, compactIndex, this.storage.hardState);
     this.metrics.snapshotsSaved.inc();
     this.log.info({ term: this.term(), index, compactIndex }, "saved snapshot");
   }

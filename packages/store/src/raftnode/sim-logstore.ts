@@ -4,7 +4,7 @@
  * so a fault the simulator injects is caught exactly as on a real disk. Deterministic: no timers,
  * no global randomness (faults take the simulation's seeded Rand).
  */
-import type { Rand, Snapshot } from "@skiff/raft";
+import type { HardState, Rand, Snapshot } from "@skiff/raft";
 import {
   boundsAtOpen,
   ENTRY_KEY_MAX,
@@ -166,8 +166,8 @@ export class SimLogStore implements LogStore {
     this.write(planSave(this.bounds, update), sync || update.snapshot !== undefined); // as LevelDbLogStore
   }
 
-  async saveSnapshot(snapshot: Snapshot, compactIndex: number): Promise<void> {
-    this.write(planSnapshot(this.bounds, snapshot, compactIndex), true);
+  async saveSnapshot(snapshot: Snapshot, compactIndex: number, hardState: HardState): Promise<void> {
+    this.write(planSnapshot(this.bounds, snapshot, compactIndex, hardState), true);
   }
 
   /** Lands the batch on the disk at once (the caller's await is the only delay). */
