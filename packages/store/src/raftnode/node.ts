@@ -18,6 +18,7 @@ import {
   StateType,
 } from "@skiff/raft";
 import type { Clock } from "./clock.js";
+import { coalesceAppends } from "./coalesce.js";
 import { AppliedRequests } from "./dedup.js";
 import { unwrap, wrap } from "./envelope.js";
 import { errNoLeader, errStopped, errTimeout, RaftNodeError } from "./errors.js";
@@ -549,7 +550,7 @@ export class RaftNode {
     // acknowledgements wait for the disk. The broken mode for the checkers sends everything first.
     const early: Message[] = [];
     const late: Message[] = [];
-    for (const m of rd.messages) {
+    for (const m of coalesceAppends(rd.messages)) {
       if (this.opts.unsafeNoFsync === true || noDiskPromise.has(m.type)) early.push(m);
       else late.push(m);
     }
