@@ -22,6 +22,7 @@ import { RaftNode } from "../raftnode/node.js";
 import { TcpTransport } from "../raftnode/tcp-transport.js";
 import { StoreBackend } from "./backend.js";
 import { parseStoreFlags } from "./flags.js";
+import { limitHeapGrowth } from "./heap.js";
 import { StoreStateMachine } from "./statemachine.js";
 
 export interface RunningStore {
@@ -174,6 +175,7 @@ function startAutoCompaction(
 }
 
 export async function runStore(argv: readonly string[]): Promise<number> {
+  limitHeapGrowth();
   const store = await startStore(argv);
   const flags = parseStoreFlags(argv);
   let stopping = false;
