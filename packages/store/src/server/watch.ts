@@ -23,6 +23,13 @@ const catchUpResponseBytes = 16 * 1024;
  * history instead, in batches of many revisions per response (as etcd's slow "victim" watchers).
  */
 const liveQueuedBytes = 64 * 1024;
+/**
+ * Live events waiting for a busy stream, counted once per watcher, past which its watchers catch
+ * up from history instead. The events themselves are shared among the watchers (one encoding per
+ * event), so this is far more than the memory they hold; catching up reads history once per
+ * watcher, which at 1,000 watchers on one prefix cost more than the wait.
+ */
+const livePendingBytes = 1024 * 1024;
 /** Unflushed bytes past which catching up pauses until the client has read half of them. */
 const maxQueuedBytes = 1024 * 1024;
 
@@ -305,7 +312,7 @@ export class WatchHub {
         }
         w.nextRev = revision + 1;
       }
-      if (stream.pendingBytes > liveQueuedBytes) this.unsync(stream);
+      if (stream.pendingBytes > livePendingBytes) this.unsync(stream);
       else if (stream.pending.size > 0) this.scheduleFlush();
     }
   }
