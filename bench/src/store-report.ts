@@ -25,6 +25,8 @@ export interface StoreRow extends Measurement {
   memberCpuSeconds: number[];
   /** Peak RSS (VmHWM) of each member so far, MiB, m1..m3. */
   memberPeakRssMiB: number[];
+  /** CPU seconds the load generator (this process, one event loop) used during the phase. */
+  clientCpuSeconds: number;
   /** watch-fanout only: events the watchers should have received. */
   expectedEvents?: number;
 }
@@ -90,10 +92,26 @@ export function storeTables(rows: readonly StoreRow[]): string {
         "errors",
         "member CPU s (m1/m2/m3)",
         "member peak RSS MiB (m1/m2/m3)",
+        "member CPU µs/op (sum)",
+        "load generator CPU s",
         "throughput skiff/etcd",
         "p99 skiff/etcd",
       ]),
-      line(["---:", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
+      line([
+        "---:",
+        "---",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+        "---:",
+      ]),
     );
     for (const r of of) {
       const etcd = r.system === "skiff-store" ? find(rows, workload, "etcd", r.clients) : undefined;
@@ -108,6 +126,8 @@ export function storeTables(rows: readonly StoreRow[]): string {
           r.errors,
           r.memberCpuSeconds.map((c) => fmt(c)).join(" / "),
           r.memberPeakRssMiB.map((m) => fmt(m, 0)).join(" / "),
+          r.ops === 0 ? "" : fmt((1e6 * r.memberCpuSeconds.reduce((a, b) => a + b, 0)) / r.ops, 0),
+          fmt(r.clientCpuSeconds),
           etcd === undefined ? "" : fmt(r.opsPerSecond / etcd.opsPerSecond, 2),
           etcd === undefined ? "" : fmt(r.p99ms / etcd.p99ms, 2),
         ]),

@@ -115,7 +115,9 @@ interface Target {
 
 async function measure(t: Target, phase: Phase): Promise<StoreRow> {
   const cpu0 = t.cluster.pids.map(cpuSeconds);
+  const client0 = process.cpuUsage();
   const m = await phase.run(t.channels);
+  const client = process.cpuUsage(client0);
   return {
     workload: phase.workload,
     system: t.cluster.system,
@@ -123,6 +125,7 @@ async function measure(t: Target, phase: Phase): Promise<StoreRow> {
     ...m,
     memberCpuSeconds: t.cluster.pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number)),
     memberPeakRssMiB: t.cluster.pids.map(peakRssMiB),
+    clientCpuSeconds: (client.user + client.system) / 1e6,
   };
 }
 

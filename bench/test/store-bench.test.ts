@@ -31,6 +31,7 @@ t.test("store bench load generator puts through etcd's gRPC API and reports perc
     clients: 4,
     memberCpuSeconds: [0, 0, 0],
     memberPeakRssMiB: [1, 1, 1],
+    clientCpuSeconds: 0.5,
   });
   const rows = [row("etcd", 1), row("skiff-store", 0.5)];
   const ratios = storeRatios(rows);
