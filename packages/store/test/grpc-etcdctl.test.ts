@@ -5,7 +5,6 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { ServerCredentials } from "@grpc/grpc-js";
 import t from "tap";
 import { type EtcdBackend, notImplementedBackend } from "../src/grpc/backend.js";
 import { EtcdError, etcdErrorCatalog, etcdErrorCodeOf, toGrpcStatus } from "../src/grpc/errors.js";
@@ -148,12 +147,8 @@ if (!existsSync(etcdctlBin)) {
 } else {
   t.test("etcdctl 3.4 against createEtcdServer with a fake backend", async (t) => {
     const server = createEtcdServer(fakeBackend());
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    t.teardown(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+    const port = await server.listen("127.0.0.1", 0);
+    t.teardown(() => server.forceShutdown());
     const ep = `http://127.0.0.1:${port}`;
 
     const put = await etcdctl(ep, "put", "/skiff/a", "alpha");

@@ -1,10 +1,9 @@
 /**
  * The contract between the etcd v3 gRPC front end and whatever answers it (Skiff's replicated
  * MVCC store, or a fake in tests): one async method per unary RPC, plain objects shaped like the
- * proto messages in and out, and the three streaming RPCs handed over as grpc-js calls.
+ * proto messages in and out, and the three streaming RPCs handed over as ServerStreamCalls.
  * A method throws EtcdError for etcd's own errors (see errors.ts).
  */
-import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
 import { failStream, UnimplementedError } from "./errors.js";
 import type {
   AlarmRequest,
@@ -41,6 +40,21 @@ import type {
   WatchResponse,
 } from "./types.js";
 
+/**
+ * A streaming call as the handlers use it: requests arrive as 'data' ('end' when the client
+ * half-closes, 'cancelled' when it goes away); write() sends a response (an already-encoded
+ * Buffer as it is) and calls back once it is flushed, end() ends with OK, and
+ * emit("error", status) ends with that status (see failStream).
+ */
+export interface ServerStreamCall<Req, Res> {
+  on(event: "data", listener: (req: Req) => void): unknown;
+  on(event: "end" | "cancelled", listener: () => void): unknown;
+  on(event: "error", listener: (err: unknown) => void): unknown;
+  write(res: Res | Buffer, cb?: () => void): boolean;
+  end(): void;
+  emit(event: "error", err: unknown): boolean;
+}
+
 export interface EtcdBackend {
   // KV
   range(req: RangeRequest): Promise<RangeResponse>;
@@ -49,11 +63,11 @@ export interface EtcdBackend {
   txn(req: TxnRequest): Promise<TxnResponse>;
   compact(req: CompactionRequest): Promise<HeaderOnlyResponse>;
   // Watch: one stream carries many watchers; the handler owns the call until it ends it.
-  watch(call: ServerDuplexStream<WatchRequest, WatchResponse>): void;
+  watch(call: ServerStreamCall<WatchRequest, WatchResponse>): void;
   // Lease
   leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse>;
   leaseRevoke(req: LeaseIdRequest): Promise<HeaderOnlyResponse>;
-  leaseKeepAlive(call: ServerDuplexStream<LeaseIdRequest, LeaseKeepAliveResponse>): void;
+  leaseKeepAlive(call: ServerStreamCall<LeaseIdRequest, LeaseKeepAliveResponse>): void;
   leaseTimeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse>;
   leaseLeases(req: Empty): Promise<LeaseLeasesResponse>;
   // Cluster
@@ -68,7 +82,7 @@ export interface EtcdBackend {
   defragment(req: Empty): Promise<HeaderOnlyResponse>;
   hash(req: Empty): Promise<HashResponse>;
   hashKV(req: { revision: Int64 }): Promise<HashKVResponse>;
-  snapshot(call: ServerWritableStream<Empty, SnapshotResponse>): void;
+  snapshot(call: ServerStreamCall<Empty, SnapshotResponse>): void;
   moveLeader(req: { targetID: Int64 }): Promise<HeaderOnlyResponse>;
 }
 

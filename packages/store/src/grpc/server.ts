@@ -1,19 +1,11 @@
-import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 /**
  * createEtcdServer: the etcd v3 gRPC surface (KV, Watch, Lease, Cluster, Maintenance under
- * package etcdserverpb) served by grpc-js on top of an EtcdBackend.
+ * package etcdserverpb) served by Skiff's HTTP/2 gRPC server (h2server.ts) on top of an EtcdBackend.
  */
-import {
-  type handleBidiStreamingCall,
-  type handleServerStreamingCall,
-  type handleUnaryCall,
-  Server,
-  type ServerDuplexStream,
-  type ServerWritableStream,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import type { EtcdBackend } from "./backend.js";
-import { failStream, toGrpcStatus } from "./errors.js";
+import type { MethodDefinition } from "@grpc/grpc-js";
+import type { EtcdBackend, ServerStreamCall } from "./backend.js";
+import { toGrpcStatus } from "./errors.js";
+import { GrpcH2Server, type RegisteredMethod, type StreamHandler, type UnaryHandler } from "./h2server.js";
 import { etcdServices } from "./proto.js";
 
 /**
@@ -27,48 +19,15 @@ export interface EtcdServerOptions {
   maxRequestBytes?: number;
 }
 
-/** Adapts an async backend method to a grpc-js unary handler; thrown errors become statuses. */
-function unary<Req, Res>(fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    let pending: Promise<Res>;
-    try {
-      pending = fn(call.request);
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(toGrpcStatus(err)),
-    );
-  };
-}
+type Handler = { unary: UnaryHandler } | { stream: StreamHandler };
 
-/** Adapts a bidirectional stream handler; a synchronous throw ends the stream with its status. */
-function bidi<Req, Res>(fn: (call: ServerDuplexStream<Req, Res>) => void): handleBidiStreamingCall<Req, Res> {
-  return (call) => {
-    try {
-      fn(call);
-    } catch (err) {
-      failStream(call, err);
-    }
-  };
-}
-
-/** Adapts a server-streaming handler (Snapshot) the same way. */
-function serverStream<Req, Res>(
-  fn: (call: ServerWritableStream<Req, Res>) => void,
-): handleServerStreamingCall<Req, Res> {
-  return (call) => {
-    try {
-      fn(call);
-    } catch (err) {
-      failStream(call, err);
-    }
-  };
-}
+// biome-ignore lint/suspicious/noExplicitAny: the backend's typed methods, called with decoded requests
+const unary = (fn: (req: any) => Promise<unknown>): Handler => ({ unary: fn });
+// biome-ignore lint/suspicious/noExplicitAny: the backend's typed stream handlers
+const stream = (fn: (call: ServerStreamCall<any, any>) => void): Handler => ({ stream: fn });
 
 /** The handler tables, keyed by the method names in rpc.proto (the gRPC path's last part). */
-export function etcdHandlers(b: EtcdBackend): Record<string, UntypedServiceImplementation> {
+export function etcdHandlers(b: EtcdBackend): Record<string, Record<string, Handler>> {
   return {
     KV: {
       Range: unary(b.range.bind(b)),
@@ -78,12 +37,12 @@ export function etcdHandlers(b: EtcdBackend): Record<string, UntypedServiceImple
       Compact: unary(b.compact.bind(b)),
     },
     Watch: {
-      Watch: bidi(b.watch.bind(b)),
+      Watch: stream(b.watch.bind(b)),
     },
     Lease: {
       LeaseGrant: unary(b.leaseGrant.bind(b)),
       LeaseRevoke: unary(b.leaseRevoke.bind(b)),
-      LeaseKeepAlive: bidi(b.leaseKeepAlive.bind(b)),
+      LeaseKeepAlive: stream(b.leaseKeepAlive.bind(b)),
       LeaseTimeToLive: unary(b.leaseTimeToLive.bind(b)),
       LeaseLeases: unary(b.leaseLeases.bind(b)),
     },
@@ -100,40 +59,27 @@ export function etcdHandlers(b: EtcdBackend): Record<string, UntypedServiceImple
       Defragment: unary(b.defragment.bind(b)),
       Hash: unary(b.hash.bind(b)),
       HashKV: unary(b.hashKV.bind(b)),
-      Snapshot: serverStream(b.snapshot.bind(b)),
+      Snapshot: stream(b.snapshot.bind(b)),
       MoveLeader: unary(b.moveLeader.bind(b)),
     },
   };
 }
 
-/** A grpc.Server with all five etcd services registered; the caller binds and starts it. */
-export function createEtcdServer(backend: EtcdBackend, options: EtcdServerOptions = {}): Server {
+/** A server with all five etcd services; the caller listens and shuts it down. */
+export function createEtcdServer(backend: EtcdBackend, options: EtcdServerOptions = {}): GrpcH2Server {
   const maxRequestBytes = options.maxRequestBytes ?? defaultMaxRequestBytes;
-  const server = new Server({
-    "grpc.max_receive_message_length": maxRequestBytes + grpcOverheadBytes,
-    "grpc.max_send_message_length": 2 ** 31 - 1,
-    // channelz bookkeeping on every call cost ~3% of a busy member's CPU (profile of 256 put clients).
-    "grpc.enable_channelz": 0,
-  });
-  const services = etcdServices();
   const handlers = etcdHandlers(backend);
-  for (const [name, ctor] of Object.entries(services)) {
+  const methods = new Map<string, RegisteredMethod>();
+  for (const [name, ctor] of Object.entries(etcdServices())) {
     const impl = handlers[name];
     if (!impl) throw new Error(`no handlers for etcdserverpb.${name}`);
-    server.addService(name === "Watch" ? preEncodedResponses(ctor.service) : ctor.service, impl);
+    for (const [method, def] of Object.entries(
+      ctor.service as Record<string, MethodDefinition<unknown, unknown>>,
+    )) {
+      const h = impl[method];
+      if (h === undefined) throw new Error(`no handler for etcdserverpb.${name}/${method}`);
+      methods.set(def.path, { codec: def, toStatus: toGrpcStatus, ...h });
+    }
   }
-  return server;
-}
-
-/**
- * Lets a stream write an already-encoded response (a Buffer) as it is: the watch hub encodes a
- * revision's events once and shares the bytes among all its watchers.
- */
-function preEncodedResponses(service: ServiceDefinition): ServiceDefinition {
-  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const [method, def] of Object.entries(service as Record<string, MethodDefinition<unknown, unknown>>)) {
-    const encode = def.responseSerialize;
-    out[method] = { ...def, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : encode(v)) };
-  }
-  return out as ServiceDefinition;
+  return new GrpcH2Server(methods, maxRequestBytes + grpcOverheadBytes);
 }

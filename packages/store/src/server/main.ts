@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
 import { join } from "node:path";
-import { ServerCredentials } from "@grpc/grpc-js";
 import { SeededRand } from "@skiff/raft";
 import { Registry } from "prom-client";
 import type { EtcdBackend } from "../grpc/backend.js";
@@ -100,11 +99,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
   const grpcServer = createEtcdServer(etcd, { maxRequestBytes: flags.maxRequestBytes });
   for (const url of flags.listenClientUrls) {
     const { host, port } = hostPort(url);
-    await new Promise<void>((resolve, reject) =>
-      grpcServer.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
+    await grpcServer.listen(host, port);
   }
   const metricsServers: HttpServer[] = [];
   for (const url of flags.listenMetricsUrls) {
@@ -136,7 +131,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
     async stop() {
       publishing.abort();
       stopCompaction();
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await grpcServer.tryShutdown();
       await node.stop({ transfer: true });
       grpcServer.forceShutdown();
       backend.stop();

@@ -5,7 +5,8 @@
  * stream cannot keep up is moved back to catching up: its memory stays bounded, it loses nothing.
  * Events of one revision always go out in one response (atomic per revision).
  */
-import type { ServerDuplexStream } from "@grpc/grpc-js";
+
+import type { ServerStreamCall } from "../grpc/backend.js";
 import { failStream } from "../grpc/errors.js";
 import type * as g from "../grpc/types.js";
 import { MvccError } from "../mvcc/errors.js";
@@ -66,7 +67,7 @@ function matches(w: Watcher, key: Uint8Array): boolean {
   return compare(key, w.key) >= 0 && compare(key, w.rangeEnd) < 0;
 }
 
-type WatchCall = ServerDuplexStream<g.WatchRequest, g.WatchResponse>;
+type WatchCall = ServerStreamCall<g.WatchRequest, g.WatchResponse>;
 
 /** The wire form of one revision's events, made once per form and shared by every watcher. */
 class EventCache {
@@ -142,7 +143,7 @@ class WatchStream {
     if (this.closed) return false;
     this.queuedBytes += bytes;
     // The callback runs when grpc-js has flushed the response towards the client.
-    this.call.write(resp as g.WatchResponse, () => {
+    this.call.write(resp, () => {
       this.queuedBytes -= bytes;
       if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
       if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {

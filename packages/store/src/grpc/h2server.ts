@@ -1,0 +1,348 @@
+/**
+ * A gRPC server written on node:http2 for the etcd services: the wire protocol of
+ * grpc/doc/PROTOCOL-HTTP2.md (length-prefixed messages, status in trailers, trailers-only error
+ * responses, percent-encoded grpc-message), with the messages encoded and decoded by the same
+ * proto-loader definitions grpc-js uses. grpc-js's server spent about 100 us of CPU per unary call
+ * on this machine against 67 us for the same call on bare http2 (interceptor chain, metadata
+ * objects, per-call filters), a third of what a member spends on a put's call.
+ *
+ * Not implemented, as etcd's clients do not use them: message compression (a compressed message
+ * is answered with UNIMPLEMENTED), server-side deadlines (grpc-timeout is left to the client),
+ * TLS (skiff store listens on http:// URLs only).
+ */
+import { EventEmitter } from "node:events";
+import {
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
+import type { AddressInfo } from "node:net";
+import { status as Status } from "@grpc/grpc-js";
+
+/** What a method needs of its proto-loader definition. */
+export interface MethodCodec {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  requestDeserialize(b: Buffer): unknown;
+  responseSerialize(v: unknown): Buffer;
+}
+
+/** A status to end a call with (what errors.ts's toGrpcStatus gives). */
+export interface CallStatus {
+  readonly code: number;
+  readonly details: string;
+}
+
+export type UnaryHandler = (req: unknown) => Promise<unknown>;
+export type StreamHandler = (call: H2Call) => void;
+
+export interface RegisteredMethod {
+  readonly codec: MethodCodec;
+  readonly unary?: UnaryHandler;
+  readonly stream?: StreamHandler;
+  /** Turns anything a handler throws into a status. */
+  readonly toStatus: (err: unknown) => CallStatus;
+}
+
+const messageHeaderBytes = 5;
+
+/** grpc-message: percent-encoded outside printable ASCII, and '%' itself (PROTOCOL-HTTP2.md). */
+export function encodeGrpcMessage(s: string): string {
+  return s.replace(/[^\x20-\x24\x26-\x7e]+/g, (run) =>
+    [...Buffer.from(run, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
+}
+
+function frame(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(messageHeaderBytes + body.length);
+  out[0] = 0;
+  out.writeUInt32BE(body.length, 1);
+  body.copy(out, messageHeaderBytes);
+  return out;
+}
+
+/**
+ * One call: requests arrive as 'data' events ('end' when the client half-closes, 'cancelled' when
+ * it goes away first); write() sends a response, end() ends with OK, emit('error', status) ends
+ * with that status. The same surface grpc-js's server streams offered the handlers.
+ */
+export class H2Call extends EventEmitter {
+  cancelled = false;
+  /** The request of a server-streaming call (Snapshot). */
+  request: unknown;
+  private headersSent = false;
+  private finished = false;
+  private buffered: Buffer | undefined;
+
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    private readonly codec: MethodCodec,
+    private readonly maxReceiveBytes: number,
+    private readonly onRequest: (req: unknown) => void,
+    private readonly onHalfClose: () => void,
+  ) {
+    super();
+    stream.on("data", (chunk: Buffer) => this.receive(chunk));
+    stream.on("end", () => {
+      if (!this.finished) this.onHalfClose();
+    });
+    stream.on("close", () => {
+      if (this.finished) return;
+      this.finished = true;
+      this.cancelled = true;
+      super.emit("cancelled");
+    });
+    stream.on("error", () => undefined); // a reset stream also closes: handled above
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.finished) return;
+    let buf = this.buffered === undefined ? chunk : Buffer.concat([this.buffered, chunk]);
+    while (buf.length >= messageHeaderBytes) {
+      const compressed = buf[0] !== 0;
+      const length = buf.readUInt32BE(1);
+      if (length > this.maxReceiveBytes) {
+        this.fail({
+          code: Status.RESOURCE_EXHAUSTED,
+          details: `Received message larger than max (${length} vs. ${this.maxReceiveBytes})`,
+        });
+        return;
+      }
+      if (buf.length < messageHeaderBytes + length) break;
+      const body = buf.subarray(messageHeaderBytes, messageHeaderBytes + length);
+      buf = buf.subarray(messageHeaderBytes + length);
+      if (compressed) {
+        this.fail({ code: Status.UNIMPLEMENTED, details: "compressed messages are not supported" });
+        return;
+      }
+      let req: unknown;
+      try {
+        req = this.codec.requestDeserialize(body);
+      } catch (err) {
+        this.fail({
+          code: Status.INTERNAL,
+          details: `Error deserializing request: ${(err as Error).message}`,
+        });
+        return;
+      }
+      this.onRequest(req);
+      if (this.finished) return;
+    }
+    this.buffered = buf.length === 0 ? undefined : buf;
+  }
+
+  private sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  }
+
+  /** Sends one response (an encoded Buffer is sent as it is). False once the stream is backed up. */
+  write(res: unknown, cb?: () => void): boolean {
+    if (this.finished || this.stream.destroyed) {
+      if (cb !== undefined) queueMicrotask(cb);
+      return false;
+    }
+    const body = Buffer.isBuffer(res) ? res : this.codec.responseSerialize(res);
+    this.sendHeaders();
+    return this.stream.write(frame(body), cb);
+  }
+
+  /** Hands a client-streamed request to the handler. */
+  emitRequest(req: unknown): void {
+    super.emit("data", req);
+  }
+
+  /** The client half-closed its side of a bidirectional call. */
+  emitEnd(): void {
+    super.emit("end");
+  }
+
+  /** Ends the call with OK. */
+  end(): void {
+    this.finish({ code: Status.OK, details: "" });
+  }
+
+  /** Ends the call with a status (the handler's error). */
+  fail(status: CallStatus): void {
+    this.finish(status);
+  }
+
+  /** grpc-js's convention, kept for the handlers: emit('error', status) ends the call with it. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "error") {
+      const s = args[0] as Partial<CallStatus> | undefined;
+      this.finish({ code: s?.code ?? Status.UNKNOWN, details: s?.details ?? String(s) });
+      return this.listenerCount("error") > 0 ? super.emit(event, ...args) : true;
+    }
+    return super.emit(event, ...args);
+  }
+
+  private finish(status: CallStatus): void {
+    if (this.finished) return;
+    this.finished = true;
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    const trailers: Record<string, string> = { "grpc-status": String(status.code) };
+    if (status.details !== "") trailers["grpc-message"] = encodeGrpcMessage(status.details);
+    if (!this.headersSent) {
+      // Trailers-only response: one HEADERS frame that ends the stream.
+      this.headersSent = true;
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc", ...trailers },
+        { endStream: true },
+      );
+      return;
+    }
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.end();
+  }
+}
+
+/** An HTTP/2 server answering the registered gRPC methods, by path. */
+export class GrpcH2Server {
+  private readonly servers: Http2Server[] = [];
+  private readonly sessions = new Set<Http2Session>();
+
+  constructor(
+    private readonly methods: ReadonlyMap<string, RegisteredMethod>,
+    private readonly maxReceiveBytes: number,
+  ) {}
+
+  /** Listens on host:port (0: any free port); resolves with the port. */
+  async listen(host: string, port: number): Promise<number> {
+    const server = createServer();
+    server.on("session", (s) => {
+      this.sessions.add(s);
+      s.on("close", () => this.sessions.delete(s));
+      s.on("error", () => undefined); // a broken connection closes the session: nothing else to do
+    });
+    server.on("stream", (stream, headers) => this.onStream(stream, headers));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.servers.push(server);
+    return (server.address() as AddressInfo).port;
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on("error", () => undefined);
+    const contentType = headers["content-type"] ?? "";
+    if (!contentType.startsWith("application/grpc")) {
+      stream.respond({ ":status": 415, "content-type": "text/plain" }, { endStream: true });
+      return;
+    }
+    const path = headers[":path"] ?? "";
+    const m = this.methods.get(path);
+    if (m === undefined) {
+      stream.respond(
+        {
+          ":status": 200,
+          "content-type": "application/grpc",
+          "grpc-status": String(Status.UNIMPLEMENTED),
+          "grpc-message": encodeGrpcMessage(`The server does not implement the method ${path}`),
+        },
+        { endStream: true },
+      );
+      return;
+    }
+    if (m.unary !== undefined) this.unary(stream, m, m.unary);
+    else if (m.stream !== undefined) this.streaming(stream, m, m.stream);
+  }
+
+  private unary(stream: ServerHttp2Stream, m: RegisteredMethod, handler: UnaryHandler): void {
+    let request: unknown;
+    let count = 0;
+    const call: H2Call = new H2Call(
+      stream,
+      m.codec,
+      this.maxReceiveBytes,
+      (req) => {
+        request = req;
+        count++;
+      },
+      () => {
+        if (count !== 1) {
+          call.fail({
+            code: Status.UNIMPLEMENTED,
+            details: count === 0 ? "No message received" : "Too many messages received",
+          });
+          return;
+        }
+        let pending: Promise<unknown>;
+        try {
+          pending = handler(request);
+        } catch (err) {
+          pending = Promise.reject(err);
+        }
+        pending.then(
+          (res) => {
+            call.write(res);
+            call.end();
+          },
+          (err: unknown) => call.fail(m.toStatus(err)),
+        );
+      },
+    );
+  }
+
+  private streaming(stream: ServerHttp2Stream, m: RegisteredMethod, handler: StreamHandler): void {
+    const serverStreaming = !m.codec.requestStream;
+    let started = false;
+    const call: H2Call = new H2Call(
+      stream,
+      m.codec,
+      this.maxReceiveBytes,
+      (req) => {
+        if (!serverStreaming) {
+          call.emitRequest(req);
+          return;
+        }
+        // A server-streaming method (Snapshot) takes one request, then the handler writes.
+        if (started) return;
+        started = true;
+        run(req);
+      },
+      () => {
+        if (!serverStreaming) call.emitEnd();
+        else if (!started) call.fail({ code: Status.UNIMPLEMENTED, details: "No message received" });
+      },
+    );
+    const run = (req: unknown) => {
+      try {
+        call.request = req;
+        handler(call);
+      } catch (err) {
+        call.fail(m.toStatus(err));
+      }
+    };
+    if (!serverStreaming) run(undefined);
+  }
+
+  /**
+   * Stops listening and lets calls in progress finish (GOAWAY, then each connection closes when its
+   * streams end); connections still open after `graceMs` (a watch stream never ends by itself) are
+   * closed.
+   */
+  async tryShutdown(graceMs = 2000): Promise<void> {
+    const closed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const s of this.sessions) s.close();
+    const timer = setTimeout(() => this.forceShutdown(), graceMs);
+    await Promise.all(closed);
+    clearTimeout(timer);
+  }
+
+  /** Closes every connection at once. */
+  forceShutdown(): void {
+    for (const s of this.servers) s.close();
+    for (const s of this.sessions) s.destroy();
+    this.sessions.clear();
+  }
+}
