@@ -6,14 +6,26 @@
  */
 import type { Entry, Message, NodeId, Snapshot, SnapshotMetadata } from "@skiff/raft";
 import { Packr, RESERVE_START_SPACE } from "msgpackr";
+import {
+  binaryMessageBytes,
+  binaryMessageTag,
+  MessageCodecError,
+  maxMessageType,
+  readBinaryMessage,
+  writeBinaryMessage,
+} from "./message-codec.js";
 
 /** Bumped on any incompatible change to the frames below; the listener refuses other versions. */
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
 export const FrameKind = {
   /** Dialer -> listener, first frame of a stream: [0, version, clusterToken, from, to]. */
   Hello: 0,
-  /** [1, message] (never a MsgSnap: those go as SnapHeader + SnapChunk). */
+  /**
+   * A message (never a MsgSnap: those go as SnapHeader + SnapChunk), in its binary form
+   * (message-codec.ts: the payload starts with 0x01, which no msgpack tuple does); [1, message] in
+   * msgpack is still read.
+   */
   Msg: 1,
   /** [2, message without snapshot, snapshot metadata, total data bytes]. */
   SnapHeader: 2,
@@ -72,7 +84,12 @@ export function encodeHello(h: Hello): Buffer {
 }
 
 export function encodeMessage(m: Message): Buffer {
-  return frame([FrameKind.Msg, m]);
+  if (m.snapshot !== undefined) return frame([FrameKind.Msg, m]);
+  const n = binaryMessageBytes(m);
+  const buf = Buffer.allocUnsafe(lengthBytes + n);
+  buf.writeUInt32BE(n, 0);
+  writeBinaryMessage(m, buf, lengthBytes);
+  return buf;
 }
 
 export function encodeSnapHeader(m: Message, snapshot: Snapshot): Buffer {
@@ -123,6 +140,19 @@ export function decodeFrame(payload: Uint8Array, owned = false): Frame {
     const size = Buffer.from(payload.buffer, payload.byteOffset, payload.length).readUInt32BE(3);
     if (size !== payload.length - 7) throw new FrameError("snapshot chunk: size does not match frame");
     return { kind: FrameKind.SnapChunk, data: payload.subarray(7) };
+  }
+  if (payload[0] === binaryMessageTag) {
+    try {
+      return {
+        kind: FrameKind.Msg,
+        message: readBinaryMessage(
+          owned ? Buffer.from(payload.buffer, payload.byteOffset, payload.length) : ownCopy(payload),
+        ),
+      };
+    } catch (err) {
+      if (err instanceof MessageCodecError) throw new FrameError(`bad message: ${err.message}`);
+      throw err;
+    }
   }
   let v: unknown;
   try {
@@ -272,8 +302,6 @@ function checkEntry(v: unknown): Entry {
   if (type > 1) throw new FrameError(`unknown entry type ${type}`);
   return { term: uint(o.term), index: uint(o.index), type, data: bytes(o.data) };
 }
-
-const maxMessageType = 18;
 
 function checkMessage(v: unknown): Message {
   const o = record(v);
