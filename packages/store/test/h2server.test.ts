@@ -55,6 +55,20 @@ const methods = new Map<string, RegisteredMethod>([
     },
   ],
   [
+    "/t.S/Many",
+    {
+      codec: text("/t.S/Many", false, true),
+      toStatus,
+      stream: (call) => {
+        const n = Number(call.request);
+        call.writeMany(
+          Array.from({ length: n }, (_, i) => Buffer.from(`m${i}`)),
+          () => call.end(),
+        );
+      },
+    },
+  ],
+  [
     "/t.S/Count",
     {
       codec: text("/t.S/Count", false, true),
@@ -143,6 +157,17 @@ t.test("a server stream: one request, many responses", async (t) => {
     call.on("end", () => resolve(out));
   });
   t.same(got, ["1", "2", "3", "4"]);
+});
+
+t.test("writeMany: several responses in one write arrive as separate messages", async (t) => {
+  const got = await new Promise<string[]>((resolve, reject) => {
+    const out: string[] = [];
+    const call = client.makeServerStreamRequest("/t.S/Many", ser, de, "3");
+    call.on("data", (d: string) => out.push(d));
+    call.on("error", reject);
+    call.on("end", () => resolve(out));
+  });
+  t.same(got, ["m0", "m1", "m2"]);
 });
 
 t.test("a request that is not gRPC gets HTTP 415", async (t) => {

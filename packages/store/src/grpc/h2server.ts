@@ -151,6 +151,26 @@ export class H2Call extends EventEmitter {
     return this.stream.write(frame(body), cb);
   }
 
+  /** Sends several already-encoded responses in one write (one HTTP/2 DATA frame). */
+  writeMany(responses: readonly Buffer[], cb?: () => void): boolean {
+    if (this.finished || this.stream.destroyed) {
+      if (cb !== undefined) queueMicrotask(cb);
+      return false;
+    }
+    let total = 0;
+    for (const r of responses) total += messageHeaderBytes + r.length;
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const r of responses) {
+      out[at] = 0;
+      out.writeUInt32BE(r.length, at + 1);
+      r.copy(out, at + messageHeaderBytes);
+      at += messageHeaderBytes + r.length;
+    }
+    this.sendHeaders();
+    return this.stream.write(out, cb);
+  }
+
   /** Hands a client-streamed request to the handler. */
   emitRequest(req: unknown): void {
     super.emit("data", req);

@@ -131,19 +131,35 @@ class WatchStream {
 
   /** Writes a response; false once the stream holds more than its share of unflushed bytes. */
   send(resp: g.WatchResponse): boolean {
-    return this.write(resp, responseBytes(resp));
+    return this.write(responseBytes(resp), (cb) => this.call.write(resp, cb));
   }
 
   /** Writes an already-encoded WatchResponse (see watch-encode.ts). */
   sendEncoded(resp: Buffer): boolean {
-    return this.write(resp, resp.length);
+    return this.write(resp.length, (cb) => this.call.write(resp, cb));
   }
 
-  private write(resp: g.WatchResponse | Buffer, bytes: number): boolean {
+  /**
+   * Writes already-encoded responses together: one write, one HTTP/2 DATA frame for all of them
+   * where the call can (a client pays per frame), else one by one.
+   */
+  sendEncodedMany(resps: Buffer[]): boolean {
+    if (resps.length === 1 || this.call.writeMany === undefined) {
+      let ok = true;
+      for (const r of resps) ok = this.sendEncoded(r);
+      return ok;
+    }
+    const writeMany = this.call.writeMany.bind(this.call);
+    let bytes = 0;
+    for (const r of resps) bytes += r.length;
+    return this.write(bytes, (cb) => writeMany(resps, cb));
+  }
+
+  private write(bytes: number, write: (cb: () => void) => void): boolean {
     if (this.closed) return false;
     this.queuedBytes += bytes;
-    // The callback runs when grpc-js has flushed the response towards the client.
-    this.call.write(resp, () => {
+    // The callback runs when the response has been flushed towards the client.
+    write(() => {
       this.queuedBytes -= bytes;
       if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
       if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
@@ -344,10 +360,12 @@ export class WatchHub {
       const pending = stream.pending;
       stream.pending = new Map();
       stream.pendingBytes = 0;
+      const out: Buffer[] = [];
       for (const [w, p] of pending) {
         if (stream.watchers.get(w.id) !== w || !w.synced) continue;
-        stream.sendEncoded(encodeWatchResponse(header, w.id, p.events));
+        out.push(encodeWatchResponse(header, w.id, p.events));
       }
+      if (out.length > 0) stream.sendEncodedMany(out);
     }
   }
 
