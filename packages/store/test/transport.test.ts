@@ -206,6 +206,23 @@ async function counterValue(
 const hb = (from: NodeId, to: NodeId, term: number) =>
   message({ type: MessageType.MsgHeartbeat, from, to, term });
 
+t.test("tcp: a message sent just before its peer is removed still goes out", async (t) => {
+  const a = await tcpMember(1, 0);
+  const b = await tcpMember(2, 0);
+  t.teardown(async () => {
+    await a.transport.stop();
+    await b.transport.stop();
+  });
+  a.transport.addPeer(2, `${host}:${b.transport.port}`);
+  a.transport.send([hb(1, 2, 1)]);
+  await waitReal(() => b.inbox.messages.length === 1, "the first heartbeat");
+  // In one synchronous step, as a leader applying a RemoveNode right after its last message.
+  a.transport.send([hb(1, 2, 2)]);
+  a.transport.removePeer(2);
+  await waitReal(() => b.inbox.messages.length === 2, "the heartbeat sent before the removal");
+  t.equal(b.inbox.messages[1]?.term, 2);
+});
+
 t.test("tcp: the handshake", async (t) => {
   const b = await tcpMember(2, 0);
   t.teardown(() => b.transport.stop());

@@ -138,6 +138,10 @@ export class OutboundPeer {
 
   /** Stops for good: no reconnect, no more reports. Resolves once the socket is closed. */
   close(): Promise<void> {
+    // What was sent before the close still goes out (a flush may be waiting for the next turn of
+    // the event loop): a leader that removes a member in the same Ready that tells it the commit
+    // index of its removal must still deliver that message, or the member never applies it.
+    if (this.state === "open") this.flush();
     this.state = "closed";
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
