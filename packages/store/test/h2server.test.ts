@@ -35,6 +35,7 @@ const methods = new Map<string, RegisteredMethod>([
       toStatus,
       unary: async (req) => {
         if (req === "fail") throw new Error("déjà vu: 100% failed");
+        if (typeof req === "string" && req.startsWith("big ")) return "y".repeat(Number(req.slice(4)));
         return `echo ${req}`;
       },
     },
@@ -147,6 +148,25 @@ t.test(
     t.equal(cancelledStreams, before + 1, "the handler hears of a client that cancels");
   },
 );
+
+t.test("large responses at once on one connection are all answered", async (t) => {
+  const big = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    "grpc.max_receive_message_length": -1,
+  });
+  t.teardown(() => big.close());
+  const size = 12 * 1024 * 1024;
+  const call = () =>
+    new Promise<number | string>((resolve) => {
+      big.makeUnaryRequest("/t.S/Echo", ser, de, `big ${size}`, (err, res) =>
+        resolve(err ? err.details : (res as string).length),
+      );
+    });
+  t.same(
+    await Promise.all([call(), call(), call(), call()]),
+    [size, size, size, size],
+    "four 12 MiB responses at once on one connection",
+  );
+});
 
 t.test("a server stream: one request, many responses", async (t) => {
   const got = await new Promise<string[]>((resolve, reject) => {

@@ -234,7 +234,12 @@ export class GrpcH2Server {
 
   /** Listens on host:port (0: any free port); resolves with the port. */
   async listen(host: string, port: number): Promise<number> {
-    const server = createServer();
+    // As grpc-js's server: no per-connection memory cap (Node's default, 10 MB, refuses new
+    // streams on a connection past it; grpc-js saw Node degrade badly there and disabled it).
+    const server = createServer({
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+    });
     server.on("session", (s) => {
       this.sessions.add(s);
       s.on("close", () => this.sessions.delete(s));
