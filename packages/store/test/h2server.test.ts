@@ -19,7 +19,10 @@ const text = (path: string, requestStream: boolean, responseStream: boolean): Me
   requestStream,
   responseStream,
   requestDeserialize: (b) => b.toString("utf8"),
-  responseSerialize: (v) => Buffer.from(String(v), "utf8"),
+  responseSerialize: (v) => {
+    if (v === "unencodable") throw new Error("cannot encode this");
+    return Buffer.from(String(v), "utf8");
+  },
 });
 
 const toStatus = (err: unknown) => ({
@@ -35,6 +38,7 @@ const methods = new Map<string, RegisteredMethod>([
       toStatus,
       unary: async (req) => {
         if (req === "fail") throw new Error("déjà vu: 100% failed");
+        if (req === "unencodable") return "unencodable";
         if (typeof req === "string" && req.startsWith("big ")) return "y".repeat(Number(req.slice(4)));
         return `echo ${req}`;
       },
@@ -116,6 +120,9 @@ t.test(
     const big = await unary("/t.S/Echo", "x".repeat(2000));
     t.equal(big.err?.code, grpc.status.RESOURCE_EXHAUSTED);
     t.match(big.err?.details, /larger than max \(2000 vs\. 1024\)/);
+    const unencodable = await unary("/t.S/Echo", "unencodable");
+    t.equal(unencodable.err?.code, grpc.status.INTERNAL);
+    t.match(unencodable.err?.details, /Error serializing response: cannot encode this/);
     t.same(await unary("/t.S/Echo", "again"), { res: "echo again" }, "the connection still serves");
   },
 );

@@ -12,6 +12,7 @@
  */
 import { EventEmitter } from "node:events";
 import {
+  constants,
   createServer,
   type Http2Server,
   type Http2Session,
@@ -307,13 +308,29 @@ export class GrpcH2Server {
         } catch (err) {
           pending = Promise.reject(err);
         }
-        pending.then(
-          (res) => {
-            call.write(res);
-            call.end();
-          },
-          (err: unknown) => call.fail(m.toStatus(err)),
-        );
+        pending
+          .then(
+            (res) => {
+              let body: Buffer;
+              try {
+                body = m.codec.responseSerialize(res);
+              } catch (err) {
+                call.fail({
+                  code: Status.INTERNAL,
+                  details: `Error serializing response: ${(err as Error).message}`,
+                });
+                return;
+              }
+              call.write(body);
+              call.end();
+            },
+            (err: unknown) => call.fail(m.toStatus(err)),
+          )
+          // A stream that died between the checks and the write: that call ends, the server goes
+          // on (never an unhandled rejection).
+          .catch(() => {
+            if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          });
       },
     );
   }
