@@ -35,7 +35,6 @@ const methods = new Map<string, RegisteredMethod>([
     "/t.S/Echo",
     {
       codec: text("/t.S/Echo", false, false),
-      toStatus,
       unary: async (req) => {
         if (req === "fail") throw new Error("déjà vu: 100% failed");
         if (req === "unencodable") return "unencodable";
@@ -48,7 +47,6 @@ const methods = new Map<string, RegisteredMethod>([
     "/t.S/Chat",
     {
       codec: text("/t.S/Chat", true, true),
-      toStatus,
       stream: (call) => {
         call.on("data", (req: unknown) => {
           if (req === "bye") call.end();
@@ -63,7 +61,6 @@ const methods = new Map<string, RegisteredMethod>([
     "/t.S/Many",
     {
       codec: text("/t.S/Many", false, true),
-      toStatus,
       stream: (call) => {
         const n = Number(call.request);
         call.writeMany(
@@ -77,7 +74,6 @@ const methods = new Map<string, RegisteredMethod>([
     "/t.S/Count",
     {
       codec: text("/t.S/Count", false, true),
-      toStatus,
       stream: (call) => {
         const n = Number(call.request);
         for (let i = 1; i <= n; i++) call.write(String(i));
@@ -87,7 +83,7 @@ const methods = new Map<string, RegisteredMethod>([
   ],
 ]);
 
-const server = new GrpcH2Server(methods, 1024);
+const server = new GrpcH2Server(methods, 1024, toStatus);
 const port = await server.listen("127.0.0.1", 0);
 const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 t.teardown(async () => {
@@ -175,25 +171,24 @@ t.test("large responses at once on one connection are all answered", async (t) =
   );
 });
 
-t.test("a server stream: one request, many responses", async (t) => {
-  const got = await new Promise<string[]>((resolve, reject) => {
+/** The responses of a server-streaming call, once it ends. */
+function serverStream(path: string, arg: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
     const out: string[] = [];
-    const call = client.makeServerStreamRequest("/t.S/Count", ser, de, "4");
+    const call = client.makeServerStreamRequest(path, ser, de, arg);
     call.on("data", (d: string) => out.push(d));
     call.on("error", reject);
     call.on("end", () => resolve(out));
   });
+}
+
+t.test("a server stream: one request, many responses", async (t) => {
+  const got = await serverStream("/t.S/Count", "4");
   t.same(got, ["1", "2", "3", "4"]);
 });
 
 t.test("writeMany: several responses in one write arrive as separate messages", async (t) => {
-  const got = await new Promise<string[]>((resolve, reject) => {
-    const out: string[] = [];
-    const call = client.makeServerStreamRequest("/t.S/Many", ser, de, "3");
-    call.on("data", (d: string) => out.push(d));
-    call.on("error", reject);
-    call.on("end", () => resolve(out));
-  });
+  const got = await serverStream("/t.S/Many", "3");
   t.same(got, ["m0", "m1", "m2"]);
 });
 
@@ -210,7 +205,7 @@ t.test("a request that is not gRPC gets HTTP 415", async (t) => {
 });
 
 t.test("shutting down ends a stream that stays open after the grace period", async (t) => {
-  const s2 = new GrpcH2Server(methods, 1024);
+  const s2 = new GrpcH2Server(methods, 1024, toStatus);
   const p2 = await s2.listen("127.0.0.1", 0);
   const c2 = new grpc.Client(`127.0.0.1:${p2}`, grpc.credentials.createInsecure());
   t.teardown(() => c2.close());

@@ -47,10 +47,10 @@ clockContract(t, "real", realClock, (ms) => new Promise((r) => setTimeout(r, ms)
   clockContract(t, "simulated", new SimClock(sched), async (ms) => sched.runUntil(sched.now + ms));
 }
 
-t.test("a member whose disk fails stops taking writes with a clear error", async (t) => {
+/** A started one-member cluster in the simulator, and run(ms) to advance its time. */
+async function singleMember(disk: SimDisk, seed: number, metrics: NodeMetrics) {
   const sched = new Scheduler();
-  const net = new SimNet({ scheduler: sched, rand: new SeededRand(1) });
-  const disk = new SimDisk("n1");
+  const net = new SimNet({ scheduler: sched, rand: new SeededRand(seed) });
   const node = new RaftNode({
     id: 1,
     initialCluster: new Map([[1, "sim://n1"]]),
@@ -59,7 +59,8 @@ t.test("a member whose disk fails stops taking writes with a clear error", async
     transport: new SimTransport(net, 1),
     clock: new SimClock(sched),
     stateMachine: new KvStateMachine(),
-    rand: new SeededRand(2),
+    rand: new SeededRand(seed + 1),
+    metrics,
   });
   await node.start();
   const run = async (ms: number) => {
@@ -69,6 +70,12 @@ t.test("a member whose disk fails stops taking writes with a clear error", async
       await new Promise((r) => setImmediate(r));
     }
   };
+  return { node, run };
+}
+
+t.test("a member whose disk fails stops taking writes with a clear error", async (t) => {
+  const disk = new SimDisk("n1");
+  const { node, run } = await singleMember(disk, 1, new NodeMetrics(new Registry()));
   await run(3000);
   t.ok(node.isLeader(), "a single member leads itself");
   const ok = node.propose(encodeKv({ op: "put", key: "a", value: "1" }));
@@ -93,28 +100,8 @@ t.test("a member whose disk fails stops taking writes with a clear error", async
 });
 
 t.test("linearizable reads queued together share one ReadIndex round", async (t) => {
-  const sched = new Scheduler();
-  const net = new SimNet({ scheduler: sched, rand: new SeededRand(3) });
   const metrics = new NodeMetrics(new Registry());
-  const node = new RaftNode({
-    id: 1,
-    initialCluster: new Map([[1, "sim://n1"]]),
-    initialClusterState: "new",
-    logStore: await SimLogStore.open(new SimDisk("n1")),
-    transport: new SimTransport(net, 1),
-    clock: new SimClock(sched),
-    stateMachine: new KvStateMachine(),
-    rand: new SeededRand(4),
-    metrics,
-  });
-  await node.start();
-  const run = async (ms: number) => {
-    const end = sched.now + ms;
-    while (sched.now < end) {
-      sched.runUntil(Math.min(end, sched.now + 10));
-      await new Promise((r) => setImmediate(r));
-    }
-  };
+  const { node, run } = await singleMember(new SimDisk("n1"), 3, metrics);
   await run(3000);
   const rounds = async () => (await metrics.readIndexRounds.get()).values[0]?.value ?? 0;
   const before = await rounds();

@@ -44,8 +44,6 @@ export interface RegisteredMethod {
   readonly codec: MethodCodec;
   readonly unary?: UnaryHandler;
   readonly stream?: StreamHandler;
-  /** Turns anything a handler throws into a status. */
-  readonly toStatus: (err: unknown) => CallStatus;
 }
 
 const messageHeaderBytes = 5;
@@ -57,12 +55,9 @@ export function encodeGrpcMessage(s: string): string {
   );
 }
 
-function frame(body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(messageHeaderBytes + body.length);
-  out[0] = 0;
-  out.writeUInt32BE(body.length, 1);
-  body.copy(out, messageHeaderBytes);
-  return out;
+/** INTERNAL, for a message the method's codec could not decode or encode. */
+function codecFailure(what: "deserializing request" | "serializing response", err: unknown): CallStatus {
+  return { code: Status.INTERNAL, details: `Error ${what}: ${(err as Error).message}` };
 }
 
 /**
@@ -123,10 +118,7 @@ export class H2Call extends EventEmitter {
       try {
         req = this.codec.requestDeserialize(body);
       } catch (err) {
-        this.fail({
-          code: Status.INTERNAL,
-          details: `Error deserializing request: ${(err as Error).message}`,
-        });
+        this.fail(codecFailure("deserializing request", err));
         return;
       }
       this.onRequest(req);
@@ -143,21 +135,13 @@ export class H2Call extends EventEmitter {
 
   /** Sends one response (an encoded Buffer is sent as it is). False once the stream is backed up. */
   write(res: unknown, cb?: () => void): boolean {
-    if (this.finished || this.stream.destroyed) {
-      if (cb !== undefined) queueMicrotask(cb);
-      return false;
-    }
-    const body = Buffer.isBuffer(res) ? res : this.codec.responseSerialize(res);
-    this.sendHeaders();
-    return this.stream.write(frame(body), cb);
+    if (this.gone(cb)) return false;
+    return this.writeMany([Buffer.isBuffer(res) ? res : this.codec.responseSerialize(res)], cb);
   }
 
   /** Sends several already-encoded responses in one write (one HTTP/2 DATA frame). */
   writeMany(responses: readonly Buffer[], cb?: () => void): boolean {
-    if (this.finished || this.stream.destroyed) {
-      if (cb !== undefined) queueMicrotask(cb);
-      return false;
-    }
+    if (this.gone(cb)) return false;
     let total = 0;
     for (const r of responses) total += messageHeaderBytes + r.length;
     const out = Buffer.allocUnsafe(total);
@@ -170,6 +154,13 @@ export class H2Call extends EventEmitter {
     }
     this.sendHeaders();
     return this.stream.write(out, cb);
+  }
+
+  /** The call has ended: nothing more is written, and a write's callback still runs. */
+  private gone(cb: (() => void) | undefined): boolean {
+    if (!this.finished && !this.stream.destroyed) return false;
+    if (cb !== undefined) queueMicrotask(cb);
+    return true;
   }
 
   /** Hands a client-streamed request to the handler. */
@@ -231,6 +222,8 @@ export class GrpcH2Server {
   constructor(
     private readonly methods: ReadonlyMap<string, RegisteredMethod>,
     private readonly maxReceiveBytes: number,
+    /** Turns anything a handler throws into a status. */
+    private readonly toStatus: (err: unknown) => CallStatus,
   ) {}
 
   /** Listens on host:port (0: any free port); resolves with the port. */
@@ -315,16 +308,13 @@ export class GrpcH2Server {
               try {
                 body = m.codec.responseSerialize(res);
               } catch (err) {
-                call.fail({
-                  code: Status.INTERNAL,
-                  details: `Error serializing response: ${(err as Error).message}`,
-                });
+                call.fail(codecFailure("serializing response", err));
                 return;
               }
               call.write(body);
               call.end();
             },
-            (err: unknown) => call.fail(m.toStatus(err)),
+            (err: unknown) => call.fail(this.toStatus(err)),
           )
           // A stream that died between the checks and the write: that call ends, the server goes
           // on (never an unhandled rejection).
@@ -362,7 +352,7 @@ export class GrpcH2Server {
         call.request = req;
         handler(call);
       } catch (err) {
-        call.fail(m.toStatus(err));
+        call.fail(this.toStatus(err));
       }
     };
     if (!serverStreaming) run(undefined);

@@ -78,8 +78,8 @@ export function createEtcdServer(backend: EtcdBackend, options: EtcdServerOption
     )) {
       const h = impl[method];
       if (h === undefined) throw new Error(`no handler for etcdserverpb.${name}/${method}`);
-      methods.set(def.path, { codec: def, toStatus: toGrpcStatus, ...h });
+      methods.set(def.path, { codec: def, ...h });
     }
   }
-  return new GrpcH2Server(methods, maxRequestBytes + grpcOverheadBytes);
+  return new GrpcH2Server(methods, maxRequestBytes + grpcOverheadBytes, toGrpcStatus);
 }

@@ -39,10 +39,14 @@ export function writeBinaryMessage(m: Message, out: Buffer, at: number): void {
   out[o++] = binaryMessageTag;
   out[o++] = m.type;
   out[o++] = (m.reject ? flagReject : 0) | (m.context === undefined ? 0 : flagContext);
-  for (const v of [m.to, m.from, m.term, m.logTerm, m.index, m.commit, m.rejectHint]) {
-    out.writeDoubleBE(v, o);
-    o += 8;
-  }
+  out.writeDoubleBE(m.to, o);
+  out.writeDoubleBE(m.from, o + 8);
+  out.writeDoubleBE(m.term, o + 16);
+  out.writeDoubleBE(m.logTerm, o + 24);
+  out.writeDoubleBE(m.index, o + 32);
+  out.writeDoubleBE(m.commit, o + 40);
+  out.writeDoubleBE(m.rejectHint, o + 48);
+  o += 56;
   out.writeUInt32BE(m.entries.length, o);
   o += 4;
   if (m.context !== undefined) {
@@ -78,9 +82,13 @@ export function readBinaryMessage(b: Buffer): Message {
   if (type > maxMessageType) throw new MessageCodecError(`unknown message type ${type}`);
   const flags = b[2] as number;
   if (flags > (flagReject | flagContext)) throw new MessageCodecError(`unknown flags ${flags}`);
-  const [to, from, term, logTerm, index, commit, rejectHint] = [3, 11, 19, 27, 35, 43, 51].map((at) =>
-    uint(b, at),
-  ) as [number, number, number, number, number, number, number];
+  const to = uint(b, 3);
+  const from = uint(b, 11);
+  const term = uint(b, 19);
+  const logTerm = uint(b, 27);
+  const index = uint(b, 35);
+  const commit = uint(b, 43);
+  const rejectHint = uint(b, 51);
   const count = b.readUInt32BE(59);
   let o = fixedBytes;
   let context: Uint8Array | undefined;
