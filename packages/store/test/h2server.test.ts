@@ -1,5 +1,6 @@
 /**
- * Skiff's gRPC server on node:http2 (h2server.ts) at the protocol level, with grpc-js as the
+ * Skiff's gRPC server (h2server.ts), over both HTTP/2 implementations (its own, h2wire/, and
+ * node:http2), at the protocol level, with grpc-js as the
  * client: unary calls, statuses and their messages (percent-encoded on the wire), unknown methods,
  * oversized messages, bidirectional and server streams, a client that cancels, a non-gRPC request.
  * etcdctl against it is in grpc-etcdctl.test.ts and store-etcdctl.test.ts.
@@ -83,143 +84,152 @@ const methods = new Map<string, RegisteredMethod>([
   ],
 ]);
 
-const server = new GrpcH2Server(methods, 1024, toStatus);
-const port = await server.listen("127.0.0.1", 0);
-const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-t.teardown(async () => {
-  client.close();
-  await server.tryShutdown();
-});
-
-const ser = (s: string) => Buffer.from(s, "utf8");
-const de = (b: Buffer) => b.toString("utf8");
-
-function unary(path: string, arg: string): Promise<{ res?: string; err?: grpc.ServiceError }> {
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(path, ser, de, arg, (err, res) =>
-      resolve(err ? { err } : { res: res as string }),
-    );
-  });
-}
-
-t.test(
-  "unary calls: a response, a status with its message, an unknown method, an oversized request",
-  async (t) => {
-    t.same(await unary("/t.S/Echo", "hi"), { res: "echo hi" });
-    const failed = await unary("/t.S/Echo", "fail");
-    t.equal(failed.err?.code, grpc.status.FAILED_PRECONDITION);
-    t.equal(failed.err?.details, "déjà vu: 100% failed", "the message survives its percent-encoding");
-    t.equal(encodeGrpcMessage("déjà 100%"), "d%C3%A9j%C3%A0 100%25");
-    const unknown = await unary("/t.S/Nope", "x");
-    t.equal(unknown.err?.code, grpc.status.UNIMPLEMENTED);
-    t.match(unknown.err?.details, /does not implement the method \/t\.S\/Nope/);
-    const big = await unary("/t.S/Echo", "x".repeat(2000));
-    t.equal(big.err?.code, grpc.status.RESOURCE_EXHAUSTED);
-    t.match(big.err?.details, /larger than max \(2000 vs\. 1024\)/);
-    const unencodable = await unary("/t.S/Echo", "unencodable");
-    t.equal(unencodable.err?.code, grpc.status.INTERNAL);
-    t.match(unencodable.err?.details, /Error serializing response: cannot encode this/);
-    t.same(await unary("/t.S/Echo", "again"), { res: "echo again" }, "the connection still serves");
-  },
-);
-
-t.test(
-  "a bidirectional stream: responses in order, end() is OK, an emitted error is the status",
-  async (t) => {
-    const chat = () => client.makeBidiStreamRequest("/t.S/Chat", ser, de);
-    const run = (msgs: string[]) =>
-      new Promise<{ got: string[]; code: number; details: string }>((resolve) => {
-        const call = chat();
-        const got: string[] = [];
-        call.on("data", (d: string) => got.push(d));
-        call.on("error", () => undefined);
-        call.on("status", (s: grpc.StatusObject) => resolve({ got, code: s.code, details: s.details }));
-        for (const m of msgs) call.write(m);
-      });
-    t.same(await run(["a", "b", "bye"]), { got: ["re: a", "re: b"], code: grpc.status.OK, details: "" });
-    t.same(await run(["a", "boom"]), { got: ["re: a"], code: grpc.status.ABORTED, details: "boom" });
-    const before = cancelledStreams;
-    const call = chat();
-    call.on("error", () => undefined);
-    await new Promise<void>((resolve) => {
-      call.on("data", () => resolve());
-      call.write("x");
+for (const transport of ["wire", "node"] as const) {
+  t.test(`over ${transport === "wire" ? "Skiff's own HTTP/2 (h2wire)" : "node:http2"}`, async (t) => {
+    const server = new GrpcH2Server(methods, 1024, toStatus, transport);
+    const port = await server.listen("127.0.0.1", 0);
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    t.teardown(async () => {
+      client.close();
+      await server.tryShutdown();
     });
-    call.cancel();
-    const deadline = Date.now() + 5000;
-    while (cancelledStreams === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    t.equal(cancelledStreams, before + 1, "the handler hears of a client that cancels");
-  },
-);
 
-t.test("large responses at once on one connection are all answered", async (t) => {
-  const big = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
-    "grpc.max_receive_message_length": -1,
-  });
-  t.teardown(() => big.close());
-  const size = 12 * 1024 * 1024;
-  const call = () =>
-    new Promise<number | string>((resolve) => {
-      big.makeUnaryRequest("/t.S/Echo", ser, de, `big ${size}`, (err, res) =>
-        resolve(err ? err.details : (res as string).length),
+    const ser = (s: string) => Buffer.from(s, "utf8");
+    const de = (b: Buffer) => b.toString("utf8");
+
+    function unary(path: string, arg: string): Promise<{ res?: string; err?: grpc.ServiceError }> {
+      return new Promise((resolve) => {
+        client.makeUnaryRequest(path, ser, de, arg, (err, res) =>
+          resolve(err ? { err } : { res: res as string }),
+        );
+      });
+    }
+
+    t.test(
+      "unary calls: a response, a status with its message, an unknown method, an oversized request",
+      async (t) => {
+        t.same(await unary("/t.S/Echo", "hi"), { res: "echo hi" });
+        const failed = await unary("/t.S/Echo", "fail");
+        t.equal(failed.err?.code, grpc.status.FAILED_PRECONDITION);
+        t.equal(failed.err?.details, "déjà vu: 100% failed", "the message survives its percent-encoding");
+        t.equal(encodeGrpcMessage("déjà 100%"), "d%C3%A9j%C3%A0 100%25");
+        const unknown = await unary("/t.S/Nope", "x");
+        t.equal(unknown.err?.code, grpc.status.UNIMPLEMENTED);
+        t.match(unknown.err?.details, /does not implement the method \/t\.S\/Nope/);
+        const big = await unary("/t.S/Echo", "x".repeat(2000));
+        t.equal(big.err?.code, grpc.status.RESOURCE_EXHAUSTED);
+        t.match(big.err?.details, /larger than max \(2000 vs\. 1024\)/);
+        const unencodable = await unary("/t.S/Echo", "unencodable");
+        t.equal(unencodable.err?.code, grpc.status.INTERNAL);
+        t.match(unencodable.err?.details, /Error serializing response: cannot encode this/);
+        t.same(await unary("/t.S/Echo", "again"), { res: "echo again" }, "the connection still serves");
+      },
+    );
+
+    t.test(
+      "a bidirectional stream: responses in order, end() is OK, an emitted error is the status",
+      async (t) => {
+        const chat = () => client.makeBidiStreamRequest("/t.S/Chat", ser, de);
+        const run = (msgs: string[]) =>
+          new Promise<{ got: string[]; code: number; details: string }>((resolve) => {
+            const call = chat();
+            const got: string[] = [];
+            call.on("data", (d: string) => got.push(d));
+            call.on("error", () => undefined);
+            call.on("status", (s: grpc.StatusObject) => resolve({ got, code: s.code, details: s.details }));
+            for (const m of msgs) call.write(m);
+          });
+        t.same(await run(["a", "b", "bye"]), { got: ["re: a", "re: b"], code: grpc.status.OK, details: "" });
+        t.same(await run(["a", "boom"]), { got: ["re: a"], code: grpc.status.ABORTED, details: "boom" });
+        const before = cancelledStreams;
+        const call = chat();
+        call.on("error", () => undefined);
+        await new Promise<void>((resolve) => {
+          call.on("data", () => resolve());
+          call.write("x");
+        });
+        call.cancel();
+        const deadline = Date.now() + 5000;
+        while (cancelledStreams === before && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 10));
+        t.equal(cancelledStreams, before + 1, "the handler hears of a client that cancels");
+      },
+    );
+
+    t.test("large responses at once on one connection are all answered", async (t) => {
+      const big = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": -1,
+      });
+      t.teardown(() => big.close());
+      const size = 12 * 1024 * 1024;
+      const call = () =>
+        new Promise<number | string>((resolve) => {
+          big.makeUnaryRequest("/t.S/Echo", ser, de, `big ${size}`, (err, res) =>
+            resolve(err ? err.details : (res as string).length),
+          );
+        });
+      t.same(
+        await Promise.all([call(), call(), call(), call()]),
+        [size, size, size, size],
+        "four 12 MiB responses at once on one connection",
       );
     });
-  t.same(
-    await Promise.all([call(), call(), call(), call()]),
-    [size, size, size, size],
-    "four 12 MiB responses at once on one connection",
-  );
-});
 
-/** The responses of a server-streaming call, once it ends. */
-function serverStream(path: string, arg: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const out: string[] = [];
-    const call = client.makeServerStreamRequest(path, ser, de, arg);
-    call.on("data", (d: string) => out.push(d));
-    call.on("error", reject);
-    call.on("end", () => resolve(out));
+    /** The responses of a server-streaming call, once it ends. */
+    function serverStream(path: string, arg: string): Promise<string[]> {
+      return new Promise((resolve, reject) => {
+        const out: string[] = [];
+        const call = client.makeServerStreamRequest(path, ser, de, arg);
+        call.on("data", (d: string) => out.push(d));
+        call.on("error", reject);
+        call.on("end", () => resolve(out));
+      });
+    }
+
+    t.test("a server stream: one request, many responses", async (t) => {
+      const got = await serverStream("/t.S/Count", "4");
+      t.same(got, ["1", "2", "3", "4"]);
+    });
+
+    t.test("writeMany: several responses in one write arrive as separate messages", async (t) => {
+      const got = await serverStream("/t.S/Many", "3");
+      t.same(got, ["m0", "m1", "m2"]);
+    });
+
+    t.test("a request that is not gRPC gets HTTP 415", async (t) => {
+      const session = connect(`http://127.0.0.1:${port}`);
+      t.teardown(() => session.close());
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/t.S/Echo",
+          "content-type": "text/plain",
+        });
+        req.on("response", (h) => resolve(Number(h[":status"])));
+        req.on("error", reject);
+        req.end("hi");
+      });
+      t.equal(status, 415);
+    });
+
+    t.test("shutting down ends a stream that stays open after the grace period", async (t) => {
+      const s2 = new GrpcH2Server(methods, 1024, toStatus, transport);
+      const p2 = await s2.listen("127.0.0.1", 0);
+      const c2 = new grpc.Client(`127.0.0.1:${p2}`, grpc.credentials.createInsecure());
+      t.teardown(() => c2.close());
+      const call = c2.makeBidiStreamRequest("/t.S/Chat", ser, de);
+      const status = new Promise<number>((resolve) => {
+        call.on("error", () => undefined);
+        call.on("status", (st: grpc.StatusObject) => resolve(st.code));
+      });
+      await new Promise<void>((resolve) => {
+        call.on("data", () => resolve());
+        call.write("x");
+      });
+      const started = Date.now();
+      await s2.tryShutdown(200);
+      t.ok(Date.now() - started < 2000, "tryShutdown returns once the grace period is over");
+      t.not(await status, grpc.status.OK, "the open stream was cut off");
+    });
   });
 }
-
-t.test("a server stream: one request, many responses", async (t) => {
-  const got = await serverStream("/t.S/Count", "4");
-  t.same(got, ["1", "2", "3", "4"]);
-});
-
-t.test("writeMany: several responses in one write arrive as separate messages", async (t) => {
-  const got = await serverStream("/t.S/Many", "3");
-  t.same(got, ["m0", "m1", "m2"]);
-});
-
-t.test("a request that is not gRPC gets HTTP 415", async (t) => {
-  const session = connect(`http://127.0.0.1:${port}`);
-  t.teardown(() => session.close());
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = session.request({ ":method": "POST", ":path": "/t.S/Echo", "content-type": "text/plain" });
-    req.on("response", (h) => resolve(Number(h[":status"])));
-    req.on("error", reject);
-    req.end("hi");
-  });
-  t.equal(status, 415);
-});
-
-t.test("shutting down ends a stream that stays open after the grace period", async (t) => {
-  const s2 = new GrpcH2Server(methods, 1024, toStatus);
-  const p2 = await s2.listen("127.0.0.1", 0);
-  const c2 = new grpc.Client(`127.0.0.1:${p2}`, grpc.credentials.createInsecure());
-  t.teardown(() => c2.close());
-  const call = c2.makeBidiStreamRequest("/t.S/Chat", ser, de);
-  const status = new Promise<number>((resolve) => {
-    call.on("error", () => undefined);
-    call.on("status", (st: grpc.StatusObject) => resolve(st.code));
-  });
-  await new Promise<void>((resolve) => {
-    call.on("data", () => resolve());
-    call.write("x");
-  });
-  const started = Date.now();
-  await s2.tryShutdown(200);
-  t.ok(Date.now() - started < 2000, "tryShutdown returns once the grace period is over");
-  t.not(await status, grpc.status.OK, "the open stream was cut off");
-});

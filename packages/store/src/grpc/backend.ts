@@ -51,8 +51,11 @@ export interface ServerStreamCall<Req, Res> {
   on(event: "end" | "cancelled", listener: () => void): unknown;
   on(event: "error", listener: (err: unknown) => void): unknown;
   write(res: Res | Buffer, cb?: () => void): boolean;
-  /** Several already-encoded responses in one write, where the call offers it. */
-  writeMany?(responses: readonly Buffer[], cb?: () => void): boolean;
+  /**
+   * Already-framed gRPC messages (each a 0 byte, a 4-byte big-endian length and the encoded
+   * response) in one write, where the call offers it.
+   */
+  writeFramed?(framed: Buffer, cb?: () => void): boolean;
   end(): void;
   emit(event: "error", err: unknown): boolean;
 }

@@ -5,7 +5,13 @@
 import type { MethodDefinition } from "@grpc/grpc-js";
 import type { EtcdBackend, ServerStreamCall } from "./backend.js";
 import { toGrpcStatus } from "./errors.js";
-import { GrpcH2Server, type RegisteredMethod, type StreamHandler, type UnaryHandler } from "./h2server.js";
+import {
+  GrpcH2Server,
+  type H2Transport,
+  type RegisteredMethod,
+  type StreamHandler,
+  type UnaryHandler,
+} from "./h2server.js";
 import { etcdServices } from "./proto.js";
 
 /**
@@ -17,6 +23,8 @@ const grpcOverheadBytes = 512 * 1024;
 
 export interface EtcdServerOptions {
   maxRequestBytes?: number;
+  /** The HTTP/2 implementation (h2server.ts): Skiff's own by default. */
+  transport?: H2Transport;
 }
 
 type Handler = { unary: UnaryHandler } | { stream: StreamHandler };
@@ -81,5 +89,5 @@ export function createEtcdServer(backend: EtcdBackend, options: EtcdServerOption
       methods.set(def.path, { codec: def, ...h });
     }
   }
-  return new GrpcH2Server(methods, maxRequestBytes + grpcOverheadBytes, toGrpcStatus);
+  return new GrpcH2Server(methods, maxRequestBytes + grpcOverheadBytes, toGrpcStatus, options.transport);
 }

@@ -96,7 +96,10 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
   await node.start();
   backend.start();
   const etcd = backend.backend();
-  const grpcServer = createEtcdServer(etcd, { maxRequestBytes: flags.maxRequestBytes });
+  const grpcServer = createEtcdServer(etcd, {
+    maxRequestBytes: flags.maxRequestBytes,
+    transport: flags.grpcHttp2 === "node" ? "node" : "wire",
+  });
   for (const url of flags.listenClientUrls) {
     const { host, port } = hostPort(url);
     await grpcServer.listen(host, port);

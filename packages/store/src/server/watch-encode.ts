@@ -189,3 +189,52 @@ export function encodeWatchResponse(
   }
   return out;
 }
+
+/** Bytes of the watch_id field (2): omitted for 0, as proto3 does. */
+function watchIdBytes(id: number): number {
+  return id === 0 ? 0 : 1 + varintLen(id);
+}
+
+/**
+ * Several WatchResponses sharing one pre-encoded header, each framed as a gRPC message (a 0 byte
+ * and a 4-byte length before it), written into one buffer: one allocation and one copy of each
+ * event per flush of a stream, instead of one buffer per response and another to frame them.
+ */
+export function frameWatchResponses(
+  header: Uint8Array,
+  ids: readonly number[],
+  events: readonly (readonly Uint8Array[])[],
+): Buffer {
+  let size = 0;
+  for (let i = 0; i < ids.length; i++) {
+    size += 5 + header.length + watchIdBytes(ids[i] as number);
+    for (const e of events[i] as readonly Uint8Array[]) size += e.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    const start = at;
+    at += 5;
+    out.set(header, at);
+    at += header.length;
+    if (id !== 0) {
+      out[at++] = 0x10; // field 2, varint
+      let x = id >>> 0;
+      if (id > 0xffffffff) throw new Error(`watch id ${id} out of range`);
+      while (x >= 0x80) {
+        out[at++] = (x & 0x7f) | 0x80;
+        x >>>= 7;
+      }
+      out[at++] = x;
+    }
+    for (const e of events[i] as readonly Uint8Array[]) {
+      out.set(e, at);
+      at += e.length;
+    }
+    out[start] = 0;
+    out.writeUInt32BE(at - start - 5, start + 1);
+  }
+  if (at !== size) throw new Error(`watch responses framed to ${at} bytes, sized ${size}`);
+  return out;
+}

@@ -13,7 +13,12 @@ import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
 import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
-import { encodeEventField, encodeHeaderField, encodeWatchResponse } from "./watch-encode.js";
+import {
+  encodeEventField,
+  encodeHeaderField,
+  encodeWatchResponse,
+  frameWatchResponses,
+} from "./watch-encode.js";
 
 /** Events a catching-up watcher reads per step. */
 const catchUpBatch = 500;
@@ -140,19 +145,20 @@ class WatchStream {
   }
 
   /**
-   * Writes already-encoded responses together: one write, one HTTP/2 DATA frame for all of them
-   * where the call can (a client pays per frame), else one by one.
+   * Writes responses that share one header together: one buffer of framed messages and one
+   * HTTP/2 DATA frame where the call can take framed messages (a client pays per frame), else one
+   * response per write.
    */
-  sendEncodedMany(resps: Buffer[]): boolean {
-    if (resps.length === 1 || this.call.writeMany === undefined) {
+  sendShared(header: Uint8Array, ids: number[], events: Uint8Array[][]): boolean {
+    const call = this.call;
+    if (call.writeFramed === undefined) {
       let ok = true;
-      for (const r of resps) ok = this.sendEncoded(r);
+      for (let i = 0; i < ids.length; i++)
+        ok = this.sendEncoded(encodeWatchResponse(header, ids[i] as number, events[i] as Uint8Array[]));
       return ok;
     }
-    const writeMany = this.call.writeMany.bind(this.call);
-    let bytes = 0;
-    for (const r of resps) bytes += r.length;
-    return this.write(bytes, (cb) => writeMany(resps, cb));
+    const framed = frameWatchResponses(header, ids, events);
+    return this.write(framed.length, (cb) => call.writeFramed?.(framed, cb));
   }
 
   private write(bytes: number, write: (cb: () => void) => void): boolean {
@@ -360,12 +366,14 @@ export class WatchHub {
       const pending = stream.pending;
       stream.pending = new Map();
       stream.pendingBytes = 0;
-      const out: Buffer[] = [];
+      const ids: number[] = [];
+      const events: Uint8Array[][] = [];
       for (const [w, p] of pending) {
         if (stream.watchers.get(w.id) !== w || !w.synced) continue;
-        out.push(encodeWatchResponse(header, w.id, p.events));
+        ids.push(w.id);
+        events.push(p.events);
       }
-      if (out.length > 0) stream.sendEncodedMany(out);
+      if (ids.length > 0) stream.sendShared(header, ids, events);
     }
   }
 
