@@ -227,9 +227,16 @@ export class H2Connection implements StreamHost {
       this.push(windowUpdateFrame(streamId, s.recvUnacked));
       s.recvUnacked = 0;
     }
-    this.scheduleFlush();
+    if (this.out.length > 0) this.scheduleFlush();
     const data = (flags & Flag.PADDED) !== 0 ? unpad(payload) : payload;
-    if (data.length > 0) this.guard(s, () => s.emit("data", data));
+    if (data.length > 0) {
+      try {
+        s.emit("data", data);
+      } catch {
+        this.resetStream(s, ErrorCode.INTERNAL_ERROR);
+        return;
+      }
+    }
     if ((flags & Flag.END_STREAM) !== 0) this.remoteEnd(s);
   }
 
@@ -265,9 +272,12 @@ export class H2Connection implements StreamHost {
 
   private onHeaderBlock(block: PendingBlock): void {
     const bytes = block.parts.length === 1 ? (block.parts[0] as Buffer) : Buffer.concat(block.parts);
-    let fields: [string, string][];
+    // Every block is decoded, even one for a stream that is refused: it changes the HPACK table.
+    const headers: IncomingHeaders = {};
     try {
-      fields = this.decoder.decode(bytes);
+      this.decoder.decodeInto(bytes, (name, value) => {
+        headers[name] = value;
+      });
     } catch (e) {
       throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, (e as Error).message);
     }
@@ -287,8 +297,6 @@ export class H2Connection implements StreamHost {
       this.scheduleFlush();
       return;
     }
-    const headers: IncomingHeaders = {};
-    for (const [name, value] of fields) headers[name] = value;
     const s = new WireStream(id, this, this.peerInitialWindow);
     this.streams.set(id, s);
     this.guard(s, () => this.onStream(s, headers));

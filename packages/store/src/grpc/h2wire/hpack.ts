@@ -116,7 +116,10 @@ export class HpackError extends Error {}
 
 /** Decodes a Huffman-coded string literal (RFC 7541 §5.2) from src[start..end). */
 export function huffmanDecode(src: Uint8Array, start: number, end: number): string {
-  let out = "";
+  // A Huffman string decodes to at most 8/5 of its length (the shortest code is 5 bits).
+  const max = Math.ceil(((end - start) * 8) / 5);
+  if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, 2 * scratch.length));
+  let n = 0;
   let code = 0;
   let len = 0;
   for (let i = start; i < end; i++) {
@@ -128,7 +131,7 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
       if (offset >= 0 && offset < (codeCount[len] as number)) {
         const sym = symbolsByCode[(firstIndex[len] as number) + offset] as number;
         if (sym === eos) throw new HpackError("EOS in a Huffman-coded string");
-        out += String.fromCharCode(sym);
+        scratch[n++] = sym;
         code = 0;
         len = 0;
       } else if (len >= maxCodeLength) {
@@ -138,8 +141,11 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
   }
   // Padding: fewer than 8 bits, all ones (the most significant bits of EOS).
   if (len > 7 || code !== (1 << len) - 1) throw new HpackError("invalid Huffman padding");
-  return out;
+  return scratch.toString("latin1", 0, n);
 }
+
+/** Where huffmanDecode writes its bytes before making the string (grown when needed). */
+let scratch = Buffer.allocUnsafe(256);
 
 /** Huffman-codes a latin1 string (the server sends raw literals; this is for tests). */
 export function huffmanEncode(s: string): Uint8Array {
@@ -187,6 +193,12 @@ export class HpackDecoder {
 
   decode(block: Uint8Array): [string, string][] {
     const out: [string, string][] = [];
+    this.decodeInto(block, (name, value) => out.push([name, value]));
+    return out;
+  }
+
+  /** Decodes a header block, handing each field to `onField` in order. */
+  decodeInto(block: Uint8Array, onField: (name: string, value: string) => void): void {
     let at = 0;
     const readInt = (prefixBits: number): number => {
       const mask = (1 << prefixBits) - 1;
@@ -218,15 +230,15 @@ export class HpackDecoder {
       const b = block[at] as number;
       if ((b & 0x80) !== 0) {
         // §6.1 indexed header field.
-        const index = readInt(7);
-        out.push(this.entry(index));
+        const e = this.entry(readInt(7));
+        onField(e[0], e[1]);
         fieldsSeen = true;
       } else if ((b & 0x40) !== 0) {
         // §6.2.1 literal with incremental indexing.
         const index = readInt(6);
         const name = index === 0 ? readString() : (this.entry(index)[0] as string);
         const value = readString();
-        out.push([name, value]);
+        onField(name, value);
         this.add(name, value);
         fieldsSeen = true;
       } else if ((b & 0x20) !== 0) {
@@ -239,22 +251,19 @@ export class HpackDecoder {
         // §6.2.2 without indexing (0000), §6.2.3 never indexed (0001).
         const index = readInt(4);
         const name = index === 0 ? readString() : (this.entry(index)[0] as string);
-        out.push([name, readString()]);
+        onField(name, readString());
         fieldsSeen = true;
       }
     }
-    return out;
   }
 
-  private entry(index: number): [string, string] {
+  /** A table entry (shared: callers do not change it). */
+  private entry(index: number): readonly [string, string] {
     if (index === 0) throw new HpackError("index 0");
-    if (index <= staticTable.length) {
-      const e = staticTable[index - 1] as readonly [string, string];
-      return [e[0], e[1]];
-    }
+    if (index <= staticTable.length) return staticTable[index - 1] as readonly [string, string];
     const e = this.table[index - staticTable.length - 1];
     if (e === undefined) throw new HpackError(`index ${index} past the tables`);
-    return [e[0], e[1]];
+    return e;
   }
 
   private add(name: string, value: string): void {
