@@ -2,7 +2,8 @@
  * Skiff's own HTTP/2 connection (grpc/h2wire/) under a gRPC server, at the frame level: flow
  * control against a client with a tiny window, PING, many streams at once, padded frames written
  * by hand, and malformed input (bad preface, oversized frame, a stream id a client may not use,
- * an undecodable header block), each ending only its own connection with the right GOAWAY code.
+ * an undecodable header block, a header list that decodes too large), each ending only its own
+ * connection with the right GOAWAY code.
  * The gRPC-level suite runs over both implementations in h2server.test.ts.
  */
 import { connect, constants } from "node:http2";
@@ -210,6 +211,19 @@ t.test("padded HEADERS and DATA frames written by hand get a whole gRPC response
   t.ok(((last?.flags ?? 0) & Flag.END_STREAM) !== 0);
 });
 
+t.test("a PING alone on an idle connection is answered with its payload", async (t) => {
+  const c = await RawClient.open();
+  t.teardown(() => c.socket.destroy());
+  c.socket.write(Buffer.concat([clientPreface, settingsFrame([])]));
+  const acked = () => c.frames.some((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0);
+  await c.until(acked);
+  t.ok(acked(), "SETTINGS acknowledged");
+  c.socket.write(frame(FrameType.PING, 0, 0, Buffer.from("12345678")));
+  const pong = () => c.frames.find((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0);
+  await c.until(() => pong() !== undefined, 2000);
+  t.equal(pong()?.payload.toString(), "12345678");
+});
+
 t.test("malformed input ends that connection with GOAWAY and its code; others go on", async (t) => {
   const cases: [string, Buffer, number][] = [
     ["a bad preface", Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), ErrorCode.PROTOCOL_ERROR],
@@ -239,6 +253,25 @@ t.test("malformed input ends that connection with GOAWAY and its code; others go
         frame(FrameType.PING, 0, 0, Buffer.alloc(8)),
       ]),
       ErrorCode.PROTOCOL_ERROR,
+    ],
+    [
+      // One literal with incremental indexing puts a 4,000-byte value in the table; 300 one-byte
+      // references to it (index 62) then decode to 1.2 MB of header list.
+      "a header list that decodes past its limit (a few bytes indexing a large entry often)",
+      Buffer.concat([
+        clientPreface,
+        frame(
+          FrameType.HEADERS,
+          Flag.END_HEADERS,
+          1,
+          Buffer.concat([
+            Buffer.from([0x40, 0x01, 0x78, 0x7f, 0xa1, 0x1e]), // name "x", value length 127+3873
+            Buffer.alloc(4000, 0x79),
+            Buffer.alloc(300, 0xbe), // indexed field 62: the newest dynamic entry
+          ]),
+        ),
+      ]),
+      ErrorCode.ENHANCE_YOUR_CALM,
     ],
     [
       "a connection WINDOW_UPDATE of 0",

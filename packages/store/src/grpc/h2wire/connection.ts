@@ -39,6 +39,10 @@ const streamRecvWindow = 4 * 1024 * 1024;
 const connRecvWindow = 16 * 1024 * 1024;
 /** A header block (HEADERS and its CONTINUATIONs) larger than this ends the connection. */
 const maxHeaderBlockBytes = 256 * 1024;
+/** Decoded header lists larger than this end the connection (advertised in SETTINGS). */
+const maxHeaderListBytes = 1024 * 1024;
+/** Bytes written and not yet taken by the socket past which the connection is dropped. */
+const maxUnreadBytes = 64 * 1024 * 1024;
 /** Output gathered in one turn up to this size is copied into one buffer; more goes out corked. */
 const concatLimit = 256 * 1024;
 
@@ -86,6 +90,7 @@ export class H2Connection implements StreamHost {
       settingsFrame([
         [Setting.INITIAL_WINDOW_SIZE, streamRecvWindow],
         [Setting.ENABLE_PUSH, 0],
+        [Setting.MAX_HEADER_LIST_SIZE, maxHeaderListBytes],
       ]),
     );
     this.push(windowUpdateFrame(0, connRecvWindow - defaultWindow));
@@ -181,7 +186,11 @@ export class H2Connection implements StreamHost {
       case FrameType.PING:
         if (streamId !== 0 || payload.length !== 8)
           throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "bad PING");
-        if ((flags & Flag.ACK) === 0) this.pushFrame(FrameType.PING, Flag.ACK, 0, payload);
+        if ((flags & Flag.ACK) === 0) {
+          this.checkUnread();
+          this.pushFrame(FrameType.PING, Flag.ACK, 0, payload);
+          this.scheduleFlush();
+        }
         return;
       case FrameType.GOAWAY:
         this.goingAway = true;
@@ -274,13 +283,18 @@ export class H2Connection implements StreamHost {
     const bytes = block.parts.length === 1 ? (block.parts[0] as Buffer) : Buffer.concat(block.parts);
     // Every block is decoded, even one for a stream that is refused: it changes the HPACK table.
     const headers: IncomingHeaders = {};
+    let listSize = 0;
     try {
       this.decoder.decodeInto(bytes, (name, value) => {
-        headers[name] = value;
+        // RFC 9113 §6.5.2's measure; a few bytes can index large table entries many times.
+        listSize += name.length + value.length + 32;
+        if (listSize <= maxHeaderListBytes) headers[name] = value;
       });
     } catch (e) {
       throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, (e as Error).message);
     }
+    if (listSize > maxHeaderListBytes)
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header list of ${listSize} bytes`);
     const id = block.streamId;
     const existing = this.streams.get(id);
     if (existing !== undefined) {
@@ -301,6 +315,15 @@ export class H2Connection implements StreamHost {
     this.streams.set(id, s);
     this.guard(s, () => this.onStream(s, headers));
     if (block.endStream) this.remoteEnd(s);
+  }
+
+  /**
+   * Flow control bounds the data this side writes, not its answers to the client's PING and
+   * SETTINGS frames: a client that keeps sending them without reading is cut off.
+   */
+  private checkUnread(): void {
+    if (this.socket.writableLength > maxUnreadBytes)
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read its answers");
   }
 
   /** A handler that throws resets its own stream, not the connection. */
@@ -341,6 +364,7 @@ export class H2Connection implements StreamHost {
       }
       // HEADER_TABLE_SIZE limits the table of our encoder, which uses none.
     }
+    this.checkUnread();
     this.pushFrame(FrameType.SETTINGS, Flag.ACK, 0, undefined);
     this.scheduleFlush();
   }
