@@ -1,5 +1,5 @@
 import { type KeyRange, toBin } from "./bytes.js";
-import { type History, toEvent } from "./history.js";
+import { type History, type Rec, toEvent } from "./history.js";
 import type { Event, KeyValue } from "./types.js";
 
 /** Which keys each lease holds now (etcd's lessor itemSet), kept in step with every write. */
@@ -33,6 +33,14 @@ export class LeaseIndex {
   }
 }
 
+/** One change to undo: the record appended, and the lease attachment it made and ended. */
+interface Undo {
+  k: string;
+  rec: Rec;
+  attached: bigint | undefined;
+  detached: bigint | undefined;
+}
+
 /**
  * One write transaction, etcd's storeTxnWrite: every change it makes gets main revision
  * beginRev+1 and sub revisions 0,1,2... in order. Changes go straight into the history (records
@@ -41,8 +49,8 @@ export class LeaseIndex {
  */
 export class WriteTxn {
   readonly events: Event[] = [];
-  /** What to undo, newest last, if the txn fails half-way. */
-  private readonly undo: (() => void)[] = [];
+  /** What to undo, newest last, if the txn fails half-way (records, not closures: one per write). */
+  private readonly undo: Undo[] = [];
 
   constructor(
     private readonly h: History,
@@ -73,18 +81,18 @@ export class WriteTxn {
     this.h.append(k, rec);
     if (prev) this.leases.detach(prev.lease, k);
     this.leases.attach(lease, k);
-    this.undo.push(() => {
-      this.leases.detach(lease, k);
-      if (prev) this.leases.attach(prev.lease, k);
-      this.h.pop(k, rec);
-    });
+    this.undo.push({ k, rec, attached: lease, detached: prev?.lease });
     this.events.push(toEvent(k, rec, prev));
     return main;
   }
 
   /** Undoes every change of this txn, newest first: a failed write txn leaves no trace. */
   rollback(): void {
-    while (this.undo.length > 0) (this.undo.pop() as () => void)();
+    for (let u = this.undo.pop(); u !== undefined; u = this.undo.pop()) {
+      if (u.attached !== undefined) this.leases.detach(u.attached, u.k);
+      if (u.detached !== undefined) this.leases.attach(u.detached, u.k);
+      this.h.pop(u.k, u.rec);
+    }
     this.events.length = 0;
   }
 
@@ -101,10 +109,7 @@ export class WriteTxn {
     const rec = { main, sub: this.events.length, kv: null };
     this.h.append(k, rec);
     this.leases.detach(prev.lease, k);
-    this.undo.push(() => {
-      this.leases.attach(prev.lease, k);
-      this.h.pop(k, rec);
-    });
+    this.undo.push({ k, rec, attached: undefined, detached: prev.lease });
     this.events.push(toEvent(k, rec, prev));
   }
 }

@@ -167,6 +167,13 @@ export class StoreBackend {
     return false;
   }
 
+  /** Whether a write must go through checkQuota: an alarm is raised, or the store is over quota. */
+  private quotaInQuestion(): boolean {
+    return (
+      this.sm.alarms.size > 0 || this.sm.mvcc.sizeBytes > (this.o.quotaBackendBytes ?? 2 * 1024 * 1024 * 1024)
+    );
+  }
+
   /** Raises the NOSPACE alarm when the store is over quota; writes that add data then fail. */
   private async checkQuota(): Promise<void> {
     const quota = this.o.quotaBackendBytes ?? 2 * 1024 * 1024 * 1024;
@@ -203,7 +210,7 @@ export class StoreBackend {
       put: async (req) => {
         const r = c.putIn(req);
         this.validate(() => checkPutRequest(r));
-        await this.checkQuota();
+        if (this.quotaInQuestion()) await this.checkQuota();
         return c.putOut(h(), (await this.propose({ op: "put", req: r })) as m.PutResponse);
       },
       deleteRange: async (req) => {
@@ -215,7 +222,7 @@ export class StoreBackend {
         const r = c.txnIn(req);
         this.validate(() => checkTxnRequest(r, this.o.maxTxnOps));
         const writes = (r.success ?? []).concat(r.failure ?? []).some((op) => !("request_range" in op));
-        if (writes) await this.checkQuota();
+        if (writes && this.quotaInQuestion()) await this.checkQuota();
         else if (this.readOnlyTxnSerializable(r)) {
           // etcd serves a txn of serializable ranges locally, without Raft.
           try {
