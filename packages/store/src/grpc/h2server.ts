@@ -75,6 +75,23 @@ interface Listener {
   destroySessions(): void;
 }
 
+/** The Listener of a server and the set of its open connections (h2wire's or node:http2's). */
+function listenerOf(
+  server: { close(cb: () => void): unknown },
+  conns: Set<{ close(): void; destroy(): void }>,
+): Listener {
+  return {
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    closeSessions: () => {
+      for (const c of conns) c.close();
+    },
+    destroySessions: () => {
+      for (const c of conns) c.destroy();
+      conns.clear();
+    },
+  };
+}
+
 /** grpc-message: percent-encoded outside printable ASCII, and '%' itself (PROTOCOL-HTTP2.md). */
 export function encodeGrpcMessage(s: string): string {
   return s.replace(/[^\x20-\x24\x26-\x7e]+/g, (run) =>
@@ -283,17 +300,7 @@ export class GrpcH2Server {
       );
       conns.add(c);
     });
-    const listener: Listener = {
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-      closeSessions: () => {
-        for (const c of conns) c.close();
-      },
-      destroySessions: () => {
-        for (const c of conns) c.destroy();
-        conns.clear();
-      },
-    };
-    return { server, listener };
+    return { server, listener: listenerOf(server, conns) };
   }
 
   private nodeListener(): { server: Server; listener: Listener } {
@@ -312,17 +319,7 @@ export class GrpcH2Server {
     server.on("stream", (stream, headers) =>
       this.onStream(stream as unknown as H2Stream, headers as Record<string, string>),
     );
-    const listener: Listener = {
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-      closeSessions: () => {
-        for (const s of sessions) s.close();
-      },
-      destroySessions: () => {
-        for (const s of sessions) s.destroy();
-        sessions.clear();
-      },
-    };
-    return { server: server as unknown as Server, listener };
+    return { server: server as unknown as Server, listener: listenerOf(server, sessions) };
   }
 
   private onStream(stream: H2Stream, headers: Record<string, string | undefined>): void {
