@@ -20,6 +20,12 @@ t.test("skiff store takes etcd's flags and their defaults; unknown or bad flags 
     /at least as 5 times as --heartbeat-interval/,
   );
   t.throws(() => parseStoreFlags(["--snapshot-count=0"]), /must be a positive integer/);
+  t.equal(f.watchBatchIntervalMs, 100, "live watch events held at most 100 ms by default");
+  t.equal(parseStoreFlags(["--experimental-watch-batch-interval=0"]).watchBatchIntervalMs, 0, "0: at once");
+  t.throws(
+    () => parseStoreFlags(["--experimental-watch-batch-interval=-5"]),
+    /invalid value "-5" for flag --experimental-watch-batch-interval/,
+  );
   await t.rejects(
     startStore(["--name", "x", "--initial-cluster", "y=http://127.0.0.1:1"]),
     /couldn't find local name "x" in the initial cluster configuration/,

@@ -154,6 +154,59 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
     t.same(problems.slice(0, 10), [], "after resuming, all 16 watchers got every event in order (catch-up)");
   });
 
+  await t.test(
+    "a busy stream's watchers get several revisions per response; a lone watcher is not held",
+    async (t) => {
+      // --experimental-watch-batch-interval (100 ms here, the default): after a flush of n
+      // responses a stream waits min(2n ms, 100 ms) before the next one.
+      const model = new WriteModel();
+      const P = "bz/";
+      const busy = conn(ca);
+      const watchers: WatcherLog[] = [];
+      for (let i = 0; i < 30; i++) watchers.push(await busy.watch(P));
+      const lone = await conn(ca).watch(P);
+      const from = Number(watchers[0]?.created?.header.revision) + 1;
+      const revisions = 200;
+      let next = 0;
+      const writer = async (c: EtcdClients) => {
+        while (next < revisions) {
+          next++;
+          await writeTxn(c, model, P, [{ type: 0, key: `${P}k${next % 7}`, value: uniqueValue(P) }]);
+        }
+      };
+      await Promise.all([ca, ca, cb, cb].map(writer));
+      await waitLastRev([...watchers, lone], model.lastRev, 30_000);
+      const problems = [...watchers, lone].flatMap((w, i) =>
+        checkWatch(w.responses, model, from, { max: 3 }).map((p) => `w${i}: ${p}`),
+      );
+      t.same(problems.slice(0, 10), [], "every watcher got every revision, in order, each revision whole");
+      const responses = watchers.map((w) => w.responses.length);
+      t.comment(
+        `${revisions} revisions; responses per busy watcher ${Math.min(...responses)}-${Math.max(...responses)}`,
+      );
+      t.ok(
+        Math.max(...responses) <= revisions / 3,
+        `a stream of 30 busy watchers sends each several revisions per response (at most ${Math.max(...responses)} responses for ${revisions} revisions)`,
+      );
+
+      // Revisions 40 ms apart: the lone watcher's stream waits 2 ms after each one-response flush,
+      // so every revision goes out on its own, as soon as it is applied.
+      const spaced = 10;
+      const before = lone.responses.length;
+      for (let i = 0; i < spaced; i++) {
+        await writeTxn(ca, model, P, [{ type: 0, key: `${P}lone`, value: uniqueValue(P) }]);
+        await sleep(40);
+      }
+      await waitLastRev([lone], model.lastRev, 10_000);
+      const perResponse = lone.responses.slice(before).map((r) => (r.events ?? []).length);
+      t.same(
+        perResponse,
+        Array(spaced).fill(1),
+        "a lone watcher gets each spaced revision in a response of its own",
+      );
+    },
+  );
+
   await t.test("a watch on a compacted revision is canceled with compact_revision", async (t) => {
     const model = new WriteModel();
     for (let i = 0; i < 5; i++) await writeTxn(ca, model, "cp/", [{ type: 0, key: "cp/k", value: `v${i}` }]);

@@ -81,6 +81,8 @@ export interface StoreBackendOptions {
    * ReadIndex, so a partitioned or lagging member answers stale data (jepsen-lite must catch it).
    */
   readonly unsafeStaleReads?: boolean;
+  /** --experimental-watch-batch-interval (ms): see WatchHubOptions. */
+  readonly watchBatchIntervalMs?: number;
 }
 
 export class StoreBackend {
@@ -94,7 +96,7 @@ export class StoreBackend {
   constructor(private readonly o: StoreBackendOptions) {
     this.node = o.node;
     this.sm = o.sm;
-    this.watch = new WatchHub(o.sm, () => this.hdr());
+    this.watch = new WatchHub(o.sm, () => this.hdr(), { batchIntervalMs: o.watchBatchIntervalMs });
     this.lessor = new Lessor(o.node, o.sm, (id) => this.propose({ op: "leaseRevoke", id }));
   }
 

@@ -31,6 +31,11 @@ export interface StoreFlags {
    * ("node", the fallback: about 48 us more CPU per call).
    */
   grpcHttp2: "skiff" | "node";
+  /**
+   * The longest a Watch stream with many busy watchers holds live events to send each watcher
+   * several revisions per response (ms; 0: every revision at once). See server/watch.ts.
+   */
+  watchBatchIntervalMs: number;
   /** Test-only broken build: linearizable reads served locally without ReadIndex (jepsen-lite). */
   unsafeStaleReads: boolean;
 }
@@ -57,6 +62,7 @@ const spec = {
   "listen-metrics-urls": { type: "string", default: "" },
   "log-level": { type: "string", default: "info" },
   "grpc-http2": { type: "string", default: "skiff" },
+  "experimental-watch-batch-interval": { type: "string", default: "100" },
   "unsafe-no-fsync": { type: "boolean", default: false },
   "unsafe-stale-reads": { type: "boolean", default: false },
 } as const;
@@ -99,6 +105,11 @@ export function parseStoreFlags(argv: readonly string[]): StoreFlags {
   const quota = Number(s("quota-backend-bytes"));
   if (!Number.isInteger(quota) || quota < 0)
     throw new Error(`invalid value "${s("quota-backend-bytes")}" for flag --quota-backend-bytes`);
+  const batch = Number(s("experimental-watch-batch-interval"));
+  if (!Number.isInteger(batch) || batch < 0 || batch > 10_000)
+    throw new Error(
+      `invalid value "${s("experimental-watch-batch-interval")}" for flag --experimental-watch-batch-interval: must be an integer from 0 to 10000 (ms)`,
+    );
   const heartbeatMs = positive("heartbeat-interval", s("heartbeat-interval"));
   const electionMs = positive("election-timeout", s("election-timeout"));
   if (electionMs < 5 * heartbeatMs) {
@@ -134,6 +145,7 @@ export function parseStoreFlags(argv: readonly string[]): StoreFlags {
     listenMetricsUrls: list(s("listen-metrics-urls")),
     logLevel: s("log-level"),
     grpcHttp2: http2,
+    watchBatchIntervalMs: batch,
     unsafeNoFsync: values["unsafe-no-fsync"] === true,
     unsafeStaleReads: values["unsafe-stale-reads"] === true,
   };

@@ -21,7 +21,7 @@ import { RaftNode } from "../raftnode/node.js";
 import { TcpTransport } from "../raftnode/tcp-transport.js";
 import { StoreBackend } from "./backend.js";
 import { parseStoreFlags } from "./flags.js";
-import { limitHeapGrowth } from "./heap.js";
+import { tuneV8 } from "./heap.js";
 import { StoreStateMachine } from "./statemachine.js";
 
 export interface RunningStore {
@@ -92,6 +92,7 @@ export async function startStore(argv: readonly string[]): Promise<RunningStore>
     clientURLs: flags.advertiseClientUrls,
     minLeaseTTL: Math.ceil((1.5 * flags.electionMs) / 1000),
     unsafeStaleReads: flags.unsafeStaleReads,
+    watchBatchIntervalMs: flags.watchBatchIntervalMs,
   });
   await node.start();
   backend.start();
@@ -173,7 +174,7 @@ function startAutoCompaction(
 }
 
 export async function runStore(argv: readonly string[]): Promise<number> {
-  limitHeapGrowth();
+  tuneV8();
   const store = await startStore(argv);
   const flags = parseStoreFlags(argv);
   let stopping = false;

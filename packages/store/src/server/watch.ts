@@ -38,6 +38,18 @@ const liveQueuedBytes = 64 * 1024;
 const livePendingBytes = 1024 * 1024;
 /** Unflushed bytes past which catching up pauses until the client has read half of them. */
 const maxQueuedBytes = 1024 * 1024;
+/**
+ * After a flush of n live responses a stream's next flush waits n times this long (at most the
+ * batch interval): a stream with one or a few watchers gets each revision at once, a stream
+ * carrying many busy watchers writes at most about 1,000 / this responses per second and each of
+ * its responses carries the revisions since the last one (see flush()).
+ */
+const flushGapPerResponseMs = 2;
+
+/** The wait before a stream's next live flush, after one of `responses` responses. */
+export function flushGapMs(responses: number, batchIntervalMs: number): number {
+  return Math.min(batchIntervalMs, responses * flushGapPerResponseMs);
+}
 
 /** Roughly what a response weighs on the wire. */
 function responseBytes(resp: g.WatchResponse): number {
@@ -128,6 +140,8 @@ class WatchStream {
    */
   pending = new Map<Watcher, { from: number; events: Uint8Array[] }>();
   pendingBytes = 0;
+  /** No live flush before this time (ms, the hub's clock): see flushGapMs. */
+  nextFlushAt = 0;
 
   constructor(
     readonly call: WatchCall,
@@ -187,23 +201,42 @@ class WatchStream {
   }
 }
 
+export interface WatchHubOptions {
+  /** etcd's --experimental-watch-progress-notify-interval (10 minutes). */
+  readonly progressNotifyIntervalMs?: number;
+  /**
+   * --experimental-watch-batch-interval: the longest a busy stream holds live events to send
+   * several revisions per response (100 ms; 0 writes every revision at once). See flushGapMs.
+   */
+  readonly batchIntervalMs?: number;
+  /** The clock for the flush pacing (ms; performance.now by default). */
+  readonly now?: () => number;
+}
+
 export class WatchHub {
   private readonly streams = new Set<WatchStream>();
   private catchUpScheduled = false;
   private progressTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly batchIntervalMs: number;
+  private readonly now: () => number;
+  /** The timer of the next paced flush, and when it fires. */
+  private flushTimer: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
 
   constructor(
     private readonly sm: StoreStateMachine,
     private readonly header: () => HeaderFields,
-    progressNotifyIntervalMs = 10 * 60 * 1000,
+    opts: WatchHubOptions = {},
   ) {
+    this.batchIntervalMs = opts.batchIntervalMs ?? 100;
+    this.now = opts.now ?? (() => performance.now());
     sm.onEvents = (rev, events) => this.onEvents(rev, events);
-    this.progressTimer = setInterval(() => this.progressNotify(), progressNotifyIntervalMs);
+    this.progressTimer = setInterval(() => this.progressNotify(), opts.progressNotifyIntervalMs ?? 600_000);
     this.progressTimer.unref();
   }
 
   close(): void {
     if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer.timer);
     for (const s of this.streams) {
       s.closed = true;
       s.call.end();
@@ -310,11 +343,11 @@ export class WatchHub {
   }
 
   /**
-   * Live events are gathered per watcher and written when the stream has nothing unflushed: an
-   * idle stream gets each revision at once (next turn of the event loop), a busy one gets all the
-   * revisions since its last write in one response per watcher (whole revisions; etcd also sends
-   * several revisions per response to a slow watcher). Each event is encoded once (with and
-   * without prev_kv) and shared among all watchers.
+   * Live events are gathered per watcher and written when the stream has nothing unflushed and
+   * its pacing allows (see flush): an idle stream gets each revision at once (next turn of the
+   * event loop), a busy one gets all the revisions since its last write in one response per
+   * watcher (whole revisions; etcd also sends several revisions per response to a slow watcher).
+   * Each event is encoded once (with and without prev_kv) and shared among all watchers.
    */
   private onEvents(revision: number, events: m.Event[]): void {
     const cache = new EventCache(events);
@@ -357,11 +390,24 @@ export class WatchHub {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Writes each stream's gathered live events. A client pays per response (decoding its header,
+   * dispatching it), so a stream that just wrote n responses waits flushGapMs(n) before the next
+   * flush: a stream of one watcher is held about 2 ms at most, one of 50 busy watchers (etcd's
+   * clientv3 puts all of a client's watchers on one stream) sends each watcher one response per
+   * batch interval with every revision since, instead of one per revision.
+   */
   private flush(): void {
     this.flushScheduled = false;
     let header: Uint8Array | undefined;
+    const now = this.now();
+    let nextDue = Number.POSITIVE_INFINITY;
     for (const stream of this.streams) {
       if (stream.pending.size === 0 || stream.queuedBytes > 0 || stream.closed) continue;
+      if (now < stream.nextFlushAt) {
+        nextDue = Math.min(nextDue, stream.nextFlushAt);
+        continue;
+      }
       header ??= encodeHeaderField({ ...this.header(), revision: this.sm.mvcc.revision });
       const pending = stream.pending;
       stream.pending = new Map();
@@ -374,7 +420,23 @@ export class WatchHub {
         events.push(p.events);
       }
       if (ids.length > 0) stream.sendShared(header, ids, events);
+      stream.nextFlushAt = now + flushGapMs(ids.length, this.batchIntervalMs);
     }
+    if (nextDue !== Number.POSITIVE_INFINITY) this.flushAt(nextDue, now);
+  }
+
+  /** One timer for the earliest paced flush. */
+  private flushAt(at: number, now: number): void {
+    if (this.flushTimer !== undefined && this.flushTimer.at <= at) return;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer.timer);
+    const timer = setTimeout(
+      () => {
+        this.flushTimer = undefined;
+        this.flush();
+      },
+      Math.max(1, Math.ceil(at - now)),
+    );
+    this.flushTimer = { at, timer };
   }
 
   private filter(w: Watcher, events: readonly m.Event[], cache: EventCache): Uint8Array[] {
