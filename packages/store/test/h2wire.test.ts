@@ -105,6 +105,25 @@ t.test("a client with a 1,000-byte window gets a 2 MB stream whole (flow control
   );
 });
 
+t.test("a unary reply overtakes a stream's backlog on a connection short of window", async (t) => {
+  // The connection's send window (65,535 bytes: the client's default) is shared by every stream;
+  // a 2 MB backlog on one stream must not hold a small reply until the backlog is through.
+  const session = connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 4 << 20 } });
+  t.teardown(() => session.close());
+  const ended: string[] = [];
+  const blob = call(session, "/t.S/Blob", "200").then((r) => {
+    ended.push("blob");
+    return r;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the blob's responses are queued
+  const echo = await call(session, "/t.S/Echo", "hi");
+  ended.push("echo");
+  t.same(messages(echo.body), ["echo hi"]);
+  const b = await blob;
+  t.equal(messages(b.body).length, 200, "the backlog still arrives whole");
+  t.same(ended, ["echo", "blob"], "the reply came before the end of the backlog");
+});
+
 t.test("PING is answered, and 200 calls at once on one connection all succeed", async (t) => {
   const session = connect(`http://127.0.0.1:${port}`);
   t.teardown(() => session.close());

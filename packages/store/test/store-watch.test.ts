@@ -207,6 +207,31 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
     },
   );
 
+  await t.test("a stream's backlog larger than one flush reaches every watcher, in order", async (t) => {
+    // 24 watchers on one stream and 16 KiB values: a batch interval's revisions are several
+    // hundred KiB per flush for the stream, more than it frames at once (256 KiB); the rest waits,
+    // pending, for the client to read the first part.
+    const model = new WriteModel();
+    const P = "bb/";
+    const stream = conn(ca);
+    const watchers: WatcherLog[] = [];
+    for (let i = 0; i < 24; i++) watchers.push(await stream.watch(P));
+    const from = Number(watchers[0]?.created?.header.revision) + 1;
+    let next = 0;
+    const writer = async (c: EtcdClients) => {
+      while (next < 60) {
+        next++;
+        await writeTxn(c, model, P, [{ type: 0, key: `${P}k${next % 5}`, value: uniqueValue(P, 16 * 1024) }]);
+      }
+    };
+    await Promise.all([ca, ca, cb, cb].map(writer));
+    await waitLastRev(watchers, model.lastRev, 30_000);
+    const problems = watchers.flatMap((w, i) =>
+      checkWatch(w.responses, model, from).map((p) => `w${i}: ${p}`),
+    );
+    t.same(problems.slice(0, 10), [], "every watcher got every revision, in order, each revision whole");
+  });
+
   await t.test("a watch on a compacted revision is canceled with compact_revision", async (t) => {
     const model = new WriteModel();
     for (let i = 0; i < 5; i++) await writeTxn(ca, model, "cp/", [{ type: 0, key: "cp/k", value: `v${i}` }]);

@@ -79,11 +79,13 @@ export class History {
   }
 
   append(k: string, rec: Rec): void {
-    let recs = this.byKey.get(k);
+    const recs = this.byKey.get(k);
     if (!recs) {
-      recs = [];
-      this.byKey.set(k, recs);
+      // A literal of one: a push onto [] reserves 17 slots, ~150 bytes a key that is written once.
+      this.byKey.set(k, [rec]);
       this.sorted.splice(this.lowerBound(k), 0, k);
+      this.bytes += recSize(k.length, rec);
+      return;
     }
     const last = recs[recs.length - 1];
     // Assertion: history only grows forward; a violation would corrupt every later read.

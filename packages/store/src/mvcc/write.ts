@@ -2,6 +2,9 @@ import { type KeyRange, toBin } from "./bytes.js";
 import { type History, type Rec, toEvent } from "./history.js";
 import type { Event, KeyValue } from "./types.js";
 
+/** One bigint for every record without a lease (a decoded 0n is a 24-byte object of its own). */
+const noLease = 0n;
+
 /** Which keys each lease holds now (etcd's lessor itemSet), kept in step with every write. */
 export class LeaseIndex {
   private readonly byLease = new Map<bigint, Set<string>>();
@@ -75,7 +78,7 @@ export class WriteTxn {
       mod_revision: main,
       version: prev ? prev.version + 1 : 1,
       value,
-      lease,
+      lease: lease === 0n ? noLease : lease,
     };
     const rec = { main, sub: this.events.length, kv };
     this.h.append(k, rec);

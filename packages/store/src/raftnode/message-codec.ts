@@ -69,7 +69,9 @@ export function writeBinaryMessage(m: Message, out: Buffer, at: number): void {
 function uint(b: Buffer, at: number): number {
   const v = b.readDoubleBE(at);
   if (!Number.isSafeInteger(v) || v < 0) throw new MessageCodecError(`not a uint: ${v}`);
-  return v;
+  // A double stored into an Entry makes its fields doubles: a 16-byte box per index and term of
+  // every entry a follower keeps. As an int32 it stays a small integer.
+  return v <= 0x3fffffff ? v | 0 : v;
 }
 
 /**

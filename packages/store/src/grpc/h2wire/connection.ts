@@ -45,6 +45,8 @@ const maxHeaderListBytes = 1024 * 1024;
 const maxUnreadBytes = 64 * 1024 * 1024;
 /** Output gathered in one turn up to this size is copied into one buffer; more goes out corked. */
 const concatLimit = 256 * 1024;
+/** A stream with at most this much queued output is drained first (see flush). */
+const smallStreamBytes = 16 * 1024;
 
 type Queued =
   | { kind: 0; data: Buffer; offset: number; end: boolean; cb: (() => void) | undefined }
@@ -60,7 +62,7 @@ interface PendingBlock {
 
 export class H2Connection implements StreamHost {
   private readonly streams = new Map<number, WireStream>();
-  /** Streams with output queued, in the order they got it (written round-robin). */
+  /** Streams with output queued, in the order they got it (small ones drained first: see flush). */
   private readonly queues = new Map<WireStream, Queued[]>();
   private readonly queued = new Map<WireStream, number>();
   private lastStreamId = 0;
@@ -474,9 +476,16 @@ export class H2Connection implements StreamHost {
     setImmediate(() => this.flush());
   }
 
-  /** Moves queued stream output into frames (as the windows allow) and writes everything at once. */
+  /**
+   * Moves queued stream output into frames (as the windows allow) and writes everything at once.
+   * Streams with little queued (unary replies) go first: the connection's send window is shared,
+   * and a client busy reading a watch stream's backlog returns it slowly; a Put's reply should not
+   * wait behind that backlog (gRPC-Go's writer takes turns between streams for the same reason).
+   */
   private flush(): void {
     this.flushScheduled = false;
+    for (const [s, list] of this.queues)
+      if ((this.queued.get(s) ?? 0) <= smallStreamBytes) this.drainStream(s, list);
     for (const [s, list] of this.queues) this.drainStream(s, list);
     if (this.out.length > 0 && !this.socket.destroyed) this.writeOut();
     this.out = [];
