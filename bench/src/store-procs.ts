@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "@skiff/store";
 import { closeChannel, type EtcdChannel, openChannel, unary } from "./store-grpc.js";
@@ -17,7 +17,9 @@ export type StoreSystem = "skiff-store" | "etcd";
 export const storeSystems: readonly StoreSystem[] = ["skiff-store", "etcd"];
 
 export const etcdBinary = "/usr/bin/etcd";
-const storeRun = fileURLToPath(new URL("../../packages/store/dist/server/run.js", import.meta.url));
+/** The `skiff` command: members start as a user starts them (its first line gives node's flags). */
+const skiffBin = fileURLToPath(new URL("../../packages/cli/bin/skiff.js", import.meta.url));
+const skiffBuilt = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
 
 export interface StoreCluster {
   readonly system: StoreSystem;
@@ -31,13 +33,13 @@ export interface StoreCluster {
 export function missing(system: StoreSystem): string | undefined {
   if (system === "etcd" && !existsSync(etcdBinary))
     return `${etcdBinary} is missing (apt-get install etcd-server)`;
-  if (system === "skiff-store" && !existsSync(storeRun)) return "packages/store is not built (npx tsc -b)";
+  if (system === "skiff-store" && !existsSync(skiffBuilt)) return "skiff is not built (npx tsc -b)";
   return undefined;
 }
 
 /**
- * Starts a fresh 3-member cluster. `profileDir` (skiff only) runs each member under
- * `node --cpu-prof --cpu-prof-dir DIR`: a .cpuprofile per member, written when it stops.
+ * Starts a fresh 3-member cluster. `profileDir` (skiff only) runs each member with
+ * `--cpu-prof --cpu-prof-dir DIR`: a .cpuprofile per member, written when it stops.
  */
 export async function startStoreCluster(system: StoreSystem, profileDir?: string): Promise<StoreCluster> {
   const why = missing(system);
@@ -67,15 +69,20 @@ export async function startStoreCluster(system: StoreSystem, profileDir?: string
     const child =
       system === "etcd"
         ? spawn(etcdBinary, flags, { stdio: ["ignore", "ignore", "pipe"] })
-        : spawn(
-            process.execPath,
-            [
-              ...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]),
-              storeRun,
-              ...flags,
-            ],
-            { stdio: ["ignore", "ignore", "pipe"] },
-          );
+        : spawn(skiffBin, ["store", ...flags], {
+            stdio: ["ignore", "ignore", "pipe"],
+            // The same node as this process; a profile through NODE_OPTIONS (the command line is
+            // the one skiff's first line gives).
+            env: {
+              ...process.env,
+              PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+              ...(profileDir === undefined
+                ? {}
+                : {
+                    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir ${profileDir}`,
+                  }),
+            },
+          });
     // Keep the tail of stderr for the error message if a member dies during start-up.
     child.stderr?.on("data", (d: Buffer) => {
       stderr[i] = `${stderr[i]}${d.toString()}`.slice(-2000);

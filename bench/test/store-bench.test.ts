@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import t from "tap";
 import { closeChannels, closedLoop, openChannels, putOp } from "../src/store-load.js";
 import { missing, startStoreCluster } from "../src/store-procs.js";
@@ -39,4 +40,25 @@ t.test("store bench load generator puts through etcd's gRPC API and reports perc
   t.ok(Math.abs(ratios.put_p99_latency - 0.5) < 1e-9, "put p99 ratio is skiff/etcd");
   t.ok(Number.isNaN(ratios.watch_events_per_second), "a workload that did not run has no ratio");
   t.match(storeTables(rows), /\| 4 \| skiff-store \|.*\| 0\.50 \| 0\.50 \|/);
+});
+
+t.test("skiff-store members start as `skiff store` does, node's flags from skiff's first line", async (t) => {
+  const why = missing("skiff-store");
+  if (why !== undefined) {
+    if (process.env.CI === "true") t.fail(`skiff must be built in CI: ${why}`);
+    else t.skip(`skipped: ${why}`);
+    return;
+  }
+  const cluster = await startStoreCluster("skiff-store");
+  t.teardown(() => cluster.stop());
+  for (const pid of cluster.pids) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    t.ok(argv.includes("--max-semi-space-size=8"), `member ${pid}: node --max-semi-space-size=8`);
+    t.ok(argv.includes("store"), `member ${pid}: skiff store`);
+  }
+  const channels = await openChannels(cluster.targets, 1);
+  t.teardown(() => closeChannels(channels));
+  const m = await closedLoop(channels, 4, 0.3, putOp("y"));
+  t.ok(m.ops > 0, `${m.ops} puts`);
+  t.equal(m.errors, 0);
 });
