@@ -54,6 +54,7 @@ t.test("skiff-store members start as `skiff store` does, node's flags from skiff
   for (const pid of cluster.pids) {
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     t.ok(argv.includes("--max-semi-space-size=8"), `member ${pid}: node --max-semi-space-size=8`);
+    t.ok(argv.includes("--interrupt-budget=16896"), `member ${pid}: node --interrupt-budget=16896`);
     t.ok(argv.includes("store"), `member ${pid}: skiff store`);
   }
   const channels = await openChannels(cluster.targets, 1);
