@@ -119,7 +119,13 @@ async function warmUp(ch: EtcdChannel[], plan: Plan): Promise<void> {
   await closedLoop(ch, 16, s / 4, rangeOp(false));
   await closedLoop(ch, 16, s / 4, rangeOp(true));
   await closedLoop(ch, 16, s / 4, txnCasOp("w"));
-  await watchFanOut(ch, { tag: "ww", watchers: 200, streams: 8, puts: 50 });
+  // The measured shape (watchers and streams), a quarter of the puts.
+  await watchFanOut(ch, {
+    tag: "ww",
+    watchers: plan.watchers,
+    streams: plan.watchStreams,
+    puts: plan.watchPuts / 4,
+  });
   // Few leases: those granted stay (TTL 600 s) for the whole run.
   await closedLoop(ch, 4, s / 8, leaseGrantOp);
   await leaseKeepAlive(ch, 4, s / 8);
