@@ -124,7 +124,7 @@ async function warmUp(ch: EtcdChannel[], plan: Plan): Promise<void> {
     tag: "ww",
     watchers: plan.watchers,
     streams: plan.watchStreams,
-    puts: plan.watchPuts / 4,
+    puts: Math.ceil(plan.watchPuts / 4),
   });
   // Few leases: those granted stay (TTL 600 s) for the whole run.
   await closedLoop(ch, 4, s / 8, leaseGrantOp);
