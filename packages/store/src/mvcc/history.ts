@@ -84,17 +84,16 @@ export class History {
       // A literal of one: a push onto [] reserves 17 slots, ~150 bytes a key that is written once.
       this.byKey.set(k, [rec]);
       this.sorted.splice(this.lowerBound(k), 0, k);
-      this.bytes += recSize(k.length, rec);
-      return;
+    } else {
+      const last = recs[recs.length - 1];
+      // Assertion: history only grows forward; a violation would corrupt every later read.
+      if (last && (last.main > rec.main || (last.main === rec.main && last.sub >= rec.sub))) {
+        throw new Error(
+          `mvcc: history of key out of order: ${last.main}.${last.sub} then ${rec.main}.${rec.sub}`,
+        );
+      }
+      recs.push(rec);
     }
-    const last = recs[recs.length - 1];
-    // Assertion: history only grows forward; a violation would corrupt every later read.
-    if (last && (last.main > rec.main || (last.main === rec.main && last.sub >= rec.sub))) {
-      throw new Error(
-        `mvcc: history of key out of order: ${last.main}.${last.sub} then ${rec.main}.${rec.sub}`,
-      );
-    }
-    recs.push(rec);
     this.bytes += recSize(k.length, rec);
   }
 
