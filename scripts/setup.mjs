@@ -52,7 +52,7 @@ function ensurePnpm() {
     return;
   }
   log(`pnpm ${PNPM_VERSION}: installing with npm (found: ${have ?? "none"})`);
-  // Not `npm i -E pnpm` inside the repo: that writes an npm lockfile (see TOOLCHAIN.md).
+  // Not `npm i -E pnpm` inside the repo: that writes an npm lockfile (docs/development.md, toolchain pitfalls).
   const r = spawnSync("npm", ["install", "--global", `pnpm@${PNPM_VERSION}`], { stdio: "inherit" });
   if (r.status !== 0) {
     problems.push(

@@ -14,7 +14,6 @@ export function tlv(tag: number, content: Buffer): Buffer {
 
 export const sequence = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items));
 export const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
-export const nullValue = (): Buffer => Buffer.from([0x05, 0x00]);
 export const octetString = (b: Buffer): Buffer => tlv(0x04, b);
 export const utf8String = (s: string): Buffer => tlv(0x0c, Buffer.from(s, "utf8"));
 export const boolean = (v: boolean): Buffer => tlv(0x01, Buffer.from([v ? 0xff : 0x00]));

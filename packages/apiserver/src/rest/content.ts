@@ -3,7 +3,7 @@
  * negotiation (JSON, YAML, Table). Bodies arrive as raw bytes (fastify parses nothing), at most
  * 3 MiB, and any malformed body is a 400, never a crash.
  */
-import { parse as parseYaml, stringify as toYaml } from "yaml";
+import { parse as parseYaml } from "yaml";
 import { badRequest, unsupportedMediaType } from "../status.js";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -86,9 +86,4 @@ export function negotiate(accept: string | undefined): Negotiated {
   const first = (accept ?? "").split(",")[0] ?? "";
   const table = /as=Table/.test(first) && /g=meta\.k8s\.io/.test(first);
   return { table, yaml: !table && mediaType(first) === "application/yaml" };
-}
-
-export function serialize(value: unknown, n: Negotiated): { type: string; body: string } {
-  if (n.yaml) return { type: "application/yaml", body: toYaml(value) };
-  return { type: "application/json", body: JSON.stringify(value) };
 }

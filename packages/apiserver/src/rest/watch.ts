@@ -3,7 +3,7 @@
  * metadata.name=x). The answer is HTTP 200 with one JSON event per line, flushed per event:
  * {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}}.
  *
- * resourceVersion semantics (KUBECTL.md, kube-apiserver): unset or "0" = synthetic ADDED events
+ * resourceVersion semantics (Kubernetes API concepts, "Semantics for watch"): unset or "0" = synthetic ADDED events
  * for the current state, then changes; N = changes after N, or an ERROR event with a 410 Expired
  * Status when N is older than the watch cache's window (storage/watch-cache.ts). An object that stops matching the selectors is DELETED for
  * the watcher, one that starts matching is ADDED. The stream ends after timeoutSeconds (then the

@@ -1,8 +1,8 @@
 /**
  * The store as the API server sees it: a few etcd v3 calls (Range, Txn, Watch, lease grant) on
- * plain objects. One implementation over gRPC serves both the embedded store (an in-process
- * `skiff store` member on a loopback port) and any etcd v3 endpoint (`--etcd-servers`: a skiff
- * store cluster or real etcd), with failover between endpoints.
+ * plain objects. Two implementations: GrpcEtcd (here) for any etcd v3 endpoint (`--etcd-servers`:
+ * a skiff store cluster or real etcd), with failover between endpoints, and InProcessEtcd
+ * (storage/inprocess.ts) for the embedded store, whose etcd v3 handlers it calls directly.
  */
 import { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "@skiff/store";
 

@@ -2,9 +2,8 @@
  * A gRPC server for the etcd services, on Skiff's own HTTP/2 (h2wire/, the default) or on
  * node:http2: the wire protocol of grpc/doc/PROTOCOL-HTTP2.md (length-prefixed messages, status in trailers, trailers-only error
  * responses, percent-encoded grpc-message), with the messages encoded and decoded by the same
- * proto-loader definitions grpc-js uses. grpc-js's server spent about 100 us of CPU per unary call
- * on this machine against 67 us for the same call on bare http2 (interceptor chain, metadata
- * objects, per-call filters), a third of what a member spends on a put's call.
+ * proto-loader definitions grpc-js uses. grpc-js's own server costs much more CPU per unary call
+ * (interceptor chain, metadata objects, per-call filters); docs/benchmarks.md has the figures.
  *
  * Not implemented, as etcd's clients do not use them: message compression (a compressed message
  * is answered with UNIMPLEMENTED), server-side deadlines (grpc-timeout is left to the client),

@@ -4,7 +4,7 @@
  */
 export class RaftNodeError extends Error {
   constructor(
-    readonly code: "NoLeader" | "LeaderChanged" | "Timeout" | "Stopped" | "StorageFailed" | "NotLeader",
+    readonly code: "NoLeader" | "Timeout" | "Stopped" | "StorageFailed" | "NotLeader",
     message: string,
   ) {
     super(message);
@@ -15,4 +15,3 @@ export class RaftNodeError extends Error {
 export const errNoLeader = () => new RaftNodeError("NoLeader", "etcdserver: no leader");
 export const errTimeout = () => new RaftNodeError("Timeout", "etcdserver: request timed out");
 export const errStopped = () => new RaftNodeError("Stopped", "etcdserver: server stopped");
-export const errLeaderChanged = () => new RaftNodeError("LeaderChanged", "etcdserver: leader changed");

@@ -126,8 +126,8 @@ export class OutboundPeer {
     if (m.type === MessageType.MsgSnap && m.snapshot !== undefined) this.enqueueSnapshot(m, m.snapshot);
     else this.enqueueFrame(m);
     // Flushed once the event loop has handled the I/O at hand: the messages of every Ready made
-    // in this turn leave in one write per peer (a loopback write costs the receiver's side of TCP
-    // too, and waking it: about 50 us each on the 2-core benchmark machine).
+    // in this turn leave in one write per peer (a loopback write also runs the receiver's side of
+    // TCP and wakes it).
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {

@@ -121,9 +121,6 @@ export function snapChunkHeader(size: number): Buffer {
   return buf;
 }
 
-/** Frame bytes of one SnapChunk of `size` bytes (for bounds checks). */
-export const snapChunkFrameBytes = (size: number) => chunkHeaderBytes + size;
-
 /**
  * Decodes one frame payload (without its length prefix). `owned`: the payload is a buffer of its
  * own (FrameReader allocated it for this frame), not a view of a socket chunk. Throws FrameError on

@@ -9,6 +9,7 @@ import { type EtcdBackend, notImplementedBackend } from "../grpc/backend.js";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../grpc/client.js";
 import { EtcdError, type EtcdErrorCode, failStream } from "../grpc/errors.js";
 import type * as g from "../grpc/types.js";
+import { AlarmAction, AlarmType } from "../grpc/types.js";
 import { memberIdFromPeerUrls } from "../member/ids.js";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "../mvcc/check.js";
 import { MvccError } from "../mvcc/errors.js";
@@ -45,7 +46,6 @@ const mvccToEtcd: Record<string, EtcdErrorCode> = {
 
 const raftToEtcd: Record<RaftNodeError["code"], EtcdErrorCode> = {
   NoLeader: "NoLeader",
-  LeaderChanged: "LeaderChanged",
   Timeout: "Timeout",
   Stopped: "Stopped",
   StorageFailed: "Corrupt",
@@ -165,7 +165,7 @@ export class StoreBackend {
   }
 
   private noSpace(): boolean {
-    for (const a of this.sm.alarms.values()) if (a.alarm === 1) return true;
+    for (const a of this.sm.alarms.values()) if (a.alarm === AlarmType.NOSPACE) return true;
     return false;
   }
 
@@ -181,9 +181,12 @@ export class StoreBackend {
     const quota = this.o.quotaBackendBytes ?? 2 * 1024 * 1024 * 1024;
     if (this.noSpace()) throw new EtcdError("NoSpace");
     if (this.sm.mvcc.sizeBytes <= quota) return;
-    await this.propose({ op: "alarm", action: "activate", memberId: String(this.node.id), alarm: 1 }).catch(
-      () => undefined,
-    );
+    await this.propose({
+      op: "alarm",
+      action: "activate",
+      memberId: String(this.node.id),
+      alarm: AlarmType.NOSPACE,
+    }).catch(() => undefined);
     throw new EtcdError("NoSpace");
   }
 
@@ -279,25 +282,25 @@ export class StoreBackend {
         raftTerm: this.node.term(),
         raftAppliedIndex: this.node.appliedIndex(),
         errors: [...this.sm.alarms.values()].map(
-          (a) => `memberID:${a.memberId} alarm:${a.alarm === 1 ? "NOSPACE" : "CORRUPT"} `,
+          (a) => `memberID:${a.memberId} alarm:${a.alarm === AlarmType.NOSPACE ? "NOSPACE" : "CORRUPT"} `,
         ),
         isLearner: this.node.members().learners.includes(this.node.id),
       }),
       alarm: async (req) => {
         const list = (alarms: { memberId: string; alarm: number }[]) =>
           alarms.map((a) => ({ memberID: a.memberId, alarm: a.alarm }));
-        if (req.action === 2) {
+        if (req.action === AlarmAction.DEACTIVATE) {
           // etcd answers a deactivation with the alarms it deactivated.
           const targets = [...this.sm.alarms.values()].filter(
             (a) =>
               (req.memberID === "0" || a.memberId === req.memberID) &&
-              (req.alarm === 0 || a.alarm === req.alarm),
+              (req.alarm === AlarmType.NONE || a.alarm === req.alarm),
           );
           for (const a of targets)
             await this.propose({ op: "alarm", action: "deactivate", memberId: a.memberId, alarm: a.alarm });
           return { header: this.header(), alarms: list(targets) };
         }
-        if (req.action === 1) {
+        if (req.action === AlarmAction.ACTIVATE) {
           await this.propose({ op: "alarm", action: "activate", memberId: req.memberID, alarm: req.alarm });
           return { header: this.header(), alarms: list([{ memberId: req.memberID, alarm: req.alarm }]) };
         }

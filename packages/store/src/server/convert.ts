@@ -145,9 +145,3 @@ export function txnOut(h: HeaderFields, r: m.TxnResponse): g.TxnResponse {
     responses: r.responses.map((op) => opOut(h, op)),
   };
 }
-
-export function eventOut(e: m.Event, withPrev: boolean): g.Event {
-  const out: g.Event = { type: e.type === "PUT" ? 0 : 1, kv: kvOut(e.kv) };
-  if (withPrev && e.prev_kv !== undefined) out.prev_kv = kvOut(e.prev_kv);
-  return out;
-}

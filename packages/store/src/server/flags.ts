@@ -28,7 +28,7 @@ export interface StoreFlags {
   unsafeNoFsync: boolean;
   /**
    * Which HTTP/2 implementation serves gRPC: Skiff's own ("skiff", grpc/h2wire/) or node:http2
-   * ("node", the fallback: about 48 us more CPU per call).
+   * ("node", the fallback: more CPU per call).
    */
   grpcHttp2: "skiff" | "node";
   /**

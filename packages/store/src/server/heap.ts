@@ -1,20 +1,12 @@
 /**
  * How far `skiff store` lets V8's heap grow past its live size before the next full collection.
  *
- * V8's own growing factor is dynamic (up to 4x): over a whole bench run (docs/benchmarks.md) a
- * member with 53-66 MiB live let its heap reach 150+ MiB between full collections, peak RSS about
- * twice etcd's. A fixed 1.4x (`--heap-growing-percent=40`, what this file set before) bounded RSS
- * but cost CPU wherever the live heap is small: with 14 MiB live (1,000 watchers), 40% is less
- * headroom than the young generation holds, so V8 starts the next incremental marking as soon as
- * one finishes: 46 full collections in 8 s of watch fan-out instead of 6, member CPU per event
- * 9-11 µs instead of 5-7, and at 256 put clients 225-235 µs of member CPU per put instead of
- * 185-195.
- *
- * So the slack is a share of the live heap with a floor: after every full collection the growing
- * percent becomes max(minSlackBytes, slackRatio * live) / live. A small heap gets at least 24 MiB
- * of room (more than the 16 MiB young generation, so marking is not back-to-back); a large one
- * grows by 60% of its live size. V8 reads the flag at every full collection, so setting it at
- * run time takes effect.
+ * V8's own dynamic growing factor lets a member's heap reach several times its live size; a small
+ * fixed factor starves a small heap instead (less slack than the young generation holds keeps
+ * incremental marking running back to back). So the slack is a share of the live heap with a
+ * floor: after every full collection the growing percent becomes
+ * max(minSlackBytes, slackRatio * live) / live. V8 reads the flag at every full collection, so
+ * setting it at run time takes effect. What each setting measured: docs/benchmarks.md.
  */
 
 import { constants, PerformanceObserver } from "node:perf_hooks";

@@ -9,6 +9,7 @@
 import type { ServerStreamCall } from "../grpc/backend.js";
 import { failStream } from "../grpc/errors.js";
 import type * as g from "../grpc/types.js";
+import { WatchFilterType } from "../grpc/types.js";
 import { compareBytes } from "../mvcc/bytes.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
@@ -34,9 +35,7 @@ const liveQueuedBytes = 64 * 1024;
  * Live events waiting for a busy stream, counted once per watcher, past which its watchers catch
  * up from history instead. The events themselves are shared among the watchers (one encoding per
  * event), so this is far more than the memory they hold; catching up reads history once per
- * watcher, which at 1,000 watchers on one prefix cost more than the wait (at 1 MiB, 50 watchers
- * on a stream whose client reads slower than 4 puts in flight write went there about once a
- * second).
+ * watcher, which with many watchers on one prefix costs more than the wait.
  */
 const livePendingBytes = 4 * 1024 * 1024;
 /**
@@ -328,8 +327,8 @@ export class WatchHub {
       key: c.key,
       rangeEnd: c.range_end.length > 0 ? c.range_end : undefined,
       nextRev: start > 0 ? start : current + 1,
-      noPut: c.filters.includes(0),
-      noDelete: c.filters.includes(1),
+      noPut: c.filters.includes(WatchFilterType.NOPUT),
+      noDelete: c.filters.includes(WatchFilterType.NODELETE),
       prevKv: c.prev_kv,
       progressNotify: c.progress_notify,
       synced: true,

@@ -5,10 +5,10 @@
  * priorities (ignored), no TLS. Output is gathered per event-loop turn and written with one socket
  * write, as node:http2 does.
  *
- * node:http2 spent about 48 us of CPU per unary gRPC call on this machine (stream objects with
- * Readable and Writable state, header objects converted both ways, a write per stream); a put's
- * call was a fifth of what a member spends on it. This connection keeps per-stream state to one
- * small object and pre-encodes the constant response headers.
+ * node:http2's per-call cost (stream objects with Readable and Writable state, header objects
+ * converted both ways, a write per stream) was the largest fixed cost of a put (docs/benchmarks.md).
+ * This connection keeps per-stream state to one small object and pre-encodes the constant
+ * response headers.
  */
 import type { Socket } from "node:net";
 import {
