@@ -1,0 +1,206 @@
+import { EventEmitter } from "node:events";
+import { request } from "node:http";
+import { Registry } from "prom-client";
+import t from "tap";
+import {
+  type Component,
+  durationFlag,
+  FlagSet,
+  Health,
+  intFlag,
+  listFlag,
+  once,
+  parseDuration,
+  Readiness,
+  runComponent,
+  serveOps,
+} from "../src/index.js";
+
+t.test("flags: values, defaults, Go-style errors in the upstream binary's words", async (t) => {
+  const defs = {
+    name: { type: "string", default: "default", usage: "member name" },
+    "data-dir": { type: "string", usage: "where data lives" },
+    debug: { type: "boolean", default: false, usage: "more logs" },
+  } as const;
+  const kube = new FlagSet(defs);
+  const { values } = kube.parse(["--name=a", "--debug"]);
+  t.equal(values.name, "a");
+  t.equal(values.debug, true);
+  t.equal(values["data-dir"], undefined);
+  t.equal(kube.parse([]).values.name, "default");
+  t.throws(() => kube.parse(["--bogus"]), { name: "FlagError", message: "unknown flag: --bogus" });
+  t.throws(() => new FlagSet(defs, "etcd").parse(["--bogus"]), {
+    message: "flag provided but not defined: --bogus",
+  });
+  t.throws(() => kube.parse(["--name"]), { message: "flag needs an argument: --name" });
+  t.throws(() => kube.parse(["x"]), { message: 'unexpected argument "x"' });
+  t.same(kube.parse(["x"], true).positionals, ["x"]);
+  t.match(kube.usage(), /--name string\s+member name \(default "default"\)/);
+  t.match(kube.usage(), /--debug\s+more logs$/);
+  t.same(kube.names, ["name", "data-dir", "debug"]);
+});
+
+t.test("flags: integers, lists and Go durations", async (t) => {
+  t.equal(intFlag("port", "6443", 0, 65535), 6443);
+  t.throws(() => intFlag("port", "65536", 0, 65535), { message: /invalid value "65536" for flag --port/ });
+  t.throws(() => intFlag("port", "", 0, 65535), { message: /invalid value "" for flag --port/ });
+  t.throws(() => intFlag("port", "1.5", 0, 65535));
+  t.same(listFlag(" a, b,,c "), ["a", "b", "c"]);
+  t.equal(parseDuration("15s"), 15_000);
+  t.equal(parseDuration("1h30m"), 5_400_000);
+  t.equal(parseDuration("1.5s"), 1500);
+  t.equal(parseDuration("100ms"), 100);
+  t.equal(parseDuration("0"), 0);
+  t.equal(parseDuration("250us"), 0.25);
+  for (const bad of ["", "5", "1x", "s", "1h 2m", "-1s"])
+    t.throws(() => parseDuration(bad), { message: /invalid duration/ }, bad);
+  t.throws(() => durationFlag("event-ttl", "1d"), {
+    message: 'invalid value "1d" for flag --event-ttl: time: invalid duration "1d"',
+  });
+});
+
+t.test("health: livez, readyz, one check, verbose, exclude, 500 on failure", async (t) => {
+  let synced = false;
+  const h = new Health()
+    .addLivez("etcd", () => undefined)
+    .addReadyz("informer-sync", () => (synced ? undefined : "not synced"));
+  const q = (s = "") => new URLSearchParams(s);
+  t.same(await h.serve("livez", undefined, q()), { code: 200, body: "ok" });
+  const notReady = await h.serve("readyz", undefined, q());
+  t.equal(notReady.code, 500);
+  t.equal(
+    notReady.body,
+    "[+]ping ok\n[+]etcd ok\n[-]informer-sync failed: reason withheld\nreadyz check failed\n",
+  );
+  t.equal((await h.serve("readyz", undefined, q("exclude=informer-sync"))).code, 200);
+  t.equal((await h.serve("readyz", "informer-sync", q())).code, 500);
+  t.equal((await h.serve("readyz", "nope", q())).code, 404);
+  t.same(await h.failing("healthz"), ["informer-sync"]);
+  synced = true;
+  t.same(await h.serve("readyz", undefined, q("verbose")), {
+    code: 200,
+    body: "[+]ping ok\n[+]etcd ok\n[+]informer-sync ok\nreadyz check passed\n",
+  });
+  const throwing = new Health().addLivez("boom", () => {
+    throw new Error("x");
+  });
+  t.equal((await throwing.serve("livez", undefined, q())).code, 500);
+});
+
+function get(addr: string, path: string): Promise<{ status: number; body: string; type: string }> {
+  const [host, port] = [addr.slice(0, addr.lastIndexOf(":")), addr.slice(addr.lastIndexOf(":") + 1)];
+  return new Promise((resolve, reject) => {
+    request({ host, port, path }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"]) }),
+      );
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+t.test("ops server: metrics, health and extra routes on a listener it picks", async (t) => {
+  const metrics = new Registry();
+  metrics.setDefaultLabels({});
+  const ops = await serveOps([{ host: "127.0.0.1", port: 0 }], {
+    health: new Health(),
+    metrics,
+    routes: new Map([
+      [
+        "/health",
+        (_req, res) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end('{"health":"true"}');
+        },
+      ],
+    ]),
+  });
+  t.teardown(() => ops.close());
+  const addr = ops.addresses[0] as string;
+  t.match((await get(addr, "/metrics")).type, /text\/plain/);
+  t.same(await get(addr, "/livez"), { status: 200, body: "ok", type: "text/plain; charset=utf-8" });
+  t.equal((await get(addr, "/health")).body, '{"health":"true"}');
+  t.equal((await get(addr, "/nope")).status, 404);
+});
+
+/** A component whose steps a test drives, recording what happened. */
+function fakeComponent(startFails = false) {
+  const events: string[] = [];
+  const readiness = new Readiness();
+  const c: Component & { events: string[]; readiness: Readiness } = {
+    name: "fake",
+    health: new Health(),
+    metrics: new Registry(),
+    events,
+    readiness,
+    async start() {
+      events.push("start");
+      if (startFails) throw new Error("cannot bind");
+    },
+    get ready() {
+      return readiness.promise;
+    },
+    describe: () => ({ url: "x://y" }),
+    stop: once(async () => {
+      events.push("stop");
+    }),
+  };
+  return c;
+}
+
+t.test("runComponent: ready line after ready, stop on the first signal, force on the second", async (t) => {
+  const signals = new EventEmitter();
+  const lines: string[] = [];
+  const c = fakeComponent();
+  const code = runComponent(c, { signals, out: (l) => lines.push(l) });
+  await new Promise((r) => setImmediate(r));
+  t.same(lines, [], "no ready line before ready");
+  c.readiness.resolve();
+  while (lines.length === 0) await new Promise((r) => setImmediate(r));
+  t.same(JSON.parse(lines[0] as string), { event: "ready", component: "fake", url: "x://y" });
+  signals.emit("SIGTERM");
+  t.equal(await code, 0);
+  t.same(c.events, ["start", "stop"]);
+  t.equal(signals.listenerCount("SIGTERM"), 0, "signal handlers removed");
+
+  // A component that never finishes draining: the second signal gives up with exit code 1.
+  const slow = fakeComponent();
+  slow.stop = () => new Promise<void>(() => {});
+  slow.readiness.resolve();
+  const slowCode = runComponent(slow, { signals, out: () => undefined });
+  await new Promise((r) => setImmediate(r));
+  signals.emit("SIGINT");
+  signals.emit("SIGINT");
+  t.equal(await slowCode, 1);
+});
+
+t.test("runComponent: a failed start stops what started and throws", async (t) => {
+  const c = fakeComponent(true);
+  await t.rejects(runComponent(c, { signals: new EventEmitter(), out: () => undefined }), {
+    message: "cannot bind",
+  });
+  t.same(c.events, ["start", "stop"]);
+  const never = fakeComponent();
+  never.readiness.reject(new Error("no leader"));
+  await t.rejects(runComponent(never, { signals: new EventEmitter(), out: () => undefined }), {
+    message: "no leader",
+  });
+  t.same(never.events, ["start", "stop"]);
+});
+
+t.test("runComponent: a signal before ready stops without a ready line", async (t) => {
+  const signals = new EventEmitter();
+  const lines: string[] = [];
+  const c = fakeComponent();
+  const code = runComponent(c, { signals, out: (l) => lines.push(l) });
+  await new Promise((r) => setImmediate(r));
+  signals.emit("SIGTERM");
+  t.equal(await code, 0);
+  t.same(lines, []);
+  t.same(c.events, ["start", "stop"]);
+});
