@@ -4,7 +4,7 @@
  * otherwise shares one TCP connection among every client of the same address, and the load is
  * meant to arrive over several connections per member, as from several real clients.
  */
-import { type EtcdServiceName, grpcCredentials, etcdServices as loadEtcdServices } from "@skiff/store";
+import { type EtcdServiceName, grpcCredentials, etcdServices as loadEtcdServices } from "@skiff/etcd-client";
 
 type ServiceCtor = ReturnType<typeof loadEtcdServices>[EtcdServiceName];
 type ServiceClient = InstanceType<ServiceCtor>;

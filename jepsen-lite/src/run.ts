@@ -4,7 +4,7 @@
  * linearizably, let the watchers catch up, then run every checker.
  */
 import { performance } from "node:perf_hooks";
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/store";
+import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
 import { checkDurability, type DurabilityResult } from "./check/durability.js";
 import type { Op } from "./check/history.js";
 import { pairOps } from "./check/history.js";

@@ -4,7 +4,7 @@
  * reconnects to the next member and resumes from the revision after the last event it saw. Every
  * response is kept as one batch, for the watch checker (check/watch.ts).
  */
-import { closeEtcdClients, type EtcdClients, etcdClients } from "@skiff/store";
+import { closeEtcdClients, type EtcdClients, etcdClients } from "@skiff/etcd-client";
 import type { WatchEvent, WatcherStream } from "./check/watch.js";
 
 export const WATCH_PREFIX = "jepsen/";

@@ -18,7 +18,7 @@
  * the store returned, for the watch checker. Times are performance.now() relative to `t0`.
  */
 import { performance } from "node:perf_hooks";
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/store";
+import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
 import type { Op } from "./check/history.js";
 import type { TxnMicroOp } from "./check/linearizable.js";
 import type { MicroOp } from "./check/listappend.js";

@@ -1,7 +1,4 @@
-export { credentials as grpcCredentials } from "@grpc/grpc-js";
 export type { EtcdBackend } from "./grpc/backend.js";
-export { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "./grpc/client.js";
-export { type EtcdServiceName, etcdServices } from "./grpc/proto.js";
 export { type Clock, realClock } from "./raftnode/clock.js";
 export { RaftNodeError } from "./raftnode/errors.js";
 export { LevelDbLogStore } from "./raftnode/leveldb-logstore.js";

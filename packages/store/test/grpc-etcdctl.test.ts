@@ -5,11 +5,11 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import type { KeyValue, Member, RangeRequest, ResponseHeader } from "@skiff/etcd-client";
 import t from "tap";
 import { type EtcdBackend, notImplementedBackend } from "../src/grpc/backend.js";
 import { EtcdError, etcdErrorCatalog, etcdErrorCodeOf, toGrpcStatus } from "../src/grpc/errors.js";
 import { createEtcdServer } from "../src/grpc/server.js";
-import type { KeyValue, Member, RangeRequest, ResponseHeader } from "../src/grpc/types.js";
 
 const etcdctlBin = "/usr/bin/etcdctl";
 // A member id above 2^63 on purpose: it only survives if uint64s stay exact end to end.

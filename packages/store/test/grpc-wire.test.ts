@@ -1,6 +1,6 @@
 /**
  * Proves Skiff's etcd .proto files against the reference: a real etcd 3.4 is started on loopback
- * and every call below is encoded and decoded with clients built from packages/store/proto.
+ * and every call below is encoded and decoded with clients built from @skiff/etcd-client's protos.
  * If a field number were wrong, a value would decode as zero/empty or under another field.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -8,10 +8,16 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
+import {
+  closeEtcdClients,
+  type EtcdClients,
+  etcdClients,
+  type Member,
+  unaryCall,
+  type WatchResponse,
+} from "@skiff/etcd-client";
 import t from "tap";
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
 import { etcdErrorCatalog } from "../src/grpc/errors.js";
-import type { Member, WatchResponse } from "../src/grpc/types.js";
 import { freePort } from "./procs.js";
 
 const etcdBin = "/usr/bin/etcd";

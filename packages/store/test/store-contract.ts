@@ -6,8 +6,13 @@
  * such as Kubernetes, which stores them as resourceVersion).
  */
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
-import type { EtcdServiceName } from "../src/grpc/proto.js";
+import {
+  closeEtcdClients,
+  type EtcdClients,
+  type EtcdServiceName,
+  etcdClients,
+  unaryCall,
+} from "@skiff/etcd-client";
 import { contractCompactCase, contractKvCases } from "./store-contract-kv.js";
 import { contractTxnCases } from "./store-contract-txn.js";
 import { contractWatchLeaseCases } from "./store-contract-watch.js";

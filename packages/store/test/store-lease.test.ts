@@ -1,7 +1,6 @@
 import type { ClientDuplexStream } from "@grpc/grpc-js";
+import type { EtcdClients, LeaseKeepAliveResponse } from "@skiff/etcd-client";
 import t from "tap";
-import type { EtcdClients } from "../src/grpc/client.js";
-import type { LeaseKeepAliveResponse } from "../src/grpc/types.js";
 import {
   b,
   Clients,

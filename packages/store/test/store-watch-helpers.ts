@@ -5,8 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
-import type { Event, WatchResponse } from "../src/grpc/types.js";
+import {
+  closeEtcdClients,
+  type EtcdClients,
+  type Event,
+  etcdClients,
+  unaryCall,
+  type WatchResponse,
+} from "@skiff/etcd-client";
 import type { StoreCluster, StoreMember } from "./storeprocs.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw proto-loader messages

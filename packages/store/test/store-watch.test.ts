@@ -1,5 +1,5 @@
+import type { EtcdClients } from "@skiff/etcd-client";
 import t from "tap";
-import type { EtcdClients } from "../src/grpc/client.js";
 import {
   Clients,
   call,

@@ -4,7 +4,7 @@
  * a skiff store cluster or real etcd), with failover between endpoints, and InProcessEtcd
  * (storage/inprocess.ts) for the embedded store, whose etcd v3 handlers it calls directly.
  */
-import { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "@skiff/store";
+import { closeEtcdClients, type EtcdClients, type EtcdTls, etcdClients, unaryCall } from "@skiff/etcd-client";
 
 export interface Kv {
   key: Buffer;

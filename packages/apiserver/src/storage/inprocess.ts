@@ -5,8 +5,8 @@
  * strings), but no HTTP/2, no socket, no TLS.
  */
 import { EventEmitter } from "node:events";
+import { etcdServices } from "@skiff/etcd-client";
 import type { EtcdBackend } from "@skiff/store";
-import { etcdServices } from "@skiff/store";
 import { EtcdV3, type WatchStream } from "./etcd.js";
 
 interface Codec {

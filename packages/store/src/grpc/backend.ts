@@ -4,7 +4,7 @@
  * proto messages in and out, and the three streaming RPCs handed over as ServerStreamCalls.
  * A method throws EtcdError for etcd's own errors (see errors.ts).
  */
-import { failStream, UnimplementedError } from "./errors.js";
+
 import type {
   AlarmRequest,
   AlarmResponse,
@@ -38,7 +38,8 @@ import type {
   TxnResponse,
   WatchRequest,
   WatchResponse,
-} from "./types.js";
+} from "@skiff/etcd-client";
+import { failStream, UnimplementedError } from "./errors.js";
 
 /**
  * A streaming call as the handlers use it: requests arrive as 'data' ('end' when the client

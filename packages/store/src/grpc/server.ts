@@ -3,6 +3,7 @@
  * package etcdserverpb) served by Skiff's HTTP/2 gRPC server (h2server.ts) on top of an EtcdBackend.
  */
 import type { MethodDefinition } from "@grpc/grpc-js";
+import { etcdServices } from "@skiff/etcd-client";
 import type { EtcdBackend, ServerStreamCall } from "./backend.js";
 import { toGrpcStatus } from "./errors.js";
 import {
@@ -12,7 +13,6 @@ import {
   type StreamHandler,
   type UnaryHandler,
 } from "./h2server.js";
-import { etcdServices } from "./proto.js";
 
 /**
  * etcd accepts requests up to --max-request-bytes (1.5 MiB by default) plus 512 KiB of gRPC

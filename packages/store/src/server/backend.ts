@@ -4,12 +4,19 @@
  * answer from this member's state; watches are served from the MVCC history; lease expiry is the
  * leader's (Lessor). Errors are etcd's (EtcdError, see ../grpc/errors.ts).
  */
+
+import type * as g from "@skiff/etcd-client";
+import {
+  AlarmAction,
+  AlarmType,
+  closeEtcdClients,
+  type EtcdClients,
+  etcdClients,
+  unaryCall,
+} from "@skiff/etcd-client";
 import { ConfChangeType, type NodeId } from "@skiff/raft";
 import { type EtcdBackend, notImplementedBackend } from "../grpc/backend.js";
-import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../grpc/client.js";
 import { EtcdError, type EtcdErrorCode, failStream } from "../grpc/errors.js";
-import type * as g from "../grpc/types.js";
-import { AlarmAction, AlarmType } from "../grpc/types.js";
 import { memberIdFromPeerUrls } from "../member/ids.js";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "../mvcc/check.js";
 import { MvccError } from "../mvcc/errors.js";

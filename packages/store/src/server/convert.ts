@@ -2,7 +2,7 @@
  * Between the gRPC layer's plain objects (proto-loader: bytes as Buffer, int64 as decimal strings,
  * enums as numbers) and the MVCC store's (Uint8Array, numbers, bigint lease ids, enum names).
  */
-import type * as g from "../grpc/types.js";
+import type * as g from "@skiff/etcd-client";
 import type * as m from "../mvcc/types.js";
 
 const sortOrders = ["NONE", "ASCEND", "DESCEND"] as const;

@@ -3,9 +3,10 @@
  * stream (etcd forwards them to the leader too): only the leader knows when leases expire.
  * Answers come back in request order on a stream; they are matched by lease id.
  */
-import type { EtcdClients } from "../grpc/client.js";
+
+import type * as g from "@skiff/etcd-client";
+import type { EtcdClients } from "@skiff/etcd-client";
 import { EtcdError } from "../grpc/errors.js";
-import type * as g from "../grpc/types.js";
 
 type KeepAliveStream = NodeJS.ReadWriteStream & { write(r: object): boolean; end(): void };
 

@@ -6,10 +6,10 @@
  * Events of one revision always go out in one response (atomic per revision).
  */
 
+import type * as g from "@skiff/etcd-client";
+import { WatchFilterType } from "@skiff/etcd-client";
 import type { ServerStreamCall } from "../grpc/backend.js";
 import { failStream } from "../grpc/errors.js";
-import type * as g from "../grpc/types.js";
-import { WatchFilterType } from "../grpc/types.js";
 import { compareBytes } from "../mvcc/bytes.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";

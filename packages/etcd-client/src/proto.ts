@@ -1,5 +1,5 @@
 /**
- * Loads Skiff's copy of the etcd v3 protos (packages/store/proto) with @grpc/proto-loader.
+ * Loads Skiff's copy of the etcd v3 protos (this package's proto/) with @grpc/proto-loader.
  * The one place that knows where the .proto files live and how messages map to JS values.
  */
 import { fileURLToPath } from "node:url";
@@ -7,10 +7,10 @@ import { type GrpcObject, loadPackageDefinition, type ServiceClientConstructor }
 import { loadSync, type Options } from "@grpc/proto-loader";
 
 /**
- * packages/store/proto/. This module runs as src/grpc/proto.ts under tap and as
- * dist/grpc/proto.js when built: both are two levels below the package root.
+ * The package's proto/. This module runs as src/proto.ts under tap and as dist/proto.js when
+ * built: both are one level below the package root.
  */
-export const protoDir = fileURLToPath(new URL("../../proto/", import.meta.url));
+export const protoDir = fileURLToPath(new URL("../proto/", import.meta.url));
 
 /**
  * keepCase: field names as in rpc.proto (etcd mixes snake_case and ID/TTL/peerURLs).

@@ -1,6 +1,6 @@
 /**
- * Raw etcd v3 gRPC clients built from Skiff's protos: used by the wire tests against real etcd,
- * and the starting point for the apiserver's "any etcd v3 endpoint" storage implementation.
+ * Raw etcd v3 gRPC clients built from Skiff's protos: the API server's "any etcd v3 endpoint"
+ * storage, the store's forwarding to its leader, the benchmarks, jepsen-lite and the wire tests.
  */
 import { type Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import { type EtcdServiceName, etcdServices } from "./proto.js";
