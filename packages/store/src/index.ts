@@ -12,8 +12,6 @@ export {
 } from "./raftnode/logstore.js";
 export { NodeMetrics } from "./raftnode/metrics.js";
 export { RaftNode, type RaftNodeOptions } from "./raftnode/node.js";
-export { SimDisk, SimLogStore } from "./raftnode/sim-logstore.js";
-export { SimNet, SimTransport } from "./raftnode/sim-transport.js";
 export type { StateMachine } from "./raftnode/statemachine.js";
 export { TcpTransport, type TcpTransportOptions } from "./raftnode/tcp-transport.js";
 export type { Transport, TransportHandler } from "./raftnode/transport.js";
@@ -21,5 +19,4 @@ export { parseStoreFlags, type StoreFlags, storeFlagNames } from "./server/flags
 export type { RunningStore } from "./server/main.js";
 export { runStore, startStore } from "./server/main.js";
 export { runSnapshotRestore } from "./server/restore.js";
-export { SimClock } from "./sim/clock.js";
 export { freePort } from "./util/ports.js";

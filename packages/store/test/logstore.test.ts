@@ -27,7 +27,7 @@ import {
   type LogUpdate,
   StorageWriteError,
 } from "../src/raftnode/logstore.js";
-import { SimDisk, SimLogStore } from "../src/raftnode/sim-logstore.js";
+import { SimDisk, SimLogStore } from "../src/sim/logstore.js";
 import {
   canonical,
   entries,

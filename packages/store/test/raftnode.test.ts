@@ -6,9 +6,9 @@ import { encodeKv, KvStateMachine } from "../src/member/kv.js";
 import { type Clock, realClock } from "../src/raftnode/clock.js";
 import { NodeMetrics } from "../src/raftnode/metrics.js";
 import { RaftNode } from "../src/raftnode/node.js";
-import { SimDisk, SimLogStore } from "../src/raftnode/sim-logstore.js";
-import { SimNet, SimTransport } from "../src/raftnode/sim-transport.js";
 import { SimClock } from "../src/sim/clock.js";
+import { SimDisk, SimLogStore } from "../src/sim/logstore.js";
+import { SimNet, SimTransport } from "../src/sim/transport.js";
 
 /** One contract for both clocks: every() repeats until cancelled, after() fires once unless cancelled. */
 async function clockContract(

@@ -8,7 +8,6 @@ import { MessageType, message, type NodeId, SeededRand } from "@skiff/raft";
 import { Scheduler } from "@skiff/raft/sim";
 import { Registry } from "prom-client";
 import t from "tap";
-import { SimNet, SimTransport } from "../src/raftnode/sim-transport.js";
 import { TcpTransport, type TcpTransportOptions } from "../src/raftnode/tcp-transport.js";
 import {
   decodeFrame,
@@ -19,6 +18,7 @@ import {
   protocolVersion,
   snapChunkHeader,
 } from "../src/raftnode/transport-frame.js";
+import { SimNet, SimTransport } from "../src/sim/transport.js";
 import { Inbox, type MakePair, type Member, type PairEnv, transportContract } from "./transport-contract.js";
 
 const token = "s3cret-cluster-token";

@@ -10,9 +10,9 @@ import { Scheduler } from "@skiff/raft/sim";
 import { encodeKv, KvStateMachine } from "../member/kv.js";
 import { CorruptionError } from "../raftnode/logstore.js";
 import { RaftNode } from "../raftnode/node.js";
-import { SimDisk, SimLogStore } from "../raftnode/sim-logstore.js";
-import { SimNet, SimTransport } from "../raftnode/sim-transport.js";
 import { SimClock } from "./clock.js";
+import { SimDisk, SimLogStore } from "./logstore.js";
+import { SimNet, SimTransport } from "./transport.js";
 
 export interface NodeSimOptions {
   readonly seed: number;

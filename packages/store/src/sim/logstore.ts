@@ -16,8 +16,13 @@ import {
   SNAPSHOT_KEY,
   verifyLog,
   type WritePlan,
-} from "./logrecord.js";
-import { type LogStore, type LogUpdate, type PersistedState, StorageWriteError } from "./logstore.js";
+} from "../raftnode/logrecord.js";
+import {
+  type LogStore,
+  type LogUpdate,
+  type PersistedState,
+  StorageWriteError,
+} from "../raftnode/logstore.js";
 
 const hexKey = (key: Uint8Array) => Buffer.from(key).toString("hex");
 const keyBytes = (hex: string) => new Uint8Array(Buffer.from(hex, "hex"));

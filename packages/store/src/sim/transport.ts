@@ -6,8 +6,8 @@
  */
 import { type Message, MessageType, type NodeId, type Rand } from "@skiff/raft";
 import type { Scheduler } from "@skiff/raft/sim";
-import type { Transport, TransportHandler } from "./transport.js";
-import type { PeerStats, TransportStats } from "./transport-metrics.js";
+import type { Transport, TransportHandler } from "../raftnode/transport.js";
+import type { PeerStats, TransportStats } from "../raftnode/transport-metrics.js";
 
 export interface SimNetOptions {
   readonly scheduler: Scheduler;
