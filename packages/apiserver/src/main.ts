@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type EtcdBackend, freePort, startStore } from "@skiff/store";
+import { type EtcdBackend, freePort, parseStoreFlags, Store } from "@skiff/store";
 import { authenticator, type UserInfo } from "./auth.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki } from "./pki/pki.js";
@@ -132,22 +132,25 @@ export async function startServer(
   if (endpoints.length === 0) {
     const client = `http://127.0.0.1:${await freePort()}`;
     const peer = `http://127.0.0.1:${await freePort()}`;
-    const store = await startStore([
-      ...["--name", "skiff", "--data-dir", join(flags.dataDir, "store")],
-      ...["--listen-client-urls", client, "--advertise-client-urls", client],
-      ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer],
-      ...["--initial-cluster", `skiff=${peer}`, "--log-level", "warn"],
-      // A single member elects itself at once; short timeouts make start-up fast.
-      ...["--heartbeat-interval", "50", "--election-timeout", "250"],
-    ]);
+    const store = new Store(
+      parseStoreFlags([
+        ...["--name", "skiff", "--data-dir", join(flags.dataDir, "store")],
+        ...["--listen-client-urls", client, "--advertise-client-urls", client],
+        ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer],
+        ...["--initial-cluster", `skiff=${peer}`, "--log-level", "warn"],
+        // A single member elects itself at once; short timeouts make start-up fast.
+        ...["--heartbeat-interval", "50", "--election-timeout", "250"],
+      ]),
+    );
+    await store.start();
     stopStore = () => store.stop();
     embedded = store.etcd;
     // A single member elects itself within an election timeout; serve once it has.
-    const deadline = Date.now() + 10_000;
-    while (store.node.leader() === 0) {
-      if (Date.now() > deadline) throw new Error("the embedded store elected no leader in 10 s");
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the embedded store elected no leader in 10 s")), 10_000);
+    });
+    await Promise.race([store.ready, late]).finally(() => clearTimeout(timer));
     endpoints = [client];
   }
   const file = (f: string | undefined) => (f === undefined ? undefined : readFileSync(f));

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startStore } from "@skiff/store";
+import { freePort, parseStoreFlags, Store } from "@skiff/store";
 import { type EtcdKV, GrpcEtcd } from "../src/storage/etcd.js";
 import { InProcessEtcd } from "../src/storage/inprocess.js";
 
@@ -26,20 +26,30 @@ export async function skiffBackend(inProcess = false): Promise<Backend> {
   const dir = mkdtempSync(join(tmpdir(), "apiserver-skiff-"));
   const client = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
-  const store = await startStore([
-    ...[
-      "--name",
-      "s",
-      "--data-dir",
-      join(dir, "s"),
-      "--listen-client-urls",
-      client,
-      "--advertise-client-urls",
-      client,
-    ],
-    ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `s=${peer}`],
-    ...["--heartbeat-interval", "50", "--election-timeout", "250", "--log-level", "error"],
-  ]);
+  const store = new Store(
+    parseStoreFlags([
+      ...[
+        "--name",
+        "s",
+        "--data-dir",
+        join(dir, "s"),
+        "--listen-client-urls",
+        client,
+        "--advertise-client-urls",
+        client,
+      ],
+      ...[
+        "--listen-peer-urls",
+        peer,
+        "--initial-advertise-peer-urls",
+        peer,
+        "--initial-cluster",
+        `s=${peer}`,
+      ],
+      ...["--heartbeat-interval", "50", "--election-timeout", "250", "--log-level", "error"],
+    ]),
+  );
+  await store.start();
   await waitLeader([new URL(client).host]);
   return {
     name: "skiff store",

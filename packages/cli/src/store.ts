@@ -4,7 +4,7 @@ export const storeCommand: Command = {
   name: "store",
   summary: "Run a member of Skiff's own etcd (etcd v3 API, etcd's flags)",
   async run(args, io) {
-    const { runSnapshotRestore, runStore, storeFlagNames } = await import("@skiff/store");
+    const { runSnapshotRestore, runStore, storeFlags } = await import("@skiff/store");
     if (args[0] === "snapshot") {
       if (args[1] !== "restore") {
         io.err(
@@ -22,7 +22,7 @@ export const storeCommand: Command = {
     }
     if (args.includes("-h") || args.includes("--help")) {
       io.out(
-        `Usage: skiff store [flags]\n\nRuns a member of Skiff's etcd-compatible store. Flags (etcd's names):\n${storeFlagNames.map((f) => `  --${f}`).join("\n")}\n`,
+        `Usage: skiff store [flags]\n\nRuns a member of Skiff's etcd-compatible store. Flags (etcd's names):\n${storeFlags.usage()}\n`,
       );
       return 0;
     }

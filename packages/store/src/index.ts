@@ -2,7 +2,7 @@ export type { EtcdBackend } from "./grpc/backend.js";
 export { type Clock, realClock } from "./raftnode/clock.js";
 export { RaftNodeError } from "./raftnode/errors.js";
 export { LevelDbLogStore } from "./raftnode/leveldb-logstore.js";
-export { type Logger, memberLogger, silentLogger } from "./raftnode/logger.js";
+export { memberLogger } from "./raftnode/logger.js";
 export {
   CorruptionError,
   type LogStore,
@@ -15,8 +15,7 @@ export { RaftNode, type RaftNodeOptions } from "./raftnode/node.js";
 export type { StateMachine } from "./raftnode/statemachine.js";
 export { TcpTransport, type TcpTransportOptions } from "./raftnode/tcp-transport.js";
 export type { Transport, TransportHandler } from "./raftnode/transport.js";
-export { parseStoreFlags, type StoreFlags, storeFlagNames } from "./server/flags.js";
-export type { RunningStore } from "./server/main.js";
-export { runStore, startStore } from "./server/main.js";
-export { runSnapshotRestore } from "./server/restore.js";
+export { parseStoreFlags, type StoreOptions, storeFlags } from "./server/flags.js";
+export { restoreFlags, runSnapshotRestore } from "./server/restore.js";
+export { runStore, Store } from "./server/store.js";
 export { freePort } from "./util/ports.js";

@@ -5,7 +5,8 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
 import fc from "fast-check";
 import t from "tap";
-import { type RunningStore, startStore } from "../src/server/main.js";
+import { parseStoreFlags } from "../src/server/flags.js";
+import { Store } from "../src/server/store.js";
 import { opArbitraries } from "./mvcc-arbitraries.js";
 import { type MOp, Model } from "./mvcc-model.js";
 import { freePort } from "./procs.js";
@@ -203,35 +204,38 @@ t.test("a real skiff store answers over gRPC as the model", async (t) => {
   const peerUrl = `http://127.0.0.1:${await freePort()}`;
   const clientPort = await freePort();
   const clientUrl = `http://127.0.0.1:${clientPort}`;
-  let store: RunningStore | undefined;
+  let store: Store | undefined;
   let clients: EtcdClients | undefined;
   t.teardown(async () => {
     if (clients) closeEtcdClients(clients);
     if (store) await store.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  store = await startStore([
-    "--name",
-    "a",
-    "--data-dir",
-    join(dir, "a"),
-    "--listen-peer-urls",
-    peerUrl,
-    "--initial-advertise-peer-urls",
-    peerUrl,
-    "--listen-client-urls",
-    clientUrl,
-    "--advertise-client-urls",
-    clientUrl,
-    "--initial-cluster",
-    `a=${peerUrl}`,
-    "--heartbeat-interval",
-    "50",
-    "--election-timeout",
-    "500",
-    "--log-level",
-    "error",
-  ]);
+  store = new Store(
+    parseStoreFlags([
+      "--name",
+      "a",
+      "--data-dir",
+      join(dir, "a"),
+      "--listen-peer-urls",
+      peerUrl,
+      "--initial-advertise-peer-urls",
+      peerUrl,
+      "--listen-client-urls",
+      clientUrl,
+      "--advertise-client-urls",
+      clientUrl,
+      "--initial-cluster",
+      `a=${peerUrl}`,
+      "--heartbeat-interval",
+      "50",
+      "--election-timeout",
+      "500",
+      "--log-level",
+      "error",
+    ]),
+  );
+  await store.start();
   clients = etcdClients(`127.0.0.1:${clientPort}`);
   const kv = clients.KV;
   const deadline = Date.now() + 20_000;

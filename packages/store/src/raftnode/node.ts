@@ -1,3 +1,4 @@
+import { type Logger, silentLogger } from "@skiff/component-base";
 import {
   bootstrapStorage,
   type ConfChange,
@@ -22,7 +23,6 @@ import { coalesceAppends } from "./coalesce.js";
 import { AppliedRequests } from "./dedup.js";
 import { unwrap, wrap } from "./envelope.js";
 import { errNoLeader, errStopped, errTimeout, RaftNodeError } from "./errors.js";
-import { type Logger, silentLogger } from "./logger.js";
 import type { LogStore } from "./logstore.js";
 import { NodeMetrics } from "./metrics.js";
 import { decodeSnapshotData, encodeSnapshotData } from "./snapshotdata.js";

@@ -15,9 +15,9 @@ import {
   unaryCall,
 } from "@skiff/etcd-client";
 import { ConfChangeType, type NodeId } from "@skiff/raft";
+import { memberIdFromPeerUrls } from "../cluster/config.js";
 import { type EtcdBackend, notImplementedBackend } from "../grpc/backend.js";
 import { EtcdError, type EtcdErrorCode, failStream } from "../grpc/errors.js";
-import { memberIdFromPeerUrls } from "../member/ids.js";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "../mvcc/check.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";

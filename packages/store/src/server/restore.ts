@@ -7,37 +7,39 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { hostPort, memberIdFromPeerUrls, parseInitialCluster } from "../member/ids.js";
+import { FlagSet } from "@skiff/component-base";
+import { hostPort, memberPlace } from "../cluster/config.js";
 import { LevelDbLogStore } from "../raftnode/leveldb-logstore.js";
 import { encodeSnapshotData } from "../raftnode/snapshotdata.js";
+import { storeFlags } from "./flags.js";
 import { decodeSnapshotFile } from "./snapshotfile.js";
 import { StoreStateMachine } from "./statemachine.js";
 
+const d = storeFlags.defs;
+
+/** The restore's flags: the store's own (same names, defaults and help) that place a member. */
+export const restoreFlags = new FlagSet(
+  {
+    name: d.name,
+    "data-dir": d["data-dir"],
+    "initial-cluster": d["initial-cluster"],
+    "initial-cluster-token": d["initial-cluster-token"],
+    "initial-advertise-peer-urls": d["initial-advertise-peer-urls"],
+  },
+  "etcd",
+);
+
 export async function runSnapshotRestore(argv: readonly string[]): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: true,
-    options: {
-      name: { type: "string", default: "default" },
-      "data-dir": { type: "string" },
-      "initial-cluster": { type: "string" },
-      "initial-cluster-token": { type: "string", default: "etcd-cluster" },
-      "initial-advertise-peer-urls": { type: "string", default: "http://localhost:2380" },
-    },
-  });
+  const { values, positionals } = restoreFlags.parse(argv, true);
   const file = positionals[0];
   if (file === undefined || positionals.length > 1)
     throw new Error("snapshot restore expects one snapshot file");
-  const name = values.name as string;
+  const name = values.name;
   const dataDir = values["data-dir"] ?? `${name}.etcd`;
-  const token = values["initial-cluster-token"] as string;
+  const token = values["initial-cluster-token"];
   const initial = values["initial-cluster"] ?? `${name}=${values["initial-advertise-peer-urls"]}`;
-  const cluster = parseInitialCluster(initial);
-  if (!cluster.has(name))
-    throw new Error(`couldn't find local name "${name}" in the initial cluster configuration`);
-  for (const url of cluster.values()) hostPort(url);
+  const { initialCluster: peers } = memberPlace(name, initial, token);
+  for (const url of peers.values()) hostPort(url);
   if (existsSync(dataDir)) throw new Error(`data-dir "${dataDir}" exists`);
 
   const state = decodeSnapshotFile(readFileSync(file));
@@ -45,7 +47,6 @@ export async function runSnapshotRestore(argv: readonly string[]): Promise<strin
   const sm = new StoreStateMachine();
   sm.restore(state);
 
-  const peers = new Map([...cluster.values()].map((url) => [memberIdFromPeerUrls([url], token), url]));
   mkdirSync(join(dataDir, "member"), { recursive: true });
   const log = await LevelDbLogStore.open(join(dataDir, "member", "raft"));
   // The log starts with a snapshot at index 1, term 1, of the restored state and the new members.

@@ -1,7 +1,13 @@
-/** `node run.js <etcd flags>`: runs one `skiff store` member (the same as `skiff store`). */
-import { runStore } from "./main.js";
+/**
+ * `node run.js <etcd flags>`: runs one `skiff store` member (the same as `skiff store`); the
+ * `@skiff/store/run` export, which tools and tests start as a process.
+ */
+import { runStore } from "./store.js";
 
-runStore(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`skiff store: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runStore(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`skiff store: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
