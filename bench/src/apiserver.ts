@@ -11,12 +11,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { configFromKubeconfig, KubeClient, type ResourceClient } from "@skiff/client";
 import { type ApiRow, type ApiWorkload, apiTables, apiTargets, targetLimits } from "./apiserver-report.js";
 import type { Benchmark } from "./registry.js";
 import { type Measurement, summarize } from "./store-load.js";
-import { cpuSeconds as processCpuSeconds } from "./store-procs.js";
+import { cpuSeconds as processCpuSeconds, skiffBin } from "./store-procs.js";
 
 /** An object as the client takes it (@skiff/api's KubeObject). */
 type KubeObject = Parameters<ResourceClient["create"]>[0];
@@ -84,8 +83,6 @@ const cpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-
-const skiffBin = fileURLToPath(new URL("../../packages/cli/bin/skiff.js", import.meta.url));
 
 /** Starts `skiff server` (from the build) and waits for its ready line. */
 async function startSkiffServer(

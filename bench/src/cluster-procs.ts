@@ -13,7 +13,14 @@ import { freePort } from "@skiff/store";
 
 export type SystemName = "skiff" | "etcd";
 
-const memberMain = fileURLToPath(new URL("../../packages/store/dist/member/main.js", import.meta.url));
+/** The store's test member (durable RaftNode + key-value machine behind HTTP), as a process. */
+const memberMain = fileURLToPath(import.meta.resolve("@skiff/store/member"));
+/** Under tap the export resolves to the source: the child then needs tap's TypeScript loader. */
+const memberExecArgv = memberMain.endsWith(".ts")
+  ? process.execArgv.filter(
+      (a) => a.includes("@tapjs/typescript") || a.startsWith("--conditions") || a === "--enable-source-maps",
+    )
+  : [];
 export const etcdBinary = "/usr/bin/etcd";
 
 export interface RunningCluster {
@@ -70,7 +77,7 @@ export async function startCluster(
             clients[i] as string,
           ]
         : // A snapshot every 10,000 entries: the raft-node figures in docs/benchmarks.md were measured so.
-          [memberMain, ...common(i), "--snapshot-count", "10000"];
+          [...memberExecArgv, memberMain, ...common(i), "--snapshot-count", "10000"];
     const child = spawn(system === "etcd" ? etcdBinary : process.execPath, args, {
       stdio: ["ignore", "ignore", "pipe"],
     });

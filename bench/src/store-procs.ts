@@ -5,7 +5,7 @@
  * removes the data directories.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -18,8 +18,13 @@ export const storeSystems: readonly StoreSystem[] = ["skiff-store", "etcd"];
 
 export const etcdBinary = "/usr/bin/etcd";
 /** The `skiff` command: members start as a user starts them (its first line gives node's flags). */
-const skiffBin = fileURLToPath(new URL("../../packages/cli/bin/skiff.js", import.meta.url));
-const skiffBuilt = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
+export const skiffBin = fileURLToPath(import.meta.resolve("@skiff/cli/bin"));
+
+/** Why the `skiff` command cannot run (it runs the build; it says when there is none), or undefined. */
+export function skiffMissing(): string | undefined {
+  const r = spawnSync(process.execPath, [skiffBin, "version"], { encoding: "utf8", timeout: 30_000 });
+  return r.status === 0 ? undefined : `skiff does not run (npx tsc -b): ${r.stderr.trim()}`;
+}
 
 export interface StoreCluster {
   readonly system: StoreSystem;
@@ -33,7 +38,7 @@ export interface StoreCluster {
 export function missing(system: StoreSystem): string | undefined {
   if (system === "etcd" && !existsSync(etcdBinary))
     return `${etcdBinary} is missing (apt-get install etcd-server)`;
-  if (system === "skiff-store" && !existsSync(skiffBuilt)) return "skiff is not built (npx tsc -b)";
+  if (system === "skiff-store") return skiffMissing();
   return undefined;
 }
 

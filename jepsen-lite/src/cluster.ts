@@ -22,13 +22,11 @@ export type Target = "skiff" | "etcd";
 export type NetMode = "netns" | "loopback";
 
 export const etcdBinary = "/usr/bin/etcd";
-const fromSource = import.meta.url.endsWith(".ts");
-const storeEntry = fileURLToPath(
-  new URL(
-    fromSource ? "../../packages/store/src/server/run.ts" : "../../packages/store/dist/server/run.js",
-    import.meta.url,
-  ),
-);
+/**
+ * `skiff store` as a process: the compiled member, or its source under tap (the @skiff/source
+ * condition), which the child then runs with tap's TypeScript loader (childExecArgv).
+ */
+const storeEntry = fileURLToPath(import.meta.resolve("@skiff/store/run"));
 
 /** Why `target` cannot run here, or undefined when it can. */
 export function missingTarget(target: Target): string | undefined {

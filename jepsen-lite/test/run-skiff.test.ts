@@ -10,7 +10,7 @@ import t from "tap";
 import { missingNetns } from "../src/netns.js";
 import { namespacesOf, readResults, skipReason, startCli, validRunTest } from "./run-helper.js";
 
-const storeEntry = fileURLToPath(new URL("../../packages/store/src/server/run.ts", import.meta.url));
+const storeEntry = fileURLToPath(import.meta.resolve("@skiff/store/run"));
 const missing = existsSync(storeEntry) ? undefined : `${storeEntry} is missing`;
 
 validRunTest("skiff", missing);
