@@ -351,6 +351,9 @@ for (const b of backends()) {
       t.same(await sel("labelSelector=!n"), ["p00"]);
       t.same(await sel("fieldSelector=metadata.name%3Dp3"), ["p3"]);
       t.equal((await req("GET", `${url}?fieldSelector=spec.bogus%3Dx`)).statusCode, 400);
+      const badRv = await req("GET", `${url}?resourceVersionMatch=Exact&resourceVersion=abc`);
+      t.equal(badRv.statusCode, 400);
+      t.match(badRv.json().message, /^invalid resource version: resourceVersion: Invalid value: "abc"/);
       const all = (await req("GET", "/api/v1/configmaps")).json();
       t.ok(all.items.length >= 6, "all namespaces");
       const table = await req("GET", url, undefined, {
