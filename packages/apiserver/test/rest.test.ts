@@ -250,7 +250,7 @@ for (const b of backends()) {
         spec: { containers: [{ name: "c", image: "busybox" }] },
       });
       t.match(pod.json(), {
-        spec: { containers: [{ imagePullPolicy: "Always" }] },
+        spec: { containers: [{ imagePullPolicy: "Always" }], serviceAccountName: "default" },
         status: { phase: "Pending", qosClass: "BestEffort" },
       });
       const badPod = await req("POST", "/api/v1/namespaces/default/pods", {

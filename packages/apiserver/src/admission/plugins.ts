@@ -13,6 +13,7 @@ import type { AdmissionPlugin } from "./interface.js";
 import { LimitRanger } from "./limit-ranger.js";
 import { NamespaceLifecycle } from "./namespace-lifecycle.js";
 import { ResourceQuota } from "./resource-quota.js";
+import { ServiceAccount } from "./service-account.js";
 
 /** What a plugin may be built from (kube: the admission plugin initializers). */
 export interface PluginDeps {
@@ -25,6 +26,7 @@ export interface PluginDeps {
 export const orderedPlugins: readonly { name: string; make(d: PluginDeps): AdmissionPlugin }[] = [
   { name: "NamespaceLifecycle", make: (d) => new NamespaceLifecycle(d.registry, d.store, d.cache) },
   { name: "LimitRanger", make: (d) => new LimitRanger(d.registry, d.store, d.cache) },
+  { name: "ServiceAccount", make: () => new ServiceAccount() },
   { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
 ];
 
