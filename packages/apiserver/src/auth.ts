@@ -11,15 +11,19 @@ export interface UserInfo {
   groups: string[];
 }
 
+/** What is asked (kube: authorizer.Attributes, made from the RequestInfo and the user). */
 export interface RequestAttributes {
   user: UserInfo;
+  /** kube's verbs (get, list, watch, create, update, patch, delete, deletecollection), or the HTTP method's. */
   verb: string;
+  /** false for non-resource paths such as /version: then only `path` and `verb` mean anything. */
+  isResourceRequest: boolean;
   group: string;
+  version: string;
   resource: string;
   subresource: string | undefined;
   namespace: string | undefined;
   name: string | undefined;
-  /** A non-resource path such as /healthz or /version. */
   path: string;
 }
 

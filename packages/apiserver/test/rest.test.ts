@@ -250,7 +250,7 @@ for (const b of backends()) {
         spec: { containers: [{ name: "c", image: "busybox" }] },
       });
       t.match(pod.json(), {
-        spec: { containers: [{ imagePullPolicy: "Always" }] },
+        spec: { containers: [{ imagePullPolicy: "Always" }], serviceAccountName: "default" },
         status: { phase: "Pending", qosClass: "BestEffort" },
       });
       const badPod = await req("POST", "/api/v1/namespaces/default/pods", {
@@ -351,6 +351,9 @@ for (const b of backends()) {
       t.same(await sel("labelSelector=!n"), ["p00"]);
       t.same(await sel("fieldSelector=metadata.name%3Dp3"), ["p3"]);
       t.equal((await req("GET", `${url}?fieldSelector=spec.bogus%3Dx`)).statusCode, 400);
+      const badRv = await req("GET", `${url}?resourceVersionMatch=Exact&resourceVersion=abc`);
+      t.equal(badRv.statusCode, 400);
+      t.match(badRv.json().message, /^invalid resource version: resourceVersion: Invalid value: "abc"/);
       const all = (await req("GET", "/api/v1/configmaps")).json();
       t.ok(all.items.length >= 6, "all namespaces");
       const table = await req("GET", url, undefined, {

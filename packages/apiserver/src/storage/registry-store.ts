@@ -8,6 +8,7 @@
 import type { KindDef, KubeObject } from "@skiff/api";
 import { alreadyExists, expired, notFound, staleUpdate } from "../status.js";
 import { type EtcdKV, type Kv, prefixEnd, type WatchCallbacks, type WatchHandle } from "./etcd.js";
+import { versioner } from "./versioner.js";
 
 export const REGISTRY = "/registry/";
 
@@ -71,15 +72,14 @@ export function listPrefix(k: KindDef, namespace: string | undefined): string {
 
 export function decodeObject(kv: Kv): KubeObject {
   const obj = JSON.parse(kv.value.toString("utf8")) as KubeObject;
-  obj.metadata.resourceVersion = kv.mod_revision;
+  obj.metadata.resourceVersion = versioner.storedResourceVersion(kv);
   return obj;
 }
 
 function encodeObject(obj: KubeObject): Buffer {
-  // resourceVersion is the store's revision, never stored in the value. apiVersion, kind and
-  // metadata come first, so a list can splice the revision in without parsing (rawWithVersion).
-  const { apiVersion, kind, metadata: meta, ...rest } = obj;
-  const { resourceVersion: _, ...metadata } = meta;
+  // apiVersion, kind and metadata come first, so a list can splice the revision in without
+  // parsing (rawWithVersion).
+  const { apiVersion, kind, metadata, ...rest } = versioner.prepareObjectForStorage(obj);
   return Buffer.from(JSON.stringify({ apiVersion, kind, metadata, ...rest }));
 }
 
@@ -93,7 +93,8 @@ export function rawWithVersion(kv: Kv): string {
   const at = text.indexOf('"metadata":{');
   if (at < 0 || text[at + 12] === "}") return JSON.stringify(decodeObject(kv));
   const cut = at + 12;
-  return `${text.slice(0, cut)}"resourceVersion":${JSON.stringify(kv.mod_revision)},${text.slice(cut)}`;
+  const rv = JSON.stringify(versioner.storedResourceVersion(kv));
+  return `${text.slice(0, cut)}"resourceVersion":${rv},${text.slice(cut)}`;
 }
 
 export interface ListResult {
@@ -189,7 +190,7 @@ export class RegistryStore {
       if (taken !== undefined) throw new ClaimTaken(taken);
       throw new GuardChanged();
     }
-    return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(r.revision) } };
+    return versioner.withRevision(obj, r.revision);
   }
 
   /** Replaces an object stored at `modRevision`; Conflict if it changed since, NotFound if gone. */
@@ -210,10 +211,10 @@ export class RegistryStore {
     if (!r.succeeded) {
       const cur = r.gets[0];
       if (cur === undefined) throw notFound(k, name);
-      if (Number(cur.mod_revision) !== modRevision) throw staleUpdate(k, name);
+      if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
       throw new ClaimTaken(add.find((_, i) => r.gets[i + 1] !== undefined) ?? "");
     }
-    return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(r.revision) } };
+    return versioner.withRevision(obj, r.revision);
   }
 
   /** Deletes the object stored at `modRevision` and releases its claims; returns the revision. */
@@ -241,7 +242,7 @@ export class RegistryStore {
     if (!r.succeeded) {
       const cur = r.gets[0];
       if (cur === undefined) throw notFound(k, name);
-      if (Number(cur.mod_revision) !== modRevision) throw staleUpdate(k, name);
+      if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
       throw new GuardChanged();
     }
     return r.revision;

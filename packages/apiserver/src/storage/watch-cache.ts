@@ -8,6 +8,7 @@
 import type { KindDef, KubeObject } from "@skiff/api";
 import type { WatchEvent as StoreEvent, WatchHandle } from "./etcd.js";
 import { decodeObject, listPrefix, type RegistryStore } from "./registry-store.js";
+import { versioner } from "./versioner.js";
 
 export interface CacheEvent {
   type: "ADDED" | "MODIFIED" | "DELETED";
@@ -87,11 +88,11 @@ export class ResourceCache {
   private apply(events: StoreEvent[]): void {
     const out: CacheEvent[] = [];
     for (const e of events) {
-      const revision = Number(e.kv.mod_revision);
+      const revision = versioner.modRevision(e.kv);
       if (e.type === "delete") {
         const prev = e.prevKv === undefined ? undefined : decodeObject(e.prevKv);
         if (prev === undefined) continue;
-        prev.metadata.resourceVersion = String(revision);
+        versioner.updateObject(prev, revision);
         this.objects.delete(keyOf(prev));
         out.push({ type: "DELETED", revision, object: prev, prev });
       } else {
@@ -216,7 +217,7 @@ export class WatchCache {
     const c = this.caches.get(`${kind.group}/${kind.resource}`);
     const key = { namespace: obj.metadata.namespace, name: obj.metadata.name as string };
     if (deletedAt !== undefined) c?.observe(key, deletedAt, undefined);
-    else c?.observe(key, Number(obj.metadata.resourceVersion), obj);
+    else c?.observe(key, versioner.objectResourceVersion(obj), obj);
   }
 
   stop(): void {

@@ -12,9 +12,14 @@ import {
   type KubeObject,
   selectorMatches,
 } from "@skiff/api";
+import type { DeleteOptions } from "../registry/store.js";
 import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
+import { versioner } from "../storage/versioner.js";
 import { decodeBody, patchTypeOf } from "./content.js";
-import type { RestAnswer, RestContext, RestRequest } from "./handlers.js";
+import { deleteObject } from "./delete.js";
+import { prepareUpdate } from "./prepare.js";
+import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
+import { updateObject } from "./update.js";
 
 type Json = Record<string, unknown>;
 
@@ -42,13 +47,9 @@ function toScale(obj: KubeObject): Json {
   };
 }
 
-async function scale(
-  ctx: RestContext,
-  req: RestRequest,
-  update: (next: KubeObject, old: KubeObject) => Promise<KubeObject>,
-): Promise<RestAnswer> {
+async function scale(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
   const { kind, namespace, name } = req.path;
-  const obj = await ctx.store.get(kind, namespace, name as string);
+  const obj = await scope.store.get(kind, namespace, name as string);
   if (req.method === "GET") return { code: 200, body: toScale(obj) };
   let wanted: Json;
   if (req.method === "PUT") wanted = decodeBody(req.body, req.contentType) as Json;
@@ -71,16 +72,20 @@ async function scale(
       name as string,
       "the object has been modified; please apply your changes to the latest version and try again",
     );
-  const next: KubeObject = { ...obj, spec: { ...(obj.spec as Json), replicas } };
-  return { code: 200, body: toScale(await update(next, obj)) };
+  // Through the same update path as the main resource (admission, storage).
+  const next = prepareUpdate(kind, { ...obj, spec: { ...(obj.spec as Json), replicas } }, obj, undefined);
+  return {
+    code: 200,
+    body: toScale(await updateObject(scope, req, next, obj, versioner.objectResourceVersion(obj))),
+  };
 }
 
-async function binding(ctx: RestContext, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
+async function binding(scope: RequestScope, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
   if (req.method !== "POST") throw methodNotAllowed();
   const b = decodeBody(req.body, req.contentType) as { target?: { name?: string; kind?: string } };
   const node = b.target?.name;
   if (typeof node !== "string" || node === "") throw badRequest("a binding needs target.name (the node)");
-  const pod = await ctx.store.get(podKind, req.path.namespace, req.path.name as string);
+  const pod = await scope.store.get(podKind, req.path.namespace, req.path.name as string);
   const spec = (pod.spec ?? {}) as Json;
   if (spec.nodeName !== undefined && spec.nodeName !== "")
     throw conflict(
@@ -90,10 +95,10 @@ async function binding(ctx: RestContext, req: RestRequest, podKind: KindDef): Pr
     );
   if (pod.metadata.deletionTimestamp !== undefined)
     throw conflict(podKind, pod.metadata.name as string, "pod is being deleted");
-  await ctx.store.update(
+  await scope.store.update(
     podKind,
     { ...pod, spec: { ...spec, nodeName: node } },
-    Number(pod.metadata.resourceVersion),
+    versioner.objectResourceVersion(pod),
   );
   return {
     code: 201,
@@ -101,17 +106,12 @@ async function binding(ctx: RestContext, req: RestRequest, podKind: KindDef): Pr
   };
 }
 
-async function eviction(
-  ctx: RestContext,
-  req: RestRequest,
-  podKind: KindDef,
-  ops: SubresourceOps,
-): Promise<RestAnswer> {
+async function eviction(scope: RequestScope, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
   if (req.method !== "POST") throw methodNotAllowed();
-  const pod = await ctx.store.get(podKind, req.path.namespace, req.path.name as string);
-  const pdbKind = ctx.registry.resource("policy", "v1", "poddisruptionbudgets");
+  const pod = await scope.store.get(podKind, req.path.namespace, req.path.name as string);
+  const pdbKind = scope.registry.resource("policy", "v1", "poddisruptionbudgets");
   if (pdbKind !== undefined) {
-    const pdbs = await ctx.store.list(pdbKind, req.path.namespace);
+    const pdbs = await scope.store.list(pdbKind, req.path.namespace);
     for (const pdb of pdbs.items) {
       const selects = selectorMatches((pdb.spec as Json | undefined)?.selector, pod.metadata.labels);
       const allowed = Number(((pdb.status ?? {}) as Json).disruptionsAllowed ?? 0);
@@ -137,28 +137,18 @@ async function eviction(
   // The pod goes the way a DELETE takes it (graceful for a bound pod, quota given back).
   const body =
     req.body !== undefined && req.body.length > 0 ? (decodeBody(req.body, req.contentType) as Json) : {};
-  await ops.remove(pod, (body?.deleteOptions ?? {}) as { gracePeriodSeconds?: number });
+  await deleteObject(scope, req, pod, (body?.deleteOptions ?? {}) as DeleteOptions);
   return {
     code: 201,
     body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 },
   };
 }
 
-/** How subresources write: through the same update and delete paths as the main resource. */
-export interface SubresourceOps {
-  update(next: KubeObject, old: KubeObject): Promise<KubeObject>;
-  remove(obj: KubeObject, opts: { gracePeriodSeconds?: number }): Promise<unknown>;
-}
-
 /** Serves `req` if it is for scale, binding or eviction; undefined otherwise. */
-export function subresource(
-  ctx: RestContext,
-  req: RestRequest,
-  ops: SubresourceOps,
-): Promise<RestAnswer> | undefined {
+export function subresource(scope: RequestScope, req: RestRequest): Promise<RestAnswer> | undefined {
   const { kind, subresource: sub } = req.path;
-  if (sub === "scale" && kind.subresources.includes("scale")) return scale(ctx, req, ops.update);
-  if (sub === "binding" && kind.kind === "Pod") return binding(ctx, req, kind);
-  if (sub === "eviction" && kind.kind === "Pod") return eviction(ctx, req, kind, ops);
+  if (sub === "scale" && kind.subresources.includes("scale")) return scale(scope, req);
+  if (sub === "binding" && kind.kind === "Pod") return binding(scope, req, kind);
+  if (sub === "eviction" && kind.kind === "Pod") return eviction(scope, req, kind);
   return undefined;
 }

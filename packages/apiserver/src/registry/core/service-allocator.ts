@@ -8,8 +8,13 @@
  */
 import { randomInt } from "node:crypto";
 import type { FieldError, KindDef, KubeObject } from "@skiff/api";
-import { invalidObject } from "./status.js";
-import { type Claims, ClaimTaken, type GuardedWrite, type RegistryStore } from "./storage/registry-store.js";
+import { invalidObject } from "../../status.js";
+import {
+  type Claims,
+  ClaimTaken,
+  type GuardedWrite,
+  type RegistryStore,
+} from "../../storage/registry-store.js";
 
 type Json = Record<string, unknown>;
 const specOf = (svc: KubeObject) => (svc.spec ?? {}) as Json;

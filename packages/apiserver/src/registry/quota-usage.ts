@@ -1,17 +1,18 @@
 /**
- * ResourceQuota admission: an object is stored only if every quota of its namespace still has
- * room, and the quota's status.used is charged in the SAME store transaction as the object
- * (guarded by the quota's mod revision), so concurrent creates cannot race past the limit: the
- * loser of a race retries against the new usage. Deletes give the usage back the same way.
- * A new quota computes its usage from what the namespace holds (the quota controller's job in
- * kube-controller-manager; done here until it exists).
+ * ResourceQuota usage as the store keeps it: what an object counts against its namespace's
+ * quotas, and the quota updates that go with creating (+1) or deleting (-1) it. Each update is a
+ * guarded write in the SAME store transaction as the object (guarded by the quota's mod
+ * revision), so concurrent creates cannot race past a limit: the loser of a race reads the new
+ * usage and tries again. Deciding whether a create may use the room is the ResourceQuota admission
+ * plugin's (admission/resource-quota.ts); deletes give usage back here. A new quota's usage is
+ * computed from what the namespace holds (the quota controller's job in kube-controller-manager;
+ * done here until it exists).
  *
  * Tracked: object counts (pods, services, configmaps, secrets, resourcequotas, services.nodeports,
  * services.loadbalancers, count/<resource>[.<group>]) and pod compute resources (requests.cpu,
  * requests.memory, limits.cpu, limits.memory; cpu and memory mean requests.*).
  */
 import { type KindDef, type KubeObject, parseQuantity, type Registry } from "@skiff/api";
-import { StatusError } from "../status.js";
 import {
   decodeObject,
   encodeForStore,
@@ -19,6 +20,7 @@ import {
   objectKey,
   type RegistryStore,
 } from "../storage/registry-store.js";
+import { versioner } from "../storage/versioner.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 
 type Json = Record<string, unknown>;
@@ -72,12 +74,27 @@ export function usageOf(k: KindDef, obj: KubeObject): Usage {
 }
 
 /** A quantity as kube-apiserver prints usage: integers plainly, fractions in milli-units. */
-function format(n: number): string {
+export function formatQuantity(n: number): string {
   if (Number.isInteger(n)) return String(n);
   return `${Math.round(n * 1000)}m`;
 }
 
-export class QuotaAdmission {
+/** One quota's side of a create or delete. */
+export interface QuotaChange {
+  /** The quota as read from the store. */
+  quota: KubeObject;
+  hard: Record<string, string>;
+  /** status.used before the change. */
+  used: Record<string, string>;
+  /** What the object counts. */
+  delta: Usage;
+  /** Tracked names a create would take above their hard limit. */
+  exceeded: string[];
+  /** The quota with its new usage, guarded by its revision; undefined when nothing it tracks changes. */
+  write: GuardedWrite | undefined;
+}
+
+export class QuotaUsage {
   private readonly quotaKind: KindDef;
 
   constructor(
@@ -90,7 +107,7 @@ export class QuotaAdmission {
     this.quotaKind = k;
   }
 
-  /** A new quota starts with the usage of what its namespace already holds. */
+  /** A new quota's status: its hard limits, and the usage of what its namespace already holds. */
   async initialize(quota: KubeObject): Promise<void> {
     const hard = ((quota.spec as Json | undefined)?.hard ?? {}) as Record<string, string>;
     const used: Usage = {};
@@ -104,26 +121,26 @@ export class QuotaAdmission {
     }
     // The quota itself counts against a resourcequotas limit.
     if ("resourcequotas" in used) used.resourcequotas = (used.resourcequotas ?? 0) + 1;
-    quota.status = { hard, used: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, format(v)])) };
+    quota.status = {
+      hard,
+      used: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, formatQuantity(v)])),
+    };
   }
 
-  /**
-   * The quota updates to write together with creating (sign +1) or deleting (sign -1) `obj`, or a
-   * 403 when a create would exceed a quota.
-   */
-  async charge(k: KindDef, obj: KubeObject, sign: 1 | -1): Promise<GuardedWrite[]> {
+  /** Each quota of the object's namespace, and what creating (+1) or deleting (-1) it does to it. */
+  async changes(k: KindDef, obj: KubeObject, sign: 1 | -1): Promise<QuotaChange[]> {
     if (!k.namespaced || k.kind === "ResourceQuota") return [];
     const ns = obj.metadata.namespace as string;
-    // Which quotas exist: from the watch cache when there is one (each is then read and charged
-    // with a guard on its revision, so a stale cache cannot let a create past a limit).
-    // From the watch cache, which includes this server's own recent writes (read your writes).
+    // Which quotas exist: from the watch cache, which includes this server's own recent writes
+    // (read your writes). Each is then read from the store and written guarded by that read's
+    // revision, so a stale cache cannot let a create past a limit.
     const quotas =
       this.cache !== undefined
         ? (await this.cache.for(this.quotaKind)).list(ns)
         : await this.store.list(this.quotaKind, ns);
     if (quotas.items.length === 0) return [];
     const delta = usageOf(k, obj);
-    const writes: GuardedWrite[] = [];
+    const out: QuotaChange[] = [];
     for (const listed of quotas.items) {
       const key = objectKey(this.quotaKind, ns, listed.metadata.name as string);
       const raw = await this.store.raw(key);
@@ -131,30 +148,32 @@ export class QuotaAdmission {
       const quota = decodeObject(raw);
       const hard = ((quota.spec as Json | undefined)?.hard ?? {}) as Record<string, string>;
       const status = (quota.status ?? {}) as Json;
-      const used = { ...((status.used ?? {}) as Record<string, string>) };
-      const over: string[] = [];
+      const before = (status.used ?? {}) as Record<string, string>;
+      const used = { ...before };
+      const exceeded: string[] = [];
       let changed = false;
       for (const [name, limit] of Object.entries(hard)) {
         const d = delta[name];
         if (d === undefined || d === 0) continue;
-        const now = parseQuantity(used[name] ?? "0");
-        const next = Math.max(0, now + sign * d);
-        if (sign > 0 && next > parseQuantity(limit)) over.push(name);
-        used[name] = format(next);
+        const next = Math.max(0, parseQuantity(used[name] ?? "0") + sign * d);
+        if (sign > 0 && next > parseQuantity(limit)) exceeded.push(name);
+        used[name] = formatQuantity(next);
         changed = true;
       }
-      if (over.length > 0) {
-        const list = (f: (n: string) => string) => over.map((n) => `${n}=${f(n)}`).join(",");
-        throw new StatusError(
-          403,
-          "Forbidden",
-          `${k.resource} "${obj.metadata.name}" is forbidden: exceeded quota: ${quota.metadata.name}, requested: ${list((n) => format(delta[n] ?? 0))}, used: ${list((n) => ((status.used as Json | undefined)?.[n] as string | undefined) ?? "0")}, limited: ${list((n) => hard[n] ?? "")}`,
-        );
-      }
-      if (!changed) continue;
-      const next: KubeObject = { ...quota, status: { ...status, hard, used } };
-      writes.push({ key, value: encodeForStore(next), modRevision: Number(raw.mod_revision) });
+      const write = changed
+        ? {
+            key,
+            value: encodeForStore({ ...quota, status: { ...status, hard, used } }),
+            modRevision: versioner.modRevision(raw),
+          }
+        : undefined;
+      out.push({ quota, hard, used: before, delta, exceeded, write });
     }
-    return writes;
+    return out;
+  }
+
+  /** The quota writes that give a deleted object's usage back. */
+  async release(k: KindDef, obj: KubeObject): Promise<GuardedWrite[]> {
+    return (await this.changes(k, obj, -1)).flatMap((c) => (c.write === undefined ? [] : [c.write]));
   }
 }

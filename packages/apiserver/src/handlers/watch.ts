@@ -1,5 +1,5 @@
 /**
- * Watches: `?watch=true` on a collection (or on one object through fieldSelector
+ * Watches (kube: handlers/watch.go serveWatch): `?watch=true` on a collection (or on one object through fieldSelector
  * metadata.name=x). The answer is HTTP 200 with one JSON event per line, flushed per event:
  * {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}}.
  *
@@ -10,10 +10,11 @@
  * client re-lists or resumes), when the client goes away, or at server shutdown.
  */
 import type { KubeObject } from "@skiff/api";
+import type { ResourcePath } from "../request/requestinfo.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../selectors.js";
 import { expired } from "../status.js";
+import { InvalidResourceVersion, versioner } from "../storage/versioner.js";
 import type { CacheEvent, Subscription, WatchCache } from "../storage/watch-cache.js";
-import type { ResourcePath } from "./path.js";
 
 export interface WatchSink {
   /** Writes one line; false when the client is slow (its buffer is full). */
@@ -86,14 +87,15 @@ export async function serveWatch(
     if (timeout > 0) timer = setTimeout(close, timeout * 1000);
     // Bookmarks tell a client how far it is up to date even when nothing changes, so that a
     // resumed watch does not start from a revision the cache has let go of.
-    const bookmark = () =>
-      send("BOOKMARK", {
-        kind: path.kind.kind,
-        apiVersion: "v1",
-        metadata: { resourceVersion: String(rc.revision) },
-      });
+    const bookmark = (revision = rc.revision) => {
+      const object: KubeObject = { kind: path.kind.kind, apiVersion: "v1", metadata: {} };
+      versioner.updateObject(object, revision);
+      send("BOOKMARK", object);
+    };
     const bookmarks =
-      q.allowWatchBookmarks === "true" ? setInterval(bookmark, opts.bookmarkIntervalMs ?? 60_000) : undefined;
+      q.allowWatchBookmarks === "true"
+        ? setInterval(() => bookmark(), opts.bookmarkIntervalMs ?? 60_000)
+        : undefined;
 
     /** Writes the events this watcher sees; false when its client is not keeping up. */
     const deliver = (events: CacheEvent[]): boolean => {
@@ -120,24 +122,20 @@ export async function serveWatch(
 
     const rv = q.resourceVersion;
     let from: number;
-    if (rv === undefined || rv === "" || rv === "0") {
+    try {
+      from = versioner.parseResourceVersion(rv);
+    } catch (e) {
+      if (!(e instanceof InvalidResourceVersion)) throw e;
+      send("ERROR", expired(`invalid resource version: ${rv}`).toStatus());
+      close();
+      return;
+    }
+    if (from === 0) {
       // Synthetic ADDED events for what exists now, then changes after that revision.
       const snap = rc.list(path.namespace);
       for (const o of snap.items) if (matches(o)) send("ADDED", render(o));
-      if (q.allowWatchBookmarks === "true")
-        send("BOOKMARK", {
-          kind: path.kind.kind,
-          apiVersion: "v1",
-          metadata: { resourceVersion: String(snap.revision) },
-        });
+      if (q.allowWatchBookmarks === "true") bookmark(snap.revision);
       from = snap.revision;
-    } else {
-      from = Number(rv);
-      if (!Number.isInteger(from) || from < 0) {
-        send("ERROR", expired(`invalid resource version: ${rv}`).toStatus());
-        close();
-        return;
-      }
     }
     sub = rc.subscribe(path.namespace, from, subscriber);
     if (sub === undefined) {

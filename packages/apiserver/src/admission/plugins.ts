@@ -1,0 +1,42 @@
+/**
+ * The admission plugins, registered by name in the order they run: kube's AllOrderedPlugins
+ * (pkg/kubeapiserver/options/plugins.go) restricted to the ones Skiff has. ResourceQuota stays
+ * last, as in kube: it must see the object after every other plugin changed it. Adding a plugin
+ * is writing its file and adding its line here, at its place in kube's order.
+ */
+import type { Registry } from "@skiff/api";
+import type { QuotaUsage } from "../registry/quota-usage.js";
+import type { RegistryStore } from "../storage/registry-store.js";
+import type { WatchCache } from "../storage/watch-cache.js";
+import { AdmissionChain } from "./chain.js";
+import type { AdmissionPlugin } from "./interface.js";
+import { LimitRanger } from "./limit-ranger.js";
+import { NamespaceLifecycle } from "./namespace-lifecycle.js";
+import { ResourceQuota } from "./resource-quota.js";
+import { ServiceAccount } from "./service-account.js";
+
+/** What a plugin may be built from (kube: the admission plugin initializers). */
+export interface PluginDeps {
+  registry: Registry;
+  store: RegistryStore;
+  cache: WatchCache | undefined;
+  quotaUsage: QuotaUsage;
+}
+
+export const orderedPlugins: readonly { name: string; make(d: PluginDeps): AdmissionPlugin }[] = [
+  { name: "NamespaceLifecycle", make: (d) => new NamespaceLifecycle(d.registry, d.store, d.cache) },
+  { name: "LimitRanger", make: (d) => new LimitRanger(d.registry, d.store, d.cache) },
+  { name: "ServiceAccount", make: () => new ServiceAccount() },
+  { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
+];
+
+/** Every registered plugin, in order (kube: --enable-admission-plugins with all of them on). */
+export function newAdmissionChain(d: PluginDeps): AdmissionChain {
+  return new AdmissionChain(
+    orderedPlugins.map((p) => {
+      const plugin = p.make(d);
+      if (plugin.name !== p.name) throw new Error(`plugin ${p.name} calls itself ${plugin.name}`);
+      return plugin;
+    }),
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * kube's WithMaxInFlightLimit (--max-requests-inflight, --max-mutating-requests-inflight): two
+ * counters of requests being served; above its limit a request gets 429 with Retry-After.
+ * Long-running requests (watches) are exempt: they last minutes and would starve the others.
+ */
+import type { RequestInfo } from "../request/requestinfo.js";
+import { tooManyRequests } from "../status.js";
+import { type Filter, requestInfoOf } from "./filter.js";
+
+/** kube's BasicLongRunningRequestCheck, for what Skiff serves: watches. */
+export const isLongRunning = (info: RequestInfo) => info.isResourceRequest && info.verb === "watch";
+
+/** Verbs that only read (kube: nonMutatingRequestVerbs; HEAD and OPTIONS read too). */
+const readOnlyVerbs = new Set(["get", "list", "watch", "head", "options"]);
+
+export function maxInFlightFilter(limits: { all: number; mutating: number }): Filter {
+  const inflight = { all: 0, mutating: 0 };
+  return {
+    name: "max-inflight",
+    filter(req) {
+      const info = requestInfoOf(req);
+      if (isLongRunning(info)) return;
+      const mutating = !readOnlyVerbs.has(info.verb);
+      if (mutating ? inflight.mutating >= limits.mutating : inflight.all >= limits.all)
+        throw tooManyRequests(1);
+      if (mutating) inflight.mutating++;
+      else inflight.all++;
+      req.onDone(() => {
+        if (mutating) inflight.mutating--;
+        else inflight.all--;
+      });
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * POST of a new object (kube: handlers/create.go): decode, defaults and validation (prepare.ts),
+ * mutating admission, then the storage, which runs validating admission right before it writes.
+ */
+import { methodNotAllowed } from "../status.js";
+import { decodeBody } from "./content.js";
+import { checkBody, fieldValidationOf, prepareCreate } from "./prepare.js";
+import { attributesOf, isDryRun, type RequestScope, type RestAnswer, type RestRequest } from "./scope.js";
+
+export async function create(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
+  const { kind, namespace } = req.path;
+  if (kind.namespaced && namespace === undefined) throw methodNotAllowed();
+  const { obj, warnings } = checkBody(
+    kind,
+    decodeBody(req.body, req.contentType),
+    fieldValidationOf(req.query.fieldValidation),
+  );
+  const ready = prepareCreate(kind, obj, namespace, scope.now());
+  const dryRun = isDryRun(req.query);
+  const attrs = attributesOf("CREATE", req, ready, undefined, dryRun);
+  await scope.admission.admit(attrs);
+  const stored = await scope
+    .storage(kind)
+    .create(ready, { dryRun, validate: () => scope.admission.validate(attrs) });
+  return { code: 201, body: stored, warnings };
+}

@@ -1,0 +1,28 @@
+/**
+ * The per-kind hooks of the generic store (kube: the RESTCreateStrategy, RESTGracefulDeleteStrategy
+ * and the BeginCreate/BeginUpdate/AfterDelete/TTLFunc hooks of genericregistry.Store that
+ * pkg/registry/core/<kind> sets). Every hook is optional; a kind without any is stored as it is.
+ */
+import type { KindDef, KubeObject } from "@skiff/api";
+import type { Claims, GuardedWrite, RegistryStore } from "../storage/registry-store.js";
+import type { DeleteOptions } from "./store.js";
+
+export interface Strategy {
+  /** Normalizes a new object after validation (kube: RESTCreateStrategy.Canonicalize). */
+  canonicalize?(obj: KubeObject): void;
+  /** A store lease the object expires with (kube: Store.TTLFunc; Events after --event-ttl). */
+  lease?(): Promise<string | undefined>;
+  /**
+   * Writes a new object with what it allocates in the same transaction (kube: Store.BeginCreate;
+   * a Service's cluster IP and node ports). `guarded` are admission's writes, to go along.
+   */
+  create?(store: RegistryStore, kind: KindDef, obj: KubeObject, guarded: GuardedWrite[]): Promise<KubeObject>;
+  /** Fills in and checks an update; returns the claims it adds and releases (kube: Store.BeginUpdate). */
+  beginUpdate?(kind: KindDef, next: KubeObject, old: KubeObject): Claims;
+  /** The answer for a store error of an update (a taken claim is a 422 naming the field). */
+  updateError?(kind: KindDef, next: KubeObject, e: unknown): unknown;
+  /** Claim keys released with the object (kube: Store.AfterDelete). */
+  releasedOnDelete?(obj: KubeObject): string[];
+  /** Seconds the object waits before it is removed (kube: RESTGracefulDeleteStrategy). */
+  gracePeriodSeconds?(obj: KubeObject, opts: DeleteOptions): number;
+}
