@@ -1,5 +1,7 @@
 export { type Authenticator, type Authorizer, allowAll, authenticator, type UserInfo } from "./auth.js";
-export { parseServerFlags, runServer, serverFlagSpec, startServer } from "./main.js";
+export { KubeApiServer } from "./kube-apiserver.js";
+export { runServer, startServer } from "./main.js";
+export { parseServerFlags, type ServerOptions, serverFlags } from "./options.js";
 export { writeKubeconfig } from "./pki/kubeconfig.js";
 export { ensurePki, issueClientCert, type KeyPair } from "./pki/pki.js";
 export { type ApiServer, type ApiServerOptions, createApiServer, KUBERNETES_VERSION } from "./server.js";

@@ -7,7 +7,9 @@
  */
 import { setMaxListeners } from "node:events";
 import { decodeKubernetesProtobuf, Registry } from "@skiff/api";
+import { Health, type Logger, silentLogger } from "@skiff/component-base";
 import Fastify, { type FastifyInstance } from "fastify";
+import { Registry as MetricsRegistry } from "prom-client";
 import { newAdmissionChain } from "./admission/plugins.js";
 import { type Authenticator, type Authorizer, allowAll } from "./auth.js";
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
@@ -18,7 +20,7 @@ import { QuotaUsage } from "./registry/quota-usage.js";
 import { StorageMap } from "./registry/storage.js";
 import { installDiscovery } from "./routes/discovery.js";
 import { installErrorHandlers } from "./routes/errors.js";
-import { HEALTH_PATHS, installHealth } from "./routes/health.js";
+import { installHealth, isHealthPath } from "./routes/health.js";
 import { installMetrics } from "./routes/metrics.js";
 import { installOpenApi } from "./routes/openapi.js";
 import { installResources } from "./routes/resources.js";
@@ -40,7 +42,8 @@ export interface ApiServerOptions {
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
   now?: () => Date;
-  logger?: boolean;
+  /** Where internal errors (500s) are logged; silent by default. */
+  log?: Logger;
   /** --service-cluster-ip-range (default 10.96.0.0/12) and --service-node-port-range (30000-32767). */
   serviceClusterIPRange?: string;
   serviceNodePortRange?: [number, number];
@@ -52,6 +55,10 @@ export interface ApiServerOptions {
   watchBookmarkIntervalMs?: number;
   /** How long start-up waits for the store (default 30 s). */
   startTimeoutMs?: number;
+  /** The checks behind /livez, /readyz, /healthz; the server adds its own (etcd, shutdown). */
+  health?: Health;
+  /** Where apiserver_request_* are registered and /metrics reads from. */
+  metrics?: MetricsRegistry;
 }
 
 export interface ApiServer {
@@ -62,7 +69,7 @@ export interface ApiServer {
 
 function newFastify(o: ApiServerOptions): FastifyInstance {
   const app = Fastify({
-    logger: o.logger ?? false,
+    logger: false,
     bodyLimit: MAX_BODY_BYTES,
     // Requests arriving while we stop get our own 503 Status (filters/retry-after.ts), not fastify's.
     return503OnClosing: false,
@@ -118,16 +125,22 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       registry,
       authenticate: o.authenticate,
       authorizer: o.authorizer ?? allowAll,
-      alwaysAllowPaths: HEALTH_PATHS,
+      alwaysAllow: isHealthPath,
       maxRequestsInflight: o.maxRequestsInflight ?? 400,
       maxMutatingRequestsInflight: o.maxMutatingRequestsInflight ?? 200,
       notAcceptingNewRequests: stopping.signal,
     }),
   );
-  installMetrics(app);
-  installErrorHandlers(app);
+  installMetrics(app, o.metrics ?? new MetricsRegistry());
+  installErrorHandlers(app, o.log ?? silentLogger);
   installVersion(app);
-  installHealth(app);
+  const health = o.health ?? new Health();
+  // kube-apiserver's etcd check (livez and readyz) and its readyz "shutdown" check.
+  health.addLivez("etcd", () => storeReachable(o.kv));
+  health.addReadyz("shutdown", () =>
+    stopping.signal.aborted ? "the API server is shutting down" : undefined,
+  );
+  installHealth(app, health);
   installDiscovery(app, registry);
   installOpenApi(app, registry);
   installResources(app, {
@@ -160,4 +173,25 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       await app.close();
     },
   };
+}
+
+/** How long the etcd health check waits for the store (kube-apiserver: 2 s). */
+const etcdCheckTimeoutMs = 2000;
+
+/** undefined once the store answers a read, or why not. */
+async function storeReachable(kv: EtcdKV): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("the store did not answer in time"), etcdCheckTimeoutMs);
+  });
+  try {
+    return await Promise.race([
+      kv.range("/registry/health", { countOnly: true }).then(() => undefined),
+      late,
+    ]);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
 import { parse, stringify } from "yaml";
-import { type RunningServer, startServer } from "../src/main.js";
+import type { KubeApiServer } from "../src/kube-apiserver.js";
+import { startServer } from "../src/main.js";
 
 const KUBECTL = "/usr/bin/kubectl";
 
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   mkdirSync(home);
   const env = { ...process.env, KUBECONFIG: kubeconfig, HOME: home };
 
-  let running: RunningServer | undefined;
+  let running: KubeApiServer | undefined;
   t.teardown(async () => {
     await running?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { defaultHandlerChain } from "../src/filters/chain.js";
 import { type FilterRequest, runFilters } from "../src/filters/filter.js";
 import { QuotaUsage } from "../src/registry/quota-usage.js";
 import { resolveRequestInfo } from "../src/request/requestinfo.js";
-import { HEALTH_PATHS } from "../src/routes/health.js";
+import { isHealthPath } from "../src/routes/health.js";
 import { StatusError } from "../src/status.js";
 import type { EtcdKV } from "../src/storage/etcd.js";
 import { RegistryStore } from "../src/storage/registry-store.js";
@@ -40,7 +40,7 @@ function chain(o: { authorizer?: Authorizer; all?: number; mutating?: number; st
     registry,
     authenticate: authenticator(new Map([["good", { name: "alice", groups: [] }]])),
     authorizer: o.authorizer ?? recordingAuthorizer(),
-    alwaysAllowPaths: HEALTH_PATHS,
+    alwaysAllow: isHealthPath,
     maxRequestsInflight: o.all ?? 10,
     maxMutatingRequestsInflight: o.mutating ?? 10,
     notAcceptingNewRequests: o.stopping ?? new AbortController().signal,

@@ -11,4 +11,6 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command is done: a component that gave up draining (a second SIGTERM) may
+// still hold sockets or timers, and must not keep the process alive.
+process.exit(await main(process.argv.slice(2)));

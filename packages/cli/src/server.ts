@@ -1,25 +1,13 @@
-import type { Command } from "./command.js";
+import { componentCommand } from "./component-command.js";
 
-export const serverCommand: Command = {
+export const serverCommand = componentCommand({
   name: "server",
   summary: "Run the Kubernetes API server (with an embedded store unless --etcd-servers is given)",
-  async run(args, io) {
-    const { runServer, serverFlagSpec } = await import("@skiff/apiserver");
-    if (args.includes("-h") || args.includes("--help")) {
-      io.out(
-        `Usage: skiff server --data-dir DIR --bind-address 127.0.0.1 --secure-port 6443 --write-kubeconfig FILE [--etcd-servers URLS]\n\nFlags:\n${Object.keys(
-          serverFlagSpec,
-        )
-          .map((f) => `  --${f}`)
-          .join("\n")}\n`,
-      );
-      return 0;
-    }
-    try {
-      return await runServer(args);
-    } catch (e) {
-      io.err(`skiff server: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
+  synopsis: "skiff server [flags]",
+  about:
+    "Serves the Kubernetes API over HTTPS. Without --etcd-servers it runs an embedded single-member store in this process (data under --data-dir).",
+  async load() {
+    const { runServer, serverFlags } = await import("@skiff/apiserver");
+    return { flags: serverFlags, run: runServer };
   },
-};
+});

@@ -10,9 +10,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "@skiff/api";
-import t, { type Test } from "tap";
 // Tests only: the client must not depend on the API server, so it is reached by a relative path.
-import { startServer } from "../../apiserver/src/main.js";
+import { startServer } from "@skiff/apiserver";
+import t, { type Test } from "tap";
 import { ApiError, configFromKubeconfig, Informer, KubeClient, type WatchEvent } from "../src/index.js";
 
 const NS = "client-test";

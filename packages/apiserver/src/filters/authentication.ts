@@ -9,12 +9,12 @@ import { type Filter, requestInfoOf } from "./filter.js";
 
 export function authenticationFilter(
   authenticate: Authenticator,
-  alwaysAllowPaths: ReadonlySet<string>,
+  alwaysAllow: (path: string) => boolean,
 ): Filter {
   return {
     name: "authentication",
     filter(req) {
-      if (alwaysAllowPaths.has(requestInfoOf(req).path)) return;
+      if (alwaysAllow(requestInfoOf(req).path)) return;
       const user = authenticate(req.raw);
       if (user === undefined) throw unauthorized();
       req.user = user;

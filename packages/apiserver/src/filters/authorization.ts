@@ -23,12 +23,12 @@ function attributesOf(info: RequestInfo, user: RequestAttributes["user"]): Reque
   };
 }
 
-export function authorizationFilter(authorizer: Authorizer, alwaysAllowPaths: ReadonlySet<string>): Filter {
+export function authorizationFilter(authorizer: Authorizer, alwaysAllow: (path: string) => boolean): Filter {
   return {
     name: "authorization",
     filter(req) {
       const info = requestInfoOf(req);
-      if (alwaysAllowPaths.has(info.path)) return;
+      if (alwaysAllow(info.path)) return;
       // A resource path that names nothing served gets its 404 from the handler, whoever asks.
       if (info.isResourceRequest && info.target === undefined) return;
       if (req.user === undefined) throw new Error("authorization needs an authenticated user");

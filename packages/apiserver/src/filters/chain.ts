@@ -28,7 +28,7 @@ export interface ChainConfig {
   authenticate: Authenticator;
   authorizer: Authorizer;
   /** Paths served without credentials (kube-apiserver's health checks). */
-  alwaysAllowPaths: ReadonlySet<string>;
+  alwaysAllow: (path: string) => boolean;
   maxRequestsInflight: number;
   maxMutatingRequestsInflight: number;
   /** Aborted when the server stops accepting requests. */
@@ -39,9 +39,9 @@ export function defaultHandlerChain(c: ChainConfig): Filter[] {
   return [
     requestInfoFilter(c.registry),
     retryAfterFilter(c.notAcceptingNewRequests),
-    authenticationFilter(c.authenticate, c.alwaysAllowPaths),
+    authenticationFilter(c.authenticate, c.alwaysAllow),
     maxInFlightFilter({ all: c.maxRequestsInflight, mutating: c.maxMutatingRequestsInflight }),
-    authorizationFilter(c.authorizer, c.alwaysAllowPaths),
+    authorizationFilter(c.authorizer, c.alwaysAllow),
   ];
 }
 

@@ -1,9 +1,10 @@
 /** `/metrics`, and the per-request observation that feeds it (kube: apiserver_request_*). */
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { ApiMetrics } from "../metrics.js";
 
-export function installMetrics(app: FastifyInstance): void {
-  const metrics = new ApiMetrics();
+export function installMetrics(app: FastifyInstance, registry: Registry): void {
+  const metrics = new ApiMetrics(registry);
   app.addHook("onResponse", async (req, reply) => {
     metrics.observe(req.method, req.routeOptions.url ?? "", reply.statusCode, reply.elapsedTime / 1000);
   });

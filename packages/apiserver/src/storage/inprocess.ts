@@ -6,8 +6,23 @@
  */
 import { EventEmitter } from "node:events";
 import { etcdServices } from "@skiff/etcd-client";
-import type { EtcdBackend } from "@skiff/store";
 import { EtcdV3, type WatchStream } from "./etcd.js";
+
+/**
+ * The etcd v3 handlers of a store member that InProcessEtcd calls (a Skiff store's EtcdBackend has
+ * them): unary ones take and give the decoded messages; watch takes a server-side stream.
+ */
+export interface EtcdHandlers {
+  range(req: never): Promise<unknown>;
+  put(req: never): Promise<unknown>;
+  deleteRange(req: never): Promise<unknown>;
+  txn(req: never): Promise<unknown>;
+  compact(req: never): Promise<unknown>;
+  leaseGrant(req: never): Promise<unknown>;
+  leaseRevoke(req: never): Promise<unknown>;
+  leaseTimeToLive(req: never): Promise<unknown>;
+  watch(call: never): void;
+}
 
 interface Codec {
   requestSerialize(v: unknown): Buffer;
@@ -18,8 +33,8 @@ interface Codec {
 
 type Service = "KV" | "Lease" | "Watch";
 
-/** etcdserverpb method name -> EtcdBackend handler name. */
-const handlers: Record<string, keyof EtcdBackend> = {
+/** etcdserverpb method name -> handler name. */
+const handlers: Record<string, Exclude<keyof EtcdHandlers, "watch">> = {
   Range: "range",
   Put: "put",
   DeleteRange: "deleteRange",
@@ -49,7 +64,7 @@ function asGrpcError(e: unknown): Error {
 }
 
 export class InProcessEtcd extends EtcdV3 {
-  constructor(private readonly backend: EtcdBackend) {
+  constructor(private readonly backend: EtcdHandlers) {
     super();
   }
 

@@ -1,0 +1,148 @@
+/**
+ * `skiff server` as a component (component-base): the API server over HTTPS on the embedded
+ * store (storage/embedded.ts) or on --etcd-servers. start() starts the store first when it is
+ * embedded and waits for it, makes or reuses the PKI under DIR/pki, loads the watch cache and
+ * listens; the admin kubeconfig is written once it serves. stop() drains the API server (watches
+ * end cleanly, in-flight requests finish), then the store.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Component, Health, type Logger, newLogger, once, Readiness } from "@skiff/component-base";
+import { Registry } from "prom-client";
+import { authenticator, type UserInfo } from "./auth.js";
+import type { ServerOptions } from "./options.js";
+import { writeKubeconfig } from "./pki/kubeconfig.js";
+import { ensurePki } from "./pki/pki.js";
+import { type ApiServer, createApiServer } from "./server.js";
+import { embeddedStore } from "./storage/embedded.js";
+import { type EtcdKV, GrpcEtcd } from "./storage/etcd.js";
+
+/** How long start-up waits for the embedded store to elect itself (one election timeout, normally). */
+const embeddedStoreStartMs = 10_000;
+
+export class KubeApiServer implements Component {
+  readonly name = "kube-apiserver";
+  readonly health = new Health();
+  /** apiserver_request_* (served on /metrics); the embedded store's own metrics stay its own. */
+  readonly metrics = new Registry();
+  readonly stop: () => Promise<void>;
+  private readonly readiness = new Readiness();
+  private readonly log: Logger;
+  private store: ReturnType<typeof embeddedStore>["store"] | undefined;
+  private kv: EtcdKV | undefined;
+  private server: ApiServer | undefined;
+  private serving: string | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    readonly options: ServerOptions,
+    log?: Logger,
+  ) {
+    this.log = log ?? newLogger("kube-apiserver", "info");
+    this.stop = once(() => this.shutdown());
+  }
+
+  get ready(): Promise<void> {
+    return this.readiness.promise;
+  }
+
+  /** https://host:port once it serves. */
+  get url(): string {
+    if (this.serving === undefined) throw new Error("kube-apiserver: not serving yet");
+    return this.serving;
+  }
+
+  describe(): Record<string, unknown> {
+    const o = this.options;
+    return {
+      url: this.serving,
+      kubeconfig: o.writeKubeconfig,
+      store: o.etcdServers.length === 0 ? "embedded" : o.etcdServers,
+    };
+  }
+
+  start(): Promise<void> {
+    if (this.starting !== undefined) throw new Error("kube-apiserver: start() called twice");
+    this.starting = this.open().then(
+      () => this.readiness.resolve(),
+      (e: unknown) => {
+        this.readiness.reject(e);
+        throw e;
+      },
+    );
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
+    const o = this.options;
+    this.kv = await this.openStorage();
+    const hosts = [o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress];
+    const pki = ensurePki(o.dataDir, { hosts });
+    this.server = await createApiServer({
+      kv: this.kv,
+      authenticate: authenticator(readTokens(o.tokenAuthFile)),
+      tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
+      maxRequestsInflight: o.maxRequestsInflight,
+      maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
+      eventTtlSeconds: o.eventTtlSeconds,
+      serviceClusterIPRange: o.serviceClusterIPRange,
+      serviceNodePortRange: o.serviceNodePortRange,
+      health: this.health,
+      metrics: this.metrics,
+      log: this.log,
+    });
+    const address = await this.server.app.listen({ host: o.bindAddress, port: o.securePort });
+    const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
+    this.serving = `https://${host}:${new URL(address).port}`;
+    if (o.writeKubeconfig !== undefined)
+      writeKubeconfig(o.writeKubeconfig, { server: this.serving, caPem: pki.ca.certPem, user: pki.admin });
+  }
+
+  /** The embedded store, started and elected, or a client of --etcd-servers. */
+  private async openStorage(): Promise<EtcdKV> {
+    const o = this.options;
+    if (o.etcdServers.length > 0) {
+      const file = (f: string | undefined) => (f === undefined ? undefined : readFileSync(f));
+      const tls =
+        o.etcdCaFile || o.etcdCertFile || o.etcdKeyFile
+          ? { ca: file(o.etcdCaFile), cert: file(o.etcdCertFile), key: file(o.etcdKeyFile) }
+          : undefined;
+      return new GrpcEtcd(o.etcdServers, 10_000, tls);
+    }
+    const embedded = embeddedStore({ dataDir: join(o.dataDir, "store"), logLevel: o.storeLogLevel });
+    this.store = embedded.store;
+    await embedded.store.start();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the embedded store elected no leader in ${embeddedStoreStartMs / 1000} s`)),
+        embeddedStoreStartMs,
+      );
+    });
+    await Promise.race([embedded.store.ready, late]).finally(() => clearTimeout(timer));
+    return embedded.kv();
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    if (!this.readiness.settled) this.readiness.reject(new Error("kube-apiserver stopped before it served"));
+    await this.server?.close();
+    this.kv?.close();
+    await this.store?.stop();
+  }
+}
+
+/** kube-apiserver's --token-auth-file: CSV lines `token,user,uid,"group1,group2"`. */
+function readTokens(file: string | undefined): Map<string, UserInfo> {
+  const tokens = new Map<string, UserInfo>();
+  if (file === undefined) return tokens;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^([^,]+),([^,]+),([^,]*)(?:,"?([^"]*)"?)?$/.exec(line.trim());
+    if (m === null) continue;
+    tokens.set(m[1] as string, {
+      name: m[2] as string,
+      groups: [...(m[4] ? (m[4] as string).split(",") : []), "system:authenticated"],
+    });
+  }
+  return tokens;
+}

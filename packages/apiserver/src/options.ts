@@ -1,0 +1,124 @@
+/**
+ * `skiff server` flags, with kube-apiserver's names and defaults where it has the flag
+ * (--bind-address, --secure-port, --etcd-servers, --event-ttl, ...), parsed into the typed
+ * options `new KubeApiServer(options)` takes. One FlagSet gives the parser and `--help`.
+ */
+import { durationFlag, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
+
+export interface ServerOptions {
+  /** Where the PKI (DIR/pki) and the embedded store (DIR/store) live. */
+  dataDir: string;
+  bindAddress: string;
+  /** 0 picks a free port (tests). */
+  securePort: number;
+  writeKubeconfig: string | undefined;
+  /** Empty: run an embedded single-member store in this process. */
+  etcdServers: string[];
+  etcdCaFile: string | undefined;
+  etcdCertFile: string | undefined;
+  etcdKeyFile: string | undefined;
+  eventTtlSeconds: number;
+  serviceClusterIPRange: string;
+  serviceNodePortRange: [number, number];
+  tokenAuthFile: string | undefined;
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
+  /** The embedded store's log level (its Raft member logs on stderr). */
+  storeLogLevel: string;
+}
+
+export const serverFlags = new FlagSet({
+  "data-dir": {
+    type: "string",
+    default: "skiff-data",
+    usage: "Directory for the cluster's certificates (pki/) and the embedded store's data (store/).",
+  },
+  "bind-address": {
+    type: "string",
+    default: "127.0.0.1",
+    usage: "The IP address on which to listen for the --secure-port port.",
+  },
+  "secure-port": {
+    type: "string",
+    default: "6443",
+    usage: "The port on which to serve HTTPS (0: any free port).",
+  },
+  "write-kubeconfig": { type: "string", usage: "Write an admin kubeconfig for this server to this file." },
+  "etcd-servers": {
+    type: "string",
+    default: "",
+    usage:
+      "List of etcd servers to connect with (scheme://ip:port), comma separated; empty: an embedded store.",
+  },
+  "etcd-cafile": {
+    type: "string",
+    usage: "SSL Certificate Authority file used to secure etcd communication.",
+  },
+  "etcd-certfile": { type: "string", usage: "SSL certification file used to secure etcd communication." },
+  "etcd-keyfile": { type: "string", usage: "SSL key file used to secure etcd communication." },
+  "event-ttl": { type: "string", default: "1h", usage: "Amount of time to retain events." },
+  "service-cluster-ip-range": {
+    type: "string",
+    default: "10.96.0.0/12",
+    usage: "A CIDR notation IP range from which to assign service cluster IPs.",
+  },
+  "service-node-port-range": {
+    type: "string",
+    default: "30000-32767",
+    usage: "A port range to reserve for services with NodePort visibility.",
+  },
+  "token-auth-file": {
+    type: "string",
+    usage:
+      "If set, the file that will be used to secure the secure port of the API server via token authentication.",
+  },
+  "max-requests-inflight": {
+    type: "string",
+    default: "400",
+    usage: "The maximum number of non-mutating requests in flight at a given time.",
+  },
+  "max-mutating-requests-inflight": {
+    type: "string",
+    default: "200",
+    usage: "The maximum number of mutating requests in flight at a given time.",
+  },
+  "store-log-level": {
+    type: "string",
+    default: "warn",
+    usage: "Log level of the embedded store (debug, info, warn, error, silent).",
+  },
+});
+
+export function parseServerFlags(argv: readonly string[]): ServerOptions {
+  const { values: v } = serverFlags.parse(argv);
+  return {
+    dataDir: v["data-dir"],
+    bindAddress: v["bind-address"],
+    securePort: intFlag("secure-port", v["secure-port"], 0, 65535),
+    writeKubeconfig: v["write-kubeconfig"],
+    etcdServers: listFlag(v["etcd-servers"]),
+    etcdCaFile: v["etcd-cafile"],
+    etcdCertFile: v["etcd-certfile"],
+    etcdKeyFile: v["etcd-keyfile"],
+    eventTtlSeconds: Math.floor(durationFlag("event-ttl", v["event-ttl"]) / 1000),
+    serviceClusterIPRange: v["service-cluster-ip-range"],
+    serviceNodePortRange: portRange(v["service-node-port-range"]),
+    tokenAuthFile: v["token-auth-file"],
+    maxRequestsInflight: intFlag("max-requests-inflight", v["max-requests-inflight"], 1, 100_000),
+    maxMutatingRequestsInflight: intFlag(
+      "max-mutating-requests-inflight",
+      v["max-mutating-requests-inflight"],
+      1,
+      100_000,
+    ),
+    storeLogLevel: v["store-log-level"],
+  };
+}
+
+function portRange(v: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(v);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (m === null || lo < 1 || hi > 65535 || lo > hi) throw invalidFlag("service-node-port-range", v);
+  return [lo, hi];
+}
