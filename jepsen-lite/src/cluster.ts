@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeEtcdClients, type EtcdClients, etcdClients, freePort, unaryCall } from "@skiff/store";
+import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 import { childExecArgv, killAndWait, Netns } from "./netns.js";
 
 export type Target = "skiff" | "etcd";

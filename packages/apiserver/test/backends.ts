@@ -7,7 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startStore } from "@skiff/store";
+import { startStore } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 import { type EtcdKV, GrpcEtcd } from "../src/storage/etcd.js";
 import { InProcessEtcd } from "../src/storage/inprocess.js";
 

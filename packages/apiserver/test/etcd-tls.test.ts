@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { startServer } from "../src/main.js";
 import { createCA, issueClientCert, issueServingCert } from "../src/pki/pki.js";

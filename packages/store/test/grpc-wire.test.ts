@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
 import { etcdErrorCatalog } from "../src/grpc/errors.js";
 import type { Member, WatchResponse } from "../src/grpc/types.js";
-import { freePort } from "./procs.js";
 
 const etcdBin = "/usr/bin/etcd";
 const etcdctlBin = "/usr/bin/etcdctl";

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { MvccStore } from "../src/mvcc/index.js";
 import { etcdSteps, ours, type Step, theirs } from "./mvcc-etcd-steps.js";
-import { freePort } from "./procs.js";
 
 /*
  * Runs one fixed sequence against a real etcd 3.4 (its HTTP/JSON gateway) and against MvccStore,

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { freePort, waitFor as waitUntil } from "@skiff/testkit";
 
 const memberMain = fileURLToPath(new URL("../src/member/main.ts", import.meta.url));
 
@@ -18,10 +19,6 @@ export function childExecArgv(): string[] {
     (a) => a.includes("@tapjs/typescript") || a.startsWith("--conditions") || a === "--enable-source-maps",
   );
 }
-
-import { freePort } from "../src/util/ports.js";
-
-export { freePort };
 
 export interface MemberProc {
   name: string;
@@ -199,11 +196,5 @@ export async function waitFor<T>(
   deadlineMs: number,
   what: string,
 ): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return (await waitUntil(cond, { what, timeoutMs: deadlineMs, intervalMs: 50 })) as T;
 }

@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { closeEtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
-import { freePort } from "./procs.js";
 import { type ContractTarget, runContract, type TranscriptEntry } from "./store-contract.js";
 import { StoreCluster } from "./storeprocs.js";
 

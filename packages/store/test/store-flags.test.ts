@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { parseStoreFlags } from "../src/server/flags.js";
 import { startStore } from "../src/server/main.js";
-import { freePort } from "./procs.js";
 
 t.test("skiff store takes etcd's flags and their defaults; unknown or bad flags are errors", async (t) => {
   const f = parseStoreFlags(["--name", "m1", "--election-timeout=2000", "--heartbeat-interval", "200"]);

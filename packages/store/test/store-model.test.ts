@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceError } from "@grpc/grpc-js";
+import { freePort } from "@skiff/testkit";
 import fc from "fast-check";
 import t from "tap";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
 import { type RunningStore, startStore } from "../src/server/main.js";
 import { opArbitraries } from "./mvcc-arbitraries.js";
 import { type MOp, Model } from "./mvcc-model.js";
-import { freePort } from "./procs.js";
 
 /*
  * Property (whole store, over gRPC): random sequences of KV and txn operations applied to the

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { childExecArgv, freePort } from "./procs.js";
+import { freePort } from "@skiff/testkit";
+import { childExecArgv } from "./procs.js";
 
 const runMain = fileURLToPath(new URL("../src/server/run.ts", import.meta.url));
 export const etcdctlPath = "/usr/bin/etcdctl";
