@@ -128,7 +128,7 @@ export class ProcCluster {
   }
 
   /** Waits until every running member names the same leader, which is itself running. */
-  async waitLeader(deadlineMs = 15_000): Promise<string> {
+  async waitLeader(deadlineMs = 60_000): Promise<string> {
     return waitFor(
       async () => {
         const sts = await Promise.all(this.running().map((m) => this.status(m.name)));
@@ -151,14 +151,14 @@ export class ProcCluster {
     const r = await fetch(`${this.get(name).clientUrl}/kv/${encodeURIComponent(key)}`, {
       method: "PUT",
       body: value,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     });
     return { status: r.status, body: (await r.json()) as { index?: number; error?: string } };
   }
 
   async getAll(name: string, serializable = false): Promise<Record<string, string>> {
     const r = await fetch(`${this.get(name).clientUrl}/kv${serializable ? "?serializable=true" : ""}`, {
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     });
     if (r.status !== 200) throw new Error(`GET /kv on ${name}: ${r.status} ${await r.text()}`);
     return ((await r.json()) as { entries: Record<string, string> }).entries;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceError } from "@grpc/grpc-js";
-import { freePort } from "@skiff/testkit";
+import { freePort, waitFor } from "@skiff/testkit";
 import fc from "fast-check";
 import t from "tap";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "../src/grpc/client.js";
@@ -22,6 +22,9 @@ import { type MOp, Model } from "./mvcc-model.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf responses, compared as data.
 type Any = Record<string, any>;
+
+/** Each call's deadline: far above a call's time, so that a loaded machine is not a model mismatch. */
+const callMs = 30_000;
 
 const { putOp, delOp, rangeOp, txnOp } = opArbitraries(fc.constant(0));
 const anyOp: fc.Arbitrary<MOp> = fc.oneof(
@@ -166,13 +169,13 @@ async function onStore(kv: EtcdClients["KV"], o: MOp, rv: Revs): Promise<unknown
   try {
     switch (o.op) {
       case "put":
-        return putRes(await unaryCall<Any>(kv, "Put", putReq(o)), rv);
+        return putRes(await unaryCall<Any>(kv, "Put", putReq(o), callMs), rv);
       case "del":
-        return delRes(await unaryCall<Any>(kv, "DeleteRange", delReq(o)), rv);
+        return delRes(await unaryCall<Any>(kv, "DeleteRange", delReq(o), callMs), rv);
       case "range":
-        return rangeRes(await unaryCall<Any>(kv, "Range", rangeReq(o, rv)), rv);
+        return rangeRes(await unaryCall<Any>(kv, "Range", rangeReq(o, rv), callMs), rv);
       case "txn":
-        return txnRes(await unaryCall<Any>(kv, "Txn", txnReq(o, rv)), rv);
+        return txnRes(await unaryCall<Any>(kv, "Txn", txnReq(o, rv), callMs), rv);
       default:
         throw new Error(`op ${o.op} is not generated here`);
     }
@@ -194,7 +197,7 @@ function onModel(m: Model, o: MOp): unknown {
 }
 
 async function storeRevision(kv: EtcdClients["KV"]): Promise<number> {
-  const r = await unaryCall<Any>(kv, "Range", { key: buf("\0"), count_only: true });
+  const r = await unaryCall<Any>(kv, "Range", { key: buf("\0"), count_only: true }, callMs);
   return Number(r.header.revision);
 }
 
@@ -234,16 +237,10 @@ t.test("a real skiff store answers over gRPC as the model", async (t) => {
   ]);
   clients = etcdClients(`127.0.0.1:${clientPort}`);
   const kv = clients.KV;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await unaryCall(kv, "Range", { key: buf("/ready") }, 2000);
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`store not serving: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitFor(() => unaryCall(kv, "Range", { key: buf("/ready") }, 2000).then(() => true), {
+    what: "the store to serve",
+    intervalMs: 100,
+  });
 
   let runs = 0;
   let ops = 0;
@@ -251,7 +248,7 @@ t.test("a real skiff store answers over gRPC as the model", async (t) => {
     fc.asyncProperty(fc.array(anyOp, { minLength: 1, maxLength: 20 }), async (seq) => {
       runs++;
       // Every key is deleted: the store's current state is as empty as the model's.
-      await unaryCall(kv, "DeleteRange", { key: buf("\0"), range_end: buf("\0") });
+      await unaryCall(kv, "DeleteRange", { key: buf("\0"), range_end: buf("\0") }, callMs);
       const rv = new Revs((await storeRevision(kv)) - 1);
       const m = new Model();
       for (const [i, raw] of seq.entries()) {

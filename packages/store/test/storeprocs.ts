@@ -128,11 +128,12 @@ export class StoreCluster {
         etcdctlPath,
         [
           `--endpoints=${opts.endpoints ?? this.endpoints()}`,
-          "--dial-timeout=5s",
-          "--command-timeout=10s",
+          // Deadlines only for a hung cluster, far above a loaded machine's answer time.
+          "--dial-timeout=15s",
+          "--command-timeout=30s",
           ...args,
         ],
-        { env: { ...process.env, ETCDCTL_API: "3" }, timeout: opts.timeoutMs ?? 20_000 },
+        { env: { ...process.env, ETCDCTL_API: "3" }, timeout: opts.timeoutMs ?? 60_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
