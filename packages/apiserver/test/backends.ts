@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStore } from "@skiff/store";
-import { freePort } from "@skiff/testkit";
+import { freePort, waitFor } from "@skiff/testkit";
 import { type EtcdKV, GrpcEtcd } from "../src/storage/etcd.js";
 import { InProcessEtcd } from "../src/storage/inprocess.js";
 
@@ -99,17 +99,12 @@ export async function etcdBackend(): Promise<Backend> {
 
 async function waitLeader(endpoints: string[]): Promise<void> {
   const kv = new GrpcEtcd(endpoints, 1000);
-  const deadline = Date.now() + 20_000;
   try {
-    for (;;) {
-      try {
-        await kv.range("/ready-probe");
-        return;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitFor(() => kv.range("/ready-probe").then(() => true), {
+      what: `a leader at ${endpoints.join(",")}`,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
   } finally {
     kv.close();
   }

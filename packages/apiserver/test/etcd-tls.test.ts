@@ -24,7 +24,7 @@ if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: 
 
 t.test(
   "an API server on etcd over mutual TLS",
-  { skip: process.env.CI === undefined ? missing : undefined, timeout: 60_000 },
+  { skip: process.env.CI === undefined ? missing : undefined, timeout: 180_000 },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "apiserver-etcd-tls-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
