@@ -12,7 +12,16 @@
  * checked by binding. The reservation lasts until the process exits. A file left by a process
  * that died without exiting normally (SIGKILL) is reclaimed once its PID is gone.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +39,11 @@ export function reservationDir(): string {
   if (dir === undefined) {
     dir = join(tmpdir(), "skiff-ports");
     mkdirSync(dir, { recursive: true });
+    try {
+      chmodSync(dir, 0o1777); // as /tmp: every user's suite reserves here, and removes only its own
+    } catch {
+      // another user's directory, already so
+    }
     process.once("exit", () => {
       for (const port of reserved) release(port);
     });
@@ -92,7 +106,12 @@ function reclaim(path: string): boolean {
     const pid = Number.parseInt(text, 10);
     const stale = Number.isInteger(pid) ? !alive(pid) : Date.now() - statSync(path).mtimeMs > emptyStaleMs;
     if (!stale) return false;
-    unlinkSync(path);
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if (errno(e) === "EPERM" || errno(e) === "EACCES") return false; // another user's: it stays taken
+      throw e;
+    }
     return true;
   } finally {
     closeSync(fd);
