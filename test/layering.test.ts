@@ -17,6 +17,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 export const allowed: Readonly<Record<string, readonly string[]>> = {
   "@skiff/raft": [],
   "@skiff/component-base": [],
+  "@skiff/testkit": [],
   "@skiff/etcd-client": [],
   "@skiff/store": ["@skiff/raft", "@skiff/component-base", "@skiff/etcd-client"],
   "@skiff/api": [],

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 
 export type SystemName = "skiff" | "etcd";
 

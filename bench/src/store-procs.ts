@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 import { closeChannel, type EtcdChannel, openChannel, unary } from "./store-grpc.js";
 
 export type StoreSystem = "skiff-store" | "etcd";

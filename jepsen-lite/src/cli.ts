@@ -1,6 +1,6 @@
 /**
  * `pnpm jepsen --target skiff|etcd --nodes 3|5 --time SECONDS --nemesis kill,pause,partition,membership|all|none
- *  --seed N [--net netns|loopback] [--out DIR] [--unsafe-no-fsync] [--unsafe-stale-reads]`
+ *  --seed N [--min-faults N] [--net netns|loopback] [--out DIR] [--unsafe-no-fsync] [--unsafe-stale-reads]`
  * (docs/jepsen-lite.md). Writes results.json and report.html to --out (default: a new temp dir),
  * prints a summary whose last line is `valid` or `invalid`, and exits 0 only if valid.
  * SIGINT/SIGTERM stop every member, relay and namespace it started.
@@ -17,7 +17,7 @@ import { buildReport } from "./report-input.js";
 import { type RunOptions, type RunResult, run } from "./run.js";
 
 const USAGE =
-  "usage: pnpm jepsen --target skiff|etcd --nodes 3|5 --time SECONDS --nemesis kill,pause,partition,membership|all|none --seed N [--net netns|loopback] [--out DIR] [--unsafe-no-fsync] [--unsafe-stale-reads]";
+  "usage: pnpm jepsen --target skiff|etcd --nodes 3|5 --time SECONDS --nemesis kill,pause,partition,membership|all|none --seed N [--min-faults N] [--net netns|loopback] [--out DIR] [--unsafe-no-fsync] [--unsafe-stale-reads]";
 
 function usage(msg: string): never {
   process.stderr.write(`jepsen-lite: ${msg}\n${USAGE}\n`);
@@ -32,6 +32,7 @@ function parse(): { options: RunOptions; out: string | undefined } {
       time: { type: "string", default: "30" },
       nemesis: { type: "string", default: "all" },
       seed: { type: "string", default: "1" },
+      "min-faults": { type: "string", default: "0" },
       net: { type: "string" },
       out: { type: "string" },
       "unsafe-no-fsync": { type: "boolean", default: false },
@@ -58,6 +59,9 @@ function parse(): { options: RunOptions; out: string | undefined } {
   if (!(timeSec > 0 && timeSec <= 3600)) usage("--time must be in (0, 3600] seconds");
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) usage("--seed must be an integer");
+  const minFaults = Number(values["min-faults"]);
+  if (!(Number.isInteger(minFaults) && minFaults >= 0)) usage("--min-faults must be an integer >= 0");
+  if (minFaults > 0 && nemesis.length === 0) usage("--min-faults needs a nemesis");
   const noNetns = missingNetns();
   const net = (values.net ?? (noNetns === undefined ? "netns" : "loopback")) as NetMode;
   if (net !== "netns" && net !== "loopback") usage(`unknown --net ${values.net}`);
@@ -71,6 +75,7 @@ function parse(): { options: RunOptions; out: string | undefined } {
       target,
       nodes,
       timeSec,
+      minFaults,
       nemesis,
       seed,
       net,

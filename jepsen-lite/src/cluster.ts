@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
-import { freePort } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 import { childExecArgv, killAndWait, Netns } from "./netns.js";
 
 export type Target = "skiff" | "etcd";

@@ -46,6 +46,8 @@ export interface NemesisContext {
   t0: number;
   stopped: () => boolean;
   log: (line: string) => void;
+  /** Called as each fault ends (healed, or failed after it started). */
+  onFault?: (fault: FaultInterval) => void;
 }
 
 /** Runs faults until `stopped()` turns true, healing each one; returns the fault intervals. */
@@ -85,6 +87,7 @@ export async function runNemesis(
       fault.end ??= now(ctx);
       faults.push(fault);
       ctx.log(`nemesis: ${fault.detail} ${sec(fault.start)}-${sec(fault.end)}`);
+      ctx.onFault?.(fault);
     }
     await nap(plan.gap);
   }

@@ -18,7 +18,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 
 const IP = "/usr/sbin/ip";
 const NFT = "/usr/sbin/nft";

@@ -36,6 +36,8 @@ export interface RunOptions {
   target: Target;
   nodes: number;
   timeSec: number;
+  /** The run goes on past timeSec until this many faults have been healed (tests: not timing). */
+  minFaults?: number;
   nemesis: NemesisKind[];
   seed: number;
   net: NetMode;
@@ -105,9 +107,14 @@ export async function run(
     const watchers = Array.from({ length: options.watchers }, (_, i) => new Watcher(`w${i}`, targets, i));
     for (const w of watchers) w.start();
     let stopped = false;
-    const stop = sleep(options.timeSec * 1000).then(() => {
-      stopped = true;
-    });
+    let faultsDone = 0;
+    const stop = sleep(options.timeSec * 1000)
+      .then(async () => {
+        while (faultsDone < (options.minFaults ?? 0)) await sleep(100);
+      })
+      .then(() => {
+        stopped = true;
+      });
     const values = new Counter();
     const prng = new Prng(options.seed ^ 0x9e3779b9);
     const common = { targets, keys: options.keys, rate: options.rate, opTimeoutMs: 2000 };
@@ -132,6 +139,7 @@ export async function run(
       t0,
       stopped: () => stopped,
       log,
+      onFault: () => faultsDone++,
     });
     await stop;
     await Promise.all(workloads);

@@ -6,6 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "@skiff/testkit";
 import t from "tap";
 import { missingNetns } from "../src/netns.js";
 import { namespacesOf, readResults, skipReason, startCli, validRunTest } from "./run-helper.js";
@@ -17,8 +18,9 @@ validRunTest("skiff", missing);
 
 t.test(
   "a broken build (reads without ReadIndex) is caught under partitions",
-  { skip: skipReason(missing ?? missingNetns()), timeout: 90_000 },
+  { skip: skipReason(missing ?? missingNetns()), timeout: 180_000 },
   async (t) => {
+    // At least two partitions, however slow the machine.
     const run = startCli(t, [
       ...[
         "--target",
@@ -29,6 +31,8 @@ t.test(
         "partition",
         "--seed",
         "3",
+        "--min-faults",
+        "2",
         "--unsafe-stale-reads",
       ],
     ]);
@@ -51,17 +55,24 @@ const alive = (pid: number) => {
 
 t.test(
   "SIGTERM mid-run stops every member and removes the namespaces",
-  { skip: skipReason(missing), timeout: 60_000 },
+  { skip: skipReason(missing), timeout: 180_000 },
   async (t) => {
     const run = startCli(t, ["--target", "skiff", "--time", "60", "--nemesis", "kill", "--seed", "5"]);
-    const deadline = Date.now() + 40_000;
-    while (!/^members: /m.test(run.stdout()) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => /^members: /m.test(run.stdout()), {
+      what: "the members line",
+      timeoutMs: 120_000,
+      intervalMs: 100,
+    }).catch(() => undefined); // the check below prints what the runner said
     const pids = [...(/^members: (.*)$/m.exec(run.stdout())?.[1] ?? "").matchAll(/pid (\d+)/g)].map((m) =>
       Number(m[1]),
     );
     t.equal(pids.length, 3, `three members started: ${run.stdout()}${run.stderr()}`);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Mid-run: the workload is running and the nemesis has killed and restarted a member.
+    await waitFor(() => /^nemesis: /m.test(run.stdout()), {
+      what: "the first fault to end",
+      timeoutMs: 120_000,
+      intervalMs: 100,
+    });
     run.child.kill("SIGTERM");
     const code = await run.done;
     t.equal(code, 130, "exit code 130");

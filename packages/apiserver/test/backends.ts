@@ -1,15 +1,16 @@
 /**
- * The two stores the API server's tests run against: an embedded `skiff store` member (started in
- * this process) and real etcd (/usr/bin/etcd, the reference). Each gives etcd v3 endpoints and a
- * stop() that removes everything it made.
+ * The stores the API server's tests run against: the embedded store (as `skiff server` embeds it),
+ * a `skiff store` member over gRPC, and real etcd (/usr/bin/etcd, the reference). Each gives a
+ * client (in process, or etcd v3 endpoints) and a stop() that removes everything it made.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, parseStoreFlags, Store } from "@skiff/store";
+import { parseStoreFlags, Store } from "@skiff/store";
+import { freePort, waitFor, withDeadline } from "@skiff/testkit";
+import { embeddedStore } from "../src/storage/embedded.js";
 import { type EtcdKV, GrpcEtcd } from "../src/storage/etcd.js";
-import { InProcessEtcd } from "../src/storage/inprocess.js";
 
 export const etcdBinary = "/usr/bin/etcd";
 
@@ -21,8 +22,31 @@ export interface Backend {
   stop(): Promise<void>;
 }
 
-/** A `skiff store` member in this process, reached over gRPC on loopback or called in process. */
-export async function skiffBackend(inProcess = false): Promise<Backend> {
+/** The store exactly as `skiff server` embeds it (src/storage/embedded.ts): called in process. */
+export async function embeddedBackend(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), "apiserver-embedded-"));
+  const { store, kv } = embeddedStore({ dataDir: join(dir, "s"), logLevel: "error" });
+  try {
+    await store.start();
+    await withDeadline(store.ready, { what: "the embedded store's leader", timeoutMs: 60_000 });
+  } catch (e) {
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    name: "skiff store (embedded)",
+    endpoints: [],
+    kv,
+    async stop() {
+      await store.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A `skiff store` member in this process, reached over gRPC on loopback. */
+export async function skiffBackend(): Promise<Backend> {
   const dir = mkdtempSync(join(tmpdir(), "apiserver-skiff-"));
   const client = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
@@ -54,7 +78,6 @@ export async function skiffBackend(inProcess = false): Promise<Backend> {
   return {
     name: "skiff store",
     endpoints: [new URL(client).host],
-    kv: inProcess ? () => new InProcessEtcd(store.etcd) : undefined,
     async stop() {
       await store.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -108,17 +131,12 @@ export async function etcdBackend(): Promise<Backend> {
 
 async function waitLeader(endpoints: string[]): Promise<void> {
   const kv = new GrpcEtcd(endpoints, 1000);
-  const deadline = Date.now() + 20_000;
   try {
-    for (;;) {
-      try {
-        await kv.range("/ready-probe");
-        return;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitFor(() => kv.range("/ready-probe").then(() => true), {
+      what: `a leader at ${endpoints.join(",")}`,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
   } finally {
     kv.close();
   }
@@ -127,8 +145,8 @@ async function waitLeader(endpoints: string[]): Promise<void> {
 /** Backends available here, with the reason a missing one is skipped (a failure in CI). */
 export function backends(): { name: string; start: () => Promise<Backend>; missing?: string }[] {
   return [
-    { name: "skiff store (embedded, in process)", start: () => skiffBackend(true) },
-    { name: "skiff store", start: () => skiffBackend(false) },
+    { name: "skiff store (embedded, in process)", start: embeddedBackend },
+    { name: "skiff store", start: skiffBackend },
     {
       name: "etcd",
       start: etcdBackend,

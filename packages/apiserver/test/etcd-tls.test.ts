@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "@skiff/store";
+import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { startServer } from "../src/main.js";
 import { createCA, issueClientCert, issueServingCert } from "../src/pki/pki.js";
@@ -24,7 +24,7 @@ if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: 
 
 t.test(
   "an API server on etcd over mutual TLS",
-  { skip: process.env.CI === undefined ? missing : undefined, timeout: 60_000 },
+  { skip: process.env.CI === undefined ? missing : undefined, timeout: 180_000 },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "apiserver-etcd-tls-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));

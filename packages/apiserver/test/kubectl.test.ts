@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "@skiff/testkit";
 import t, { type Test } from "tap";
 import { parse, stringify } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
@@ -24,7 +25,6 @@ interface Run {
 }
 
 const AGE = /^(\d+(s|m|h|d|y))+$/;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** kubectl's column output as cells, with the AGE column's cells replaced by "<age>". */
 function table(out: string): string[][] {
@@ -447,8 +447,7 @@ async function main(): Promise<void> {
       if (!stopped) process.kill(pid, "SIGKILL");
     });
     const until = async (what: string, pred: () => boolean) => {
-      const deadline = Date.now() + 20_000;
-      while (!pred() && Date.now() < deadline) await sleep(50);
+      await waitFor(pred, { what, intervalMs: 50 }).catch(() => undefined);
       t.ok(pred(), what, { stdout: out, stderr: err });
     };
 
@@ -498,12 +497,14 @@ async function main(): Promise<void> {
 
   t.test("delete a namespace", async (t) => {
     t.equal(await ok(t, ["delete", "ns", "team-a"]), 'namespace "team-a" deleted\n');
-    const deadline = Date.now() + 15_000;
     let last = await kubectl(["get", "ns", "team-a"]);
-    while (last.code === 0 && Date.now() < deadline) {
-      await sleep(200);
-      last = await kubectl(["get", "ns", "team-a"]);
-    }
+    await waitFor(
+      async () => {
+        last = await kubectl(["get", "ns", "team-a"]);
+        return last.code !== 0;
+      },
+      { what: "namespace team-a to go away", intervalMs: 200 },
+    ).catch(() => undefined); // the checks below say what is left
     t.equal(last.code, 1);
     t.equal(last.stderr, 'Error from server (NotFound): namespaces "team-a" not found\n');
     const cms = await kubectl(["get", "cm", "-n", "team-a"]);

@@ -32,10 +32,8 @@ const pki = join(dir, "pki");
 const fingerprint = (p: KeyPair): string => new X509Certificate(p.certPem).fingerprint256;
 const mode = (file: string): number => statSync(file).mode & 0o777;
 
-t.test("generation is fast", async (t) => {
-  // Typically 15-45 ms for all three key pairs; the bound leaves room for a busy 2-core machine.
-  t.ok(elapsed < 250, `ensurePki took ${elapsed.toFixed(1)} ms`);
-});
+// A figure, not an assertion: how fast depends on the machine (typically 15-45 ms).
+t.comment(`ensurePki took ${elapsed.toFixed(1)} ms for the CA and two key pairs`);
 
 t.test("files and modes", async (t) => {
   for (const name of ["ca", "apiserver", "admin"]) {

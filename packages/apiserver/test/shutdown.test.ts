@@ -6,12 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor, withDeadline } from "@skiff/testkit";
 import t from "tap";
 import { startServer } from "../src/main.js";
 
 t.test(
   "stop: watches end cleanly, in-flight requests finish, nothing new is accepted",
-  { timeout: 60_000 },
+  { timeout: 180_000 },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "apiserver-shutdown-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +29,7 @@ t.test(
       key: readFileSync(join(pki, "admin.key")),
     };
     const url = new URL(running.url);
-    const call = (method: string, path: string, body?: unknown) =>
+    const call = (method: string, path: string, body?: unknown, onResponse?: () => void) =>
       new Promise<{ status: number; body: string; ended: "end" | "error" }>((resolve) => {
         const req = request(
           {
@@ -40,6 +41,7 @@ t.test(
             headers: { "content-type": "application/json" },
           },
           (res) => {
+            onResponse?.();
             let text = "";
             res.on("data", (d: Buffer) => {
               text += d.toString();
@@ -52,8 +54,15 @@ t.test(
         if (body !== undefined) req.write(JSON.stringify(body));
         req.end();
       });
-    const watch = call("GET", "/api/v1/namespaces/default/configmaps?watch=true");
-    await new Promise((r) => setTimeout(r, 200));
+    // The watch is open once its response headers arrive (the server flushes them at the start).
+    let watching = (): void => undefined;
+    const started = new Promise<void>((resolve) => {
+      watching = resolve;
+    });
+    const watch = call("GET", "/api/v1/namespaces/default/configmaps?watch=true", undefined, () =>
+      watching(),
+    );
+    await withDeadline(started, { what: "the watch's response headers" });
     // Ten writers, each with one write in flight at a time, until stop: whatever the machine's
     // speed, requests are inside the server when it stops.
     let created = 0;
@@ -74,7 +83,7 @@ t.test(
         if (r.status !== 201) throw new Error(`write before stop failed: ${r.status} ${r.body}`);
       }
     });
-    while (created < 20) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => created >= 20, { what: "20 writes before the stop", intervalMs: 5 });
     stopping = true;
     await running.stop();
     stopped = true;

@@ -3,6 +3,7 @@
  * keep up is cut off (bounded memory); revisions older than the window are refused (410).
  */
 import { Registry } from "@skiff/api";
+import { waitFor } from "@skiff/testkit";
 import t from "tap";
 import { authenticator } from "../src/auth.js";
 import { createApiServer } from "../src/server.js";
@@ -123,13 +124,24 @@ t.test("200 watchers on a real store: one store watch per resource type", async 
   const headers = { authorization: "Bearer tok" };
   const rv = (await server.app.inject({ url: "/api/v1/namespaces/default/configmaps", headers })).json()
     .metadata.resourceVersion;
-  const watchers = Array.from({ length: 200 }, () =>
-    server.app.inject({
-      url: `/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=2&resourceVersion=${rv}`,
-      headers,
-    }),
+  // The watchers stay open until the event reached all of them (a condition, not a watch timeout
+  // that a slow machine could reach first); the server's close in the teardown ends them.
+  const watchers = await Promise.all(
+    Array.from({ length: 200 }, () =>
+      server.app.inject({
+        url: `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}`,
+        headers,
+        payloadAsStream: true,
+      }),
+    ),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  const bodies = watchers.map((w) => {
+    const body = { text: "" };
+    w.stream().on("data", (d: Buffer) => {
+      body.text += d.toString();
+    });
+    return body;
+  });
   const created = await server.app.inject({
     method: "POST",
     url: "/api/v1/namespaces/default/configmaps",
@@ -137,10 +149,10 @@ t.test("200 watchers on a real store: one store watch per resource type", async 
     payload: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "shared" } }),
   });
   t.equal(created.statusCode, 201);
-  const bodies = await Promise.all(watchers);
-  const got = bodies.filter(
-    (b) => b.body.includes('"type":"ADDED"') && b.body.includes('"name":"shared"'),
-  ).length;
+  const saw = (b: { text: string }) =>
+    b.text.includes('"type":"ADDED"') && b.text.includes('"name":"shared"');
+  await waitFor(() => bodies.every(saw), { what: "the event on all 200 watchers" }).catch(() => undefined);
+  const got = bodies.filter(saw).length;
   t.equal(got, 200, "every watcher saw the event");
   t.equal(watches, kinds, "and still one store watch per resource type");
 });

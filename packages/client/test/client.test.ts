@@ -4,14 +4,16 @@
  * informer, and a 401 for a wrong token.
  */
 
+import diagnostics from "node:diagnostics_channel";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "@skiff/api";
-// Tests only: the client must not depend on the API server, so it is reached by a relative path.
+// Tests only: the client does not depend on the API server; its tests run against a real one.
 import { startServer } from "@skiff/apiserver";
+import { waitFor } from "@skiff/testkit";
 import t, { type Test } from "tap";
 import { ApiError, configFromKubeconfig, Informer, KubeClient, type WatchEvent } from "../src/index.js";
 
@@ -27,12 +29,8 @@ const cm = (name: string, data: Record<string, string> = { a: "1" }, labels?: Re
 });
 
 /** Polls until f() is true (informer and watch events arrive asynchronously). */
-async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+async function until(f: () => boolean, what: string, ms = 30_000): Promise<void> {
+  await waitFor(f, { what, timeoutMs: ms });
 }
 
 async function rejectsApi(t: Test, p: Promise<unknown>, status: number, reason: string, what: string) {
@@ -407,17 +405,33 @@ t.test("a wrong token is a 401", async (t) => {
 });
 
 t.test("watch lines split across chunks and UTF-8 boundaries", async (t) => {
-  // A plain HTTP server that writes events in awkward pieces, with pauses so they arrive apart.
+  // A plain HTTP server that writes events in awkward pieces, each once the client has read the
+  // one before: pieces written apart in time could still arrive in one read on a busy machine.
+  // (The client runs in this process: its socket is found through the net diagnostics channel.)
+  const clientSockets: Socket[] = [];
+  const onSocket = (m: unknown) => clientSockets.push((m as { socket: Socket }).socket);
+  diagnostics.subscribe("net.client.socket", onSocket);
+  t.teardown(() => diagnostics.unsubscribe("net.client.socket", onSocket));
   const a = Buffer.from(`${JSON.stringify({ type: "ADDED", object: cm("é€😀", { k: "ünï" }) })}\n`);
   const b = Buffer.from(`${JSON.stringify({ type: "MODIFIED", object: cm("b") })}\n`);
   const c = Buffer.from(JSON.stringify({ type: "DELETED", object: cm("c") }));
   const cut = a.indexOf(Buffer.from("€")) + 1; // inside the three-byte character
   const pieces = [a.subarray(0, cut), a.subarray(cut), b.subarray(0, 5), Buffer.concat([b.subarray(5), c])];
-  const http = createServer(async (_req, res) => {
+  let readApart = 0;
+  const http = createServer(async (req, res) => {
     res.writeHead(200, { "content-type": "application/json" });
+    const server = req.socket;
+    const client = clientSockets.find((s) => s.localPort === server.remotePort);
     for (const p of pieces) {
-      res.write(p);
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => res.write(p, r));
+      if (client === undefined) continue; // counted below
+      await waitFor(() => client.bytesRead >= server.bytesWritten, {
+        what: "the client to read the piece",
+        intervalMs: 1,
+      }).then(
+        () => readApart++,
+        () => undefined,
+      );
     }
     res.end(); // the last event has no trailing newline
   });
@@ -438,4 +452,5 @@ t.test("watch lines split across chunks and UTF-8 boundaries", async (t) => {
     ],
   );
   t.same(events[0]?.object.data, { k: "ünï" });
+  t.equal(readApart, pieces.length, "each piece was read by the client before the next was written");
 });

@@ -18,4 +18,3 @@ export type { Transport, TransportHandler } from "./raftnode/transport.js";
 export { parseStoreFlags, type StoreOptions, storeFlags } from "./server/flags.js";
 export { restoreFlags, runSnapshotRestore } from "./server/restore.js";
 export { runStore, Store } from "./server/store.js";
-export { freePort } from "./util/ports.js";

@@ -115,8 +115,9 @@ function etcdctl(endpoint: string, ...args: string[]): Promise<{ code: number; o
   return new Promise((resolve) => {
     execFile(
       etcdctlBin,
-      [`--endpoints=${endpoint}`, "--command-timeout=5s", "--dial-timeout=3s", ...args],
-      { env: { ...process.env, ETCDCTL_API: "3" }, timeout: 15000 },
+      // Deadlines only for a hung server, far above a loaded machine's answer time.
+      [`--endpoints=${endpoint}`, "--command-timeout=30s", "--dial-timeout=15s", ...args],
+      { env: { ...process.env, ETCDCTL_API: "3" }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, out: stdout.toString(), err: stderr.toString() });

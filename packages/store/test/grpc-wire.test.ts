@@ -16,23 +16,16 @@ import {
   unaryCall,
   type WatchResponse,
 } from "@skiff/etcd-client";
+import { freePort, waitFor as waitUntil } from "@skiff/testkit";
 import t from "tap";
 import { etcdErrorCatalog } from "../src/grpc/errors.js";
-import { freePort } from "./procs.js";
 
 const etcdBin = "/usr/bin/etcd";
 const etcdctlBin = "/usr/bin/etcdctl";
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** Retries fn until it resolves; the last error says what was missing. */
+async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  return (await waitUntil(async () => ({ value: await fn() }), { what, timeoutMs, intervalMs: 100 })).value;
 }
 
 const b = (s: string) => Buffer.from(s);
@@ -87,11 +80,13 @@ if (!existsSync(etcdBin) || !existsSync(etcdctlBin)) {
 
     // biome-ignore lint/suspicious/noExplicitAny: decoded responses are checked field by field below.
     type Any = Record<string, any>;
-    const call = (svc: keyof EtcdClients, m: string, req: object) => unaryCall<Any>(c[svc], m, req);
-    const status = await waitFor("etcd Status", () => call("Maintenance", "Status", {}), 20000).catch((e) => {
-      t.comment(etcdLog);
-      throw e;
-    });
+    const call = (svc: keyof EtcdClients, m: string, req: object) => unaryCall<Any>(c[svc], m, req, 30_000);
+    const status = await waitFor("etcd Status", () => call("Maintenance", "Status", {}), 60_000).catch(
+      (e) => {
+        t.comment(etcdLog);
+        throw e;
+      },
+    );
 
     // Status + header: the member is its own leader; ids are uint64 as exact decimal strings.
     t.equal(status.version, "3.4.23", "StatusResponse.version (field 2)");

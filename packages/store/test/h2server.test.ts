@@ -7,6 +7,7 @@
  */
 import { connect } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
+import { waitFor, withDeadline } from "@skiff/testkit";
 import t from "tap";
 import {
   encodeGrpcMessage,
@@ -149,9 +150,7 @@ for (const transport of ["wire", "node"] as const) {
           call.write("x");
         });
         call.cancel();
-        const deadline = Date.now() + 5000;
-        while (cancelledStreams === before && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 10));
+        await waitFor(() => cancelledStreams > before, { what: "the handler to hear of the cancel" });
         t.equal(cancelledStreams, before + 1, "the handler hears of a client that cancels");
       },
     );
@@ -226,9 +225,11 @@ for (const transport of ["wire", "node"] as const) {
         call.on("data", () => resolve());
         call.write("x");
       });
-      const started = Date.now();
-      await s2.tryShutdown(200);
-      t.ok(Date.now() - started < 2000, "tryShutdown returns once the grace period is over");
+      // How long it takes is the machine's business: a figure, not an assertion.
+      const started = performance.now();
+      await withDeadline(s2.tryShutdown(200), { what: "tryShutdown(200) with a stream still open" });
+      t.pass("tryShutdown returns once the grace period is over");
+      t.comment(`tryShutdown(200) returned after ${(performance.now() - started).toFixed(0)} ms`);
       t.not(await status, grpc.status.OK, "the open stream was cut off");
     });
   });

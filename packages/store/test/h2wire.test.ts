@@ -16,7 +16,9 @@ import {
   Flag,
   FrameType,
   frame,
+  Setting,
   settingsFrame,
+  windowUpdateFrame,
 } from "../src/grpc/h2wire/frames.js";
 import { encodeLiteral } from "../src/grpc/h2wire/hpack.js";
 
@@ -105,25 +107,6 @@ t.test("a client with a 1,000-byte window gets a 2 MB stream whole (flow control
   );
 });
 
-t.test("a unary reply overtakes a stream's backlog on a connection short of window", async (t) => {
-  // The connection's send window (65,535 bytes: the client's default) is shared by every stream;
-  // a 2 MB backlog on one stream must not hold a small reply until the backlog is through.
-  const session = connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 4 << 20 } });
-  t.teardown(() => session.close());
-  const ended: string[] = [];
-  const blob = call(session, "/t.S/Blob", "200").then((r) => {
-    ended.push("blob");
-    return r;
-  });
-  await new Promise((resolve) => setTimeout(resolve, 20)); // the blob's responses are queued
-  const echo = await call(session, "/t.S/Echo", "hi");
-  ended.push("echo");
-  t.same(messages(echo.body), ["echo hi"]);
-  const b = await blob;
-  t.equal(messages(b.body).length, 200, "the backlog still arrives whole");
-  t.same(ended, ["echo", "blob"], "the reply came before the end of the backlog");
-});
-
 t.test("PING is answered, and 200 calls at once on one connection all succeed", async (t) => {
   const session = connect(`http://127.0.0.1:${port}`);
   t.teardown(() => session.close());
@@ -176,8 +159,11 @@ class RawClient {
     return new RawClient(socket);
   }
 
-  /** Waits until `pred` holds of what arrived (or the connection closed). */
-  async until(pred: () => boolean, ms = 3000): Promise<void> {
+  /**
+   * Waits until `pred` holds of what arrived (or the connection closed); the assertions after it
+   * say what was missing. The deadline only ends a test that would hang.
+   */
+  async until(pred: () => boolean, ms = 30_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!pred() && !this.closed && Date.now() < deadline)
       await new Promise<void>((resolve) => {
@@ -200,6 +186,58 @@ const requestBlock = (path: string) =>
     encodeLiteral(":authority", "x"),
     encodeLiteral("content-type", "application/grpc"),
   ]);
+
+t.test("a unary reply overtakes a stream's backlog on a connection short of window", async (t) => {
+  // The connection's send window is shared by every stream; a 2 MB backlog on one stream must not
+  // hold a small reply until the backlog is through. The client grants window by hand, so the
+  // order does not depend on timing: the backlog is queued on the server (it used up the window
+  // it had) before the unary call is made, and the reply is queued (its HEADERS, which flow
+  // control does not hold, arrived) before the next grant.
+  const c = await RawClient.open();
+  t.teardown(() => c.socket.destroy());
+  const dataOf = (id: number) => c.frames.filter((f) => f.type === FrameType.DATA && f.stream === id);
+  const bytesOf = (id: number) => dataOf(id).reduce((n, f) => n + f.payload.length, 0);
+  const endOf = (id: number) =>
+    c.frames.findIndex((f) => f.stream === id && (f.flags & Flag.END_STREAM) !== 0);
+  const request = (id: number, path: string, arg: string) =>
+    Buffer.concat([
+      frame(FrameType.HEADERS, Flag.END_HEADERS, id, requestBlock(path)),
+      frame(FrameType.DATA, Flag.END_STREAM, id, grpcMessage(arg)),
+    ]);
+  // Each stream may take 4 MiB; the connection keeps its initial 65,535 bytes until a grant.
+  c.socket.write(
+    Buffer.concat([
+      clientPreface,
+      settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 4 << 20]]),
+      request(1, "/t.S/Blob", "200"),
+    ]),
+  );
+  await c.until(() => bytesOf(1) >= 65_535);
+  t.equal(bytesOf(1), 65_535, "the blob used the connection's whole window; the rest is queued");
+  c.socket.write(request(3, "/t.S/Echo", "hi"));
+  await c.until(() => c.frames.some((f) => f.type === FrameType.HEADERS && f.stream === 3));
+  t.equal(bytesOf(3), 0, "the reply's DATA waits for window");
+  c.socket.write(windowUpdateFrame(0, 16_384));
+  await c.until(() => bytesOf(1) + bytesOf(3) >= 65_535 + 16_384);
+  c.socket.write(windowUpdateFrame(0, 2 << 20)); // enough for the rest of both
+  await c.until(() => endOf(1) >= 0 && endOf(3) >= 0);
+  t.same(messages(Buffer.concat(dataOf(3).map((f) => f.payload))), ["echo hi"]);
+  t.equal(
+    messages(Buffer.concat(dataOf(1).map((f) => f.payload))).length,
+    200,
+    "the backlog still arrives whole",
+  );
+  const ended = (
+    [
+      ["echo", endOf(3)],
+      ["blob", endOf(1)],
+    ] as const
+  )
+    .filter(([, at]) => at >= 0)
+    .sort((x, y) => x[1] - y[1])
+    .map(([name]) => name);
+  t.same(ended, ["echo", "blob"], "the reply came before the end of the backlog");
+});
 
 t.test("padded HEADERS and DATA frames written by hand get a whole gRPC response", async (t) => {
   const c = await RawClient.open();
@@ -239,7 +277,7 @@ t.test("a PING alone on an idle connection is answered with its payload", async 
   t.ok(acked(), "SETTINGS acknowledged");
   c.socket.write(frame(FrameType.PING, 0, 0, Buffer.from("12345678")));
   const pong = () => c.frames.find((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0);
-  await c.until(() => pong() !== undefined, 2000);
+  await c.until(() => pong() !== undefined);
   t.equal(pong()?.payload.toString(), "12345678");
 });
 

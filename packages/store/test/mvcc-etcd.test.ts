@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, waitFor } from "@skiff/testkit";
 import t from "tap";
 import { MvccStore } from "../src/mvcc/index.js";
 import { etcdSteps, ours, type Step, theirs } from "./mvcc-etcd-steps.js";
-import { freePort } from "./procs.js";
 
 /*
  * Runs one fixed sequence against a real etcd 3.4 (its HTTP/JSON gateway) and against MvccStore,
@@ -14,18 +14,17 @@ import { freePort } from "./procs.js";
 const ETCD = "/usr/bin/etcd";
 
 async function waitHealthy(url: string, proc: ChildProcess, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}`);
-    try {
-      const r = await fetch(`${url}/health`);
-      if (r.ok && ((await r.json()) as { health?: string }).health === "true") return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("etcd did not become healthy in time");
+  let exited = false;
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) exited = true;
+      if (exited) return true; // reported below, at once
+      const r = await fetch(`${url}/health`); // throws while etcd is not listening yet
+      return r.ok && ((await r.json()) as { health?: string }).health === "true";
+    },
+    { what: "etcd to be healthy", timeoutMs: deadlineMs, intervalMs: 50 },
+  );
+  if (exited) throw new Error(`etcd exited with ${proc.exitCode}`);
 }
 
 if (!existsSync(ETCD)) {
@@ -63,7 +62,7 @@ if (!existsSync(ETCD)) {
       rmSync(dir, { recursive: true, force: true });
     });
     try {
-      await waitHealthy(url, proc, 15_000);
+      await waitHealthy(url, proc, 60_000);
     } catch (e) {
       t.fail(`${(e as Error).message}\n${stderr}`);
       return;

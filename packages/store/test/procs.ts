@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { freePort, waitFor as waitUntil } from "@skiff/testkit";
 
 const memberMain = fileURLToPath(new URL("../src/member/main.ts", import.meta.url));
 
@@ -18,10 +19,6 @@ export function childExecArgv(): string[] {
     (a) => a.includes("@tapjs/typescript") || a.startsWith("--conditions") || a === "--enable-source-maps",
   );
 }
-
-import { freePort } from "../src/util/ports.js";
-
-export { freePort };
 
 export interface MemberProc {
   name: string;
@@ -131,7 +128,7 @@ export class ProcCluster {
   }
 
   /** Waits until every running member names the same leader, which is itself running. */
-  async waitLeader(deadlineMs = 15_000): Promise<string> {
+  async waitLeader(deadlineMs = 60_000): Promise<string> {
     return waitFor(
       async () => {
         const sts = await Promise.all(this.running().map((m) => this.status(m.name)));
@@ -154,14 +151,14 @@ export class ProcCluster {
     const r = await fetch(`${this.get(name).clientUrl}/kv/${encodeURIComponent(key)}`, {
       method: "PUT",
       body: value,
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     });
     return { status: r.status, body: (await r.json()) as { index?: number; error?: string } };
   }
 
   async getAll(name: string, serializable = false): Promise<Record<string, string>> {
     const r = await fetch(`${this.get(name).clientUrl}/kv${serializable ? "?serializable=true" : ""}`, {
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(30_000),
     });
     if (r.status !== 200) throw new Error(`GET /kv on ${name}: ${r.status} ${await r.text()}`);
     return ((await r.json()) as { entries: Record<string, string> }).entries;
@@ -199,11 +196,5 @@ export async function waitFor<T>(
   deadlineMs: number,
   what: string,
 ): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return (await waitUntil(cond, { what, timeoutMs: deadlineMs, intervalMs: 50 })) as T;
 }

@@ -8,27 +8,25 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeEtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
+import { freePort, waitFor } from "@skiff/testkit";
 import t from "tap";
-import { freePort } from "./procs.js";
 import { type ContractTarget, runContract, type TranscriptEntry } from "./store-contract.js";
 import { StoreCluster } from "./storeprocs.js";
 
 const etcdBin = "/usr/bin/etcd";
 
 /** Waits until a linearizable read succeeds: the target has a leader and serves the KV API. */
-async function waitServing(endpoint: string, timeoutMs = 30_000): Promise<void> {
+async function waitServing(endpoint: string, timeoutMs = 60_000): Promise<void> {
   const clients = etcdClients(endpoint);
-  const deadline = Date.now() + timeoutMs;
   try {
-    for (;;) {
-      try {
-        await unaryCall(clients.KV, "Range", { key: Buffer.from("/ready") }, 2000);
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${endpoint} not serving: ${String(err)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitFor(
+      () => unaryCall(clients.KV, "Range", { key: Buffer.from("/ready") }, 2000).then(() => true),
+      {
+        what: `${endpoint} to serve`,
+        timeoutMs,
+        intervalMs: 100,
+      },
+    );
   } finally {
     closeEtcdClients(clients);
   }

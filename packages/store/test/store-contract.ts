@@ -13,6 +13,7 @@ import {
   etcdClients,
   unaryCall,
 } from "@skiff/etcd-client";
+import { waitFor as waitUntil } from "@skiff/testkit";
 import { contractCompactCase, contractKvCases } from "./store-contract-kv.js";
 import { contractTxnCases } from "./store-contract-txn.js";
 import { contractWatchLeaseCases } from "./store-contract-watch.js";
@@ -97,14 +98,8 @@ function errorOf(e: unknown): { error: { code: unknown; details: unknown } } {
   return { error: { code: se.code, details: se.details ?? String(e) } };
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  return (await waitUntil(fn, { what, timeoutMs })) as T;
 }
 
 type Duplex = ClientDuplexStream<object, Any>;
@@ -137,7 +132,8 @@ class Recorder implements CaseContext {
     step: string | null = `${svc}.${method}`,
   ): Promise<Any> {
     try {
-      const res = await unaryCall<Any>(this.clients[svc], method, req);
+      // A deadline far above any call's time: a loaded machine must not turn into a transcript diff.
+      const res = await unaryCall<Any>(this.clients[svc], method, req, 30_000);
       const asked = (req as Any).ID;
       if (method === "LeaseGrant" && (asked === undefined || asked === "0" || asked === 0)) {
         this.leaseNames.set(String(res.ID), `<server-chosen lease ${this.leaseNames.size + 1}>`);

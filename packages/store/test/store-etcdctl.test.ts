@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { waitFor } from "@skiff/testkit";
 import t from "tap";
 import { etcdctlPath, haveEtcdctl, StoreCluster } from "./storeprocs.js";
 
@@ -69,10 +70,9 @@ if (!haveEtcdctl) {
     });
     const lines: string[] = [];
     createInterface({ input: watcher.stdout }).on("line", (l) => lines.push(l));
-    const waitLines = async (n: number) => {
-      const end = Date.now() + 10_000;
-      while (lines.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    };
+    // On timeout the comparison below shows what arrived.
+    const waitLines = (n: number) =>
+      waitFor(() => lines.length >= n, { what: `${n} lines from etcdctl watch` }).catch(() => undefined);
     await waitLines(6);
     await c.etcdctl(["put", "foo", "live"]);
     await waitLines(9);
@@ -108,8 +108,7 @@ if (!haveEtcdctl) {
     });
     const electOut: string[] = [];
     createInterface({ input: elect.stdout }).on("line", (l) => electOut.push(l));
-    const end = Date.now() + 10_000;
-    while (electOut.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => electOut.length >= 2, { what: "etcdctl elect to print" }).catch(() => undefined);
     elect.kill("SIGTERM");
     t.match(electOut.join("\n"), /myelection\/[0-9a-f]+\np1/, "elected");
 

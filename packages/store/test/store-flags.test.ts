@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, waitFor } from "@skiff/testkit";
 import t from "tap";
 import { parseStoreFlags, storeFlags } from "../src/server/flags.js";
 import { Store } from "../src/server/store.js";
-import { freePort } from "./procs.js";
 
 t.test("skiff store takes etcd's flags and their defaults; unknown or bad flags are errors", async (t) => {
   const f = parseStoreFlags(["--name", "m1", "--election-timeout=2000", "--heartbeat-interval", "200"]);
@@ -73,12 +73,14 @@ t.test("--listen-metrics-urls serves Prometheus metrics with etcd's names and /h
     rmSync(dir, { recursive: true, force: true });
   });
   await store.start();
-  const end = Date.now() + 10_000;
   let health = 0;
-  while (Date.now() < end && health !== 200) {
-    health = (await fetch(`${metrics}/health`)).status;
-    if (health !== 200) await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(
+    async () => {
+      health = (await fetch(`${metrics}/health`)).status;
+      return health === 200;
+    },
+    { what: "/health to answer 200", intervalMs: 100 },
+  ).catch(() => undefined); // the assertion below reports it
   t.equal(health, 200, "healthy once it leads itself");
   t.same(await (await fetch(`${metrics}/health`)).json(), { health: "true" }, "etcd's /health body");
   await store.ready;

@@ -18,6 +18,9 @@ import { StoreCluster } from "./storeprocs.js";
 // Leases on a real 3-member skiff store: expiry deletes the keys in one revision, keep-alive
 // through a follower, a leader change does not expire a lease early, Leases/TimeToLive through a
 // follower. --election-timeout 500 makes the minimum TTL 1 s (etcd: 1.5 election timeouts).
+// A lease must not expire before its TTL: those are lower bounds, which a slower machine cannot
+// break. How soon after its TTL it does expire is the machine's speed: a printed figure, with a
+// generous deadline for the wait.
 
 /** A LeaseKeepAlive stream; once() sends one keep-alive and resolves with its answer. */
 class KeepAlive {
@@ -33,7 +36,7 @@ class KeepAlive {
   once(id: string): Promise<LeaseKeepAliveResponse> {
     return new Promise((resolve, reject) => {
       this.waiting.push(resolve);
-      setTimeout(() => reject(new Error("no keep-alive answer in 5 s")), 5000).unref();
+      setTimeout(() => reject(new Error("no keep-alive answer in 30 s")), 30_000).unref();
       this.stream.write({ ID: id });
     });
   }
@@ -77,15 +80,11 @@ t.test("leases on a 3-member skiff store", async (t) => {
     );
     t.equal(Number(ttl.grantedTTL), 2);
     t.ok(Number(ttl.TTL) >= 1 && Number(ttl.TTL) <= 2, `remaining TTL ${ttl.TTL}`);
-    await waitFor(
-      "the leased keys to vanish",
-      async () => {
-        if (await exists(cl(f2.name), "le/1")) throw new Error("still there");
-      },
-      8000,
-    );
+    await waitFor("the leased keys to vanish", async () => {
+      if (await exists(cl(f2.name), "le/1")) throw new Error("still there");
+    });
     const after = (Date.now() - sent) / 1000;
-    t.ok(after >= 1.8 && after < 5, `the keys vanished ${after.toFixed(1)} s after the grant (TTL 2)`);
+    t.ok(after >= 1.8, `the keys lived out the TTL of 2 s (gone ${after.toFixed(1)} s after the grant)`);
     for (const k of ["le/2", "le/3"]) t.notOk(await exists(cl(f1.name), k), `${k} is gone too`);
     const dels = await waitFor("3 DELETE events", () => {
       const evs = eventsOf(w).filter((e) => e.type === 1);
@@ -114,13 +113,17 @@ t.test("leases on a 3-member skiff store", async (t) => {
     await call(cl(f1.name), "KV", "Put", { key: b("ka/k"), value: b("v"), lease: grant.ID });
     const ka = new KeepAlive(cl(f1.name));
     closers.push(ka);
+    // Keep-alives every 500 ms for 5 s (over twice the TTL); the checks below follow the last one.
+    // The sleep is the client's keep-alive cadence, part of what is tested: a slower machine
+    // only stretches the run, and the lease holds as long as a round trip takes under 1.5 s.
     const end = Date.now() + 5000;
     const ttls = new Set<number>();
     let lastKa = 0;
-    while (Date.now() < end) {
+    for (;;) {
       lastKa = Date.now();
       const r = await ka.once(grant.ID);
       ttls.add(Number(r.TTL));
+      if (Date.now() >= end) break;
       await sleep(500);
     }
     t.same([...ttls], [2], "every keep-alive answered TTL 2");
@@ -136,15 +139,14 @@ t.test("leases on a 3-member skiff store", async (t) => {
       leases.leases.some((l: { ID: string }) => l.ID === grant.ID),
       "LeaseLeases through a follower lists it",
     );
-    await waitFor(
-      "the lease to expire without keep-alives",
-      async () => {
-        if (await exists(cl(f2.name), "ka/k")) throw new Error("still there");
-      },
-      8000,
-    );
+    await waitFor("the lease to expire without keep-alives", async () => {
+      if (await exists(cl(f2.name), "ka/k")) throw new Error("still there");
+    });
     const after = (Date.now() - lastKa) / 1000;
-    t.ok(after >= 1.8 && after < 6, `then it expired, ${after.toFixed(1)} s after the last keep-alive`);
+    t.ok(
+      after >= 1.8,
+      `then it expired, not before its TTL: ${after.toFixed(1)} s after the last keep-alive`,
+    );
   });
 
   await t.test("a leader change does not expire a lease early", async (t) => {
@@ -156,6 +158,7 @@ t.test("leases on a 3-member skiff store", async (t) => {
     const w = await watch.watch("lc/");
     const ka = new KeepAlive(cl(f1.name));
     closers.push(ka);
+    // Renewals 1 s apart, as a client does (the TTL is 10 s: a slow round trip cannot expire it).
     for (let i = 0; i < 3; i++) {
       await sleep(1000);
       t.equal(Number((await ka.once(grant.ID)).TTL), 10);
@@ -172,30 +175,37 @@ t.test("leases on a 3-member skiff store", async (t) => {
       ID: grant.ID,
       keys: true,
     });
-    t.ok(Number(ttl.TTL) >= 9, `the new leader gave the lease a full TTL again (${ttl.TTL} s left)`);
-    // Alive for at least its TTL from the takeover (which is after the kill).
+    // The new leader took over after the kill and gave the lease its full 10 s from then: at least
+    // what is left of 10 s from the kill (TTL is rounded up to whole seconds).
+    const fromKill = Math.ceil((killedAt + 10_000 - Date.now()) / 1000);
+    t.ok(
+      Number(ttl.TTL) >= fromKill && Number(ttl.TTL) <= 10,
+      `the new leader gave the lease a full TTL again (${ttl.TTL} s left, at least ${fromKill})`,
+    );
+    // Alive for at least its TTL from the takeover (which is after the kill): a check that has
+    // completed within 10 s of the kill and finds the key gone proves an early expiry. A check
+    // that ends later proves nothing, so a slow one cannot fail the test wrongly; checks go on
+    // until one ends 9.5 s or more after the kill.
     let goneAt = 0;
-    while (Date.now() < killedAt + 9500) {
-      if (!(await exists(cl(f1.name), "lc/k"))) {
-        goneAt = Date.now();
-        break;
-      }
+    for (;;) {
+      const gone = !(await exists(cl(f1.name), "lc/k"));
+      const at = Date.now();
+      if (gone) goneAt = at;
+      if (gone || at >= killedAt + 9500) break;
       await sleep(250);
     }
     t.equal(
-      goneAt === 0 ? "alive" : `gone ${((goneAt - killedAt) / 1000).toFixed(1)} s after the kill`,
+      goneAt === 0 || goneAt >= killedAt + 10_000
+        ? "alive"
+        : `gone ${((goneAt - killedAt) / 1000).toFixed(1)} s after the kill`,
       "alive",
       "the lease survived the failover for its TTL",
     );
-    await waitFor(
-      "the lease to expire after its TTL on the new leader",
-      async () => {
-        if (await exists(cl(f1.name), "lc/k")) throw new Error("still there");
-      },
-      8000,
-    );
-    const after = (Date.now() - killedAt) / 1000;
-    t.ok(after < 15, `then it expired, ${after.toFixed(1)} s after the kill`);
+    await waitFor("the lease to expire after its TTL on the new leader", async () => {
+      if (await exists(cl(f1.name), "lc/k")) throw new Error("still there");
+    });
+    t.pass("then it expired");
+    t.comment(`the lease expired ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (TTL 10 s)`);
     await waitLastRev(
       [w],
       Number((await call(cl(f1.name), "KV", "Range", { key: b("lc/k") })).header.revision),

@@ -1,3 +1,4 @@
+import { waitFor as waitUntil } from "@skiff/testkit";
 import t from "tap";
 import { runSnapshotRestore } from "../src/server/restore.js";
 import { haveEtcdctl, StoreCluster } from "./storeprocs.js";
@@ -75,20 +76,22 @@ if (!haveEtcdctl) {
       t.teardown(() => c.close());
       await c.start();
       // A follower that knows its leader (right after start-up a member may not know one yet).
-      let follower: string | undefined;
-      const deadline = Date.now() + 20_000;
-      while (follower === undefined && Date.now() < deadline) {
-        for (const m of c.members) {
-          const host = new URL(m.clientUrl).host;
-          const status = (await c.etcdctl(["endpoint", "status", "-w", "json"], { endpoints: host })).stdout;
-          const s = (
-            JSON.parse(status || "[]") as { Status: { header: { member_id: number }; leader: number } }[]
-          )[0];
-          if (s !== undefined && s.Status.leader !== 0 && s.Status.leader !== s.Status.header.member_id)
-            follower = host;
-        }
-        if (follower === undefined) await new Promise((r) => setTimeout(r, 200));
-      }
+      const follower = await waitUntil(
+        async () => {
+          for (const m of c.members) {
+            const host = new URL(m.clientUrl).host;
+            const status = (await c.etcdctl(["endpoint", "status", "-w", "json"], { endpoints: host }))
+              .stdout;
+            const s = (
+              JSON.parse(status || "[]") as { Status: { header: { member_id: number }; leader: number } }[]
+            )[0];
+            if (s !== undefined && s.Status.leader !== 0 && s.Status.leader !== s.Status.header.member_id)
+              return host;
+          }
+          return undefined;
+        },
+        { what: "a follower that knows its leader", intervalMs: 200 },
+      );
       t.ok(follower, "found a follower");
       const [e] = await c.init(["e"]);
       const added = await c.etcdctl(["member", "add", "e", `--peer-urls=${e?.peerUrl}`], {
@@ -175,11 +178,15 @@ if (!haveEtcdctl) {
   );
 }
 
-async function waitFor(get: () => Promise<string>, ok: (s: string) => boolean, ms = 15_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await get();
-    if (ok(s) || Date.now() > end) return s;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** The first output of get() that ok() accepts; after the deadline, the last one (checked by the caller). */
+async function waitFor(get: () => Promise<string>, ok: (s: string) => boolean, ms = 60_000): Promise<string> {
+  let last = "";
+  await waitUntil(
+    async () => {
+      last = await get();
+      return ok(last);
+    },
+    { what: "etcdctl's output", timeoutMs: ms, intervalMs: 200 },
+  ).catch(() => undefined);
+  return last;
 }

@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceError } from "@grpc/grpc-js";
 import { closeEtcdClients, type EtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
+import { freePort, waitFor } from "@skiff/testkit";
 import fc from "fast-check";
 import t from "tap";
 import { parseStoreFlags } from "../src/server/flags.js";
 import { Store } from "../src/server/store.js";
 import { opArbitraries } from "./mvcc-arbitraries.js";
 import { type MOp, Model } from "./mvcc-model.js";
-import { freePort } from "./procs.js";
 
 /*
  * Property (whole store, over gRPC): random sequences of KV and txn operations applied to the
@@ -23,6 +23,9 @@ import { freePort } from "./procs.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf responses, compared as data.
 type Any = Record<string, any>;
+
+/** Each call's deadline: far above a call's time, so that a loaded machine is not a model mismatch. */
+const callMs = 30_000;
 
 const { putOp, delOp, rangeOp, txnOp } = opArbitraries(fc.constant(0));
 const anyOp: fc.Arbitrary<MOp> = fc.oneof(
@@ -167,13 +170,13 @@ async function onStore(kv: EtcdClients["KV"], o: MOp, rv: Revs): Promise<unknown
   try {
     switch (o.op) {
       case "put":
-        return putRes(await unaryCall<Any>(kv, "Put", putReq(o)), rv);
+        return putRes(await unaryCall<Any>(kv, "Put", putReq(o), callMs), rv);
       case "del":
-        return delRes(await unaryCall<Any>(kv, "DeleteRange", delReq(o)), rv);
+        return delRes(await unaryCall<Any>(kv, "DeleteRange", delReq(o), callMs), rv);
       case "range":
-        return rangeRes(await unaryCall<Any>(kv, "Range", rangeReq(o, rv)), rv);
+        return rangeRes(await unaryCall<Any>(kv, "Range", rangeReq(o, rv), callMs), rv);
       case "txn":
-        return txnRes(await unaryCall<Any>(kv, "Txn", txnReq(o, rv)), rv);
+        return txnRes(await unaryCall<Any>(kv, "Txn", txnReq(o, rv), callMs), rv);
       default:
         throw new Error(`op ${o.op} is not generated here`);
     }
@@ -195,7 +198,7 @@ function onModel(m: Model, o: MOp): unknown {
 }
 
 async function storeRevision(kv: EtcdClients["KV"]): Promise<number> {
-  const r = await unaryCall<Any>(kv, "Range", { key: buf("\0"), count_only: true });
+  const r = await unaryCall<Any>(kv, "Range", { key: buf("\0"), count_only: true }, callMs);
   return Number(r.header.revision);
 }
 
@@ -238,16 +241,10 @@ t.test("a real skiff store answers over gRPC as the model", async (t) => {
   await store.start();
   clients = etcdClients(`127.0.0.1:${clientPort}`);
   const kv = clients.KV;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await unaryCall(kv, "Range", { key: buf("/ready") }, 2000);
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`store not serving: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitFor(() => unaryCall(kv, "Range", { key: buf("/ready") }, 2000).then(() => true), {
+    what: "the store to serve",
+    intervalMs: 100,
+  });
 
   let runs = 0;
   let ops = 0;
@@ -255,7 +252,7 @@ t.test("a real skiff store answers over gRPC as the model", async (t) => {
     fc.asyncProperty(fc.array(anyOp, { minLength: 1, maxLength: 20 }), async (seq) => {
       runs++;
       // Every key is deleted: the store's current state is as empty as the model's.
-      await unaryCall(kv, "DeleteRange", { key: buf("\0"), range_end: buf("\0") });
+      await unaryCall(kv, "DeleteRange", { key: buf("\0"), range_end: buf("\0") }, callMs);
       const rv = new Revs((await storeRevision(kv)) - 1);
       const m = new Model();
       for (const [i, raw] of seq.entries()) {

@@ -13,6 +13,7 @@ import {
   unaryCall,
   type WatchResponse,
 } from "@skiff/etcd-client";
+import { waitFor as waitUntil } from "@skiff/testkit";
 import type { StoreCluster, StoreMember } from "./storeprocs.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw proto-loader messages
@@ -28,18 +29,10 @@ export function prefixEnd(p: string): Buffer {
   return e;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      last = e;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-      await sleep(50);
-    }
-  }
+/** Retries fn until it returns without throwing; the last error says what was missing. */
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 30_000): Promise<T> {
+  const got = await waitUntil(async () => ({ value: await fn() }), { what, timeoutMs, intervalMs: 50 });
+  return got.value;
 }
 
 export function hostOf(m: StoreMember): string {
@@ -65,7 +58,7 @@ export function call<T = Any>(
   method: string,
   req: object,
 ): Promise<T> {
-  return unaryCall<T>(c[svc], method, req, 8000);
+  return unaryCall<T>(c[svc], method, req, 30_000);
 }
 
 /** The leader's name, as the members' Status calls say, once all live members agree. */
@@ -120,6 +113,13 @@ export class WriteModel {
 
   get lastRev(): number {
     return Math.max(0, ...this.writes.keys());
+  }
+
+  /** How many revisions after `rev` the writers have made. */
+  revisionsAfter(rev: number): number {
+    let n = 0;
+    for (const r of this.writes.keys()) if (r > rev) n++;
+    return n;
   }
 
   events(fromRev: number, toRev = Number.POSITIVE_INFINITY): ExpectedEvent[] {
@@ -250,7 +250,7 @@ export class WatchConn {
   async watch(prefix: string, startRev = 0, prevKv = true): Promise<WatcherLog> {
     const created = new Promise<WatchResponse>((resolve, reject) => {
       this.pendingCreates.push(resolve);
-      setTimeout(() => reject(new Error("no created response in 10 s")), 10_000).unref();
+      setTimeout(() => reject(new Error("no created response in 30 s")), 30_000).unref();
     });
     this.stream.write({
       create_request: {
@@ -287,7 +287,7 @@ export function lastRevOf(log: WatcherLog): number {
   return evs.length === 0 ? 0 : Number(evs[evs.length - 1]?.kv?.mod_revision);
 }
 
-export async function waitLastRev(logs: WatcherLog[], rev: number, timeoutMs = 20_000): Promise<void> {
+export async function waitLastRev(logs: WatcherLog[], rev: number, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     `watchers to reach revision ${rev}`,
     () => {

@@ -1,6 +1,9 @@
 import type { EtcdClients } from "@skiff/etcd-client";
+import { waitFor as waitUntil } from "@skiff/testkit";
 import t from "tap";
+import { flushGapMs } from "../src/server/watch.js";
 import {
+  b,
   Clients,
   call,
   checkWatch,
@@ -48,10 +51,10 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
   await t.test("ordered, complete, atomic, prev_kv; from the past and live; resumable", async (t) => {
     const model = new WriteModel();
     const P = "w/";
-    // Some history first, so that a watcher can start in the past.
+    // Some history first, so that a watcher can start in the past. The phases below are counted
+    // in revisions, not in time: a slower machine only makes them longer.
     let stop = false;
-    const preload = Date.now() + 700;
-    await Promise.all([ca, cb, cc].map((c) => randomWriter(c, model, P, () => Date.now() > preload)));
+    await Promise.all([ca, cb, cc].map((c) => randomWriter(c, model, P, () => model.writes.size >= 60)));
     const pastStart = [...model.writes.keys()].sort((x, y) => x - y)[
       Math.floor(model.writes.size / 2)
     ] as number;
@@ -63,15 +66,23 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
     const resumable = await resConn.watch(P, liveFrom); // member b, canceled and resumed on c
 
     const writers = [ca, cb, cc].map((c) => randomWriter(c, model, P, () => stop));
-    await sleep(500);
+    const writes = (what: string, after: number, n: number) =>
+      waitFor(what, () => {
+        if (model.revisionsAfter(after) < n) throw new Error(`${model.revisionsAfter(after)} so far`);
+      });
+    await writes("40 revisions from the live writers", liveFrom - 1, 40);
     // Member c, from revision 1 while the writers run: catch-up, then live.
     const fromOne = await conn(cc).watch(P, 1);
-    await sleep(500);
+    const createdAt = Number(fromOne.created?.header.revision);
+    await writes("40 revisions after the watch from revision 1", createdAt, 40);
+    await waitFor("events on the resumable watcher", () => {
+      if (lastRevOf(resumable) < liveFrom) throw new Error("none yet");
+    });
     await resConn.cancel(resumable);
     const resumeFrom = lastRevOf(resumable) + 1;
     t.ok(resumeFrom > liveFrom, `the resumable watcher got events before its cancel (to ${resumeFrom - 1})`);
     const resumed = await conn(cc).watch(P, resumeFrom);
-    await sleep(1500);
+    await writes("60 revisions after the resume", Number(resumed.created?.header.revision), 60);
     stop = true;
     const counts = await Promise.all(writers);
     t.ok(model.errors.length === 0, `writers' revisions are distinct: ${model.errors.join("; ")}`);
@@ -120,6 +131,12 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
     };
     const t0 = Date.now();
     await Promise.all([ca, ca, ca, cb, cb, cb].map(writer));
+    // Member c has applied every revision (so it has had every event to send), then a second for
+    // the RSS figures to settle; the sleep stands for no event.
+    await waitFor("member c to apply every revision", async () => {
+      const r = await call(cc, "KV", "Range", { key: b(`${P}k0`), serializable: true });
+      if (Number(r.header.revision) < model.lastRev) throw new Error(`at ${r.header.revision}`);
+    });
     await sleep(1000);
     const paused = { c: rss(pidC), b: rss(pidB) };
     const eventBytes = revisions * 16 * 4 * 2 * 400;
@@ -137,7 +154,7 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
     t.ok(got < revisions * 16 * 4, `the paused client did not receive everything yet (${got} events)`);
 
     slow.stream.resume();
-    await waitLastRev(watchers, model.lastRev, 30_000);
+    await waitLastRev(watchers, model.lastRev);
     const after = { c: rss(pidC), b: rss(pidB) };
     const peakC = (after.c.hwmKb - base.c.rssKb) / 1024;
     const peakB = (after.b.hwmKb - base.b.rssKb) / 1024;
@@ -174,35 +191,55 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
           await writeTxn(c, model, P, [{ type: 0, key: `${P}k${next % 7}`, value: uniqueValue(P) }]);
         }
       };
+      const writing = performance.now();
       await Promise.all([ca, ca, cb, cb].map(writer));
-      await waitLastRev([...watchers, lone], model.lastRev, 30_000);
+      await waitLastRev([...watchers, lone], model.lastRev);
+      const took = performance.now() - writing;
       const problems = [...watchers, lone].flatMap((w, i) =>
         checkWatch(w.responses, model, from, { max: 3 }).map((p) => `w${i}: ${p}`),
       );
       t.same(problems.slice(0, 10), [], "every watcher got every revision, in order, each revision whole");
       const responses = watchers.map((w) => w.responses.length);
       t.comment(
-        `${revisions} revisions; responses per busy watcher ${Math.min(...responses)}-${Math.max(...responses)}`,
+        `${revisions} revisions in ${took.toFixed(0)} ms; responses per busy watcher ${Math.min(...responses)}-${Math.max(...responses)}`,
       );
+      // The stream's flushes are at least 60 ms apart (2 ms per response, checked on flushGapMs
+      // below), so however slowly the revisions came, each watcher got at most one response per
+      // 60 ms of the run (+2 for the ends); a machine that wrote them in under 4 s is held to a
+      // third of them.
+      const bound = Math.max(revisions / 3, took / 60 + 2);
       t.ok(
-        Math.max(...responses) <= revisions / 3,
-        `a stream of 30 busy watchers sends each several revisions per response (at most ${Math.max(...responses)} responses for ${revisions} revisions)`,
+        Math.max(...responses) <= bound,
+        `a stream of 30 busy watchers sends each several revisions per response (at most ${Math.max(...responses)} responses for ${revisions} revisions, bound ${bound.toFixed(0)})`,
       );
 
-      // Revisions 40 ms apart: the lone watcher's stream waits 2 ms after each one-response flush,
-      // so every revision goes out on its own, as soon as it is applied.
+      // How long a stream waits after a flush is the pacing rule; whether a revision then shares
+      // a response with the next depends on the machine's speed, so the lone watcher's latency
+      // is a printed figure. Each revision is delivered before the next is written.
+      t.equal(flushGapMs(1, 100), 2, "a stream that wrote one response waits 2 ms before the next");
+      t.equal(flushGapMs(30, 100), 60, "one that wrote 30 waits 60 ms");
+      t.equal(flushGapMs(80, 100), 100, "never longer than the batch interval");
       const spaced = 10;
       const before = lone.responses.length;
+      const latencies: number[] = [];
       for (let i = 0; i < spaced; i++) {
-        await writeTxn(ca, model, P, [{ type: 0, key: `${P}lone`, value: uniqueValue(P) }]);
-        await sleep(40);
+        const rev = await writeTxn(ca, model, P, [{ type: 0, key: `${P}lone`, value: uniqueValue(P) }]);
+        const acked = performance.now();
+        await waitUntil(() => lastRevOf(lone) >= rev, {
+          what: `revision ${rev} on the lone watcher`,
+          intervalMs: 1,
+        });
+        latencies.push(performance.now() - acked);
       }
-      await waitLastRev([lone], model.lastRev, 10_000);
       const perResponse = lone.responses.slice(before).map((r) => (r.events ?? []).length);
       t.same(
         perResponse,
         Array(spaced).fill(1),
         "a lone watcher gets each spaced revision in a response of its own",
+      );
+      latencies.sort((x, y) => x - y);
+      t.comment(
+        `lone watcher, write acknowledged to event received: median ${latencies[spaced >> 1]?.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms`,
       );
     },
   );
@@ -225,7 +262,7 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
       }
     };
     await Promise.all([ca, ca, cb, cb].map(writer));
-    await waitLastRev(watchers, model.lastRev, 30_000);
+    await waitLastRev(watchers, model.lastRev);
     const problems = watchers.flatMap((w, i) =>
       checkWatch(w.responses, model, from).map((p) => `w${i}: ${p}`),
     );
@@ -251,18 +288,19 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
       eventsOf(ok).map((e) => e.kv?.value?.toString()),
       ["v3", "v4"],
     );
-    // The other members applied the compaction too.
+    // The other members applied the compaction too: once a read at a compacted revision fails
+    // there, a watch from it is canceled.
     for (const c of [cb, cc]) {
-      const other = await waitFor("compaction on every member", async () => {
-        const l = await conn(c).watch("cp/", rev - 2);
-        await waitFor(
-          "cancel",
-          () => {
-            if (l.canceled === undefined) throw new Error("not canceled");
-          },
-          2000,
+      await waitFor("the member to apply the compaction", async () => {
+        const r = await call(c, "KV", "Range", { key: b("cp/k"), revision: String(rev - 2) }).then(
+          () => "readable",
+          (e: { details?: string }) => e.details ?? String(e),
         );
-        return l;
+        if (!/compacted/.test(r)) throw new Error(r);
+      });
+      const other = await conn(c).watch("cp/", rev - 2);
+      await waitFor("the compacted cancel on another member", () => {
+        if (other.canceled === undefined) throw new Error("not canceled");
       });
       t.equal(Number(other.canceled?.compact_revision), rev - 1, "compacted on another member");
     }
@@ -338,7 +376,9 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
     const from = Number(w1.created?.header.revision) + 1;
     let stop = false;
     const writers = others.map((c) => randomWriter(c, model, P, () => stop));
-    await sleep(1000);
+    await waitFor("the victim to serve 20 revisions", () => {
+      if (lastRevOf(w1) < from + 20) throw new Error(`at ${lastRevOf(w1)}`);
+    });
     const pid = victim.child?.pid as number;
     victim.child?.kill("SIGKILL");
     await waitFor("the watch stream to fail", () => {
@@ -350,7 +390,10 @@ t.test("watch guarantees on a 3-member skiff store", async (t) => {
       `member ${victim.name} (pid ${pid}) served events up to ${resumeFrom - 1} before it died`,
     );
     const w2 = await conn(others[0] as EtcdClients).watch(P, resumeFrom);
-    await sleep(1000);
+    await waitFor("30 revisions after the resume", () => {
+      const n = model.revisionsAfter(Number(w2.created?.header.revision));
+      if (n < 30) throw new Error(`${n} so far`);
+    });
     stop = true;
     await Promise.all(writers);
     await waitLastRev([w2], model.lastRev);

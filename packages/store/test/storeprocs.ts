@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { childExecArgv, freePort } from "./procs.js";
+import { freePort } from "@skiff/testkit";
+import { childExecArgv } from "./procs.js";
 
 const runMain = fileURLToPath(new URL("../src/server/run.ts", import.meta.url));
 export const etcdctlPath = "/usr/bin/etcdctl";
@@ -127,11 +128,12 @@ export class StoreCluster {
         etcdctlPath,
         [
           `--endpoints=${opts.endpoints ?? this.endpoints()}`,
-          "--dial-timeout=5s",
-          "--command-timeout=10s",
+          // Deadlines only for a hung cluster, far above a loaded machine's answer time.
+          "--dial-timeout=15s",
+          "--command-timeout=30s",
           ...args,
         ],
-        { env: { ...process.env, ETCDCTL_API: "3" }, timeout: opts.timeoutMs ?? 20_000 },
+        { env: { ...process.env, ETCDCTL_API: "3" }, timeout: opts.timeoutMs ?? 60_000 },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );

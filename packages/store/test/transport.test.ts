@@ -6,6 +6,7 @@
 import { connect, createServer, type Socket } from "node:net";
 import { MessageType, message, type NodeId, SeededRand } from "@skiff/raft";
 import { Scheduler } from "@skiff/raft/sim";
+import { freePort, waitFor } from "@skiff/testkit";
 import { Registry } from "prom-client";
 import t from "tap";
 import { TcpTransport, type TcpTransportOptions } from "../src/raftnode/tcp-transport.js";
@@ -25,12 +26,8 @@ const token = "s3cret-cluster-token";
 const host = "127.0.0.1";
 
 /** Polls a condition on real time (TCP): waiting for a state, never sleeping a fixed time. */
-async function waitReal(cond: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
-  const end = performance.now() + deadlineMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+async function waitReal(cond: () => boolean, what: string, deadlineMs = 30_000): Promise<void> {
+  await waitFor(cond, { what, timeoutMs: deadlineMs, intervalMs: 5 });
 }
 
 interface TcpMember extends Member {
@@ -60,7 +57,9 @@ async function tcpMember(
 
 const makeTcpPair: MakePair = async ({ maxQueueBytes }) => {
   const a = await tcpMember(1, 0, { maxQueueBytes });
-  let b = await tcpMember(2, 0, { maxQueueBytes });
+  // b restarts on the same port: a reserved one, since a port from bind(0) is in the ephemeral
+  // range, where another process's connection can take it while b is down.
+  let b = await tcpMember(2, await freePort(), { maxQueueBytes });
   const bPort = b.transport.port;
   a.transport.addPeer(2, `${host}:${bPort}`);
   b.transport.addPeer(1, `${host}:${a.transport.port}`);
@@ -446,12 +445,9 @@ t.test("tcp: metrics under etcd's names, and round-trip times from pings", async
       )?.value ?? 0
     );
   };
-  let count = await rtt();
-  const end = performance.now() + 5000;
-  while (count < 2 && performance.now() < end) {
-    await new Promise((r) => setTimeout(r, 20));
-    count = await rtt();
-  }
+  const count = await waitFor(async () => ((await rtt()) >= 2 ? rtt() : undefined), {
+    what: "round-trip times from two pings",
+  });
   t.ok(count >= 2, `round trips observed (${count})`);
   t.ok((await counterValue(a.transport.registry, "etcd_network_peer_sent_bytes_total", { To: "2" })) > 0);
   t.ok(
