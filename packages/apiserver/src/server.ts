@@ -119,6 +119,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const openWatches = new Set<Promise<void>>();
 
   const app = newFastify(o);
+  const metrics = o.metrics ?? new MetricsRegistry();
   installFilters(
     app,
     defaultHandlerChain({
@@ -129,9 +130,10 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       maxRequestsInflight: o.maxRequestsInflight ?? 400,
       maxMutatingRequestsInflight: o.maxMutatingRequestsInflight ?? 200,
       notAcceptingNewRequests: stopping.signal,
+      metrics,
     }),
   );
-  installMetrics(app, o.metrics ?? new MetricsRegistry());
+  installMetrics(app, metrics);
   installErrorHandlers(app, o.log ?? silentLogger);
   installVersion(app);
   const health = o.health ?? new Health();

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { type KindDef, type KubeObject, Registry } from "@skiff/api";
+import { Registry as MetricsRegistry } from "prom-client";
 import t from "tap";
 import { AdmissionChain } from "../src/admission/chain.js";
 import type { AdmissionPlugin, Attributes, Operation } from "../src/admission/interface.js";
@@ -35,7 +36,15 @@ function recordingAuthorizer(allowed = true): Authorizer & { seen: RequestAttrib
   };
 }
 
-function chain(o: { authorizer?: Authorizer; all?: number; mutating?: number; stopping?: AbortSignal } = {}) {
+function chain(
+  o: {
+    authorizer?: Authorizer;
+    all?: number;
+    mutating?: number;
+    stopping?: AbortSignal;
+    metrics?: MetricsRegistry;
+  } = {},
+) {
   return defaultHandlerChain({
     registry,
     authenticate: authenticator(new Map([["good", { name: "alice", groups: [] }]])),
@@ -44,6 +53,7 @@ function chain(o: { authorizer?: Authorizer; all?: number; mutating?: number; st
     maxRequestsInflight: o.all ?? 10,
     maxMutatingRequestsInflight: o.mutating ?? 10,
     notAcceptingNewRequests: o.stopping ?? new AbortController().signal,
+    metrics: o.metrics ?? new MetricsRegistry(),
   });
 }
 
@@ -104,7 +114,12 @@ t.test("shutting down: 503 before anything else is checked", async (t) => {
 t.test(
   "max in-flight: watches are exempt; reads and writes count apart; a finished request frees its slot",
   async (t) => {
-    const filters = chain({ all: 1, mutating: 1 });
+    const metrics = new MetricsRegistry();
+    const filters = chain({ all: 1, mutating: 1, metrics });
+    const gauge = async () =>
+      (await metrics.getSingleMetric("apiserver_current_inflight_requests")?.get())?.values
+        .map((v) => `${v.labels.request_kind}=${v.value}`)
+        .sort();
     const first = request("GET", cms, "good");
     t.equal(codeOf(filters, first.req), 0);
     t.equal(
@@ -117,6 +132,11 @@ t.test(
     const write = request("POST", cms, "good");
     t.equal(codeOf(filters, write.req), 0, "writes have their own limit");
     t.equal(codeOf(filters, request("DELETE", `${cms}/x`, "good").req), 429);
+    t.same(
+      await gauge(),
+      ["mutating=1", "readOnly=1"],
+      "apiserver_current_inflight_requests (watches not counted)",
+    );
     first.done();
     t.equal(codeOf(filters, request("GET", cms, "good").req), 0, "the finished read's slot is free again");
     write.done();

@@ -6,6 +6,7 @@
  */
 import type { Registry } from "@skiff/api";
 import type { FastifyInstance } from "fastify";
+import type { Registry as MetricsRegistry } from "prom-client";
 import type { Authenticator, Authorizer, UserInfo } from "../auth.js";
 import type { RequestInfo } from "../request/requestinfo.js";
 import { authenticationFilter } from "./authentication.js";
@@ -33,6 +34,8 @@ export interface ChainConfig {
   maxMutatingRequestsInflight: number;
   /** Aborted when the server stops accepting requests. */
   notAcceptingNewRequests: AbortSignal;
+  /** Where the filters' gauges (apiserver_current_inflight_requests) are registered. */
+  metrics: MetricsRegistry;
 }
 
 export function defaultHandlerChain(c: ChainConfig): Filter[] {
@@ -40,7 +43,7 @@ export function defaultHandlerChain(c: ChainConfig): Filter[] {
     requestInfoFilter(c.registry),
     retryAfterFilter(c.notAcceptingNewRequests),
     authenticationFilter(c.authenticate, c.alwaysAllow),
-    maxInFlightFilter({ all: c.maxRequestsInflight, mutating: c.maxMutatingRequestsInflight }),
+    maxInFlightFilter({ all: c.maxRequestsInflight, mutating: c.maxMutatingRequestsInflight }, c.metrics),
     authorizationFilter(c.authorizer, c.alwaysAllow),
   ];
 }
