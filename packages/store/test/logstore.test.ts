@@ -11,6 +11,7 @@ import { Level } from "level";
 import t from "tap";
 import { crc32 } from "../src/raftnode/crc32.js";
 import { LevelDbLogStore } from "../src/raftnode/leveldb-logstore.js";
+import { crc32c, liveTables, snappyDecompress, verifyTable } from "../src/raftnode/leveldb-table.js";
 import {
   encodeEntries,
   encodeEntry,
@@ -42,6 +43,27 @@ const root = await mkdtemp(join(tmpdir(), "skiff-logstore-"));
 t.teardown(() => rm(root, { recursive: true, force: true }));
 let dirs = 0;
 const newDir = () => join(root, `member-${dirs++}`);
+
+t.test("crc32c and snappy, as LevelDB's tables use them", async (t) => {
+  // RFC 3720 B.4: CRC-32C of 32 zero bytes and of the ASCII string "123456789".
+  t.equal(crc32c(new Uint8Array(32)), 0x8a9136aa);
+  t.equal(crc32c(Buffer.from("123456789")), 0xe3069283);
+  // Snappy: a literal, then copies with 1- and 2-byte offsets that overlap what they produce.
+  const s = Buffer.from([20, 0x08, 0x61, 0x62, 0x63, 0x15, 0x03, 0x1e, 0x0c, 0x00]);
+  t.equal(snappyDecompress(s).toString(), "abcabcabcabcabcabcab");
+  const long = Buffer.from("x".repeat(100));
+  t.equal(
+    snappyDecompress(Buffer.from([100, 0xf0, 99, ...long])).toString(),
+    long.toString(),
+    "a 100-byte literal",
+  );
+  t.throws(
+    () => snappyDecompress(Buffer.from([4, 0x05, 0x00])),
+    /copy overruns/,
+    "a copy from before the start",
+  );
+  t.throws(() => snappyDecompress(Buffer.from([9, 0x08, 0x61, 0x62, 0x63])), /shorter than it claims/);
+});
 
 t.test("crc32 is the IEEE CRC-32 of zlib", async (t) => {
   const bytes = (s: string) => new TextEncoder().encode(s);
@@ -203,9 +225,10 @@ async function truncateTo(file: string, fraction: number): Promise<void> {
 //   follows, which leaves a hole that our contiguity check reports; a deleted .log opens as if
 //   its writes never happened, which our layout check (a LevelDB directory always has a .log)
 //   reports.
-// - .ldb damage: a truncated or deleted table is reported by LevelDB (bad table / missing
-//   files); a flipped bit inside a data block is not (block checksums are not verified without
-//   paranoid_checks), and our record CRC reports it with the entry's index.
+// - .ldb damage: a deleted table is reported by LevelDB (missing files). A flipped bit inside a
+//   block is not (block checksums are not verified without paranoid_checks), and where it lands
+//   in a key LevelDB's own assertions abort the process; so open() checks every block checksum
+//   of every table the MANIFEST names first (leveldb-table.ts), which also reports truncation.
 // - CURRENT and MANIFEST damage is reported by LevelDB at open, except a deleted CURRENT, which
 //   LevelDB would answer with a fresh empty database: we never open with createIfMissing.
 t.test("LevelDB damage", async (t) => {
@@ -248,14 +271,59 @@ t.test("LevelDB damage", async (t) => {
     t.match(await corruption(loadDir(dir)), { file: ldb, message: /LevelDB/ });
   });
 
-  t.test("a bit flipped in the middle of an .ldb is caught by our record CRC", async (t) => {
+  t.test("a bit flipped in the middle of an .ldb is reported at open, naming the table", async (t) => {
     const dir = newDir();
     await writeLog(dir, 200, true);
-    await flipMiddleBit(await newest(dir, ".ldb"));
-    const err = await corruption(loadDir(dir));
-    t.match(err, { file: dir, message: /checksum mismatch/ });
-    t.type(err.index, "number");
+    const ldb = await newest(dir, ".ldb");
+    await flipMiddleBit(ldb);
+    t.match(await corruption(loadDir(dir)), {
+      file: ldb,
+      message: /LevelDB table: .*block checksum mismatch/,
+    });
   });
+
+  t.test("a bit flipped anywhere in a table's blocks or footer handles is found", async (t) => {
+    const dir = newDir();
+    await writeLog(dir, 200, true);
+    const ldb = await newest(dir, ".ldb");
+    const pristine = await readFile(ldb);
+    t.equal(verifyTable(pristine), undefined, "the table as LevelDB wrote it is intact");
+    // Every byte but the footer's zero padding (40 bytes of handles at most, then the magic)
+    // belongs to a block, a block trailer or the footer's handles and magic.
+    const footerAt = pristine.length - 48;
+    let handlesEnd = footerAt;
+    for (let varints = 0; varints < 4; handlesEnd++)
+      if (((pristine[handlesEnd] as number) & 0x80) === 0) varints++;
+    const places = [
+      ...Array.from({ length: 200 }, (_, i) => Math.floor((handlesEnd * i) / 200)),
+      ...Array.from({ length: handlesEnd - footerAt }, (_, i) => footerAt + i),
+      ...Array.from({ length: 8 }, (_, i) => pristine.length - 8 + i),
+    ];
+    const missed = places.filter((at) => {
+      const b = Buffer.from(pristine);
+      b[at] = (b[at] as number) ^ 0x04;
+      return verifyTable(b) === undefined;
+    });
+    t.same(missed, [], `every one of ${places.length} flips found`);
+    t.match(verifyTable(pristine.subarray(0, 30)), /shorter .* than a table footer/);
+  });
+
+  t.test(
+    "a half-written table the MANIFEST does not name is left to LevelDB, which deletes it",
+    async (t) => {
+      const dir = newDir();
+      const m = await writeLog(dir, 200, true);
+      const ldb = await newest(dir, ".ldb");
+      const orphan = join(dir, "999999.ldb");
+      await writeFile(orphan, (await readFile(ldb)).subarray(0, 1000));
+      const current = (await readFile(join(dir, "CURRENT"), "utf8")).trim();
+      const live = liveTables(await readFile(join(dir, current)));
+      t.ok(live?.has(Number(/(\d+)\.ldb$/.exec(ldb)?.[1])), "the MANIFEST names the real table");
+      t.notOk(live?.has(999999), "and not the orphan");
+      t.equal(canonical(await loadDir(dir)), canonical(m.expected()), "the log loads whole");
+      t.notOk((await readdir(dir)).includes("999999.ldb"), "LevelDB removed the orphan");
+    },
+  );
 
   t.test("a deleted .ldb is reported by LevelDB at open", async (t) => {
     const dir = newDir();

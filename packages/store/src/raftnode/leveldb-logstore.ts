@@ -3,10 +3,11 @@
  * logrecord.ts, shared with the simulator's disk; this file adds LevelDB's I/O, the fsync points
  * and the translation of LevelDB's own errors. See docs/storage.md.
  */
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { HardState, Snapshot } from "@skiff/raft";
 import { Level } from "level";
+import { liveTables, verifyTable } from "./leveldb-table.js";
 import {
   boundsAtOpen,
   ENTRY_KEY_MAX,
@@ -52,7 +53,10 @@ export class LevelDbLogStore implements LogStore {
   static async open(dir: string): Promise<LevelDbLogStore> {
     const files = await listDir(dir);
     if (files === undefined || files.length === 0) await create(dir);
-    else checkLayout(dir, files);
+    else {
+      checkLayout(dir, files);
+      await checkTables(dir, files);
+    }
     // Never createIfMissing on an existing log: LevelDB answers a lost CURRENT file with a fresh,
     // empty database (and deletes the old files as obsolete), a member that forgot its votes.
     const db = newDb(dir, false);
@@ -139,8 +143,8 @@ export class LevelDbLogStore implements LogStore {
 
 // classic-level exposes neither paranoid_checks nor verify_checksums (binding.cc reads only
 // createIfMissing, errorIfExists, compression, cacheSize, writeBufferSize, blockSize,
-// maxOpenFiles, blockRestartInterval, maxFileSize), so LevelDB checks block checksums only where
-// its format forces it to; the CRC on each of our records covers the rest.
+// maxOpenFiles, blockRestartInterval, maxFileSize): open() checks the table files' block
+// checksums itself (checkTables), and the CRC on each of our records covers the rest.
 function newDb(dir: string, createIfMissing: boolean): Db {
   return new Level<Uint8Array, Uint8Array>(dir, {
     keyEncoding: "view",
@@ -192,6 +196,24 @@ function checkLayout(dir: string, files: readonly string[]): void {
   if (!files.includes("CURRENT")) return; // LevelDB reports this itself (createIfMissing is off)
   if (!files.some((f) => /^\d{6,}\.log$/.test(f))) {
     throw new CorruptionError(dir, undefined, "LevelDB's write-ahead .log file is missing (deleted?)");
+  }
+}
+
+/**
+ * Verifies every block checksum of every live table file before LevelDB opens one (see
+ * leveldb-table.ts: without it, some damage aborts the process inside LevelDB). Live: named by
+ * the MANIFEST that CURRENT names; a MANIFEST that cannot be read is left to LevelDB to report.
+ */
+async function checkTables(dir: string, files: readonly string[]): Promise<void> {
+  const current = files.includes("CURRENT") ? (await readFile(join(dir, "CURRENT"), "utf8")).trim() : "";
+  if (!/^MANIFEST-\d+$/.test(current) || !files.includes(current)) return;
+  const live = liveTables(await readFile(join(dir, current)));
+  if (live === undefined) return;
+  for (const f of files) {
+    const m = /^(\d{6,})\.(?:ldb|sst)$/.exec(f);
+    if (m === null || !live.has(Number(m[1]))) continue;
+    const why = verifyTable(await readFile(join(dir, f)));
+    if (why !== undefined) throw new CorruptionError(join(dir, f), undefined, `LevelDB table: ${why}`);
   }
 }
 
