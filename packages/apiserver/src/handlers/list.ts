@@ -10,7 +10,7 @@
  * no re-serialization.
  */
 import { apiVersionOf, type KindDef, type KubeObject } from "@skiff/api";
-import { listOptions } from "../request/list-options.js";
+import { firstValue, listOptions } from "../request/list-options.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../selectors.js";
 import { badRequest, tooLargeResourceVersion } from "../status.js";
 import type { EtcdKV } from "../storage/etcd.js";
@@ -79,8 +79,8 @@ async function tooLarge(kv: EtcdKV, revision: number, e: unknown): Promise<never
 
 export async function list(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
   const { kind, namespace } = req.path;
-  const labels = parseLabelSelector(req.query.labelSelector);
-  const fields = parseFieldSelector(req.query.fieldSelector, kind.resource);
+  const labels = parseLabelSelector(firstValue(req.query.labelSelector));
+  const fields = parseFieldSelector(firstValue(req.query.fieldSelector), kind.resource);
   const prefix = listPrefix(kind, namespace);
   const from = source(req.query, prefix);
   const limit = from.limit;

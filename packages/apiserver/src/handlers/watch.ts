@@ -14,7 +14,7 @@
  * timeoutSeconds, when the client goes away, or at server shutdown.
  */
 import { apiVersionOf, type KubeObject } from "@skiff/api";
-import { type ListOptions, listOptions } from "../request/list-options.js";
+import { firstValue, type ListOptions, listOptions } from "../request/list-options.js";
 import type { ResourcePath } from "../request/requestinfo.js";
 import {
   type FieldRequirement,
@@ -56,8 +56,8 @@ export interface WatchPlan {
 /** Validates a watch's query: 400 for what does not parse, 422 for what kube's validation refuses. */
 export function planWatch(path: ResourcePath, query: Record<string, string | undefined>): WatchPlan {
   const opts = listOptions(query, true);
-  const labels = parseLabelSelector(query.labelSelector);
-  const fields = parseFieldSelector(query.fieldSelector, path.kind.resource);
+  const labels = parseLabelSelector(firstValue(query.labelSelector));
+  const fields = parseFieldSelector(firstValue(query.fieldSelector), path.kind.resource);
   let revision: number;
   try {
     revision = versioner.parseResourceVersion(opts.resourceVersion);

@@ -96,8 +96,13 @@ function validate(o: ListOptions): FieldError[] {
   return errs;
 }
 
+/** A repeated parameter arrives as an array: kube's conversions take the first value. */
+export const firstValue = (v: string | readonly string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v[0] : (v as string | undefined);
+
 /** Decodes and validates the options of a list (watch false) or a watch (watch true). */
-export function listOptions(q: Query, watch: boolean): ListOptions {
+export function listOptions(query: Query, watch: boolean): ListOptions {
+  const q = new Proxy(query, { get: (o, k) => firstValue(o[k as string]) });
   const o: ListOptions = {
     watch,
     allowWatchBookmarks: queryBool(q.allowWatchBookmarks),

@@ -11,6 +11,7 @@
  */
 import type { KindDef, Registry } from "@skiff/api";
 import { pathNotFound, StatusError } from "../status.js";
+import { firstValue } from "./list-options.js";
 import { queryBool } from "./params.js";
 
 /** A resource the path names, as the handlers use it. */
@@ -67,7 +68,7 @@ export function parseResourcePath(
 }
 
 /** kube decodes `watch` as every boolean parameter: `watch=True` from the Python client is a watch. */
-const isWatch = (query: Readonly<Record<string, string | undefined>>) => queryBool(query.watch);
+const isWatch = (query: Readonly<Record<string, string | undefined>>) => queryBool(firstValue(query.watch));
 
 /** kube's verb for a resource request: GET and DELETE on a collection are list/watch and deletecollection. */
 function resourceVerb(method: string, named: boolean, query: Readonly<Record<string, string | undefined>>) {
