@@ -284,6 +284,18 @@ t.test("metadata-only lists, gets and watches", async (t) => {
   );
   t.match(es, [{ type: "ADDED", object: { kind: "PartialObjectMetadata", metadata: { name: "m" } } }]);
   t.notOk("data" in (es[0]?.object ?? {}));
+  const marks = await watch(`${url}?watch=true&allowWatchBookmarks=true`, accept("PartialObjectMetadata"));
+  t.match(
+    marks.find((e) => e.type === "BOOKMARK"),
+    {
+      object: {
+        kind: "PartialObjectMetadata",
+        apiVersion: "meta.k8s.io/v1",
+        metadata: { resourceVersion: /^\d+$/ },
+      },
+    },
+    "bookmarks of a metadata-only watch are PartialObjectMetadata",
+  );
 });
 
 t.test("field selectors kubelet and kube-proxy send", async (t) => {

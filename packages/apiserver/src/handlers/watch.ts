@@ -24,7 +24,7 @@ import {
   parseLabelSelector,
   type Requirement,
 } from "../selectors.js";
-import { expired, StatusError, tooLargeResourceVersion } from "../status.js";
+import { expired, internalError, StatusError, tooLargeResourceVersion } from "../status.js";
 import type { EtcdKV } from "../storage/etcd.js";
 import { InvalidResourceVersion, versioner } from "../storage/versioner.js";
 import type { CacheEvent, Subscription, WatchCache } from "../storage/watch-cache.js";
@@ -40,6 +40,8 @@ export interface WatchSink {
 export interface WatchOptions {
   /** Wraps each event's object (Table mode renders one-row Tables; metadata-only strips it). */
   render?: (obj: KubeObject) => unknown;
+  /** Wraps bookmark objects (metadata-only watches get PartialObjectMetadata bookmarks). */
+  renderBookmark?: (obj: KubeObject) => unknown;
   /** With allowWatchBookmarks: a BOOKMARK with the cache's revision this often (kube: about a minute). */
   bookmarkIntervalMs?: number;
 }
@@ -146,7 +148,7 @@ export async function serveWatch(
     const object: KubeObject = { kind: path.kind.kind, apiVersion: apiVersionOf(path.kind), metadata: {} };
     if (initialEventsEnd) object.metadata.annotations = { "k8s.io/initial-events-end": "true" };
     versioner.updateObject(object, revision);
-    send("BOOKMARK", object);
+    send("BOOKMARK", opts.renderBookmark?.(object) ?? object);
   };
   const fail = (e: StatusError) => {
     send("ERROR", e.toStatus());
@@ -174,8 +176,14 @@ export async function serveWatch(
   // The revision the cache must reach first: N, or for a consistent initial state ("" with
   // sendInitialEvents) the store's current revision.
   let required = plan.revision;
-  if (o.resourceVersion === "" && o.sendInitialEvents !== undefined && !closed)
-    required = (await kv.range("/registry/", { countOnly: true })).revision;
+  if (o.resourceVersion === "" && o.sendInitialEvents !== undefined && !closed) {
+    try {
+      required = (await kv.range("/registry/", { countOnly: true })).revision;
+    } catch (e) {
+      fail(internalError(`the store's revision: ${(e as Error).message}`));
+      return done;
+    }
+  }
   if (required > 0 && !closed && !(await rc.waitFresh(required, FRESHNESS_WAIT_MS))) {
     fail(tooLargeResourceVersion(required, rc.revision));
     return done;

@@ -52,7 +52,11 @@ async function streamWatch(c: ResourceRoutes, reply: FastifyReply, plan: WatchPl
       end: () => reply.raw.end(),
       onClose: (f) => reply.raw.once("close", f),
     },
-    { render, bookmarkIntervalMs: c.watchBookmarkIntervalMs },
+    {
+      render,
+      renderBookmark: negotiated.metadata !== undefined ? asPartialObjectMetadata : undefined,
+      bookmarkIntervalMs: c.watchBookmarkIntervalMs,
+    },
     c.stopping,
   );
 }
