@@ -196,8 +196,13 @@ t.test("a lagging cache, deletes without a previous value, own writes", async (t
     "nothing at or below 13; the delete from the cache's copy",
   );
   t.equal(cache.snapshot(undefined).items.length, 3, "no ghost left");
-  const fresh = cache.waitFresh(16, 5000);
-  kv.cb?.progress?.(16);
+  kv.cb?.events([
+    { type: "put", kv: storeKv("t1", 16), prevKv: undefined },
+    { type: "put", kv: storeKv("t2", 16), prevKv: undefined },
+  ]);
+  t.same(seen.slice(2), ["ADDED t1 16", "ADDED t2 16"], "two keys of one transaction");
+  const fresh = cache.waitFresh(17, 5000);
+  kv.cb?.progress?.(17);
   t.equal(await fresh, true, "a progress notification moves a quiet cache forward");
   cache.observe({ namespace: "default", name: "mine" }, 20, {
     apiVersion: "v1",

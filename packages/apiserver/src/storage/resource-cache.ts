@@ -130,9 +130,11 @@ export class ResourceWatchCache {
 
   private apply(events: StoreEvent[]): void {
     const out: CacheEvent[] = [];
+    // One transaction may write several keys at one revision: compare with the batch's start.
+    const applied = this.revision;
     for (const e of events) {
       const revision = versioner.modRevision(e.kv);
-      if (revision <= this.revision) continue; // already applied (a resumed watch)
+      if (revision <= applied) continue; // already applied (a resumed watch)
       this.revision = revision;
       if (e.type === "delete") {
         const key = this.cacheKey(e.kv);
