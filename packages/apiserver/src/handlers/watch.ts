@@ -5,10 +5,11 @@
  *
  * resourceVersion (Kubernetes API concepts, "Semantics for watch"): unset or "0" = synthetic ADDED
  * events for the current state, then changes; N = changes after N, or an ERROR event with a 410
- * Expired Status when N is older than the watch cache's window, or 504 Too large resource version
- * when the cache has not reached N within 3 s. `sendInitialEvents=true` (with
- * resourceVersionMatch=NotOlderThan) sends the state as ADDED events, then, with
- * allowWatchBookmarks, a BOOKMARK annotated `k8s.io/initial-events-end: "true"`;
+ * Expired Status when N is older than the watch cache's window (N not reached yet: the events
+ * after N as they come, as kube). `sendInitialEvents=true` (with resourceVersionMatch=NotOlderThan)
+ * waits for the cache to reach N (or the store's revision), up to 3 s, else ERROR 504 Too large
+ * resource version; then sends the state as ADDED events and, with allowWatchBookmarks, a
+ * BOOKMARK annotated `k8s.io/initial-events-end: "true"`;
  * `sendInitialEvents=false` sends changes only. An object that stops matching the selectors is
  * DELETED for the watcher, one that starts matching is ADDED. The stream ends after
  * timeoutSeconds, when the client goes away, or at server shutdown.
@@ -173,8 +174,8 @@ export async function serveWatch(
     return ok;
   };
 
-  // The revision the cache must reach first: N, or for a consistent initial state ("" with
-  // sendInitialEvents) the store's current revision.
+  // kube's getWatchCacheResourceVersion: N, or with sendInitialEvents and no resourceVersion, the
+  // store's current revision (a consistent start); 0 = any.
   let required = plan.revision;
   if (o.resourceVersion === "" && o.sendInitialEvents !== undefined && !closed) {
     try {
@@ -184,27 +185,39 @@ export async function serveWatch(
       return done;
     }
   }
-  if (required > 0 && !closed && !(await rc.waitFresh(required, FRESHNESS_WAIT_MS))) {
+  // Only initial events need the cache at that revision first (kube waits up to 3 s, then the
+  // watch ends with 504 Too large resource version). A plain watch from a revision the cache has
+  // not reached yet is accepted, as in kube: the client just gets the events after it.
+  if (
+    o.sendInitialEvents === true &&
+    required > 0 &&
+    !closed &&
+    !(await rc.waitFresh(required, FRESHNESS_WAIT_MS))
+  ) {
     fail(tooLargeResourceVersion(required, rc.revision));
     return done;
   }
   if (closed) return done;
 
-  const initial = o.sendInitialEvents ?? plan.revision === 0;
-  let from = plan.revision;
-  if (initial || (o.sendInitialEvents === false && plan.revision === 0)) {
-    // The state now (synthetic ADDED events, when asked for), then changes after that revision.
+  let from = required;
+  if (o.sendInitialEvents ?? plan.revision === 0) {
+    // The state now as synthetic ADDED events, then changes after its revision.
     const snap = rc.snapshot(path.namespace);
-    if (initial) for (const x of snap.items) if (matches(x)) send("ADDED", render(x));
-    if (o.allowWatchBookmarks && initial) bookmark(snap.revision, o.sendInitialEvents === true);
+    for (const x of snap.items) if (matches(x)) send("ADDED", render(x));
+    if (o.allowWatchBookmarks) bookmark(snap.revision, o.sendInitialEvents === true);
     from = snap.revision;
-  }
+  } else if (from === 0) from = rc.revision; // sendInitialEvents=false from "0": from now on
   sub = rc.subscribe(path.namespace, from, { deliver, closed: () => close() });
   if (sub === undefined) {
     fail(expired(`too old resource version: ${from} (${rc.windowStart})`));
     return done;
   }
+  // A bookmark never goes back before the watch's start; each tick also asks the store for
+  // progress, so that a quiet type's bookmarks move forward.
   if (o.allowWatchBookmarks)
-    bookmarks = setInterval(() => bookmark(rc.revision), opts.bookmarkIntervalMs ?? 60_000);
+    bookmarks = setInterval(() => {
+      if (rc.revision > from) bookmark(rc.revision);
+      rc.requestProgress();
+    }, opts.bookmarkIntervalMs ?? 60_000);
   return done;
 }

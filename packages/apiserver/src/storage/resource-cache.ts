@@ -204,6 +204,11 @@ export class ResourceWatchCache {
     });
   }
 
+  /** Asks the store for a progress notification (a quiet type's revision then moves forward). */
+  requestProgress(): void {
+    this.handle?.requestProgress?.();
+  }
+
   /** Every object (of one namespace) at `revision`, sorted by key: what clients get. */
   snapshot(namespace: string | undefined): { items: KubeObject[]; revision: number } {
     const items = [...this.objects.values()].filter(
