@@ -220,3 +220,36 @@ t.test("a lagging cache, deletes without a previous value, own writes", async (t
   t.equal(await cache.waitFresh(30, 200), false, "a revision never reached: false after the wait");
   cache.stop();
 });
+
+t.test("a broken store watch resumes; a compaction re-lists and closes the watchers", async (t) => {
+  const kv = handDriven();
+  let from = 0;
+  const watchFn = kv.watch.bind(kv);
+  kv.watch = (p, f, cb) => {
+    from = f;
+    return watchFn(p, f, cb);
+  };
+  const cache = new ResourceCache(new RegistryStore(kv), kind, 100);
+  await cache.start();
+  const closed: string[] = [];
+  let got = 0;
+  cache.subscribe(undefined, 10, {
+    deliver: (es) => {
+      got += es.length;
+      return true;
+    },
+    closed: (why) => closed.push(why),
+  });
+  kv.cb?.events([{ type: "put", kv: storeKv("a", 11), prevKv: undefined }]);
+  kv.cb?.failed({ error: "stream reset" });
+  await waitFor(() => cache.storeWatches === 2, { what: "the resumed store watch" });
+  t.equal(from, 12, "resumed right after the cache's revision");
+  t.same(closed, [], "no watcher noticed");
+  kv.cb?.events([{ type: "put", kv: storeKv("b", 12), prevKv: undefined }]);
+  t.equal(got, 2, "and events go on");
+  kv.cb?.failed({ compacted: 12 });
+  t.same(closed, ["reset"], "a compaction closes the watchers (they re-list or resume)");
+  await waitFor(() => cache.storeWatches === 3, { what: "the re-list" });
+  t.equal(cache.relists, 1);
+  cache.stop();
+});
