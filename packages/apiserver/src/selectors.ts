@@ -84,6 +84,7 @@ export interface FieldRequirement {
 const extraFields: Record<string, string[]> = {
   pods: [
     "spec.nodeName",
+    "spec.hostNetwork",
     "spec.restartPolicy",
     "spec.schedulerName",
     "spec.serviceAccountName",
@@ -105,6 +106,7 @@ const extraFields: Record<string, string[]> = {
     "type",
   ],
   secrets: ["type"],
+  services: ["spec.clusterIP", "spec.type"],
   nodes: ["spec.unschedulable"],
   namespaces: ["status.phase"],
   replicasets: ["status.replicas"],
@@ -118,13 +120,36 @@ export function parseFieldSelector(s: string | undefined, resource: string): Fie
     if (m === null) throw badRequest(`invalid selector: '${s}'; can't understand '${part}'`);
     const field = m[1] as string;
     if (!allowed.includes(field))
-      throw badRequest(`"${field}" is not a known field selector: only "${allowed.join('", "')}"`);
+      // A kind with its own field label conversion (kube: AddFieldLabelConversionFunc) words it so;
+      // the others get the default metadata-only conversion's message.
+      throw badRequest(
+        extraFields[resource] !== undefined
+          ? `field label not supported: ${field}`
+          : `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+      );
     return { field, op: m[2] === "!=" ? "!=" : "=", value: m[3] as string };
   });
 }
 
+/** Fields whose selectable value is not the plain field (kube's ToSelectableFields per kind). */
+const computed: Record<string, (obj: KubeObject) => string> = {
+  source: (o) => String((o.source as Record<string, unknown>)?.component ?? ""),
+  // bools default to false; the pod IP is the first of status.podIPs.
+  "spec.unschedulable": (o) => String((o.spec as { unschedulable?: boolean })?.unschedulable === true),
+  "spec.hostNetwork": (o) =>
+    String(
+      (o.spec as { hostNetwork?: boolean; securityContext?: { hostNetwork?: boolean } })?.hostNetwork ===
+        true,
+    ),
+  "status.podIP": (o) => {
+    const st = o.status as { podIP?: string; podIPs?: { ip?: string }[] } | undefined;
+    return st?.podIPs?.[0]?.ip ?? st?.podIP ?? "";
+  },
+};
+
 function fieldValue(obj: KubeObject, field: string): string {
-  if (field === "source") return String((obj.source as Record<string, unknown>)?.component ?? "");
+  const f = computed[field];
+  if (f !== undefined && (field !== "source" || obj.kind === "Event")) return f(obj);
   let v: unknown = obj;
   for (const p of field.split("."))
     v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[p] : undefined;

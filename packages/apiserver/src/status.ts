@@ -121,3 +121,21 @@ export const internalError = (message: string) =>
 /** The resource or path does not exist at all: kube-apiserver's plain 404 Status. */
 export const pathNotFound = () =>
   new StatusError(404, "NotFound", "the server could not find the requested resource", {});
+
+/**
+ * kube's storage.NewTooLargeResourceVersionError: a read asked for a revision the server has not
+ * reached (504 Timeout, retry after a second; client-go re-lists on the ResourceVersionTooLarge cause).
+ */
+export const tooLargeResourceVersion = (requested: number, current: number) =>
+  new StatusError(504, "Timeout", `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });
+
+/** kube's NewNotAcceptableError from content negotiation. */
+export const notAcceptable = () =>
+  new StatusError(
+    406,
+    "NotAcceptable",
+    "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+  );

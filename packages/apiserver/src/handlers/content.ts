@@ -4,7 +4,7 @@
  * 3 MiB, and any malformed body is a 400, never a crash.
  */
 import { parse as parseYaml } from "yaml";
-import { badRequest, unsupportedMediaType } from "../status.js";
+import { badRequest, notAcceptable, unsupportedMediaType } from "../status.js";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -75,15 +75,46 @@ function parseYamlBody(body: Buffer): unknown {
   }
 }
 
+export type MetadataTarget = "PartialObjectMetadata" | "PartialObjectMetadataList";
+
 export interface Negotiated {
   /** Serialize as a meta.k8s.io/v1 Table. */
   table: boolean;
   yaml: boolean;
+  /** Only the metadata, as meta.k8s.io/v1 PartialObjectMetadata(List) (the metadata client's `as=`). */
+  metadata?: MetadataTarget;
 }
 
-/** kubectl get sends `application/json;as=Table;v=v1;g=meta.k8s.io,application/json`. */
+const SERVED = new Set(["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]);
+
+/**
+ * kube's NegotiateOutputMediaType: the first Accept clause the server can serve wins. Clauses
+ * with `as=` name a conversion: Table (JSON or YAML; kubectl get sends
+ * `application/json;as=Table;v=v1;g=meta.k8s.io,application/json`) and PartialObjectMetadata or
+ * PartialObjectMetadataList (the metadata client), all in meta.k8s.io v1 or v1beta1; a clause
+ * asking for anything else is skipped, and when none is left the answer is 406. Protobuf is
+ * accepted and answered as JSON (clients read the Content-Type).
+ */
 export function negotiate(accept: string | undefined): Negotiated {
-  const first = (accept ?? "").split(",")[0] ?? "";
-  const table = /as=Table/.test(first) && /g=meta\.k8s\.io/.test(first);
-  return { table, yaml: !table && mediaType(first) === "application/yaml" };
+  if (accept === undefined || accept.trim() === "") return { table: false, yaml: false };
+  for (const clause of accept.split(",")) {
+    const [type = "", ...rest] = clause.split(";").map((s) => s.trim());
+    const mt = type.toLowerCase();
+    const any = mt === "*/*" || mt === "application/*";
+    if (!any && !SERVED.has(mt)) continue;
+    const p = new Map(
+      rest.map((kv) => {
+        const at = kv.indexOf("=");
+        return [kv.slice(0, at).trim(), kv.slice(at + 1).trim()] as const;
+      }),
+    );
+    const yaml = mt === "application/yaml";
+    const as = p.get("as");
+    if (as === undefined) return { table: false, yaml };
+    if (p.get("g") !== "meta.k8s.io" || (p.get("v") !== "v1" && p.get("v") !== "v1beta1")) continue;
+    if (as === "Table" && mt !== "application/vnd.kubernetes.protobuf") return { table: true, yaml };
+    if (as === "PartialObjectMetadata" || as === "PartialObjectMetadataList")
+      return { table: false, yaml, metadata: as };
+  }
+  throw notAcceptable();
 }

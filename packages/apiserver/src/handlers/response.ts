@@ -1,11 +1,12 @@
 /**
- * Writing an answer (kube: handlers/responsewriters): JSON, YAML (`Accept: application/yaml`) or a
- * meta.k8s.io/v1 Table (`kubectl get`), with the warnings as `Warning: 299` headers.
+ * Writing an answer (kube: handlers/responsewriters): JSON, YAML (`Accept: application/yaml`), a
+ * meta.k8s.io/v1 Table (`kubectl get`) or metadata only (PartialObjectMetadata, metadata.ts), with the warnings as `Warning: 299` headers.
  */
 import type { KindDef, KubeObject } from "@skiff/api";
 import type { FastifyReply } from "fastify";
 import { stringify as toYaml } from "yaml";
 import type { Negotiated } from "./content.js";
+import { toPartial } from "./metadata.js";
 import type { RestAnswer } from "./scope.js";
 import { toTable } from "./table.js";
 
@@ -24,7 +25,8 @@ export function writeAnswer(
   if (answer.rawBody !== undefined)
     return reply.code(answer.code).type("application/json").send(answer.rawBody);
   let body = answer.body;
-  if (negotiated.table)
+  if (negotiated.metadata !== undefined) body = toPartial(negotiated.metadata, kind, answer);
+  else if (negotiated.table)
     body =
       answer.list !== undefined
         ? toTable(kind, answer.list.items, answer.list.meta, now)

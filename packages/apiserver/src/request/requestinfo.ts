@@ -11,6 +11,8 @@
  */
 import type { KindDef, Registry } from "@skiff/api";
 import { pathNotFound, StatusError } from "../status.js";
+import { firstValue } from "./list-options.js";
+import { queryBool } from "./params.js";
 
 /** A resource the path names, as the handlers use it. */
 export interface ResourcePath {
@@ -65,8 +67,8 @@ export function parseResourcePath(
   return { kind, namespace: undefined, name: seg[1], subresource: seg[2] };
 }
 
-const isWatch = (query: Readonly<Record<string, string | undefined>>) =>
-  query.watch === "true" || query.watch === "1";
+/** kube decodes `watch` as every boolean parameter: `watch=True` from the Python client is a watch. */
+const isWatch = (query: Readonly<Record<string, string | undefined>>) => queryBool(firstValue(query.watch));
 
 /** kube's verb for a resource request: GET and DELETE on a collection are list/watch and deletecollection. */
 function resourceVerb(method: string, named: boolean, query: Readonly<Record<string, string | undefined>>) {

@@ -5,13 +5,13 @@
  */
 import type { KubeObject } from "@skiff/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { negotiate } from "../handlers/content.js";
+import { type Negotiated, negotiate } from "../handlers/content.js";
 import { dispatch } from "../handlers/dispatch.js";
+import { asPartialObjectMetadata } from "../handlers/metadata.js";
 import { writeAnswer } from "../handlers/response.js";
 import type { RequestScope } from "../handlers/scope.js";
 import { toTable } from "../handlers/table.js";
-import { serveWatch } from "../handlers/watch.js";
-import type { ResourcePath } from "../request/requestinfo.js";
+import { planWatch, serveWatch, type WatchPlan } from "../handlers/watch.js";
 import { methodNotAllowed, pathNotFound } from "../status.js";
 
 export interface ResourceRoutes {
@@ -26,13 +26,8 @@ export interface ResourceRoutes {
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** A chunked stream of JSON lines, written outside fastify's reply cycle (hijacked). */
-async function streamWatch(
-  c: ResourceRoutes,
-  reply: FastifyReply,
-  path: ResourcePath,
-  query: Record<string, string | undefined>,
-  table: boolean,
-) {
+async function streamWatch(c: ResourceRoutes, reply: FastifyReply, plan: WatchPlan, negotiated: Negotiated) {
+  const path = plan.path;
   reply.hijack();
   const finished = new Promise<void>((resolve) => {
     reply.raw.once("finish", resolve);
@@ -43,16 +38,25 @@ async function streamWatch(
   reply.raw.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
   reply.raw.flushHeaders();
   const now = c.scope.now;
-  const render = table ? (obj: KubeObject) => toTable(path.kind, [obj], {}, now()) : undefined;
+  const render = negotiated.table
+    ? (obj: KubeObject) => toTable(path.kind, [obj], {}, now())
+    : negotiated.metadata !== undefined
+      ? asPartialObjectMetadata
+      : undefined;
   await serveWatch(
     c.scope.cache,
-    path,
+    c.scope.store.kv,
+    plan,
     {
       write: (line) => reply.raw.write(line),
       end: () => reply.raw.end(),
       onClose: (f) => reply.raw.once("close", f),
     },
-    { query, render, bookmarkIntervalMs: c.watchBookmarkIntervalMs },
+    {
+      render,
+      renderBookmark: negotiated.metadata !== undefined ? asPartialObjectMetadata : undefined,
+      bookmarkIntervalMs: c.watchBookmarkIntervalMs,
+    },
     c.stopping,
   );
 }
@@ -66,7 +70,8 @@ export function installResources(app: FastifyInstance, c: ResourceRoutes): void 
     if (req.method === "HEAD") throw methodNotAllowed();
     const query = req.query as Record<string, string | undefined>;
     const negotiated = negotiate(req.headers.accept);
-    if (info.verb === "watch") return streamWatch(c, reply, path, query, negotiated.table);
+    // A watch's query is checked before its stream starts: errors are plain answers.
+    if (info.verb === "watch") return streamWatch(c, reply, planWatch(path, query), negotiated);
     const answer = await dispatch(c.scope, {
       method: req.method,
       verb: info.verb,
@@ -75,7 +80,7 @@ export function installResources(app: FastifyInstance, c: ResourceRoutes): void 
       contentType: req.headers["content-type"],
       body: req.body as Buffer | undefined,
       user: req.user,
-      plainJson: !negotiated.table && !negotiated.yaml,
+      plainJson: !negotiated.table && !negotiated.yaml && negotiated.metadata === undefined,
     });
     return writeAnswer(reply, answer, path.kind, negotiated, c.scope.now());
   };

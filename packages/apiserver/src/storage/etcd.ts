@@ -45,6 +45,11 @@ export interface WatchEvent {
 
 export interface WatchHandle {
   cancel(): void;
+  /**
+   * Asks the store for a progress notification (etcd's WatchProgressRequest): `progress` is then
+   * called with a revision up to which every event of this watch has been delivered.
+   */
+  requestProgress?(): void;
 }
 
 export interface WatchCallbacks {
@@ -52,6 +57,8 @@ export interface WatchCallbacks {
   events(events: WatchEvent[]): void;
   /** The watch cannot continue: `compacted` with the compact revision, or an error. */
   failed(reason: { compacted?: number; error?: string }): void;
+  /** A progress notification: every event up to `revision` has been delivered. */
+  progress?(revision: number): void;
 }
 
 export interface EtcdKV {
@@ -171,6 +178,8 @@ export abstract class EtcdV3 implements EtcdKV {
     stream.on(
       "data",
       (res: {
+        header?: { revision?: string };
+        created?: boolean;
         canceled: boolean;
         compact_revision: string;
         cancel_reason: string;
@@ -182,14 +191,19 @@ export abstract class EtcdV3 implements EtcdKV {
           finish(compacted > 0 ? { compacted } : { error: res.cancel_reason || "watch canceled" });
           return;
         }
-        if (res.events.length > 0)
-          cb.events(
-            res.events.map((e) => ({
-              type: e.type === 0 ? "put" : "delete",
-              kv: e.kv,
-              prevKv: e.prev_kv ?? undefined,
-            })),
-          );
+        if (res.events.length === 0) {
+          // Neither the creation answer nor a cancel: a progress notification.
+          if (res.created !== true && res.header?.revision !== undefined)
+            cb.progress?.(Number(res.header.revision));
+          return;
+        }
+        cb.events(
+          res.events.map((e) => ({
+            type: e.type === 0 ? "put" : "delete",
+            kv: e.kv,
+            prevKv: e.prev_kv ?? undefined,
+          })),
+        );
       },
     );
     stream.on("error", (e: Error) => finish({ error: e.message }));
@@ -203,6 +217,9 @@ export abstract class EtcdV3 implements EtcdKV {
       },
     });
     return {
+      requestProgress: () => {
+        if (!done) stream.write({ progress_request: {} });
+      },
       cancel: () => {
         if (done) return;
         done = true;
