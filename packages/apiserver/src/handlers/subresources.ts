@@ -10,13 +10,13 @@ import {
   type JsonValue,
   type KindDef,
   type KubeObject,
-  selectorMatches,
+  metav1Time,
 } from "@skiff/api";
-import type { DeleteOptions } from "../registry/store.js";
-import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
+import { badRequest, conflict, methodNotAllowed } from "../status.js";
 import { versioner } from "../storage/versioner.js";
 import { decodeBody, patchTypeOf } from "./content.js";
-import { deleteObject } from "./delete.js";
+import { eviction } from "./eviction.js";
+import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { prepareUpdate } from "./prepare.js";
 import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
 import { updateObject } from "./update.js";
@@ -80,64 +80,48 @@ async function scale(scope: RequestScope, req: RestRequest): Promise<RestAnswer>
   };
 }
 
-async function binding(scope: RequestScope, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
-  if (req.method !== "POST") throw methodNotAllowed();
-  const b = decodeBody(req.body, req.contentType) as { target?: { name?: string; kind?: string } };
-  const node = b.target?.name;
-  if (typeof node !== "string" || node === "") throw badRequest("a binding needs target.name (the node)");
-  const pod = await scope.store.get(podKind, req.path.namespace, req.path.name as string);
-  const spec = (pod.spec ?? {}) as Json;
-  if (spec.nodeName !== undefined && spec.nodeName !== "")
-    throw conflict(
-      podKind,
-      pod.metadata.name as string,
-      `pod ${pod.metadata.name} is already assigned to node "${spec.nodeName}"`,
-    );
-  if (pod.metadata.deletionTimestamp !== undefined)
-    throw conflict(podKind, pod.metadata.name as string, "pod is being deleted");
-  await scope.store.update(
-    podKind,
-    { ...pod, spec: { ...spec, nodeName: node } },
-    versioner.objectResourceVersion(pod),
+/** kube's podutil.UpdatePodCondition for PodScheduled=True: the transition time moves on a change. */
+function scheduledCondition(status: Json, now: string): Json[] {
+  const conditions = ((status.conditions as Json[] | undefined) ?? []).filter(
+    (c) => c.type !== "PodScheduled",
   );
-  return {
-    code: 201,
-    body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 },
-  };
+  const prior = ((status.conditions as Json[] | undefined) ?? []).find((c) => c.type === "PodScheduled");
+  const lastTransitionTime = prior?.status === "True" ? (prior.lastTransitionTime ?? now) : now;
+  return [...conditions, { type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime }];
 }
 
-async function eviction(scope: RequestScope, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
+async function binding(scope: RequestScope, req: RestRequest, podKind: KindDef): Promise<RestAnswer> {
   if (req.method !== "POST") throw methodNotAllowed();
-  const pod = await scope.store.get(podKind, req.path.namespace, req.path.name as string);
-  const pdbKind = scope.registry.resource("policy", "v1", "poddisruptionbudgets");
-  if (pdbKind !== undefined) {
-    const pdbs = await scope.store.list(pdbKind, req.path.namespace);
-    for (const pdb of pdbs.items) {
-      const selects = selectorMatches((pdb.spec as Json | undefined)?.selector, pod.metadata.labels);
-      const allowed = Number(((pdb.status ?? {}) as Json).disruptionsAllowed ?? 0);
-      if (selects && allowed <= 0) {
-        const e = tooManyRequests(10);
-        throw new StatusError(
-          429,
-          "TooManyRequests",
-          `Cannot evict pod as it would violate the pod's disruption budget.`,
-          {
-            ...e.details,
-            causes: [
-              {
-                reason: "DisruptionBudget",
-                message: `The disruption budget ${pdb.metadata.name} needs more healthy pods`,
-              },
-            ],
-          },
-        );
-      }
+  const b = decodeBody(req.body, req.contentType) as {
+    metadata?: { uid?: string };
+    target?: { name?: string; kind?: string };
+  };
+  const node = b?.target?.name;
+  if (typeof node !== "string" || node === "") throw badRequest("a binding needs target.name (the node)");
+  // kube's BindingREST.setPodHostAndAnnotations: a GuaranteedUpdate, retried on lost races.
+  for (let attempt = 0; ; attempt++) {
+    const pod = await scope.store.get(podKind, req.path.namespace, req.path.name as string);
+    const name = pod.metadata.name as string;
+    checkUidPrecondition(podKind, b.metadata?.uid, pod);
+    const spec = (pod.spec ?? {}) as Json;
+    if (pod.metadata.deletionTimestamp !== undefined)
+      throw conflict(podKind, name, `pod ${name} is being deleted, cannot be assigned to a host`);
+    if (spec.nodeName !== undefined && spec.nodeName !== "")
+      throw conflict(podKind, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+    const status = (pod.status ?? {}) as Json;
+    const next = {
+      ...pod,
+      spec: { ...spec, nodeName: node },
+      status: { ...status, conditions: scheduledCondition(status, metav1Time(scope.now())) },
+    };
+    try {
+      const stored = await scope.store.update(podKind, next, versioner.objectResourceVersion(pod));
+      scope.cache.observe(podKind, stored);
+      break;
+    } catch (e) {
+      if (!isStaleConflict(e) || attempt >= MAX_RETRIES) throw e;
     }
   }
-  // The pod goes the way a DELETE takes it (graceful for a bound pod, quota given back).
-  const body =
-    req.body !== undefined && req.body.length > 0 ? (decodeBody(req.body, req.contentType) as Json) : {};
-  await deleteObject(scope, req, pod, (body?.deleteOptions ?? {}) as DeleteOptions);
   return {
     code: 201,
     body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 },
