@@ -29,7 +29,11 @@ function containerUpdates(next: Json[], old: Json[], path: string): FieldError[]
 
 function onlyAddedTolerations(next: Json[], old: Json[]): FieldError[] {
   for (const o of old) {
-    const found = next.some((n) => eq({ ...o, tolerationSeconds: n.tolerationSeconds }, n));
+    const found = next.some((n) => {
+      const { tolerationSeconds: _a, ...a } = o;
+      const { tolerationSeconds: _b, ...b } = n;
+      return eq(a, b);
+    });
     if (!found)
       return [
         forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"),
