@@ -26,7 +26,7 @@ import {
   type PatchType,
   patchTypeOf,
 } from "./content.js";
-import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
+import { checkUidUnchanged, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { checkBody, fieldValidationOf, prepareUpdate } from "./prepare.js";
 import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
 import { updateObject } from "./update.js";
@@ -93,7 +93,7 @@ export async function patch(scope: RequestScope, req: RestRequest): Promise<Rest
     checkDepth(patched);
     checkObjectSize(patched);
     const { obj, warnings } = checkBody(kind, patched, fieldValidationOf(req.query.fieldValidation));
-    checkUidPrecondition(kind, obj.metadata.uid, old);
+    checkUidUnchanged(kind, obj.metadata.uid, old);
     // A resourceVersion the patch sets is a precondition (kube: Store.Update compares it).
     const rv = obj.metadata.resourceVersion;
     const conditional = rv !== undefined && rv !== "" && rv !== old.metadata.resourceVersion;

@@ -6,7 +6,7 @@
  */
 import type { KindDef, KubeObject } from "@skiff/api";
 import type { DeleteOptions } from "../registry/store.js";
-import { StatusError } from "../status.js";
+import { invalidObject, StatusError } from "../status.js";
 import { objectKey } from "../storage/registry-store.js";
 
 /** kube's NewConflict(GroupResource{Group, Resource: Kind}, ...), as BeforeDelete builds it. */
@@ -51,6 +51,14 @@ export function checkUidPrecondition(k: KindDef, sent: unknown, old: KubeObject)
     `Operation cannot be fulfilled on ${qualified} "${name}": StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: ${String(sent)}, UID in object meta: ${old.metadata.uid}`,
     { name, group: k.group, kind: k.resource },
   );
+}
+
+/** A patch may not change metadata.uid (kube: ValidateObjectMetaUpdate, 422). */
+export function checkUidUnchanged(k: KindDef, patched: unknown, old: KubeObject): void {
+  if (patched === undefined || patched === null || patched === "" || patched === old.metadata.uid) return;
+  throw invalidObject(k, old.metadata.name ?? "", [
+    { type: "FieldValueInvalid", field: "metadata.uid", value: patched, detail: "field is immutable" },
+  ]);
 }
 
 /**
