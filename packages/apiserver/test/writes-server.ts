@@ -23,7 +23,7 @@ export type Req = (
   url: string,
   body?: unknown,
   headers?: Record<string, string>,
-) => ReturnType<ApiServer["app"]["inject"]>;
+) => Promise<Awaited<ReturnType<ApiServer["app"]["inject"]>>>;
 
 /** Starts the server; `t.teardown` stops it and removes the store. */
 export async function writesServer(t: Test): Promise<Req> {
