@@ -120,6 +120,61 @@ t.test("uid and resourceVersion preconditions", async (t) => {
   );
 });
 
+t.test("races without preconditions are retried: status, deletes, scale", async (t) => {
+  await boundPod(t, req, "race", { terminationGracePeriodSeconds: 60 });
+  const writes = await Promise.all([
+    ...Array.from({ length: 8 }, (_, i) =>
+      req("PATCH", `${pods}/race/status`, { status: { message: `m${i}` } }, merge),
+    ),
+    ...Array.from({ length: 4 }, (_, i) => req("DELETE", `${pods}/race?gracePeriodSeconds=${50 - i}`)),
+  ]);
+  t.same(
+    writes.map((r) => r.statusCode),
+    writes.map(() => 200),
+  );
+  t.equal(
+    (await req("GET", `${pods}/race`)).json().metadata.deletionGracePeriodSeconds,
+    47,
+    "the shortest grace won",
+  );
+
+  const apps = "/apis/apps/v1/namespaces/default/deployments";
+  const d = {
+    metadata: { name: "sc" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "sc" } },
+      template: { metadata: { labels: { app: "sc" } }, spec: { containers: [{ name: "c", image: "x" }] } },
+    },
+  };
+  t.equal((await req("POST", apps, d)).statusCode, 201);
+  const scales = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      req("PATCH", `${apps}/sc/scale`, { spec: { replicas: i + 2 } }, merge),
+    ),
+  );
+  t.same(
+    scales.map((r) => r.statusCode),
+    scales.map(() => 200),
+  );
+  const viaJson = await req(
+    "PATCH",
+    `${apps}/sc/scale`,
+    [{ op: "replace", path: "/spec/replicas", value: 3 }],
+    jsonPatch,
+  );
+  t.equal(viaJson.json().spec.replicas, 3, "scale takes JSON patches too");
+  t.equal((await req("PATCH", `${apps}/sc/scale`, "null", merge)).statusCode, 400);
+
+  await req("POST", cms, { metadata: { name: "opts" } });
+  const bad = await req("DELETE", `${cms}/opts?propagationPolicy=Sideways`);
+  t.equal(bad.statusCode, 422);
+  t.equal(
+    bad.json().message,
+    'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil"',
+  );
+});
+
 t.test("no-op writes write nothing", async (t) => {
   const made = (await req("POST", cms, { metadata: { name: "noop" }, data: { a: "1" } })).json();
   for (let i = 0; i < 3; i++) {

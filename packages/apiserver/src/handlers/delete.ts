@@ -4,9 +4,9 @@
  * preconditions are checked against the stored object, then admission, then the storage decides
  * between removing it and marking it (finalizers, a grace period).
  */
-import { apiVersionOf, type KubeObject } from "@skiff/api";
+import { apiVersionOf, type FieldError, type KubeObject, notSupported } from "@skiff/api";
 import type { DeleteOptions } from "../registry/store.js";
-import { badRequest, StatusError } from "../status.js";
+import { badRequest, invalidObject, StatusError } from "../status.js";
 import type { GuardedWrite } from "../storage/registry-store.js";
 import { decodeBody } from "./content.js";
 import { list } from "./list.js";
@@ -29,7 +29,22 @@ function deleteOptions(req: RestRequest): DeleteOptions {
   } else delete opts.gracePeriodSeconds;
   if (req.query.propagationPolicy !== undefined) opts.propagationPolicy = req.query.propagationPolicy;
   if (req.query.dryRun === "All") opts.dryRun = ["All"];
+  validateDeleteOptions(opts);
   return opts;
+}
+
+/** kube's ValidateDeleteOptions: a 422 for DeleteOptions.meta.k8s.io. */
+function validateDeleteOptions(opts: DeleteOptions): void {
+  const errs: FieldError[] = [];
+  const policy = opts.propagationPolicy;
+  if (policy !== undefined && policy !== null && !["Foreground", "Background", "Orphan"].includes(policy))
+    errs.push(notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"]));
+  if (opts.dryRun !== undefined && opts.dryRun !== null) {
+    if (!Array.isArray(opts.dryRun)) errs.push(notSupported("dryRun", opts.dryRun, ["All"]));
+    else for (const d of opts.dryRun) if (d !== "All") errs.push(notSupported("dryRun", d, ["All"]));
+  }
+  if (errs.length > 0)
+    throw invalidObject({ kind: "DeleteOptions.meta.k8s.io", group: "meta.k8s.io" }, "", errs);
 }
 
 /**

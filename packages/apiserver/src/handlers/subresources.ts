@@ -5,16 +5,18 @@
  * PodDisruptionBudgets when there are any).
  */
 import {
+  applyJsonPatch,
   applyMergePatch,
   applyStrategicMergePatch,
   type JsonValue,
   type KindDef,
   type KubeObject,
   metav1Time,
+  PatchError,
 } from "@skiff/api";
-import { badRequest, conflict, methodNotAllowed } from "../status.js";
+import { badRequest, conflict, methodNotAllowed, unsupportedMediaType } from "../status.js";
 import { versioner } from "../storage/versioner.js";
-import { decodeBody, patchTypeOf } from "./content.js";
+import { decodeBody, MAX_BODY_BYTES, patchTypeOf } from "./content.js";
 import { eviction } from "./eviction.js";
 import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { prepareUpdate } from "./prepare.js";
@@ -47,37 +49,59 @@ function toScale(obj: KubeObject): Json {
   };
 }
 
-async function scale(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
-  const { kind, namespace, name } = req.path;
-  const obj = await scope.store.get(kind, namespace, name as string);
-  if (req.method === "GET") return { code: 200, body: toScale(obj) };
-  let wanted: Json;
-  if (req.method === "PUT") wanted = decodeBody(req.body, req.contentType) as Json;
+/** The Scale the client wants: its body (PUT) or the current Scale patched (PATCH). */
+function wantedScale(req: RestRequest, obj: KubeObject): Json {
+  let wanted: unknown;
+  if (req.method === "PUT") wanted = decodeBody(req.body, req.contentType);
   else if (req.method === "PATCH") {
+    const type = patchTypeOf(req.contentType);
+    if (type === "apply") throw unsupportedMediaType(req.contentType ?? "");
     const patch = decodeBody(req.body, "application/json") as JsonValue;
     const base = toScale(obj) as JsonValue;
-    wanted = (
-      patchTypeOf(req.contentType) === "strategic"
-        ? applyStrategicMergePatch(base, patch)
-        : applyMergePatch(base, patch)
-    ) as Json;
+    try {
+      wanted =
+        type === "json"
+          ? applyJsonPatch(base, patch as never, { accumulatedCopySizeLimit: MAX_BODY_BYTES })
+          : type === "strategic"
+            ? applyStrategicMergePatch(base, patch)
+            : applyMergePatch(base, patch);
+    } catch (e) {
+      if (e instanceof PatchError) throw badRequest(e.message);
+      throw e;
+    }
   } else throw methodNotAllowed();
-  const replicas = (wanted.spec as Json | undefined)?.replicas;
-  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0)
-    throw badRequest(`spec.replicas must be a non-negative integer, got ${JSON.stringify(replicas)}`);
-  const rv = (wanted.metadata as Json | undefined)?.resourceVersion;
-  if (req.method === "PUT" && rv !== undefined && rv !== "" && rv !== obj.metadata.resourceVersion)
-    throw conflict(
-      kind,
-      name as string,
-      "the object has been modified; please apply your changes to the latest version and try again",
-    );
-  // Through the same update path as the main resource (admission, storage).
-  const next = prepareUpdate(kind, { ...obj, spec: { ...(obj.spec as Json), replicas } }, obj, undefined);
-  return {
-    code: 200,
-    body: toScale(await updateObject(scope, req, next, obj, versioner.objectResourceVersion(obj))),
-  };
+  if (typeof wanted !== "object" || wanted === null || Array.isArray(wanted))
+    throw badRequest("the body of the request must be a Scale object");
+  return wanted as Json;
+}
+
+async function scale(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
+  const { kind, namespace, name } = req.path;
+  // kube's scale update is a GuaranteedUpdate: without a resourceVersion, lost races are retried.
+  for (let attempt = 0; ; attempt++) {
+    const obj = await scope.store.get(kind, namespace, name as string);
+    if (req.method === "GET") return { code: 200, body: toScale(obj) };
+    const wanted = wantedScale(req, obj);
+    const replicas = (wanted.spec as Json | undefined)?.replicas;
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0)
+      throw badRequest(`spec.replicas must be a non-negative integer, got ${JSON.stringify(replicas)}`);
+    const rv = (wanted.metadata as Json | undefined)?.resourceVersion;
+    const conditional = req.method === "PUT" && rv !== undefined && rv !== "";
+    if (conditional && rv !== obj.metadata.resourceVersion)
+      throw conflict(
+        kind,
+        name as string,
+        "the object has been modified; please apply your changes to the latest version and try again",
+      );
+    // Through the same update path as the main resource (admission, storage).
+    const next = prepareUpdate(kind, { ...obj, spec: { ...(obj.spec as Json), replicas } }, obj, undefined);
+    try {
+      const stored = await updateObject(scope, req, next, obj, versioner.objectResourceVersion(obj));
+      return { code: 200, body: toScale(stored) };
+    } catch (e) {
+      if (conditional || !isStaleConflict(e) || attempt >= MAX_RETRIES) throw e;
+    }
+  }
 }
 
 /** kube's podutil.UpdatePodCondition for PodScheduled=True: the transition time moves on a change. */
