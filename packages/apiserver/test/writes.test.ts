@@ -328,4 +328,16 @@ t.test("services, binding, eviction and DELETE answers", async (t) => {
     details: { causes: [{ reason: "DisruptionBudget" }] },
   });
   t.notOk((await req("GET", `${pods}/e2`)).json().metadata.deletionTimestamp, "e2 stays");
+
+  // Two evictions at once against a budget of one: the budget is charged in the pod's own
+  // transaction, so exactly one gets through.
+  for (const n of ["e3", "e4"]) {
+    await boundPod(t, req, n);
+    await req("PATCH", `${pods}/${n}`, { metadata: { labels } }, merge);
+    await req("PATCH", `${pods}/${n}/status`, { status: { phase: "Running" } }, merge);
+  }
+  t.equal((await setAllowed(1)).statusCode, 200);
+  const both = await Promise.all([evict("e3"), evict("e4")]);
+  t.same(both.map((r) => r.statusCode).sort(), [201, 429]);
+  t.equal((await req("GET", `${pdbs}/b`)).json().status.disruptionsAllowed, 0);
 });

@@ -200,12 +200,13 @@ export class GenericStore implements ResourceStorage {
   ): Promise<void> {
     const { store, cache, quotaUsage } = this.deps;
     const release = this.strategy.releasedOnDelete?.(obj) ?? [];
-    const revision = await withGuards(async () =>
+    const attempt = async () =>
       store.delete(this.kind, obj, modRevision, release, [
         ...guarded,
         ...(await quotaUsage.release(this.kind, obj)),
-      ]),
-    );
+      ]);
+    // With the caller's guarded writes, a changed guard goes back to the caller (to check again).
+    const revision = guarded.length > 0 ? await attempt() : await withGuards(attempt);
     cache?.observe(this.kind, obj, revision);
   }
 }
