@@ -27,5 +27,6 @@ export {
   type FieldError,
   type FieldErrorType,
   invalid,
+  notSupported,
   required,
 } from "./validation.js";

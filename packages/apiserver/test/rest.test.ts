@@ -299,7 +299,7 @@ for (const b of backends()) {
         ...auth,
         "content-type": "application/json-patch+json",
       });
-      t.equal(badJp.statusCode, 400);
+      t.equal(badJp.statusCode, 422, "kube: a JSON patch that does not apply is a 422");
       const invalidPatch = await req(
         "PATCH",
         url,

@@ -15,6 +15,7 @@ import {
 } from "../validation.js";
 import { asObj, type Json } from "./json.js";
 import { podSpecSchema, podStatusSchema } from "./podspec.js";
+import { validatePodUpdate } from "./podupdate.js";
 
 /** imagePullPolicy defaults to Always for `:latest` or untagged images, IfNotPresent otherwise. */
 export function defaultPullPolicy(image: string): "Always" | "IfNotPresent" {
@@ -155,7 +156,10 @@ export const podKind: KindDef = {
     status.qosClass ??= qosClass(pod.spec as Json);
     pod.status = status;
   },
-  validate: (pod) => validatePodSpec(pod.spec as Json | undefined, "spec"),
+  validate: (pod, old) => [
+    ...validatePodSpec(pod.spec as Json | undefined, "spec"),
+    ...(old === undefined ? [] : validatePodUpdate(pod.spec, old.spec)),
+  ],
   table: {
     columns: [
       column("Ready", "The aggregate readiness state of this pod for accepting traffic."),

@@ -1,6 +1,11 @@
-export { PatchError } from "./errors.js";
+export { PatchError, PatchLimitError } from "./errors.js";
 export { type JsonObject, type JsonValue, jsonEqual } from "./json.js";
-export { applyJsonPatch, type JsonPatchOperation, parseJsonPointer } from "./jsonpatch.js";
+export {
+  applyJsonPatch,
+  type JsonPatchOperation,
+  type JsonPatchOptions,
+  parseJsonPointer,
+} from "./jsonpatch.js";
 export { applyMergePatch } from "./mergepatch.js";
 export {
   applyStrategicMergePatch,

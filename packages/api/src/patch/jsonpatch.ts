@@ -1,4 +1,4 @@
-import { PatchError } from "./errors.js";
+import { PatchError, PatchLimitError } from "./errors.js";
 import { clone, isObject, type JsonValue, jsonEqual, setKey } from "./json.js";
 
 /** One RFC 6902 operation. `value` is required for add/replace/test, `from` for move/copy. */
@@ -119,12 +119,48 @@ function requireValue(op: JsonPatchOperation): JsonValue {
   return clone(op.value);
 }
 
+export interface JsonPatchOptions {
+  /**
+   * The most bytes (as serialized JSON) all `copy` operations together may add; 0 or unset means
+   * no bound (json-patch's AccumulatedCopySizeLimit, which kube-apiserver sets to 3 MiB).
+   */
+  accumulatedCopySizeLimit?: number;
+}
+
+/** The size of `v` as JSON, without building the text past `limit` bytes (then any larger figure). */
+function jsonSize(v: JsonValue, limit: number): number {
+  let size = 0;
+  const stack: JsonValue[] = [v];
+  while (stack.length > 0 && size <= limit) {
+    const cur = stack.pop() as JsonValue;
+    if (Array.isArray(cur)) {
+      size += 2 + Math.max(0, cur.length - 1);
+      for (const e of cur) stack.push(e);
+    } else if (isObject(cur)) {
+      const keys = Object.keys(cur);
+      size += 2 + Math.max(0, keys.length - 1);
+      for (const k of keys) {
+        size += JSON.stringify(k).length + 1;
+        stack.push(cur[k] as JsonValue);
+      }
+    } else size += JSON.stringify(cur).length;
+  }
+  return size;
+}
+
 /**
  * RFC 6902 JSON Patch (`application/json-patch+json`). Operations apply in order and atomically:
  * the first failing one throws a {@link PatchError} and no result is produced. Inputs are not mutated.
+ * A `copy` past `opts.accumulatedCopySizeLimit` throws a {@link PatchLimitError} before it copies.
  */
-export function applyJsonPatch(doc: JsonValue, ops: readonly JsonPatchOperation[]): JsonValue {
+export function applyJsonPatch(
+  doc: JsonValue,
+  ops: readonly JsonPatchOperation[],
+  opts: JsonPatchOptions = {},
+): JsonValue {
   if (!Array.isArray(ops)) throw new PatchError("jsonpatch: patch must be an array of operations");
+  const copyLimit = opts.accumulatedCopySizeLimit ?? 0;
+  let copied = 0;
   let out = clone(doc);
   for (const op of ops) {
     if (!isObject(op as unknown)) throw new PatchError("jsonpatch: operation must be an object");
@@ -167,6 +203,13 @@ export function applyJsonPatch(doc: JsonValue, ops: readonly JsonPatchOperation[
         const from = requireString(op, "from");
         const value = get(out, parseJsonPointer(from));
         if (value === undefined) throw missing("copy", from);
+        if (copyLimit > 0) {
+          copied += jsonSize(value, copyLimit - copied);
+          if (copied > copyLimit)
+            throw new PatchLimitError(
+              `Unable to complete the copy, the accumulated size increase of copy is ${copied}, exceeding the limit ${copyLimit}`,
+            );
+        }
         out = add(out, tokens, clone(value), "copy", pointer);
         break;
       }

@@ -1,12 +1,44 @@
 /**
  * Request bodies (JSON, YAML, Kubernetes protobuf, and the three patch types) and response
  * negotiation (JSON, YAML, Table). Bodies arrive as raw bytes (fastify parses nothing), at most
- * 3 MiB, and any malformed body is a 400, never a crash.
+ * 3 MiB, nested at most MAX_DEPTH deep, and any malformed body is a 400, never a crash.
  */
 import { parse as parseYaml } from "yaml";
-import { badRequest, notAcceptable, unsupportedMediaType } from "../status.js";
+import { badRequest, notAcceptable, tooLarge, unsupportedMediaType } from "../status.js";
 
+/** kube-apiserver's --max-request-body-bytes default; also the largest object a patch may produce. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/**
+ * How deep a body may nest. kube's JSON decoder stops at 10000; JavaScript's recursive walks
+ * (JSON.stringify among them) run out of stack well before that, so Skiff bounds it lower.
+ */
+export const MAX_DEPTH = 1000;
+
+/** Whether `v` nests deeper than `max` objects and arrays (iteratively: any depth is safe here). */
+export function nestedDeeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [cur, depth] = stack.pop() as [unknown, number];
+    if (typeof cur !== "object" || cur === null) continue;
+    if (depth + 1 > max) return true;
+    for (const e of Array.isArray(cur) ? cur : Object.values(cur)) stack.push([e, depth + 1]);
+  }
+  return false;
+}
+
+/** 400 for a value nested too deeply (kube's decoder: "exceeded max depth"). */
+export function checkDepth(v: unknown): void {
+  if (nestedDeeperThan(v, MAX_DEPTH))
+    throw badRequest(
+      `the body of the request was in an unknown format: exceeded max depth of ${MAX_DEPTH} nested objects and arrays`,
+    );
+}
+
+/** 413 for an object whose JSON would exceed the request size limit (a patch's result). */
+export function checkObjectSize(v: unknown): void {
+  if (Buffer.byteLength(JSON.stringify(v)) > MAX_BODY_BYTES) throw tooLarge();
+}
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
 
@@ -43,6 +75,12 @@ export function setProtobufDecoder(d: ProtobufDecoder): void {
 
 /** Decodes an object body by its Content-Type. */
 export function decodeBody(body: Buffer | undefined, contentType: string | undefined): unknown {
+  const decoded = decodeRaw(body, contentType);
+  checkDepth(decoded);
+  return decoded;
+}
+
+function decodeRaw(body: Buffer | undefined, contentType: string | undefined): unknown {
   if (body === undefined || body.length === 0) throw badRequest("the request body is empty");
   const type = mediaType(contentType);
   if (type === "application/vnd.kubernetes.protobuf") {

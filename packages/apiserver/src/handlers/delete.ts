@@ -4,12 +4,13 @@
  * preconditions are checked against the stored object, then admission, then the storage decides
  * between removing it and marking it (finalizers, a grace period).
  */
-import { apiVersionOf, type KubeObject } from "@skiff/api";
+import { apiVersionOf, type FieldError, type KubeObject, notSupported } from "@skiff/api";
 import type { DeleteOptions } from "../registry/store.js";
-import { badRequest, StatusError } from "../status.js";
+import { badRequest, invalidObject, StatusError } from "../status.js";
+import type { GuardedWrite } from "../storage/registry-store.js";
 import { decodeBody } from "./content.js";
 import { list } from "./list.js";
-import { checkPreconditions } from "./preconditions.js";
+import { checkPreconditions, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { attributesOf, type RequestScope, type RestAnswer, type RestRequest } from "./scope.js";
 
 function deleteOptions(req: RestRequest): DeleteOptions {
@@ -17,24 +18,68 @@ function deleteOptions(req: RestRequest): DeleteOptions {
   if (typeof decoded !== "object" || decoded === null || Array.isArray(decoded))
     throw badRequest("the body of a delete must be a DeleteOptions object");
   const opts = decoded as DeleteOptions;
-  if (req.query.gracePeriodSeconds !== undefined)
-    opts.gracePeriodSeconds = Number(req.query.gracePeriodSeconds);
+  if (req.query.gracePeriodSeconds !== undefined) {
+    const g = req.query.gracePeriodSeconds;
+    if (!/^-?[0-9]{1,18}$/.test(g)) throw badRequest(`invalid gracePeriodSeconds "${g}": not an integer`);
+    opts.gracePeriodSeconds = Number(g);
+  }
+  if (opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds !== null) {
+    if (typeof opts.gracePeriodSeconds !== "number" || !Number.isInteger(opts.gracePeriodSeconds))
+      throw badRequest("gracePeriodSeconds must be an integer");
+  } else delete opts.gracePeriodSeconds;
   if (req.query.propagationPolicy !== undefined) opts.propagationPolicy = req.query.propagationPolicy;
   if (req.query.dryRun === "All") opts.dryRun = ["All"];
+  validateDeleteOptions(opts);
   return opts;
 }
 
-/** Deletes `old` (read by the caller) as a DELETE would: also the way an eviction removes a pod. */
+/** kube's ValidateDeleteOptions: a 422 for DeleteOptions.meta.k8s.io. */
+function validateDeleteOptions(opts: DeleteOptions): void {
+  const errs: FieldError[] = [];
+  const policy = opts.propagationPolicy;
+  if (policy !== undefined && policy !== null && !["Foreground", "Background", "Orphan"].includes(policy))
+    errs.push(notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"]));
+  if (opts.dryRun !== undefined && opts.dryRun !== null) {
+    if (!Array.isArray(opts.dryRun)) errs.push(notSupported("dryRun", opts.dryRun, ["All"]));
+    else for (const d of opts.dryRun) if (d !== "All") errs.push(notSupported("dryRun", d, ["All"]));
+  }
+  if (errs.length > 0)
+    throw invalidObject({ kind: "DeleteOptions.meta.k8s.io", group: "meta.k8s.io" }, "", errs);
+}
+
+/**
+ * Deletes `old` (read by the caller) as a DELETE would: also the way an eviction removes a pod,
+ * whose PodDisruptionBudget write (`extra`) goes in the same transaction. A write that loses a race
+ * with another writer reads the object again and retries (kube's GuaranteedUpdate), unless the
+ * client gave a resourceVersion precondition; the preconditions are checked on every attempt.
+ */
 export async function deleteObject(
   scope: RequestScope,
   req: RestRequest,
   old: KubeObject,
   opts: DeleteOptions,
+  extra?: (current: KubeObject) => Promise<GuardedWrite[]>,
 ): Promise<KubeObject> {
-  checkPreconditions(opts.preconditions, old);
-  const attrs = attributesOf("DELETE", req, undefined, old, opts.dryRun?.includes("All") === true);
-  await scope.admission.admit(attrs);
-  return scope.storage(req.path.kind).delete(old, opts, { validate: () => scope.admission.validate(attrs) });
+  const kind = req.path.kind;
+  let current = old;
+  for (let attempt = 0; ; attempt++) {
+    checkPreconditions(kind, opts.preconditions, current);
+    const attrs = attributesOf("DELETE", req, undefined, current, opts.dryRun?.includes("All") === true);
+    await scope.admission.admit(attrs);
+    const target = current;
+    try {
+      return await scope.storage(kind).delete(target, opts, {
+        validate: async () => [
+          ...(await scope.admission.validate(attrs)),
+          ...((await extra?.(target)) ?? []),
+        ],
+      });
+    } catch (e) {
+      if (!isStaleConflict(e) || opts.preconditions?.resourceVersion != null || attempt >= MAX_RETRIES)
+        throw e;
+      current = await scope.store.get(kind, target.metadata.namespace, target.metadata.name as string);
+    }
+  }
 }
 
 export async function remove(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
@@ -50,10 +95,12 @@ export async function deleteCollection(scope: RequestScope, req: RestRequest): P
     query: { ...req.query, limit: undefined, continue: undefined },
   });
   const opts = deleteOptions(req);
+  // As kube's DeleteCollection: the answer lists the objects as they were listed.
   const deleted: KubeObject[] = [];
   for (const obj of listed.list?.items ?? []) {
     try {
-      deleted.push(await deleteObject(scope, req, obj, opts));
+      await deleteObject(scope, req, obj, { ...opts });
+      deleted.push(obj);
     } catch (e) {
       if (!(e instanceof StatusError && e.reason === "NotFound")) throw e;
     }

@@ -87,6 +87,17 @@ export function validate(k: KindDef, obj: KubeObject, old?: KubeObject): void {
       value: obj.metadata.name,
       detail: "field is immutable",
     });
+  // kube's ValidateNoNewFinalizers: nothing new may hold back an object already being deleted.
+  if (old?.metadata.deletionTimestamp !== undefined) {
+    const had = new Set(old.metadata.finalizers ?? []);
+    const extra = [...new Set(obj.metadata.finalizers ?? [])].filter((f) => !had.has(f)).sort();
+    if (extra.length > 0)
+      errs.push({
+        type: "FieldValueForbidden",
+        field: "metadata.finalizers",
+        detail: `no new finalizers can be added if the object is being deleted, found new finalizers []string{${extra.map((f) => JSON.stringify(f)).join(", ")}}`,
+      });
+  }
   if (errs.length > 0) throw invalidObject(k, obj.metadata.name ?? obj.metadata.generateName ?? "", errs);
 }
 

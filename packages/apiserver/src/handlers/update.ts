@@ -1,12 +1,14 @@
 /**
  * PUT of an object (kube: handlers/update.go): the body replaces the object. Its
  * metadata.resourceVersion must be the stored one (else Conflict); an empty one means
- * "whatever is stored" (an unconditional update).
+ * "whatever is stored" (an unconditional update, retried when it loses a race). A metadata.uid
+ * in the body must be the stored one (a uid precondition, else Conflict).
  */
 import type { KubeObject } from "@skiff/api";
 import { badRequest } from "../status.js";
 import { InvalidResourceVersion, versioner } from "../storage/versioner.js";
 import { decodeBody } from "./content.js";
+import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { checkBody, fieldValidationOf, prepareUpdate } from "./prepare.js";
 import { attributesOf, isDryRun, type RequestScope, type RestAnswer, type RestRequest } from "./scope.js";
 
@@ -33,10 +35,21 @@ export async function update(scope: RequestScope, req: RestRequest): Promise<Res
       `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
     );
   obj.metadata.name = name;
-  const old = await scope.store.get(kind, namespace, name as string);
-  const expected = expectedRevision(obj.metadata.resourceVersion, old);
-  const next = prepareUpdate(kind, obj, old, subresource === "status" ? "status" : undefined);
-  return { code: 200, body: await updateObject(scope, req, next, old, expected), warnings };
+  const sent = obj.metadata.resourceVersion;
+  // Without a resourceVersion the update is unconditional: a lost race reads again and retries
+  // (kube's GuaranteedUpdate); with one, a stale object is a 409.
+  for (let attempt = 0; ; attempt++) {
+    const old = await scope.store.get(kind, namespace, name as string);
+    checkUidPrecondition(kind, obj.metadata.uid, old);
+    const expected = expectedRevision(sent, old);
+    const body = structuredClone(obj);
+    const next = prepareUpdate(kind, body, old, subresource === "status" ? "status" : undefined);
+    try {
+      return { code: 200, body: await updateObject(scope, req, next, old, expected), warnings };
+    } catch (e) {
+      if ((sent !== undefined && sent !== "") || !isStaleConflict(e) || attempt >= MAX_RETRIES) throw e;
+    }
+  }
 }
 
 /** The tail every update shares (PUT, PATCH, scale): admission, then the storage. */

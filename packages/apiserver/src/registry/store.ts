@@ -5,12 +5,15 @@
  * hooks) or its own ResourceStorage (as kube's pkg/registry/core/<kind>/storage do); the handlers
  * never branch on the kind.
  */
-import { type KindDef, type KubeObject, metav1Time } from "@skiff/api";
+import type { KindDef, KubeObject } from "@skiff/api";
+import { StatusError, staleUpdate } from "../status.js";
 import { GuardChanged, type GuardedWrite, type RegistryStore } from "../storage/registry-store.js";
 import { versioner } from "../storage/versioner.js";
 import type { WatchCache } from "../storage/watch-cache.js";
+import { planDelete, shouldDeleteDuringUpdate } from "./graceful.js";
+import { isNoOpUpdate } from "./noop.js";
 import type { QuotaUsage } from "./quota-usage.js";
-import type { Strategy } from "./strategy.js";
+import { RETURNS_DELETED_OBJECT, type Strategy } from "./strategy.js";
 
 /** metav1.DeleteOptions, the fields Skiff honours. */
 export interface DeleteOptions {
@@ -22,7 +25,7 @@ export interface DeleteOptions {
 
 /**
  * Validating admission, run by the storage right before it writes (kube: rest.ValidateObjectFunc).
- * Returns the other keys to write in the same transaction (a quota's usage).
+ * Returns the other keys to write in the same transaction (a quota's usage, a PDB's status).
  */
 export type ValidateObjectFunc = () => Promise<GuardedWrite[]>;
 
@@ -34,9 +37,15 @@ export interface WriteOptions {
 export interface ResourceStorage {
   /** Stores a new object; returns it with its resourceVersion. */
   create(obj: KubeObject, o: WriteOptions): Promise<KubeObject>;
-  /** Replaces `old`, expected at revision `expected` (Conflict otherwise). */
+  /**
+   * Replaces `old`, expected at revision `expected` (Conflict otherwise). An update that changes
+   * nothing writes nothing and returns `old`.
+   */
   update(next: KubeObject, old: KubeObject, expected: number, o: WriteOptions): Promise<KubeObject>;
-  /** Deletes `old`, or marks it for deletion (finalizers, a grace period); returns what the client gets. */
+  /**
+   * Deletes `old`, or marks it for deletion (finalizers, a grace period); returns what the client
+   * gets: the object, or a Status Success for kinds that do not return deleted objects.
+   */
   delete(old: KubeObject, opts: DeleteOptions, o: Omit<WriteOptions, "dryRun">): Promise<KubeObject>;
   /** Whether DELETE on the collection is served (kube: rest.CollectionDeleter). */
   readonly collectionDeleter: boolean;
@@ -49,7 +58,7 @@ export interface StoreDeps {
   now: () => Date;
 }
 
-/** Runs `f` again while a guarded key (a quota) changed under it. */
+/** Runs `f` again while a guarded key (a quota, a PDB) changed under it. */
 async function withGuards<T>(f: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -60,9 +69,22 @@ async function withGuards<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Updates and deletes carry no guarded writes yet: a plugin asking for one is a bug, not a no-op. */
-function assertNoWrites(writes: GuardedWrite[], op: string): void {
-  if (writes.length > 0) throw new Error(`admission asked for guarded writes on ${op}, which stores none`);
+/**
+ * The store refuses values over its request limit (etcd: 1.5 MiB, "etcdserver: request is too
+ * large"): a 413 the client can act on, not a 500.
+ */
+async function mapTooLarge<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!(e instanceof StatusError) && /request is too large/.test(String((e as Error)?.message)))
+      throw new StatusError(
+        413,
+        "RequestEntityTooLarge",
+        "Request entity too large: etcdserver: request is too large",
+      );
+    throw e;
+  }
 }
 
 export class GenericStore implements ResourceStorage {
@@ -86,9 +108,11 @@ export class GenericStore implements ResourceStorage {
     // validation run again on the new usage.
     const stored = await withGuards(async () => {
       const guarded = await o.validate();
-      return this.strategy.create !== undefined
-        ? this.strategy.create(store, this.kind, obj, guarded)
-        : store.create(this.kind, obj, { lease, guarded });
+      return mapTooLarge(() =>
+        this.strategy.create !== undefined
+          ? this.strategy.create(store, this.kind, obj, guarded)
+          : store.create(this.kind, obj, { lease, guarded }),
+      );
     });
     cache?.observe(this.kind, stored);
     return stored;
@@ -96,61 +120,93 @@ export class GenericStore implements ResourceStorage {
 
   async update(next: KubeObject, old: KubeObject, expected: number, o: WriteOptions): Promise<KubeObject> {
     const { store, cache } = this.deps;
-    assertNoWrites(await o.validate(), "update");
-    if (o.dryRun) return next;
-    const claims = this.strategy.beginUpdate?.(this.kind, next, old) ?? {};
-    let stored: KubeObject;
-    try {
-      stored = await store.update(this.kind, next, expected, claims);
-    } catch (e) {
-      throw this.strategy.updateError?.(this.kind, next, e) ?? e;
-    }
-    cache?.observe(this.kind, stored);
-    // An object whose last finalizer was just removed goes away (kube: deleteWithoutFinalizers).
-    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0)
-      await this.deleteStored(stored);
-    return stored;
+    return withGuards(async () => {
+      const guarded = await o.validate();
+      // A terminating object without finalizers whose grace period is over goes (kube: Update
+      // with ShouldDeleteDuringUpdate); the deleted object is the answer.
+      if (shouldDeleteDuringUpdate(next) && old.metadata.deletionTimestamp !== undefined) {
+        if (!o.dryRun)
+          await this.deleteStored({ ...next, metadata: { ...next.metadata } }, expected, guarded);
+        return next;
+      }
+      // A stale resourceVersion is a conflict even when nothing would change (kube checks it first).
+      if (expected !== versioner.objectResourceVersion(old))
+        throw staleUpdate(this.kind, old.metadata.name as string);
+      if (isNoOpUpdate(next, old)) return old;
+      if (o.dryRun) return next;
+      const claims = this.strategy.beginUpdate?.(this.kind, next, old) ?? {};
+      let stored: KubeObject;
+      try {
+        stored = await mapTooLarge(() => store.update(this.kind, next, expected, claims, guarded));
+      } catch (e) {
+        throw this.strategy.updateError?.(this.kind, next, e) ?? e;
+      }
+      cache?.observe(this.kind, stored);
+      return stored;
+    });
   }
 
   async delete(old: KubeObject, opts: DeleteOptions, o: Omit<WriteOptions, "dryRun">): Promise<KubeObject> {
-    assertNoWrites(await o.validate(), "delete");
     const dry = opts.dryRun?.includes("All") === true;
-    const finalizers = [...(old.metadata.finalizers ?? [])];
-    if (opts.propagationPolicy === "Foreground" && !finalizers.includes("foregroundDeletion"))
-      finalizers.push("foregroundDeletion");
-    // Graceful deletion: an object with finalizers waits for them, a bound pod for its kubelet.
-    const grace = this.strategy.gracePeriodSeconds?.(old, opts) ?? 0;
-    if (finalizers.length > 0 || grace > 0) {
-      if (old.metadata.deletionTimestamp !== undefined) return old;
-      const next: KubeObject = {
-        ...old,
-        metadata: {
-          ...old.metadata,
-          finalizers: finalizers.length > 0 ? finalizers : undefined,
-          deletionTimestamp: metav1Time(this.deps.now()),
-          deletionGracePeriodSeconds: grace,
-        },
-      };
-      if (dry) return next;
-      return this.deps.store.update(this.kind, next, versioner.objectResourceVersion(old));
-    }
-    if (!dry) await this.deleteStored(old);
-    return old;
+    return withGuards(async () => {
+      const guarded = await o.validate();
+      const plan = planDelete(this.strategy, old, opts, this.deps.now());
+      if (plan.pending) return this.finalizeDelete(old);
+      if (plan.deleteNow) {
+        if (!dry) await this.deleteStored(old, versioner.objectResourceVersion(old), guarded);
+        return this.finalizeDelete(old);
+      }
+      const marked = plan.marked as KubeObject;
+      if (dry) return marked;
+      const stored = await this.deps.store.update(
+        this.kind,
+        marked,
+        versioner.objectResourceVersion(old),
+        {},
+        guarded,
+      );
+      this.deps.cache?.observe(this.kind, stored);
+      return stored;
+    });
+  }
+
+  /**
+   * What a DELETE that removed the object answers (kube: Store.finalizeDelete): the object, or a
+   * Status naming it for kinds whose storage does not return deleted objects.
+   */
+  protected finalizeDelete(obj: KubeObject): KubeObject {
+    const k = this.kind;
+    const gk = k.group === "" ? k.kind : `${k.kind}.${k.group}`;
+    if (this.strategy.returnDeletedObject ?? RETURNS_DELETED_OBJECT.has(gk)) return obj;
+    return {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Success",
+      details: {
+        name: obj.metadata.name,
+        ...(k.group === "" ? {} : { group: k.group }),
+        kind: k.resource,
+        uid: obj.metadata.uid,
+      },
+    } as unknown as KubeObject;
   }
 
   /** Removes a stored object, releasing its claims and giving its quota usage back. */
-  protected async deleteStored(obj: KubeObject): Promise<void> {
+  protected async deleteStored(
+    obj: KubeObject,
+    modRevision = versioner.objectResourceVersion(obj),
+    guarded: GuardedWrite[] = [],
+  ): Promise<void> {
     const { store, cache, quotaUsage } = this.deps;
     const release = this.strategy.releasedOnDelete?.(obj) ?? [];
-    const revision = await withGuards(async () =>
-      store.delete(
-        this.kind,
-        obj,
-        versioner.objectResourceVersion(obj),
-        release,
-        await quotaUsage.release(this.kind, obj),
-      ),
-    );
+    const attempt = async () =>
+      store.delete(this.kind, obj, modRevision, release, [
+        ...guarded,
+        ...(await quotaUsage.release(this.kind, obj)),
+      ]);
+    // With the caller's guarded writes, a changed guard goes back to the caller (to check again).
+    const revision = guarded.length > 0 ? await attempt() : await withGuards(attempt);
     cache?.observe(this.kind, obj, revision);
   }
 }

@@ -23,6 +23,31 @@ export interface Strategy {
   updateError?(kind: KindDef, next: KubeObject, e: unknown): unknown;
   /** Claim keys released with the object (kube: Store.AfterDelete). */
   releasedOnDelete?(obj: KubeObject): string[];
-  /** Seconds the object waits before it is removed (kube: RESTGracefulDeleteStrategy). */
+  /**
+   * Seconds the object waits before it is removed (kube: RESTGracefulDeleteStrategy); a kind
+   * without it is removed at once (or marked deleting while it has finalizers).
+   */
   gracePeriodSeconds?(obj: KubeObject, opts: DeleteOptions): number;
+  /**
+   * DELETE answers with the deleted object (kube: Store.ReturnDeletedObject); otherwise a Status
+   * Success with details {name, group, kind (the resource), uid}. Unset: RETURNS_DELETED_OBJECT.
+   */
+  returnDeletedObject?: boolean;
 }
+
+/**
+ * The kinds (GroupKind.String()) whose kube storage sets ReturnDeletedObject: DELETE answers with
+ * the object. Every other kind answers with a Status (ConfigMap, Secret, Deployment, Event, ...).
+ */
+export const RETURNS_DELETED_OBJECT: ReadonlySet<string> = new Set([
+  "Pod",
+  "Service",
+  "ServiceAccount",
+  "Namespace",
+  "ResourceQuota",
+  "PodTemplate",
+  "PersistentVolume",
+  "PersistentVolumeClaim",
+  "StorageClass.storage.k8s.io",
+  "VolumeAttachment.storage.k8s.io",
+]);

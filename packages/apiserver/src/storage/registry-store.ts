@@ -193,18 +193,32 @@ export class RegistryStore {
     return versioner.withRevision(obj, r.revision);
   }
 
-  /** Replaces an object stored at `modRevision`; Conflict if it changed since, NotFound if gone. */
-  async update(k: KindDef, obj: KubeObject, modRevision: number, claims: Claims = {}): Promise<KubeObject> {
+  /**
+   * Replaces an object stored at `modRevision`; Conflict if it changed since, NotFound if gone.
+   * `guarded` writes go in the same transaction (GuardChanged if one of them moved).
+   */
+  async update(
+    k: KindDef,
+    obj: KubeObject,
+    modRevision: number,
+    claims: Claims = {},
+    guarded: GuardedWrite[] = [],
+  ): Promise<KubeObject> {
     const name = obj.metadata.name as string;
     const key = objectKey(k, obj.metadata.namespace, name);
     const add = claims.add ?? [];
     const r = await this.kv.txn(
-      [{ key, target: "mod", modRevision }, ...add.map((c) => absent(c))],
+      [
+        { key, target: "mod", modRevision },
+        ...add.map((c) => absent(c)),
+        ...guarded.map((g) => ({ key: g.key, target: "mod" as const, modRevision: g.modRevision })),
+      ],
       [
         // ignore_lease: an object written with a lease (an Event) keeps it across updates.
         { put: { key, value: encodeObject(obj), ignoreLease: true } },
         ...add.map((c) => claim(c, key)),
         ...(claims.remove ?? []).map((c) => ({ delete: { key: c } })),
+        ...guarded.map((g) => ({ put: { key: g.key, value: g.value, ignoreLease: true } })),
       ],
       [{ get: { key } }, ...add.map((c) => ({ get: { key: c } }))],
     );
@@ -212,7 +226,9 @@ export class RegistryStore {
       const cur = r.gets[0];
       if (cur === undefined) throw notFound(k, name);
       if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
-      throw new ClaimTaken(add.find((_, i) => r.gets[i + 1] !== undefined) ?? "");
+      const taken = add.find((_, i) => r.gets[i + 1] !== undefined);
+      if (taken !== undefined) throw new ClaimTaken(taken);
+      throw new GuardChanged();
     }
     return versioner.withRevision(obj, r.revision);
   }
