@@ -6,7 +6,14 @@
  * never branch on the kind.
  */
 import { type KindDef, type KubeObject, metav1Time } from "@skiff/api";
-import { GuardChanged, type GuardedWrite, type RegistryStore } from "../storage/registry-store.js";
+import { type StatusError, staleUpdate } from "../status.js";
+import {
+  type Claims,
+  GuardChanged,
+  type GuardedWrite,
+  REGISTRY,
+  type RegistryStore,
+} from "../storage/registry-store.js";
 import { versioner } from "../storage/versioner.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import type { QuotaUsage } from "./quota-usage.js";
@@ -49,18 +56,31 @@ export interface StoreDeps {
   now: () => Date;
 }
 
-/** Runs `f` again while a guarded key (a quota) changed under it. */
+/** How often a write is tried again while a guarded key (a quota) changes under it. */
+export const GUARD_RETRIES = 20;
+
+/**
+ * Runs `f` again while a guarded key (a quota) changed under it. A write that still loses gets
+ * the Conflict kube's quota admission answers when its quota update keeps conflicting.
+ */
 async function withGuards<T>(f: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await f();
     } catch (e) {
-      if (!(e instanceof GuardChanged) || attempt >= 20) throw e;
+      if (!(e instanceof GuardChanged)) throw e;
+      if (attempt >= GUARD_RETRIES) throw guardConflict(e);
     }
   }
 }
 
-/** Updates and deletes carry no guarded writes yet: a plugin asking for one is a bug, not a no-op. */
+/** `Operation cannot be fulfilled on resourcequotas "q": the object has been modified; ...`. */
+function guardConflict(e: GuardChanged): StatusError {
+  const parts = (e.keys[0] ?? "").slice(REGISTRY.length).split("/");
+  return staleUpdate({ resource: parts[0] || "resourcequotas", group: "" }, parts.at(-1) ?? "");
+}
+
+/** Deletes carry no guarded writes of admission: a plugin asking for one is a bug, not a no-op. */
 function assertNoWrites(writes: GuardedWrite[], op: string): void {
   if (writes.length > 0) throw new Error(`admission asked for guarded writes on ${op}, which stores none`);
 }
@@ -96,12 +116,19 @@ export class GenericStore implements ResourceStorage {
 
   async update(next: KubeObject, old: KubeObject, expected: number, o: WriteOptions): Promise<KubeObject> {
     const { store, cache } = this.deps;
-    assertNoWrites(await o.validate(), "update");
-    if (o.dryRun) return next;
-    const claims = this.strategy.beginUpdate?.(this.kind, next, old) ?? {};
+    if (o.dryRun) {
+      await o.validate();
+      return next;
+    }
+    let claims: Claims | undefined;
     let stored: KubeObject;
     try {
-      stored = await store.update(this.kind, next, expected, claims);
+      // Usage an update takes (a Service turned NodePort) is written in the same transaction.
+      stored = await withGuards(async () => {
+        const guarded = await o.validate();
+        claims ??= this.strategy.beginUpdate?.(this.kind, next, old) ?? {};
+        return store.update(this.kind, next, expected, claims, guarded);
+      });
     } catch (e) {
       throw this.strategy.updateError?.(this.kind, next, e) ?? e;
     }

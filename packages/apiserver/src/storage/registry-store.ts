@@ -46,7 +46,8 @@ export interface GuardedWrite {
 
 /** A guarded key changed since it was read: read again and retry. */
 export class GuardChanged extends Error {
-  constructor() {
+  /** The guarded keys of the write that failed. */
+  constructor(readonly keys: string[] = []) {
     super("a guarded key changed concurrently");
     this.name = "GuardChanged";
   }
@@ -188,23 +189,34 @@ export class RegistryStore {
       if (r.gets[0] !== undefined) throw alreadyExists(k, obj.metadata.name as string);
       const taken = add.find((_, i) => r.gets[i + 1] !== undefined);
       if (taken !== undefined) throw new ClaimTaken(taken);
-      throw new GuardChanged();
+      throw new GuardChanged(guarded.map((g) => g.key));
     }
     return versioner.withRevision(obj, r.revision);
   }
 
   /** Replaces an object stored at `modRevision`; Conflict if it changed since, NotFound if gone. */
-  async update(k: KindDef, obj: KubeObject, modRevision: number, claims: Claims = {}): Promise<KubeObject> {
+  async update(
+    k: KindDef,
+    obj: KubeObject,
+    modRevision: number,
+    claims: Claims = {},
+    guarded: GuardedWrite[] = [],
+  ): Promise<KubeObject> {
     const name = obj.metadata.name as string;
     const key = objectKey(k, obj.metadata.namespace, name);
     const add = claims.add ?? [];
     const r = await this.kv.txn(
-      [{ key, target: "mod", modRevision }, ...add.map((c) => absent(c))],
+      [
+        { key, target: "mod", modRevision },
+        ...add.map((c) => absent(c)),
+        ...guarded.map((g) => ({ key: g.key, target: "mod" as const, modRevision: g.modRevision })),
+      ],
       [
         // ignore_lease: an object written with a lease (an Event) keeps it across updates.
         { put: { key, value: encodeObject(obj), ignoreLease: true } },
         ...add.map((c) => claim(c, key)),
         ...(claims.remove ?? []).map((c) => ({ delete: { key: c } })),
+        ...guarded.map((g) => ({ put: { key: g.key, value: g.value, ignoreLease: true } })),
       ],
       [{ get: { key } }, ...add.map((c) => ({ get: { key: c } }))],
     );
@@ -212,7 +224,9 @@ export class RegistryStore {
       const cur = r.gets[0];
       if (cur === undefined) throw notFound(k, name);
       if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
-      throw new ClaimTaken(add.find((_, i) => r.gets[i + 1] !== undefined) ?? "");
+      const taken = add.find((_, i) => r.gets[i + 1] !== undefined);
+      if (taken !== undefined) throw new ClaimTaken(taken);
+      throw new GuardChanged(guarded.map((g) => g.key));
     }
     return versioner.withRevision(obj, r.revision);
   }
@@ -243,7 +257,7 @@ export class RegistryStore {
       const cur = r.gets[0];
       if (cur === undefined) throw notFound(k, name);
       if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
-      throw new GuardChanged();
+      throw new GuardChanged(guarded.map((g) => g.key));
     }
     return r.revision;
   }
