@@ -4,10 +4,15 @@
  * restart resumes), the default ServiceAccount, quota recalculation and scopes, and the
  * `default/kubernetes` Service. Against the embedded store, through fastify.inject.
  */
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
 import { authenticator } from "../src/auth.js";
 import { type Clock, ControllerLoop } from "../src/controllers/loop.js";
+import { startServer } from "../src/main.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import type { EtcdKV } from "../src/storage/etcd.js";
 import { embeddedBackend } from "./backends.js";
@@ -346,7 +351,12 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
     );
     const svc = await req("POST", `${base}/services`, {
       metadata: { name: "s" },
-      spec: { ports: [{ name: "a", port: 80 }, { name: "b", port: 81 }] },
+      spec: {
+        ports: [
+          { name: "a", port: 80 },
+          { name: "b", port: 81 },
+        ],
+      },
     });
     t.equal(svc.code, 201);
     const np = await req("PUT", `${base}/services/s`, {
@@ -409,3 +419,50 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
     t.match(eps.subsets, [{ addresses: [{ ip: "10.1.2.3" }], ports: [{ name: "https", port: 6443 }] }]);
   });
 });
+
+const KUBECTL = "/usr/bin/kubectl";
+
+t.test(
+  "kubectl delete ns --dry-run=server deletes nothing",
+  { skip: existsSync(KUBECTL) ? undefined : `${KUBECTL} is missing` },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "skiff-controllers-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    const running = await startServer(
+      [
+        ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
+        ...["--write-kubeconfig", kubeconfig],
+      ],
+      () => undefined,
+    );
+    t.teardown(async () => {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const kubectl = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          KUBECTL,
+          ["--cache-dir", join(dir, "cache"), ...args],
+          { env: { ...process.env, KUBECONFIG: kubeconfig, HOME: dir }, timeout: 60_000, encoding: "utf8" },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err === null ? 0 : typeof err.code === "number" ? err.code : -1,
+              stdout,
+              stderr,
+            }),
+        ),
+      );
+    t.equal((await kubectl("create", "namespace", "keep")).code, 0);
+    t.equal((await kubectl("create", "configmap", "c", "-n", "keep")).code, 0);
+    const dry = await kubectl("delete", "ns", "keep", "--dry-run=server");
+    t.equal(dry.code, 0, dry.stderr);
+    t.equal(dry.stdout, 'namespace "keep" deleted (server dry run)\n');
+    const phase = await kubectl("get", "ns", "keep", "-o", "jsonpath={.status.phase}");
+    t.equal(phase.stdout, "Active", "still there, still active");
+    t.equal((await kubectl("get", "cm", "c", "-n", "keep", "-o", "name")).stdout, "configmap/c\n");
+    const real = await kubectl("delete", "ns", "keep");
+    t.equal(real.stdout, 'namespace "keep" deleted\n', "kubectl waits for the namespace to go");
+    t.equal((await kubectl("get", "ns", "keep")).code, 1);
+  },
+);
