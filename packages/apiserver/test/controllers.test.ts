@@ -168,6 +168,19 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
     );
     t.equal(again.metadata.name, "default");
     t.equal((await req("GET", "/api/v1/namespaces/kube-system/serviceaccounts/default")).code, 200);
+    const pod = (serviceAccountName?: string) => ({
+      metadata: { name: `p-${serviceAccountName ?? "none"}` },
+      spec: { containers: [{ name: "c", image: "busybox:1" }], serviceAccountName },
+    });
+    await mkns("sa-fresh");
+    const first = await req("POST", "/api/v1/namespaces/sa-fresh/pods", pod());
+    t.equal(first.code, 201, "a pod right after its namespace waits for the default service account");
+    const missing = await req("POST", "/api/v1/namespaces/sa/pods", pod("missing"));
+    t.equal(missing.code, 403);
+    t.equal(
+      missing.body.message,
+      'pods "p-missing" is forbidden: error looking up service account sa/missing: serviceaccount "missing" not found',
+    );
   });
 
   await t.test("delete: Terminating, content through the normal path, finalizers, conditions", async (t) => {
