@@ -398,9 +398,17 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
       metadata: { name: "rq" },
       spec: { hard: { configmaps: "5" } },
     });
+    await req("POST", "/api/v1/namespaces/race/configmaps", { metadata: { name: "d" } });
     race.racing = true;
     const r = await req("POST", "/api/v1/namespaces/race/configmaps", { metadata: { name: "c" } });
+    const d = await req("DELETE", "/api/v1/namespaces/race/configmaps/d");
     race.racing = false;
+    t.equal(d.code, 200, "a delete never fails on quota");
+    await waitFor(
+      async () =>
+        (await req("GET", "/api/v1/namespaces/race/resourcequotas/rq")).body.status.used.configmaps === "0",
+      { what: "the quota controller to give the deleted configmap back", intervalMs: 50 },
+    );
     t.equal(r.code, 409);
     t.equal(r.body.reason, "Conflict");
     t.match(

@@ -63,10 +63,10 @@ export const GUARD_RETRIES = 20;
  * Runs `f` again while a guarded key (a quota) changed under it. A write that still loses gets
  * the Conflict kube's quota admission answers when its quota update keeps conflicting.
  */
-async function withGuards<T>(f: () => Promise<T>): Promise<T> {
+async function withGuards<T>(f: (lastTry: boolean) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await f();
+      return await f(attempt === GUARD_RETRIES);
     } catch (e) {
       if (!(e instanceof GuardChanged)) throw e;
       if (attempt >= GUARD_RETRIES) throw guardConflict(e);
@@ -169,13 +169,16 @@ export class GenericStore implements ResourceStorage {
   protected async deleteStored(obj: KubeObject): Promise<void> {
     const { store, cache, quotaUsage } = this.deps;
     const release = this.strategy.releasedOnDelete?.(obj) ?? [];
-    const revision = await withGuards(async () =>
+    // Usage goes back in the same transaction; a delete never fails on quota (kube gives usage
+    // back in its quota controller only): the last try goes without, and the controller, which
+    // sees the delete, recalculates.
+    const revision = await withGuards(async (lastTry) =>
       store.delete(
         this.kind,
         obj,
         versioner.objectResourceVersion(obj),
         release,
-        await quotaUsage.release(this.kind, obj),
+        lastTry ? [] : await quotaUsage.release(this.kind, obj),
       ),
     );
     cache?.observe(this.kind, obj, revision);
