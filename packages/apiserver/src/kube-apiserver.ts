@@ -96,7 +96,10 @@ export class KubeApiServer implements Component {
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     this.serving = `https://${host}:${new URL(address).port}`;
     // kube-apiserver's `default/kubernetes` Service points at the address it advertises.
-    this.server.controllers?.advertise(await advertiseAddress(o.bindAddress), Number(new URL(address).port));
+    this.server.controllers?.advertise(
+      o.advertiseAddress ?? (await advertiseAddress(o.bindAddress)),
+      Number(new URL(address).port),
+    );
     if (o.writeKubeconfig !== undefined)
       writeKubeconfig(o.writeKubeconfig, { server: this.serving, caPem: pki.ca.certPem, user: pki.admin });
   }

@@ -447,7 +447,7 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
 const KUBECTL = "/usr/bin/kubectl";
 
 t.test(
-  "kubectl delete ns --dry-run=server deletes nothing",
+  "kubectl: delete ns --dry-run=server deletes nothing; --advertise-address",
   { skip: existsSync(KUBECTL) ? undefined : `${KUBECTL} is missing` },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "skiff-controllers-"));
@@ -455,7 +455,7 @@ t.test(
     const running = await startServer(
       [
         ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
-        ...["--write-kubeconfig", kubeconfig],
+        ...["--write-kubeconfig", kubeconfig, "--advertise-address", "10.9.8.7"],
       ],
       () => undefined,
     );
@@ -485,6 +485,22 @@ t.test(
     const phase = await kubectl("get", "ns", "keep", "-o", "jsonpath={.status.phase}");
     t.equal(phase.stdout, "Active", "still there, still active");
     t.equal((await kubectl("get", "cm", "c", "-n", "keep", "-o", "name")).stdout, "configmap/c\n");
+    const endpoint = await waitFor(
+      async () => {
+        const r = await kubectl(
+          "get",
+          "endpoints",
+          "kubernetes",
+          "-n",
+          "default",
+          "-o",
+          "jsonpath={.subsets[0].addresses[0].ip}",
+        );
+        return r.stdout !== "" && r.stdout;
+      },
+      { what: "the kubernetes endpoints", intervalMs: 200 },
+    );
+    t.equal(endpoint, "10.9.8.7", "--advertise-address");
     const real = await kubectl("delete", "ns", "keep");
     t.equal(real.stdout, 'namespace "keep" deleted\n', "kubectl waits for the namespace to go");
     t.equal((await kubectl("get", "ns", "keep")).code, 1);
