@@ -281,6 +281,12 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
 
   await t.test("a deletion cut short by a restart resumes", async (t) => {
     await server.close();
+    const c = server.controllers;
+    t.same(
+      [c?.namespaces.loop.pending, c?.quotas.loop.pending, c?.serviceAccounts.loop.pending],
+      [0, 0, 0],
+      "close() leaves no sync running or queued",
+    );
     server = await open(false);
     await mkns("resume");
     for (const n of ["a", "b"])
