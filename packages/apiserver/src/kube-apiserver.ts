@@ -97,7 +97,7 @@ export class KubeApiServer implements Component {
     this.serving = `https://${host}:${new URL(address).port}`;
     // kube-apiserver's `default/kubernetes` Service points at the address it advertises.
     this.server.controllers?.advertise(
-      o.advertiseAddress ?? (await advertiseAddress(o.bindAddress)),
+      o.advertiseAddress ?? advertiseAddress(o.bindAddress),
       Number(new URL(address).port),
     );
     if (o.writeKubeconfig !== undefined)

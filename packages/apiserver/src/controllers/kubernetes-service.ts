@@ -8,6 +8,7 @@
  * missing or different is written again through the normal API. The Service's ports and type
  * are corrected on the first pass only, as kube's.
  */
+import { networkInterfaces } from "node:os";
 import type { KindDef, KubeObject } from "@skiff/api";
 import type { Logger } from "@skiff/component-base";
 import { type Clock, ControllerLoop, type SyncResult } from "./loop.js";
@@ -162,7 +163,7 @@ export class KubernetesServiceController {
 }
 
 /** The address kube-apiserver advertises: the bind address, or the host's first non-loopback IPv4 for 0.0.0.0 and loopback. */
-export async function advertiseAddress(bindAddress: string): Promise<string> {
+export function advertiseAddress(bindAddress: string): string {
   if (
     bindAddress !== "0.0.0.0" &&
     bindAddress !== "::" &&
@@ -170,7 +171,6 @@ export async function advertiseAddress(bindAddress: string): Promise<string> {
     bindAddress !== "::1"
   )
     return bindAddress;
-  const { networkInterfaces } = await import("node:os");
   for (const list of Object.values(networkInterfaces()))
     for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return i.address;
   return bindAddress === "0.0.0.0" || bindAddress === "::" ? "127.0.0.1" : bindAddress;
