@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type Component, Health, type Logger, newLogger, once, Readiness } from "@skiff/component-base";
 import { Registry } from "prom-client";
 import { authenticator, type UserInfo } from "./auth.js";
+import { advertiseAddress } from "./controllers/kubernetes-service.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki } from "./pki/pki.js";
@@ -94,6 +95,11 @@ export class KubeApiServer implements Component {
     const address = await this.server.app.listen({ host: o.bindAddress, port: o.securePort });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     this.serving = `https://${host}:${new URL(address).port}`;
+    // kube-apiserver's `default/kubernetes` Service points at the address it advertises.
+    this.server.controllers?.advertise(
+      o.advertiseAddress ?? advertiseAddress(o.bindAddress),
+      Number(new URL(address).port),
+    );
     if (o.writeKubeconfig !== undefined)
       writeKubeconfig(o.writeKubeconfig, { server: this.serving, caPem: pki.ca.certPem, user: pki.admin });
   }

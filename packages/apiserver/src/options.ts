@@ -3,12 +3,15 @@
  * (--bind-address, --secure-port, --etcd-servers, --event-ttl, ...), parsed into the typed
  * options `new KubeApiServer(options)` takes. One FlagSet gives the parser and `--help`.
  */
+import { isIP } from "node:net";
 import { durationFlag, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
 
 export interface ServerOptions {
   /** Where the PKI (DIR/pki) and the embedded store (DIR/store) live. */
   dataDir: string;
   bindAddress: string;
+  /** The address `default/kubernetes` points at; undefined: the bind address, or the host's for 0.0.0.0 and loopback. */
+  advertiseAddress: string | undefined;
   /** 0 picks a free port (tests). */
   securePort: number;
   writeKubeconfig: string | undefined;
@@ -37,6 +40,11 @@ export const serverFlags = new FlagSet({
     type: "string",
     default: "127.0.0.1",
     usage: "The IP address on which to listen for the --secure-port port.",
+  },
+  "advertise-address": {
+    type: "string",
+    usage:
+      "The IP address on which to advertise the apiserver to members of the cluster (the kubernetes Service's endpoints).",
   },
   "secure-port": {
     type: "string",
@@ -94,6 +102,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
   return {
     dataDir: v["data-dir"],
     bindAddress: v["bind-address"],
+    advertiseAddress: ipFlag("advertise-address", v["advertise-address"]),
     securePort: intFlag("secure-port", v["secure-port"], 0, 65535),
     writeKubeconfig: v["write-kubeconfig"],
     etcdServers: listFlag(v["etcd-servers"]),
@@ -113,6 +122,12 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     ),
     storeLogLevel: v["store-log-level"],
   };
+}
+
+function ipFlag(name: string, v: string | undefined): string | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (isIP(v) === 0) throw invalidFlag(name, v);
+  return v;
 }
 
 function portRange(v: string): [number, number] {

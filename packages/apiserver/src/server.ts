@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { Registry as MetricsRegistry } from "prom-client";
 import { newAdmissionChain } from "./admission/plugins.js";
 import { type Authenticator, type Authorizer, allowAll } from "./auth.js";
+import { type ControllerOptions, InProcessControllers } from "./controllers/manager.js";
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
 import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
@@ -59,10 +60,17 @@ export interface ApiServerOptions {
   health?: Health;
   /** Where apiserver_request_* are registered and /metrics reads from. */
   metrics?: MetricsRegistry;
+  /**
+   * The in-process controllers (namespace, resource quota, service accounts; controllers/):
+   * their clock and resync periods, or false for none (default: on, with kube's periods).
+   */
+  controllers?: false | Omit<ControllerOptions, "scope" | "quotaUsage" | "kubernetesServiceIP" | "log">;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
+  /** The in-process controllers, unless turned off; advertise() starts the `kubernetes` Service's. */
+  controllers: InProcessControllers | undefined;
   /** Stops accepting, ends watch streams, waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -96,14 +104,15 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const store = new RegistryStore(o.kv);
   const cache = new WatchCache(store, o.watchCacheSize);
   const now = o.now ?? (() => new Date());
-  const quotaUsage = new QuotaUsage(registry, store, cache);
+  const quotaUsage = new QuotaUsage(registry, store, cache, () => now().getTime());
+  const services = new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange);
   const storage = new StorageMap({
     registry,
     store,
     cache,
     quotaUsage,
     now,
-    services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
+    services,
     eventLeases: new LeaseManager(o.kv, o.eventTtlSeconds ?? 3600),
   });
   const scope: RequestScope = {
@@ -165,9 +174,22 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  const controllers =
+    o.controllers === false
+      ? undefined
+      : new InProcessControllers({
+          ...o.controllers,
+          scope,
+          quotaUsage,
+          kubernetesServiceIP: services.firstIP,
+          log: o.log,
+        });
+  await controllers?.start();
   return {
     app,
+    controllers,
     async close() {
+      await controllers?.stop(); // no controller writes once the server stops
       stopping.abort(); // ends every watch stream (sink.end)
       cache.stop();
       // Let the ended streams flush their last chunk before connections are closed.

@@ -3,7 +3,8 @@
  * nothing is created in a namespace that does not exist or is terminating, and the immortal
  * namespaces (default, kube-system, kube-public) cannot be deleted. The namespace is read from the
  * watch cache; a miss may be the cache lagging behind a namespace just created, so the store is
- * asked before answering 404 (kube's live lookup).
+ * asked before answering 404 (kube's live lookup). A refusal in a terminating namespace carries
+ * kube's NamespaceTerminating cause, which controllers look for.
  */
 import type { KindDef, KubeObject, Registry } from "@skiff/api";
 import { forbidden, notFound, StatusError } from "../status.js";
@@ -57,8 +58,22 @@ export class NamespaceLifecycle implements AdmissionPlugin {
       ns.metadata.deletionTimestamp !== undefined ||
       (ns.status as { phase?: string })?.phase === "Terminating"
     )
-      throw forbidden(
+      throw new StatusError(
+        403,
+        "Forbidden",
         `${a.kind.resource} "${a.name}" is forbidden: unable to create new content in namespace ${name} because it is being terminated`,
+        {
+          name: a.name,
+          group: a.kind.group,
+          kind: a.kind.resource,
+          causes: [
+            {
+              reason: "NamespaceTerminating",
+              message: `namespace ${name} is being terminated`,
+              field: "metadata.namespace",
+            },
+          ],
+        },
       );
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Registry } from "@skiff/api";
 import type { QuotaUsage } from "../registry/quota-usage.js";
+import { StatusError } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import { AdmissionChain } from "./chain.js";
@@ -13,7 +14,7 @@ import type { AdmissionPlugin } from "./interface.js";
 import { LimitRanger } from "./limit-ranger.js";
 import { NamespaceLifecycle } from "./namespace-lifecycle.js";
 import { ResourceQuota } from "./resource-quota.js";
-import { ServiceAccount } from "./service-account.js";
+import { ServiceAccount, type ServiceAccountLookup } from "./service-account.js";
 
 /** What a plugin may be built from (kube: the admission plugin initializers). */
 export interface PluginDeps {
@@ -23,10 +24,26 @@ export interface PluginDeps {
   quotaUsage: QuotaUsage;
 }
 
+/** A service account from the watch cache (this server's own writes included), else the store. */
+function serviceAccountLookup(d: PluginDeps): ServiceAccountLookup {
+  const kind = d.registry.resource("", "v1", "serviceaccounts");
+  return async (namespace, name) => {
+    if (kind === undefined) return undefined;
+    const cached = d.cache === undefined ? undefined : (await d.cache.for(kind)).get(namespace, name);
+    if (cached !== undefined) return cached;
+    try {
+      return await d.store.get(kind, namespace, name);
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 404) return undefined;
+      throw e;
+    }
+  };
+}
+
 export const orderedPlugins: readonly { name: string; make(d: PluginDeps): AdmissionPlugin }[] = [
   { name: "NamespaceLifecycle", make: (d) => new NamespaceLifecycle(d.registry, d.store, d.cache) },
   { name: "LimitRanger", make: (d) => new LimitRanger(d.registry, d.store, d.cache) },
-  { name: "ServiceAccount", make: () => new ServiceAccount() },
+  { name: "ServiceAccount", make: (d) => new ServiceAccount(serviceAccountLookup(d)) },
   { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
 ];
 

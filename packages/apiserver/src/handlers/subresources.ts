@@ -19,6 +19,7 @@ import { versioner } from "../storage/versioner.js";
 import { decodeBody, MAX_BODY_BYTES, patchTypeOf } from "./content.js";
 import { eviction } from "./eviction.js";
 import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
+import { finalize } from "./finalize.js";
 import { prepareUpdate } from "./prepare.js";
 import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
 import { updateObject } from "./update.js";
@@ -152,11 +153,12 @@ async function binding(scope: RequestScope, req: RestRequest, podKind: KindDef):
   };
 }
 
-/** Serves `req` if it is for scale, binding or eviction; undefined otherwise. */
+/** Serves `req` if it is for scale, binding, eviction or a namespace's finalize; undefined otherwise. */
 export function subresource(scope: RequestScope, req: RestRequest): Promise<RestAnswer> | undefined {
   const { kind, subresource: sub } = req.path;
   if (sub === "scale" && kind.subresources.includes("scale")) return scale(scope, req);
   if (sub === "binding" && kind.kind === "Pod") return binding(scope, req, kind);
   if (sub === "eviction" && kind.kind === "Pod") return eviction(scope, req, kind);
+  if (sub === "finalize" && kind.kind === "Namespace" && kind.group === "") return finalize(scope, req);
   return undefined;
 }

@@ -1,18 +1,17 @@
 /**
- * ResourceQuota usage as the store keeps it: what an object counts against its namespace's
- * quotas, and the quota updates that go with creating (+1) or deleting (-1) it. Each update is a
- * guarded write in the SAME store transaction as the object (guarded by the quota's mod
- * revision), so concurrent creates cannot race past a limit: the loser of a race reads the new
- * usage and tries again. Deciding whether a create may use the room is the ResourceQuota admission
- * plugin's (admission/resource-quota.ts); deletes give usage back here. A new quota's usage is
- * computed from what the namespace holds (the quota controller's job in kube-controller-manager;
- * done here until it exists).
- *
- * Tracked: object counts (pods, services, configmaps, secrets, resourcequotas, services.nodeports,
- * services.loadbalancers, count/<resource>[.<group>]) and pod compute resources (requests.cpu,
- * requests.memory, limits.cpu, limits.memory; cpu and memory mean requests.*).
+ * ResourceQuota usage as the store keeps it. What an object counts is quota-evaluator.ts; here
+ * is what a write does to its namespace's quotas: a create charges what the object counts, a
+ * Service update what it counts more than before (a ClusterIP turned NodePort takes node ports),
+ * a delete gives usage back. Each change is a guarded write in the SAME store transaction as the
+ * object (guarded by the quota's mod revision), so concurrent writes cannot race past a limit:
+ * the loser reads the new usage and tries again. Limits are the quota's status.hard, as kube's
+ * admission reads them (the quota controller, controllers/resource-quota.ts, copies spec.hard
+ * there and recalculates status.used from what the namespace holds). A new quota starts with
+ * status.hard and the usage of what its namespace already holds (kube leaves that to the
+ * controller, and enforces nothing until then).
  */
-import { type KindDef, type KubeObject, parseQuantity, type Registry } from "@skiff/api";
+import type { KindDef, KubeObject, Registry } from "@skiff/api";
+import { parseQuantity } from "@skiff/api";
 import {
   decodeObject,
   encodeForStore,
@@ -22,158 +21,180 @@ import {
 } from "../storage/registry-store.js";
 import { versioner } from "../storage/versioner.js";
 import type { WatchCache } from "../storage/watch-cache.js";
+import { ignoredByQuota, matchingResources, quotaMatches, type Usage, usageOf } from "./quota-evaluator.js";
 
 type Json = Record<string, unknown>;
-type Usage = Record<string, number>;
+type Quantities = Record<string, string>;
 
-const coreCounts: Record<string, string> = {
-  pods: "pods",
-  services: "services",
-  configmaps: "configmaps",
-  secrets: "secrets",
-  resourcequotas: "resourcequotas",
-  persistentvolumeclaims: "persistentvolumeclaims",
-  replicationcontrollers: "replicationcontrollers",
-};
+export { usageOf } from "./quota-evaluator.js";
 
-function sumContainers(spec: Json, field: "requests" | "limits", res: string): number {
-  let total = 0;
-  for (const c of (spec.containers as Json[] | undefined) ?? []) {
-    const v = ((c.resources as Json | undefined)?.[field] as Json | undefined)?.[res];
-    if (v !== undefined) total += parseQuantity(String(v));
+const DECIMAL: [number, string][] = [
+  [18, "E"],
+  [15, "P"],
+  [12, "T"],
+  [9, "G"],
+  [6, "M"],
+  [3, "k"],
+  [0, ""],
+  [-3, "m"],
+  [-6, "u"],
+  [-9, "n"],
+];
+const BINARY: [number, string][] = [
+  [60, "Ei"],
+  [50, "Pi"],
+  [40, "Ti"],
+  [30, "Gi"],
+  [20, "Mi"],
+  [10, "Ki"],
+];
+
+/**
+ * A quantity as kube prints it (resource.Quantity's canonical form): binary suffixes for byte
+ * amounts that are whole multiples of 1024 (memory, storage, hugepages), else the largest
+ * decimal suffix that keeps the number whole ("600m", "1", "2k").
+ */
+export function formatQuantity(n: number, resource = ""): string {
+  if (n === 0) return "0";
+  const bytes = /memory|storage|hugepages/.test(resource);
+  if (bytes && Number.isInteger(n))
+    for (const [p, s] of BINARY) if (n % 2 ** p === 0) return `${n / 2 ** p}${s}`;
+  for (const [e, s] of DECIMAL) {
+    const m = n / 10 ** e;
+    const r = Math.round(m);
+    if (r !== 0 && Math.abs(m - r) < 1e-9 * Math.abs(m)) return `${r}${s}`;
   }
-  return total;
+  return `${Math.ceil(n * 1e9)}n`;
 }
 
-/** What one object counts against quotas. */
-export function usageOf(k: KindDef, obj: KubeObject): Usage {
-  const u: Usage = {};
-  const res = k.group === "" ? k.resource : `${k.resource}.${k.group}`;
-  u[`count/${res}`] = 1;
-  const core = k.group === "" ? coreCounts[k.resource] : undefined;
-  if (core !== undefined) u[core] = 1;
-  if (k.kind === "Pod") {
-    const phase = (obj.status as Json | undefined)?.phase;
-    if (phase === "Succeeded" || phase === "Failed") return {}; // terminal pods do not count
-    const spec = (obj.spec ?? {}) as Json;
-    for (const r of ["cpu", "memory"]) {
-      const req = sumContainers(spec, "requests", r);
-      const lim = sumContainers(spec, "limits", r);
-      u[`requests.${r}`] = req;
-      u[r] = req;
-      u[`limits.${r}`] = lim;
-    }
-  }
-  if (k.kind === "Service") {
-    const spec = (obj.spec ?? {}) as Json;
-    if (spec.type === "NodePort" || spec.type === "LoadBalancer")
-      u["services.nodeports"] = ((spec.ports as unknown[] | undefined) ?? []).length;
-    if (spec.type === "LoadBalancer") u["services.loadbalancers"] = 1;
-  }
-  return u;
-}
-
-/** A quantity as kube-apiserver prints usage: integers plainly, fractions in milli-units. */
-export function formatQuantity(n: number): string {
-  if (Number.isInteger(n)) return String(n);
-  return `${Math.round(n * 1000)}m`;
-}
-
-/** One quota's side of a create or delete. */
+/** One quota's side of a write. */
 export interface QuotaChange {
   /** The quota as read from the store. */
   quota: KubeObject;
-  hard: Record<string, string>;
+  /** Its enforced limits (status.hard). */
+  hard: Quantities;
   /** status.used before the change. */
-  used: Record<string, string>;
-  /** What the object counts. */
+  used: Quantities;
+  /** What the write adds (or gives back), limited to what the quota tracks. */
   delta: Usage;
-  /** Tracked names a create would take above their hard limit. */
+  /** Tracked names the write would take above their limit. */
   exceeded: string[];
+  /** Tracked names with no usage recorded yet (kube: "status unknown for quota"). */
+  unknown: string[];
   /** The quota with its new usage, guarded by its revision; undefined when nothing it tracks changes. */
   write: GuardedWrite | undefined;
 }
 
+export type Lister = (k: KindDef, namespace: string) => Promise<KubeObject[]>;
+
 export class QuotaUsage {
-  private readonly quotaKind: KindDef;
+  readonly quotaKind: KindDef;
 
   constructor(
     private readonly registry: Registry,
     private readonly store: RegistryStore,
     private readonly cache?: WatchCache,
+    private readonly now: () => number = Date.now,
   ) {
     const k = registry.resource("", "v1", "resourcequotas");
     if (k === undefined) throw new Error("the registry has no resourcequotas");
     this.quotaKind = k;
   }
 
-  /** A new quota's status: its hard limits, and the usage of what its namespace already holds. */
-  async initialize(quota: KubeObject): Promise<void> {
-    const hard = ((quota.spec as Json | undefined)?.hard ?? {}) as Record<string, string>;
-    const used: Usage = {};
-    for (const name of Object.keys(hard)) used[name] = 0;
+  /**
+   * The usage of everything in the quota's namespace that it tracks, for the names of `hard`
+   * (kube's quota.CalculateUsage), every tracked name present (0 when nothing counts).
+   */
+  async calculate(quota: KubeObject, hard: Quantities, list: Lister): Promise<Quantities> {
+    const names = Object.keys(hard);
+    const used: Usage = Object.fromEntries(names.map((n) => [n, 0]));
     for (const k of this.registry.kinds) {
-      if (!k.namespaced) continue;
-      const page = await this.store.list(k, quota.metadata.namespace);
-      for (const obj of page.items)
-        for (const [name, v] of Object.entries(usageOf(k, obj)))
-          if (name in used) used[name] = (used[name] ?? 0) + v;
+      if (ignoredByQuota(k)) continue;
+      const tracked = matchingResources(k, names);
+      if (tracked.length === 0) continue;
+      for (const obj of await list(k, quota.metadata.namespace as string)) {
+        if (!quotaMatches(quota, hard, k, obj)) continue;
+        const u = usageOf(k, obj, this.now());
+        for (const n of tracked) used[n] = (used[n] ?? 0) + (u[n] ?? 0);
+      }
     }
-    // The quota itself counts against a resourcequotas limit.
-    if ("resourcequotas" in used) used.resourcequotas = (used.resourcequotas ?? 0) + 1;
-    quota.status = {
-      hard,
-      used: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, formatQuantity(v)])),
-    };
+    return Object.fromEntries(Object.entries(used).map(([n, v]) => [n, formatQuantity(v, n)]));
   }
 
-  /** Each quota of the object's namespace, and what creating (+1) or deleting (-1) it does to it. */
-  async changes(k: KindDef, obj: KubeObject, sign: 1 | -1): Promise<QuotaChange[]> {
-    if (!k.namespaced || k.kind === "ResourceQuota") return [];
+  /** A new quota's status: its hard limits, and the usage of what its namespace already holds. */
+  async initialize(quota: KubeObject): Promise<void> {
+    const hard = { ...(((quota.spec as Json | undefined)?.hard ?? {}) as Quantities) };
+    const used = await this.calculate(quota, hard, async (k, ns) => (await this.store.list(k, ns)).items);
+    // The quota itself counts against its own resourcequotas and count/resourcequotas limits.
+    for (const n of ["resourcequotas", "count/resourcequotas"])
+      if (n in used) used[n] = formatQuantity(parseQuantity(used[n] as string) + 1, n);
+    quota.status = { hard, used };
+  }
+
+  /**
+   * Each quota of the object's namespace that the write concerns, and what it does to it:
+   * CREATE charges obj, UPDATE what obj counts above old, DELETE gives obj back.
+   */
+  async changes(
+    k: KindDef,
+    obj: KubeObject,
+    op: "CREATE" | "UPDATE" | "DELETE",
+    old?: KubeObject,
+  ): Promise<QuotaChange[]> {
+    if (ignoredByQuota(k)) return [];
     const ns = obj.metadata.namespace as string;
     // Which quotas exist: from the watch cache, which includes this server's own recent writes
     // (read your writes). Each is then read from the store and written guarded by that read's
-    // revision, so a stale cache cannot let a create past a limit.
+    // revision, so a stale cache cannot let a write past a limit.
     const quotas =
       this.cache !== undefined
         ? (await this.cache.for(this.quotaKind)).list(ns)
         : await this.store.list(this.quotaKind, ns);
     if (quotas.items.length === 0) return [];
-    const delta = usageOf(k, obj);
+    const now = this.now();
+    const usage = usageOf(k, obj, now);
+    const before = old === undefined ? undefined : usageOf(k, old, now);
     const out: QuotaChange[] = [];
     for (const listed of quotas.items) {
+      if (k === this.quotaKind && listed.metadata.name === obj.metadata.name) continue;
       const key = objectKey(this.quotaKind, ns, listed.metadata.name as string);
       const raw = await this.store.raw(key);
       if (raw === undefined) continue;
       const quota = decodeObject(raw);
-      const hard = ((quota.spec as Json | undefined)?.hard ?? {}) as Record<string, string>;
       const status = (quota.status ?? {}) as Json;
-      const before = (status.used ?? {}) as Record<string, string>;
-      const used = { ...before };
+      const hard = (status.hard ?? {}) as Quantities;
+      if (!quotaMatches(quota, hard, k, obj)) continue;
+      const oldMatches = old !== undefined && quotaMatches(quota, hard, k, old);
+      const used = (status.used ?? {}) as Quantities;
+      const next = { ...used };
+      const delta: Usage = {};
       const exceeded: string[] = [];
-      let changed = false;
-      for (const [name, limit] of Object.entries(hard)) {
-        const d = delta[name];
-        if (d === undefined || d === 0) continue;
-        const next = Math.max(0, parseQuantity(used[name] ?? "0") + sign * d);
-        if (sign > 0 && next > parseQuantity(limit)) exceeded.push(name);
-        used[name] = formatQuantity(next);
-        changed = true;
+      const unknown: string[] = [];
+      for (const name of matchingResources(k, Object.keys(hard))) {
+        if (used[name] === undefined) unknown.push(name);
+        const mine = usage[name] ?? 0;
+        const d = op === "DELETE" ? -mine : Math.max(0, mine - (oldMatches ? (before?.[name] ?? 0) : 0));
+        if (d === 0) continue;
+        delta[name] = d;
+        const value = Math.max(0, parseQuantity(used[name] ?? "0") + d);
+        if (d > 0 && value > parseQuantity(hard[name] as string)) exceeded.push(name);
+        next[name] = formatQuantity(value, name);
       }
-      const write = changed
-        ? {
-            key,
-            value: encodeForStore({ ...quota, status: { ...status, hard, used } }),
-            modRevision: versioner.modRevision(raw),
-          }
-        : undefined;
-      out.push({ quota, hard, used: before, delta, exceeded, write });
+      const write =
+        Object.keys(delta).length > 0
+          ? {
+              key,
+              value: encodeForStore({ ...quota, status: { ...status, used: next } }),
+              modRevision: versioner.modRevision(raw),
+            }
+          : undefined;
+      out.push({ quota, hard, used, delta, exceeded: exceeded.sort(), unknown: unknown.sort(), write });
     }
     return out;
   }
 
   /** The quota writes that give a deleted object's usage back. */
   async release(k: KindDef, obj: KubeObject): Promise<GuardedWrite[]> {
-    return (await this.changes(k, obj, -1)).flatMap((c) => (c.write === undefined ? [] : [c.write]));
+    return (await this.changes(k, obj, "DELETE")).flatMap((c) => (c.write === undefined ? [] : [c.write]));
   }
 }

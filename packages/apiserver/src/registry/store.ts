@@ -7,7 +7,7 @@
  */
 import type { KindDef, KubeObject } from "@skiff/api";
 import { StatusError, staleUpdate } from "../status.js";
-import { GuardChanged, type GuardedWrite, type RegistryStore } from "../storage/registry-store.js";
+import { GuardChanged, type GuardedWrite, REGISTRY, type RegistryStore } from "../storage/registry-store.js";
 import { versioner } from "../storage/versioner.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import { planDelete, shouldDeleteDuringUpdate } from "./graceful.js";
@@ -58,15 +58,28 @@ export interface StoreDeps {
   now: () => Date;
 }
 
-/** Runs `f` again while a guarded key (a quota, a PDB) changed under it. */
-async function withGuards<T>(f: () => Promise<T>): Promise<T> {
+/** How often a write is tried again while a guarded key (a quota, a PDB) changes under it. */
+export const GUARD_RETRIES = 20;
+
+/**
+ * Runs `f` again while a guarded key (a quota, a PDB) changed under it. A write that still loses
+ * gets the Conflict kube's quota admission answers when its quota update keeps conflicting.
+ */
+async function withGuards<T>(f: (lastTry: boolean) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await f();
+      return await f(attempt === GUARD_RETRIES);
     } catch (e) {
-      if (!(e instanceof GuardChanged) || attempt >= 20) throw e;
+      if (!(e instanceof GuardChanged)) throw e;
+      if (attempt >= GUARD_RETRIES) throw guardConflict(e);
     }
   }
+}
+
+/** `Operation cannot be fulfilled on resourcequotas "q": the object has been modified; ...`. */
+function guardConflict(e: GuardChanged): StatusError {
+  const parts = (e.keys[0] ?? "").slice(REGISTRY.length).split("/");
+  return staleUpdate({ resource: parts[0] || "resourcequotas", group: "" }, parts.at(-1) ?? "");
 }
 
 /**
@@ -200,13 +213,16 @@ export class GenericStore implements ResourceStorage {
   ): Promise<void> {
     const { store, cache, quotaUsage } = this.deps;
     const release = this.strategy.releasedOnDelete?.(obj) ?? [];
-    const attempt = async () =>
+    // Usage goes back in the same transaction. A delete never fails on quota (kube gives usage back
+    // in its quota controller only): the last try goes without, and the controller, which sees the
+    // delete, recalculates.
+    const attempt = async (lastTry: boolean) =>
       store.delete(this.kind, obj, modRevision, release, [
         ...guarded,
-        ...(await quotaUsage.release(this.kind, obj)),
+        ...(lastTry ? [] : await quotaUsage.release(this.kind, obj)),
       ]);
     // With the caller's guarded writes, a changed guard goes back to the caller (to check again).
-    const revision = guarded.length > 0 ? await attempt() : await withGuards(attempt);
+    const revision = guarded.length > 0 ? await attempt(false) : await withGuards(attempt);
     cache?.observe(this.kind, obj, revision);
   }
 }

@@ -46,7 +46,8 @@ export interface GuardedWrite {
 
 /** A guarded key changed since it was read: read again and retry. */
 export class GuardChanged extends Error {
-  constructor() {
+  /** The guarded keys of the write that failed. */
+  constructor(readonly keys: string[] = []) {
     super("a guarded key changed concurrently");
     this.name = "GuardChanged";
   }
@@ -188,7 +189,7 @@ export class RegistryStore {
       if (r.gets[0] !== undefined) throw alreadyExists(k, obj.metadata.name as string);
       const taken = add.find((_, i) => r.gets[i + 1] !== undefined);
       if (taken !== undefined) throw new ClaimTaken(taken);
-      throw new GuardChanged();
+      throw new GuardChanged(guarded.map((g) => g.key));
     }
     return versioner.withRevision(obj, r.revision);
   }
@@ -228,7 +229,7 @@ export class RegistryStore {
       if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
       const taken = add.find((_, i) => r.gets[i + 1] !== undefined);
       if (taken !== undefined) throw new ClaimTaken(taken);
-      throw new GuardChanged();
+      throw new GuardChanged(guarded.map((g) => g.key));
     }
     return versioner.withRevision(obj, r.revision);
   }
@@ -259,7 +260,7 @@ export class RegistryStore {
       const cur = r.gets[0];
       if (cur === undefined) throw notFound(k, name);
       if (versioner.modRevision(cur) !== modRevision) throw staleUpdate(k, name);
-      throw new GuardChanged();
+      throw new GuardChanged(guarded.map((g) => g.key));
     }
     return r.revision;
   }
