@@ -18,8 +18,8 @@ import { badRequest, conflict, methodNotAllowed, unsupportedMediaType } from "..
 import { versioner } from "../storage/versioner.js";
 import { decodeBody, MAX_BODY_BYTES, patchTypeOf } from "./content.js";
 import { eviction } from "./eviction.js";
-import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { finalize } from "./finalize.js";
+import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { prepareUpdate } from "./prepare.js";
 import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
 import { updateObject } from "./update.js";
