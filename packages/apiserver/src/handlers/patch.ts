@@ -14,7 +14,9 @@ import {
 } from "@skiff/api";
 import { badRequest, StatusError } from "../status.js";
 import { versioner } from "../storage/versioner.js";
+import { apply } from "./apply.js";
 import { decodeBody, patchTypeOf } from "./content.js";
+import { trackUpdate } from "./fieldmanager.js";
 import { checkBody, fieldValidationOf, prepareUpdate } from "./prepare.js";
 import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
 import { updateObject } from "./update.js";
@@ -32,8 +34,7 @@ function patchMeta(kind: KindDef) {
 export async function patch(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
   const { kind, namespace, name, subresource } = req.path;
   const type = patchTypeOf(req.contentType);
-  if (type === "apply")
-    throw new StatusError(415, "UnsupportedMediaType", "server-side apply is not supported yet");
+  if (type === "apply") return apply(scope, req);
   const body = decodeBody(req.body, "application/json");
   for (let attempt = 0; ; attempt++) {
     const old = await scope.store.get(kind, namespace, name as string);
@@ -58,6 +59,7 @@ export async function patch(scope: RequestScope, req: RestRequest): Promise<Rest
       );
     obj.metadata.name = name;
     const next = prepareUpdate(kind, obj, old, subresource === "status" ? "status" : undefined);
+    trackUpdate(kind, req, old, next, scope.now());
     try {
       const stored = await updateObject(scope, req, next, old, versioner.objectResourceVersion(old));
       return { code: 200, body: stored, warnings };

@@ -7,6 +7,7 @@ import type { KubeObject } from "@skiff/api";
 import { badRequest } from "../status.js";
 import { InvalidResourceVersion, versioner } from "../storage/versioner.js";
 import { decodeBody } from "./content.js";
+import { trackUpdate } from "./fieldmanager.js";
 import { checkBody, fieldValidationOf, prepareUpdate } from "./prepare.js";
 import { attributesOf, isDryRun, type RequestScope, type RestAnswer, type RestRequest } from "./scope.js";
 
@@ -36,6 +37,7 @@ export async function update(scope: RequestScope, req: RestRequest): Promise<Res
   const old = await scope.store.get(kind, namespace, name as string);
   const expected = expectedRevision(obj.metadata.resourceVersion, old);
   const next = prepareUpdate(kind, obj, old, subresource === "status" ? "status" : undefined);
+  trackUpdate(kind, req, old, next, scope.now());
   return { code: 200, body: await updateObject(scope, req, next, old, expected), warnings };
 }
 
