@@ -117,7 +117,8 @@ export function applyManagers(
     let owned = new FieldSet();
     for (const m of out.values()) owned = owned.union(m.set);
     const drop = lastSet.difference(owned);
-    if (!drop.empty()) merged = removeItems(schema, merged, drop) ?? {};
+    // Merging the configuration again restores what it sets but no set records (empty lists).
+    if (!drop.empty()) merged = merge(schema, removeItems(schema, merged, drop) ?? {}, config);
   }
   updateOthers(schema, live, merged, out, self, force);
   if (set.empty()) out.delete(self);
