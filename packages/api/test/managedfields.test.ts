@@ -4,6 +4,7 @@ import { podKind } from "../src/kinds/pod.js";
 import {
   applyManagers,
   ConflictError,
+  capManagers,
   compare,
   decodeManagers,
   encodeManagers,
@@ -303,5 +304,29 @@ t.test("property: applying a configuration twice changes nothing", async (t) => 
       t.same(got.metadata.labels ?? {}, l2);
     }),
     { numRuns: 60 },
+  );
+});
+
+t.test("at most 10 Update entries: the oldest merge into ancient-changes", async (t) => {
+  const m: Managers = new Map();
+  for (let i = 0; i < 12; i++) {
+    const e = { manager: `m${i}`, operation: "Update" as const, apiVersion: "v1" };
+    m.set(managerId(e), {
+      ...e,
+      time: `2026-01-01T00:00:${String(i).padStart(2, "0")}Z`,
+      set: FieldSet.of(["f:data", `f:k${i}`]),
+    });
+  }
+  const applied = { manager: "a", operation: "Apply" as const, apiVersion: "v1" };
+  m.set(managerId(applied), { ...applied, set: FieldSet.of(["f:data", "f:x"]) });
+  const capped = capManagers(m);
+  const updates = [...capped.values()].filter((e) => e.operation === "Update");
+  t.equal(updates.length, 10);
+  const ancient = updates.find((e) => e.manager === "ancient-changes");
+  t.same(ancient?.set.toFieldsV1(), { "f:data": { "f:k0": {}, "f:k1": {}, "f:k2": {} } });
+  t.equal(ancient?.time, "2026-01-01T00:00:02Z", "the time of the newest merged entry");
+  t.ok(
+    [...capped.values()].some((e) => e.manager === "a"),
+    "Apply entries stay",
   );
 });

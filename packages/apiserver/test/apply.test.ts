@@ -228,6 +228,17 @@ t.test("in process", async (t) => {
       patched.json().metadata.managedFields,
       "a no-op keeps the times",
     );
+    const forceMerge = await app.inject({
+      method: "PATCH",
+      url: "/api/v1/namespaces/default/configmaps/cm?force=true",
+      headers: { ...auth, "content-type": "application/merge-patch+json" },
+      payload: { data: { k3: "v" } },
+    });
+    t.equal(forceMerge.statusCode, 422);
+    t.equal(
+      forceMerge.json().message,
+      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+    );
     const reset = await app.inject({
       method: "PATCH",
       url: "/api/v1/namespaces/default/configmaps/cm",

@@ -1,4 +1,5 @@
 /** Server-side apply and managedFields: field paths, sets, typed compare/merge, the updater. */
+export { AncientChangesManager, capManagers, MaxUpdateManagers } from "./cap.js";
 export { type Comparison, compare } from "./compare.js";
 export {
   decodeManagers,

@@ -10,6 +10,7 @@ import {
   applyManagers,
   ConflictError,
   canonicalJson,
+  capManagers,
   decodeManagers,
   encodeManagers,
   errorBody,
@@ -128,7 +129,7 @@ function startingManagers(old: KubeObject | undefined, next: KubeObject, subreso
 
 /** Sets next's managedFields; keeps the old list when only timestamps would change. */
 function store(next: KubeObject, old: KubeObject | undefined, managers: Managers): void {
-  const encoded = encodeManagers(managers);
+  const encoded = encodeManagers(capManagers(managers));
   if (encoded.length === 0) delete next.metadata.managedFields;
   else next.metadata.managedFields = encoded;
   if (old === undefined) return;
@@ -154,6 +155,10 @@ export function trackUpdate(
 ) {
   const optionsKind =
     old === undefined ? "CreateOptions" : req.method === "PATCH" ? "PatchOptions" : "UpdateOptions";
+  if (optionsKind === "PatchOptions" && req.query.force !== undefined)
+    throw invalidOptions("PatchOptions", [
+      { type: "FieldValueForbidden", field: "force", detail: "may not be specified for non-apply patch" },
+    ]);
   const manager = fieldManagerOf(req, optionsKind);
   const sub = req.path.subresource;
   const errs = validateManagedFields(next.metadata.managedFields);
