@@ -330,3 +330,21 @@ t.test("at most 10 Update entries: the oldest merge into ancient-changes", async
     "Apply entries stay",
   );
 });
+
+t.test("a dropped map keeps the keys someone owns (kube's add-back of owned items)", async (t) => {
+  const cmSchema = {
+    type: "object",
+    properties: { data: { type: "map", values: { type: "string" } } },
+  } as const;
+  const e = { manager: "m", operation: "Apply" as const, apiVersion: "v1" };
+  const id = managerId(e);
+  const other = { manager: "o", operation: "Apply" as const, apiVersion: "v1" };
+  // m's last set owns the map itself and two keys; now it applies one key; o owns another.
+  const managers: Managers = new Map([
+    [id, { ...e, set: FieldSet.fromFieldsV1({ "f:data": { ".": {}, "f:a": {}, "f:b": {} } }) }],
+    [managerId(other), { ...other, set: FieldSet.of(["f:data", "f:c"]) }],
+  ]);
+  const live = { data: { a: "1", b: "2", c: "3", d: "4" } };
+  const r = applyManagers(cmSchema, live, { data: { a: "1" } }, managers, id, e, false, keep);
+  t.same(r.object, { data: { a: "1", c: "3" } }, "b (only m's) and d (nobody's, under m's map) go; c stays");
+});

@@ -391,6 +391,36 @@ t.test("kubectl apply --server-side", async (t) => {
     "other owns replicas",
   );
 
+  // An object made by client-side apply: its fields belong to kubectl-client-side-apply.
+  const csa = file("csa.yaml", deployment("csa"));
+  t.equal((await kubectl(["apply", "-f", csa])).code, 0, "client-side apply");
+  const same = await kubectl(["apply", "--server-side", "-f", csa]);
+  t.equal(same.code, 0, "server-side apply of the same values shares the fields", { stderr: same.stderr });
+  const migrated = JSON.parse(
+    (await kubectl(["get", "deploy", "csa", "-o", "json", "--show-managed-fields"])).stdout,
+  );
+  t.same(
+    migrated.metadata.managedFields.map((e: Entry) => [e.manager, e.operation]),
+    [
+      ["kubectl", "Apply"],
+      ["kubectl-last-applied", "Apply"],
+    ],
+    "kubectl moved kubectl-client-side-apply's fields to its own Apply entry; the annotation has its own",
+  );
+  const three = await kubectl([
+    "apply",
+    "--server-side",
+    "-f",
+    file("csa-3.yaml", deployment("csa", { replicas: 3 })),
+  ]);
+  t.equal(three.code, 0, "and applies on", { stderr: three.stderr });
+  const synced = JSON.parse((await kubectl(["get", "deploy", "csa", "-o", "json"])).stdout);
+  const last = JSON.parse(synced.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]);
+  t.equal(last.spec.replicas, 3, "the client-side apply annotation follows kubectl's server-side apply");
+  const back = await kubectl(["apply", "-f", file("csa-4.yaml", deployment("csa", { replicas: 4 }))]);
+  t.equal(back.code, 0, "client-side apply again", { stderr: back.stderr });
+  const four = JSON.parse((await kubectl(["get", "deploy", "csa", "-o", "json"])).stdout);
+  t.equal(four.spec.replicas, 4);
   const diff = await kubectl(["diff", "--server-side", "--field-manager", "other", "-f", other]);
   t.equal(diff.code, 0, "kubectl diff after an apply shows nothing", {
     stdout: diff.stdout,

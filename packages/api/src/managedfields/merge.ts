@@ -7,7 +7,7 @@
 import { type JsonObject, type JsonValue, setKey } from "../patch/json.js";
 import type { Schema } from "../schema.js";
 import { fieldElement } from "./path.js";
-import type { FieldSet } from "./set.js";
+import { FieldSet } from "./set.js";
 import { fieldSchema, isObject, itemElement, itemSchema, listTypeOf, nodeKind } from "./typeinfo.js";
 
 const copy = <T extends JsonValue>(v: T): T => structuredClone(v);
@@ -69,16 +69,34 @@ function mergeList(s: Schema, live: JsonValue[], config: JsonValue[]): JsonValue
   return out;
 }
 
-/** `v` without the members of `set` (a member's whole subtree goes); undefined if nothing is left. */
-export function removeItems(s: Schema, v: JsonValue, set: FieldSet): JsonValue | undefined {
+/**
+ * `v` without the members of `set` (a member's whole subtree goes) but what `keep` holds: below a
+ * removed member, only the fields `keep` names stay (kube's prune, then its add-back of owned
+ * items). Undefined if nothing is left.
+ */
+export function removeItems(
+  s: Schema,
+  v: JsonValue,
+  set: FieldSet,
+  keep: FieldSet = new FieldSet(),
+  all = false,
+): JsonValue | undefined {
   const kind = nodeKind(s, v);
   if (kind === "leaf") return v;
+  const child = (e: string, c: JsonValue, cs: Schema): JsonValue | undefined => {
+    const sub = set.child(e);
+    const k = keep.child(e);
+    if (all || sub?.member === true) {
+      if (k === undefined || k.empty()) return undefined;
+      if (k.member) return c;
+      return removeItems(cs, c, sub ?? new FieldSet(), k, true);
+    }
+    return sub === undefined ? c : removeItems(cs, c, sub, k ?? new FieldSet(), false);
+  };
   if (kind === "object") {
     const out: JsonObject = {};
-    for (const [k, child] of Object.entries(v as JsonObject)) {
-      const sub = set.child(fieldElement(k));
-      if (sub?.member) continue;
-      const kept = sub === undefined ? child : removeItems(fieldSchema(s, k), child, sub);
+    for (const [k, c] of Object.entries(v as JsonObject)) {
+      const kept = child(fieldElement(k), c, fieldSchema(s, k));
       if (kept !== undefined) setKey(out, k, kept);
     }
     return Object.keys(out).length > 0 || Object.keys(v as JsonObject).length === 0 ? out : undefined;
@@ -86,9 +104,7 @@ export function removeItems(s: Schema, v: JsonValue, set: FieldSet): JsonValue |
   const t = listTypeOf(s);
   const out: JsonValue[] = [];
   for (const item of v as JsonValue[]) {
-    const sub = set.child(itemElement(s, t, item, false));
-    if (sub?.member) continue;
-    const kept = sub === undefined ? item : removeItems(itemSchema(s), item, sub);
+    const kept = child(itemElement(s, t, item, false), item, itemSchema(s));
     if (kept !== undefined) out.push(kept);
   }
   return out.length > 0 || (v as JsonValue[]).length === 0 ? out : undefined;

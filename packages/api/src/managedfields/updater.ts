@@ -118,7 +118,7 @@ export function applyManagers(
     for (const m of out.values()) owned = owned.union(m.set);
     const drop = lastSet.difference(owned);
     // Merging the configuration again restores what it sets but no set records (empty lists).
-    if (!drop.empty()) merged = merge(schema, removeItems(schema, merged, drop) ?? {}, config);
+    if (!drop.empty()) merged = merge(schema, removeItems(schema, merged, drop, owned) ?? {}, config);
   }
   updateOthers(schema, live, merged, out, self, force);
   if (set.empty()) out.delete(self);

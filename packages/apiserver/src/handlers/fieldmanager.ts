@@ -191,6 +191,22 @@ export function trackUpdate(
   store(next, old, managers);
 }
 
+const lastAppliedKey = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * kubectl's server-side apply keeps a client-side apply annotation current (kube's
+ * lastAppliedUpdater): when the manager is "kubectl" and the object has one, it becomes the
+ * applied configuration (without the annotation), as kubectl writes it: JSON, keys sorted.
+ */
+function syncLastApplied(obj: KubeObject, config: KubeObject, manager: string): void {
+  const annotations = obj.metadata.annotations;
+  if (manager !== "kubectl" || annotations?.[lastAppliedKey] === undefined) return;
+  const applied = structuredClone(config);
+  if (applied.metadata.annotations !== undefined) delete applied.metadata.annotations[lastAppliedKey];
+  const value = `${canonicalJson(applied as unknown as JsonValue)}\n`;
+  if (value.length <= 256 * 1024) obj.metadata.annotations = { ...annotations, [lastAppliedKey]: value };
+}
+
 /**
  * An apply of `config` to `live` (undefined: the object is created): the merged object with its
  * managedFields, or a 409 Conflict naming the other managers and fields.
@@ -237,6 +253,7 @@ export function trackApply(
     throw e;
   }
   const obj = result.object as unknown as KubeObject;
+  syncLastApplied(obj, config, manager);
   // Nothing changed: kube leaves the applier's timestamp as it was.
   const prev = base.get(id);
   const mine = result.managers.get(id);
