@@ -80,6 +80,17 @@ t.test("in process", async (t) => {
     t.match(long.json().message, /fieldManager: Too long/);
   });
 
+  t.test("a keyed list item without its key is a 400", async (t) => {
+    const bad = deployment("nokey");
+    (bad.spec.template.spec.containers[0] as { name?: string }).name = undefined;
+    const r = await applyAs("nokey", JSON.stringify(bad), "alice");
+    t.equal(r.statusCode, 400);
+    t.equal(
+      r.json().message,
+      'failed to create typed patch object (default/nokey; apps/v1, Kind=Deployment): .spec.template.spec.containers: element 0: associative list with keys has an element that omits key field "name" (and doesn\'t have default value)',
+    );
+  });
+
   t.test("apply creates, then owns exactly what it set", async (t) => {
     const r = await applyAs("web", deployment("web"), "alice");
     t.equal(r.statusCode, 201, "status code", { body: r.body });

@@ -4,9 +4,18 @@
  */
 import type { JsonValue } from "../patch/json.js";
 import type { Schema } from "../schema.js";
-import { fieldElement, type PathElement } from "./path.js";
+import { fieldElement, type PathElement, pathString } from "./path.js";
 import { FieldSet } from "./set.js";
-import { fieldSchema, indexItems, isMapKey, isObject, itemSchema, listTypeOf, nodeKind } from "./typeinfo.js";
+import {
+  ApplyTypeError,
+  fieldSchema,
+  indexItems,
+  isMapKey,
+  isObject,
+  itemSchema,
+  listTypeOf,
+  nodeKind,
+} from "./typeinfo.js";
 
 export function toFieldSet(schema: Schema, value: JsonValue, strict = false): FieldSet {
   const set = new FieldSet();
@@ -31,7 +40,14 @@ function walk(s: Schema, v: JsonValue, path: PathElement[], set: FieldSet, stric
     return;
   }
   const t = listTypeOf(s);
-  for (const [e, group] of indexItems(s, t, v as JsonValue[], strict)) {
+  let items: Map<PathElement, JsonValue[]>;
+  try {
+    items = indexItems(s, t, v as JsonValue[], strict);
+  } catch (err) {
+    if (err instanceof ApplyTypeError) throw new ApplyTypeError(`${pathString(path)}: ${err.message}`);
+    throw err;
+  }
+  for (const [e, group] of items) {
     path.push(e);
     if (group.length === 1) walk(itemSchema(s), group[0] as JsonValue, path, set, strict);
     set.insert(path);

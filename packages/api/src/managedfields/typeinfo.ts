@@ -80,8 +80,14 @@ export function itemElement(s: Schema, t: ListType, item: JsonValue, strict: boo
 /** A list's items grouped by path element, in first-seen order. */
 export function indexItems(s: Schema, t: ListType, items: JsonValue[], strict: boolean) {
   const byElement = new Map<PathElement, JsonValue[]>();
-  for (const item of items) {
-    const e = itemElement(s, t, item, strict);
+  for (const [i, item] of items.entries()) {
+    let e: PathElement;
+    try {
+      e = itemElement(s, t, item, strict);
+    } catch (err) {
+      if (err instanceof ApplyTypeError) throw new ApplyTypeError(`element ${i}: ${err.message}`);
+      throw err;
+    }
     const group = byElement.get(e);
     if (group === undefined) byElement.set(e, [item]);
     else group.push(item);

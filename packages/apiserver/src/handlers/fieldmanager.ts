@@ -246,10 +246,12 @@ export function trackApply(
     );
   } catch (e) {
     if (e instanceof ConflictError) throw new StatusError(409, "Conflict", e.message, { causes: e.causes() });
-    if (e instanceof ApplyTypeError)
+    if (e instanceof ApplyTypeError) {
+      const where = `${config.metadata.namespace ?? req.path.namespace ?? ""}/${req.path.name ?? ""}`;
       throw badRequest(
-        `failed to create typed patch object (${apiVersionOf(kind)}, Kind=${kind.kind}) ${config.metadata.namespace ?? ""}/${config.metadata.name ?? ""}: ${e.message}`,
+        `failed to create typed patch object (${where}; ${apiVersionOf(kind)}, Kind=${kind.kind}): ${e.message}`,
       );
+    }
     throw e;
   }
   const obj = result.object as unknown as KubeObject;
