@@ -13,8 +13,6 @@ import {
   capManagers,
   decodeManagers,
   encodeManagers,
-  errorBody,
-  type FieldError,
   type FieldFilter,
   FieldSet,
   type JsonValue,
@@ -25,36 +23,12 @@ import {
   managerId,
   metav1Time,
   updateManagers,
-  validateFieldManager,
   validateManagedFields,
 } from "@skiff/api";
 import { badRequest, invalidObject, StatusError } from "../status.js";
+import { syncLastApplied } from "./last-applied.js";
+import { fieldManagerOf, invalidOptions } from "./manager-options.js";
 import type { RestRequest } from "./scope.js";
-
-type OptionsKind = "CreateOptions" | "UpdateOptions" | "PatchOptions";
-
-/** `PatchOptions.meta.k8s.io "" is invalid: ...` (a 422, as kube's errors.NewInvalid). */
-export function invalidOptions(kind: OptionsKind, errs: readonly FieldError[]): StatusError {
-  const text = errs.map((e) => `${e.field}: ${errorBody(e)}`);
-  const causes = errs.map((e) => ({ reason: e.type, message: errorBody(e), field: e.field }));
-  return new StatusError(
-    422,
-    "Invalid",
-    `${kind}.meta.k8s.io "" is invalid: ${text.length === 1 ? text[0] : `[${text.join(", ")}]`}`,
-    { name: "", group: "meta.k8s.io", kind, causes },
-  );
-}
-
-/** The manager of a write: `fieldManager`, else the User-Agent up to its first "/". */
-export function fieldManagerOf(req: RestRequest, kind: OptionsKind): string {
-  const sent = req.query.fieldManager;
-  if (sent !== undefined && sent !== "") {
-    const errs = validateFieldManager(sent, "fieldManager");
-    if (errs.length > 0) throw invalidOptions(kind, errs);
-    return sent;
-  }
-  return [...((req.userAgent ?? "").split("/")[0] ?? "")].slice(0, 128).join("");
-}
 
 /** Fields no manager owns (kube's stripMetaManager). */
 const systemFields = FieldSet.of(
@@ -189,22 +163,6 @@ export function trackUpdate(
     managers.set(id, { ...entry, set: prev === undefined ? took.set : took.set.union(prev.set) });
   }
   store(next, old, managers);
-}
-
-const lastAppliedKey = "kubectl.kubernetes.io/last-applied-configuration";
-
-/**
- * kubectl's server-side apply keeps a client-side apply annotation current (kube's
- * lastAppliedUpdater): when the manager is "kubectl" and the object has one, it becomes the
- * applied configuration (without the annotation), as kubectl writes it: JSON, keys sorted.
- */
-function syncLastApplied(obj: KubeObject, config: KubeObject, manager: string): void {
-  const annotations = obj.metadata.annotations;
-  if (manager !== "kubectl" || annotations?.[lastAppliedKey] === undefined) return;
-  const applied = structuredClone(config);
-  if (applied.metadata.annotations !== undefined) delete applied.metadata.annotations[lastAppliedKey];
-  const value = `${canonicalJson(applied as unknown as JsonValue)}\n`;
-  if (value.length <= 256 * 1024) obj.metadata.annotations = { ...annotations, [lastAppliedKey]: value };
 }
 
 /**
