@@ -7,6 +7,8 @@ import type { Measurement } from "./store-load.js";
 export type ApiWorkload =
   | "create-closed"
   | "create-open"
+  | "apply-closed"
+  | "reapply-closed"
   | "fill"
   | "get"
   | "list"
@@ -72,6 +74,8 @@ export function apiTargets(rows: readonly ApiRow[]): ApiTargets {
 const describe: Record<ApiWorkload, string> = {
   "create-closed": "pod create, closed loop",
   "create-open": "pod create, open loop",
+  "apply-closed": "pod server-side apply (creates), closed loop",
+  "reapply-closed": "pod server-side apply (a label changed), closed loop",
   fill: "pod create (filling the namespace)",
   get: "pod get (random names)",
   list: "pod list, all (from the store)",

@@ -1,7 +1,8 @@
 /**
  * `pnpm bench apiserver [--quick] [--json FILE]`: the real API server (`skiff server`, embedded
  * store, TLS) started as its own process and driven over HTTPS by the typed client from this one.
- * Workloads: pod creates at 16 and 64 closed-loop clients and open loop at a fixed rate; with N
+ * Workloads: pod creates at 16 and 64 closed-loop clients and open loop at a fixed rate; pod
+ * server-side applies (creating, then re-applying with a label changed) at the same levels; with N
  * pods stored, random gets and lists of all of them (from the store, and resourceVersion=0 from
  * the watch cache); and the fan-out delay of writes to many watchers. The two processes share the
  * machine's 2 cores; the CPU columns give each one's share.
@@ -333,6 +334,31 @@ export async function runApiserverBench(opts: {
       rate: plan.openRate,
       targetMs: targetLimits.create_p99_ms_at_200,
     });
+    // Server-side apply beside create: new pods (apply creates them), then re-applies of the
+    // same pods with a label changed (merge, field ownership, an update).
+    const applied: string[] = [];
+    const applyLoad = (name: string, label: string) =>
+      load.patch(name, { ...pod(name), metadata: { name, labels: { bench: label } } }, "apply", {
+        fieldManager: "bench",
+      });
+    for (const level of plan.createLevels)
+      await phase("apply-closed", level, () =>
+        closedLoop(
+          level,
+          () => {
+            const name = `a-${(n++).toString(36)}`;
+            applied.push(name);
+            return applyLoad(name, "v0");
+          },
+          { seconds: plan.createSeconds },
+        ),
+      );
+    const level = plan.createLevels.at(-1) ?? 16;
+    await phase("reapply-closed", level, () =>
+      closedLoop(level, (i) => applyLoad(applied[i % applied.length] as string, `v${i}`), {
+        seconds: plan.createSeconds,
+      }),
+    );
 
     const names = Array.from({ length: plan.storedPods }, (_, i) => `s-${i.toString().padStart(6, "0")}`);
     await phase("fill", 64, () =>
@@ -388,7 +414,8 @@ export async function runApiserverBench(opts: {
 
 export const apiserverBenchmark: Benchmark = {
   name: "apiserver",
-  summary: "the API server in-process over HTTPS: pod create/get/list, watch fan-out, vs the issue's targets",
+  summary:
+    "the API server in-process over HTTPS: pod create/apply/get/list, watch fan-out, vs the issue's targets",
   async run(args) {
     let quick = false;
     let json: string | undefined;

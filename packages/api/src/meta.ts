@@ -101,7 +101,10 @@ export const objectMetaSchema: ObjectSchema = obj(
     finalizers: list(str(), "Must be empty before the object is deleted from the registry.", {
       strategy: "merge",
     }),
-    managedFields: list(any(), "Field management information (not maintained by Skiff)."),
+    managedFields: list(
+      any(),
+      "ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.",
+    ),
   },
   "ObjectMeta is metadata that all persisted resources must have.",
 );

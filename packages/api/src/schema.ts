@@ -43,6 +43,15 @@ export interface ArraySchema extends Base {
   /** Strategic merge patch: the key that identifies list elements, and the strategy. */
   readonly patchMergeKey?: string;
   readonly patchStrategy?: "merge" | "retainKeys" | "merge,retainKeys" | "replace";
+  /**
+   * Server-side apply (x-kubernetes-list-type): "map" (items keyed by `listMapKeys`), "set" (of
+   * scalars) or "atomic". Unset: derived from the patch strategy (see managedfields/typeinfo.ts).
+   */
+  readonly listType?: "atomic" | "set" | "map";
+  /** x-kubernetes-list-map-keys when they are more than the patch merge key (ports: containerPort, protocol). */
+  readonly listMapKeys?: readonly string[];
+  /** Defaults of list map keys an item may omit (kube: the key field's default, e.g. protocol TCP). */
+  readonly listMapKeyDefaults?: Readonly<Record<string, string | number>>;
 }
 /** Free-form JSON (x-kubernetes-preserve-unknown-fields). */
 export interface AnySchema extends Base {
@@ -124,6 +133,13 @@ export const list = (
 export const mergeList = (items: Schema, key: string, description?: string): ArraySchema =>
   list(items, description, { mergeKey: key, strategy: "merge" });
 export const strings = (description?: string): ArraySchema => list(str(), description);
+
+/** The same list keyed, for server-side apply, by several fields (x-kubernetes-list-map-keys). */
+export const withListMapKeys = (
+  s: ArraySchema,
+  keys: readonly string[],
+  defaults?: Readonly<Record<string, string | number>>,
+): ArraySchema => ({ ...s, listType: "map", listMapKeys: keys, listMapKeyDefaults: defaults });
 
 /** The schema at a property path (array elements are stepped through), or undefined. */
 export function schemaAt(root: Schema, path: readonly string[]): Schema | undefined {

@@ -51,12 +51,17 @@ export type FieldValidation = "Ignore" | "Warn" | "Strict";
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
+  /** The field manager of the write (required for "apply" patches). */
+  fieldManager?: string;
 }
 
-export type PatchType = "merge" | "json" | "strategic";
+/** "apply": server-side apply, the body being the whole configuration of the caller's fields. */
+export type PatchType = "merge" | "json" | "strategic" | "apply";
 
 export interface PatchOptions extends WriteOptions {
   subresource?: "status" | "scale";
+  /** Server-side apply: take the fields other managers own instead of failing with a conflict. */
+  force?: boolean;
 }
 
 export interface DeleteOptions {
@@ -87,6 +92,8 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   merge: "application/merge-patch+json",
   json: "application/json-patch+json",
   strategic: "application/strategic-merge-patch+json",
+  // JSON is YAML: the body is sent as JSON.
+  apply: "application/apply-patch+yaml",
 };
 
 const registry = new Registry();
@@ -102,6 +109,7 @@ function isNamespaced(apiVersion: string, resource: string): boolean {
 const writeQuery = (o: WriteOptions | undefined): Query => ({
   dryRun: o?.dryRun === true ? "All" : undefined,
   fieldValidation: o?.fieldValidation,
+  fieldManager: o?.fieldManager,
 });
 
 /** A resource's path prefix: /api/v1 for the core group, /apis/<group>/<version> otherwise. */
@@ -184,7 +192,7 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
     return this.http.call<T>("PATCH", this.item(name, this.namespace, opts.subresource), {
       body: patch,
       contentType: PATCH_CONTENT_TYPES[type],
-      query: writeQuery(opts),
+      query: { ...writeQuery(opts), force: opts.force === true ? "true" : undefined },
     });
   }
 

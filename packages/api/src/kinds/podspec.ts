@@ -20,6 +20,7 @@ import {
   stringMap,
   strings,
   time,
+  withListMapKeys,
 } from "../schema.js";
 
 const keySelector = (what: string) =>
@@ -104,20 +105,24 @@ export const containerSchema = obj(
     command: strings("Entrypoint array, not run within a shell."),
     args: strings("Arguments to the entrypoint."),
     workingDir: str(),
-    ports: mergeList(
-      obj(
-        {
-          name: str(),
-          containerPort: int32("Number of port to expose on the pod's IP address."),
-          hostPort: int32(),
-          protocol: enumOf(["TCP", "UDP", "SCTP"], 'Defaults to "TCP".'),
-          hostIP: str(),
-        },
-        "ContainerPort represents a network port in a single container.",
-        ["containerPort"],
+    ports: withListMapKeys(
+      mergeList(
+        obj(
+          {
+            name: str(),
+            containerPort: int32("Number of port to expose on the pod's IP address."),
+            hostPort: int32(),
+            protocol: enumOf(["TCP", "UDP", "SCTP"], 'Defaults to "TCP".'),
+            hostIP: str(),
+          },
+          "ContainerPort represents a network port in a single container.",
+          ["containerPort"],
+        ),
+        "containerPort",
+        "List of ports to expose from the container.",
       ),
-      "containerPort",
-      "List of ports to expose from the container.",
+      ["containerPort", "protocol"],
+      { protocol: "TCP" },
     ),
     envFrom: list(
       obj({

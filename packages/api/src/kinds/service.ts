@@ -16,6 +16,7 @@ import {
   str,
   stringMap,
   strings,
+  withListMapKeys,
 } from "../schema.js";
 import { column } from "../table.js";
 import { dns1035Label, type FieldError, invalid, notSupported, required } from "../validation.js";
@@ -36,21 +37,25 @@ export const serviceKind: KindDef = {
     "Service is a named abstraction of software service consisting of a local port and a selector.",
   schema: objectSchema("Service is a named abstraction of software service.", {
     spec: obj({
-      ports: list(
-        obj(
-          {
-            name: str(),
-            protocol: enumOf(["TCP", "UDP", "SCTP"]),
-            appProtocol: str(),
-            port: int32("The port that will be exposed by this service."),
-            targetPort: intOrString("Number or name of the port to access on the pods."),
-            nodePort: int32("The port on each node (NodePort and LoadBalancer)."),
-          },
-          "ServicePort contains information on service's port.",
-          ["port"],
+      ports: withListMapKeys(
+        list(
+          obj(
+            {
+              name: str(),
+              protocol: enumOf(["TCP", "UDP", "SCTP"]),
+              appProtocol: str(),
+              port: int32("The port that will be exposed by this service."),
+              targetPort: intOrString("Number or name of the port to access on the pods."),
+              nodePort: int32("The port on each node (NodePort and LoadBalancer)."),
+            },
+            "ServicePort contains information on service's port.",
+            ["port"],
+          ),
+          "The list of ports that are exposed by this service.",
+          { mergeKey: "port", strategy: "merge" },
         ),
-        "The list of ports that are exposed by this service.",
-        { mergeKey: "port", strategy: "merge" },
+        ["port", "protocol"],
+        { protocol: "TCP" },
       ),
       selector: stringMap("Route service traffic to pods with label keys and values matching this selector."),
       clusterIP: str("IP address of the service; allocated by the server unless None (headless)."),

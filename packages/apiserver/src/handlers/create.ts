@@ -4,6 +4,7 @@
  */
 import { methodNotAllowed } from "../status.js";
 import { decodeBody } from "./content.js";
+import { trackUpdate } from "./fieldmanager.js";
 import { checkBody, fieldValidationOf, prepareCreate } from "./prepare.js";
 import { attributesOf, isDryRun, type RequestScope, type RestAnswer, type RestRequest } from "./scope.js";
 
@@ -19,6 +20,7 @@ export async function create(scope: RequestScope, req: RestRequest): Promise<Res
   const dryRun = isDryRun(req.query);
   const attrs = attributesOf("CREATE", req, ready, undefined, dryRun);
   await scope.admission.admit(attrs);
+  trackUpdate(kind, req, undefined, ready, scope.now());
   const stored = await scope
     .storage(kind)
     .create(ready, { dryRun, validate: () => scope.admission.validate(attrs) });

@@ -18,6 +18,7 @@ import {
 } from "@skiff/api";
 import { badRequest, StatusError } from "../status.js";
 import { versioner } from "../storage/versioner.js";
+import { apply } from "./apply.js";
 import {
   checkDepth,
   checkObjectSize,
@@ -26,6 +27,7 @@ import {
   type PatchType,
   patchTypeOf,
 } from "./content.js";
+import { trackUpdate } from "./fieldmanager.js";
 import { checkUidUnchanged, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { checkBody, fieldValidationOf, prepareUpdate } from "./prepare.js";
 import type { RequestScope, RestAnswer, RestRequest } from "./scope.js";
@@ -83,8 +85,7 @@ function applyPatch(kind: KindDef, type: PatchType, old: KubeObject, body: unkno
 export async function patch(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
   const { kind, namespace, name, subresource } = req.path;
   const type = patchTypeOf(req.contentType);
-  if (type === "apply")
-    throw new StatusError(415, "UnsupportedMediaType", "server-side apply is not supported yet");
+  if (type === "apply") return apply(scope, req);
   const body = decodeBody(req.body, "application/json");
   checkPatchBody(type, body);
   for (let attempt = 0; ; attempt++) {
@@ -100,6 +101,7 @@ export async function patch(scope: RequestScope, req: RestRequest): Promise<Rest
     const expected = conditional ? parseRevision(rv) : versioner.objectResourceVersion(old);
     obj.metadata.name = name;
     const next = prepareUpdate(kind, obj, old, subresource === "status" ? "status" : undefined);
+    trackUpdate(kind, req, old, next, scope.now());
     try {
       const stored = await updateObject(scope, req, next, old, expected);
       return { code: 200, body: stored, warnings };

@@ -21,6 +21,8 @@ export interface RestRequest {
   contentType: string | undefined;
   body: Buffer | undefined;
   user: UserInfo | undefined;
+  /** The User-Agent header: the field manager of a write that names none (kube: prefixFromUserAgent). */
+  userAgent?: string;
   /** The answer may be plain JSON text (no Table, no YAML): lists can skip parsing. */
   plainJson?: boolean;
 }

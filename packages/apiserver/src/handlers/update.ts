@@ -8,6 +8,7 @@ import type { KubeObject } from "@skiff/api";
 import { badRequest } from "../status.js";
 import { InvalidResourceVersion, versioner } from "../storage/versioner.js";
 import { decodeBody } from "./content.js";
+import { trackUpdate } from "./fieldmanager.js";
 import { checkUidPrecondition, isStaleConflict, MAX_RETRIES } from "./preconditions.js";
 import { checkBody, fieldValidationOf, prepareUpdate } from "./prepare.js";
 import { attributesOf, isDryRun, type RequestScope, type RestAnswer, type RestRequest } from "./scope.js";
@@ -44,6 +45,7 @@ export async function update(scope: RequestScope, req: RestRequest): Promise<Res
     const expected = expectedRevision(sent, old);
     const body = structuredClone(obj);
     const next = prepareUpdate(kind, body, old, subresource === "status" ? "status" : undefined);
+    trackUpdate(kind, req, old, next, scope.now());
     try {
       return { code: 200, body: await updateObject(scope, req, next, old, expected), warnings };
     } catch (e) {

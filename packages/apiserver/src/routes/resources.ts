@@ -80,6 +80,7 @@ export function installResources(app: FastifyInstance, c: ResourceRoutes): void 
       contentType: req.headers["content-type"],
       body: req.body as Buffer | undefined,
       user: req.user,
+      userAgent: req.headers["user-agent"],
       plainJson: !negotiated.table && !negotiated.yaml && negotiated.metadata === undefined,
     });
     return writeAnswer(reply, answer, path.kind, negotiated, c.scope.now());
