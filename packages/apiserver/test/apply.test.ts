@@ -313,7 +313,9 @@ t.test("in process", async (t) => {
           if (JSON.stringify(again.metadata.managedFields) !== JSON.stringify(got.metadata.managedFields))
             throw new Error("second apply changed managedFields");
           if (again.spec.replicas !== replicas) throw new Error("replicas not applied");
-          if (JSON.stringify(again.metadata.labels) !== JSON.stringify({ app: "prop", ...labels }))
+          // Maps compare as maps: key order is not part of the answer (kube sorts keys, Skiff keeps them).
+          const sorted = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort());
+          if (sorted(again.metadata.labels) !== sorted({ app: "prop", ...labels }))
             throw new Error(`labels ${JSON.stringify(again.metadata.labels)}`);
           const containers = again.spec.template.spec.containers.map((c: { name: string }) => c.name);
           if (JSON.stringify(containers) !== JSON.stringify(names))
