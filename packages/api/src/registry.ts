@@ -4,7 +4,10 @@
  */
 import { apiVersionOf, type KindDef } from "./kind.js";
 import { deploymentKind, leaseKind, replicaSetKind } from "./kinds/apps.js";
+import { horizontalPodAutoscalerKind } from "./kinds/autoscaling.js";
 import { cronJobKind, jobKind } from "./kinds/batch.js";
+import { certificateSigningRequestKind } from "./kinds/certificates.js";
+import { controllerRevisionKind } from "./kinds/controllerrevision.js";
 import {
   configMapKind,
   endpointsKind,
@@ -15,10 +18,15 @@ import {
   serviceAccountKind,
 } from "./kinds/core.js";
 import { endpointSliceKind } from "./kinds/discovery.js";
+import { eventsEventKind } from "./kinds/events.js";
+import { runtimeClassKind } from "./kinds/node.js";
 import { podKind } from "./kinds/pod.js";
 import { podDisruptionBudgetKind } from "./kinds/policy.js";
 import { limitRangeKind, resourceQuotaKind } from "./kinds/quota.js";
+import { priorityClassKind } from "./kinds/scheduling.js";
 import { serviceKind } from "./kinds/service.js";
+import { csiDriverKind, csiNodeKind, csiStorageCapacityKind, storageClassKind } from "./kinds/storage.js";
+import { persistentVolumeClaimKind, persistentVolumeKind } from "./kinds/volumes.js";
 import { daemonSetKind, statefulSetKind } from "./kinds/workloads.js";
 
 export const allKinds: readonly KindDef[] = [
@@ -42,6 +50,18 @@ export const allKinds: readonly KindDef[] = [
   cronJobKind,
   podDisruptionBudgetKind,
   endpointSliceKind,
+  persistentVolumeKind,
+  persistentVolumeClaimKind,
+  controllerRevisionKind,
+  horizontalPodAutoscalerKind,
+  certificateSigningRequestKind,
+  eventsEventKind,
+  runtimeClassKind,
+  priorityClassKind,
+  storageClassKind,
+  csiDriverKind,
+  csiNodeKind,
+  csiStorageCapacityKind,
 ];
 
 export interface GroupVersion {

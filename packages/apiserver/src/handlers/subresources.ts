@@ -15,6 +15,7 @@ import {
 import type { DeleteOptions } from "../registry/store.js";
 import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
 import { versioner } from "../storage/versioner.js";
+import { approval } from "./approval.js";
 import { decodeBody, patchTypeOf } from "./content.js";
 import { deleteObject } from "./delete.js";
 import { prepareUpdate } from "./prepare.js";
@@ -144,11 +145,12 @@ async function eviction(scope: RequestScope, req: RestRequest, podKind: KindDef)
   };
 }
 
-/** Serves `req` if it is for scale, binding or eviction; undefined otherwise. */
+/** Serves `req` if it is for scale, binding, eviction or approval; undefined otherwise. */
 export function subresource(scope: RequestScope, req: RestRequest): Promise<RestAnswer> | undefined {
   const { kind, subresource: sub } = req.path;
   if (sub === "scale" && kind.subresources.includes("scale")) return scale(scope, req);
   if (sub === "binding" && kind.kind === "Pod") return binding(scope, req, kind);
   if (sub === "eviction" && kind.kind === "Pod") return eviction(scope, req, kind);
+  if (sub === "approval" && kind.subresources.includes("approval")) return approval(scope, req);
   return undefined;
 }

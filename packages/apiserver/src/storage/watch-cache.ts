@@ -90,13 +90,13 @@ export class ResourceCache {
     for (const e of events) {
       const revision = versioner.modRevision(e.kv);
       if (e.type === "delete") {
-        const prev = e.prevKv === undefined ? undefined : decodeObject(e.prevKv);
+        const prev = e.prevKv === undefined ? undefined : decodeObject(e.prevKv, this.kind);
         if (prev === undefined) continue;
         versioner.updateObject(prev, revision);
         this.objects.delete(keyOf(prev));
         out.push({ type: "DELETED", revision, object: prev, prev });
       } else {
-        const obj = decodeObject(e.kv);
+        const obj = decodeObject(e.kv, this.kind);
         const prev = this.objects.get(keyOf(obj));
         this.objects.set(keyOf(obj), obj);
         out.push({ type: prev === undefined ? "ADDED" : "MODIFIED", revision, object: obj, prev });

@@ -1,0 +1,325 @@
+/**
+ * core/v1 PersistentVolume and PersistentVolumeClaim: stored and validated as kube does (no
+ * provisioner or binder yet), with status subresources and kube's printer columns.
+ */
+import type { KindDef } from "../kind.js";
+import { type KubeObject, objectReferenceSchema, objectSchema } from "../meta.js";
+import { parseQuantity } from "../quantity.js";
+import { any, enumOf, mapOf, mergeList, obj, quantity, str, strings, time } from "../schema.js";
+import { column } from "../table.js";
+import {
+  dns1123Subdomain,
+  type FieldError,
+  forbidden,
+  invalid,
+  notSupported,
+  required,
+} from "../validation.js";
+import { asObj } from "./json.js";
+import { conditionSchema } from "./podspec.js";
+import { labelSelectorSchema, validateLabelSelector } from "./templates.js";
+
+/** A quantity's value, NaN when it does not parse (the schema reports that). */
+function qty(v: unknown): number {
+  try {
+    return parseQuantity(String(v));
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const accessModes = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
+const shortModes: Record<string, string> = {
+  ReadWriteOnce: "RWO",
+  ReadOnlyMany: "ROX",
+  ReadWriteMany: "RWX",
+  ReadWriteOncePod: "RWOP",
+};
+const reclaimPolicies = ["Delete", "Recycle", "Retain"];
+const volumeModes = ["Block", "Filesystem"];
+
+/** GetAccessModesAsString: RWO, ROX, RWX, RWOP in that order. */
+function modesText(modes: unknown): string {
+  const have = new Set(Array.isArray(modes) ? (modes as string[]) : []);
+  return accessModes
+    .filter((m) => have.has(m))
+    .map((m) => shortModes[m])
+    .join(",");
+}
+
+/** The volume sources a PersistentVolume may name (exactly one). */
+const pvSources = [
+  "gcePersistentDisk",
+  "awsElasticBlockStore",
+  "hostPath",
+  "glusterfs",
+  "nfs",
+  "rbd",
+  "iscsi",
+  "cinder",
+  "cephfs",
+  "fc",
+  "flocker",
+  "flexVolume",
+  "azureFile",
+  "vsphereVolume",
+  "quobyte",
+  "azureDisk",
+  "photonPersistentDisk",
+  "portworxVolume",
+  "scaleIO",
+  "local",
+  "storageos",
+  "csi",
+];
+
+const className = (o: KubeObject, spec: Record<string, unknown>) =>
+  (o.metadata.annotations?.["volume.beta.kubernetes.io/storage-class"] as string | undefined) ??
+  (spec.storageClassName as string | undefined) ??
+  "";
+
+const validateModes = (modes: unknown, path: string, detail = ""): FieldError[] => {
+  const list = Array.isArray(modes) ? (modes as unknown[]) : [];
+  if (list.length === 0) return [required(path, detail)];
+  return list
+    .filter((m) => !accessModes.includes(m as string))
+    .map((m) => notSupported(path, m, accessModes));
+};
+
+const volumeAttributesClass = (spec: Record<string, unknown>) =>
+  typeof spec.volumeAttributesClassName === "string" && spec.volumeAttributesClassName !== ""
+    ? spec.volumeAttributesClassName
+    : "<unset>";
+
+const phase = (o: KubeObject) =>
+  o.metadata.deletionTimestamp !== undefined ? "Terminating" : ((asObj(o.status).phase as string) ?? "");
+
+export const persistentVolumeKind: KindDef = {
+  group: "",
+  version: "v1",
+  kind: "PersistentVolume",
+  resource: "persistentvolumes",
+  singular: "persistentvolume",
+  namespaced: false,
+  shortNames: ["pv"],
+  categories: [],
+  description: "PersistentVolume (PV) is a storage resource provisioned by an administrator.",
+  schema: objectSchema("PersistentVolume (PV) is a storage resource provisioned by an administrator.", {
+    spec: obj({
+      capacity: mapOf(quantity(), "The persistent volume's resources and capacity."),
+      accessModes: strings("All ways the volume can be mounted."),
+      claimRef: objectReferenceSchema,
+      persistentVolumeReclaimPolicy: enumOf(
+        reclaimPolicies,
+        "What happens to a persistent volume when released.",
+      ),
+      storageClassName: str("The name of StorageClass to which this persistent volume belongs."),
+      mountOptions: strings("The list of mount options."),
+      volumeMode: enumOf(
+        volumeModes,
+        "Whether the volume is used with a formatted filesystem or a raw block state.",
+      ),
+      nodeAffinity: obj({ required: any("Hard node constraints.") }),
+      volumeAttributesClassName: str(
+        "The name of VolumeAttributesClass to which this persistent volume belongs.",
+      ),
+      ...Object.fromEntries(pvSources.map((s) => [s, any(`The ${s} volume source.`)])),
+    }),
+    status: obj({
+      phase: enumOf(
+        ["Pending", "Available", "Bound", "Released", "Failed"],
+        "The current phase of a volume.",
+      ),
+      message: str(),
+      reason: str(),
+      lastPhaseTransitionTime: time(),
+    }),
+  }),
+  nameRule: dns1123Subdomain,
+  subresources: ["status"],
+  hasStatus: true,
+  defaults(pv) {
+    const spec = asObj(pv.spec);
+    spec.persistentVolumeReclaimPolicy ??= "Retain";
+    spec.volumeMode ??= "Filesystem";
+    pv.spec = spec;
+    const status = asObj(pv.status);
+    status.phase ??= "Pending";
+    pv.status = status;
+  },
+  validate(pv) {
+    const spec = asObj(pv.spec);
+    const errs = validateModes(spec.accessModes, "spec.accessModes");
+    const cap = asObj(spec.capacity);
+    if (Object.keys(cap).length === 0) errs.push(required("spec.capacity"));
+    else if (cap.storage === undefined || Object.keys(cap).length > 1)
+      errs.push(notSupported("spec.capacity", cap, ["storage"]));
+    else if (qty(cap.storage) < 0)
+      errs.push(invalid("spec.capacity[storage]", cap.storage, "must be greater than or equal to 0"));
+    const sources = pvSources.filter((s) => spec[s] !== undefined && spec[s] !== null);
+    if (sources.length === 0) errs.push(required("spec", "must specify a volume type"));
+    for (const s of sources.slice(1))
+      errs.push(forbidden(`spec.${s}`, "may not specify more than 1 volume type"));
+    if (!reclaimPolicies.includes(spec.persistentVolumeReclaimPolicy as string))
+      errs.push(
+        notSupported(
+          "spec.persistentVolumeReclaimPolicy",
+          spec.persistentVolumeReclaimPolicy,
+          reclaimPolicies,
+        ),
+      );
+    if (!volumeModes.includes(spec.volumeMode as string))
+      errs.push(notSupported("spec.volumeMode", spec.volumeMode, volumeModes));
+    const sc = spec.storageClassName;
+    if (typeof sc === "string" && sc !== "")
+      for (const m of dns1123Subdomain(sc)) errs.push(invalid("spec.storageClassName", sc, m));
+    return errs;
+  },
+  table: {
+    columns: [
+      column("Capacity", "capacity is the description of the persistent volume's resources and capacity."),
+      column("Access Modes", "accessModes contains all ways the volume can be mounted."),
+      column(
+        "Reclaim Policy",
+        "persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.",
+      ),
+      column("Status", "phase indicates if a volume is available, bound to a claim, or released by a claim."),
+      column(
+        "Claim",
+        "claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.",
+      ),
+      column("StorageClass", "StorageClass of the pv"),
+      column("VolumeAttributesClass", "VolumeAttributesClass of the pv"),
+      column("Reason", "reason is a brief CamelCase string that describes any failure."),
+      column(
+        "VolumeMode",
+        "volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.",
+        "string",
+        1,
+      ),
+    ],
+    cells(pv) {
+      const spec = asObj(pv.spec);
+      const claim =
+        spec.claimRef === undefined
+          ? ""
+          : `${asObj(spec.claimRef).namespace ?? ""}/${asObj(spec.claimRef).name ?? ""}`;
+      return [
+        String(asObj(spec.capacity).storage ?? "0"),
+        modesText(spec.accessModes),
+        spec.persistentVolumeReclaimPolicy ?? "",
+        phase(pv),
+        claim,
+        className(pv, spec),
+        volumeAttributesClass(spec),
+        asObj(pv.status).reason ?? "",
+        (spec.volumeMode as string | undefined) ?? "<unset>",
+      ];
+    },
+  },
+};
+
+/** The PVC spec fields that may change: requests (bound claims) and the attributes class. */
+function comparableClaimSpec(spec: Record<string, unknown>, old: Record<string, unknown>, bound: boolean) {
+  const out = { ...spec, volumeAttributesClassName: undefined } as Record<string, unknown>;
+  if (!old.volumeName) out.volumeName = undefined;
+  if (bound) out.resources = { ...asObj(spec.resources), requests: asObj(asObj(old.resources).requests) };
+  return JSON.stringify(out);
+}
+
+export const persistentVolumeClaimKind: KindDef = {
+  group: "",
+  version: "v1",
+  kind: "PersistentVolumeClaim",
+  resource: "persistentvolumeclaims",
+  singular: "persistentvolumeclaim",
+  namespaced: true,
+  shortNames: ["pvc"],
+  categories: [],
+  description: "PersistentVolumeClaim is a user's request for and claim to a persistent volume",
+  schema: objectSchema("PersistentVolumeClaim is a user's request for and claim to a persistent volume", {
+    spec: obj({
+      accessModes: strings("The desired access modes the volume should have."),
+      selector: labelSelectorSchema,
+      resources: obj({ limits: mapOf(quantity()), requests: mapOf(quantity()) }),
+      volumeName: str("The binding reference to the PersistentVolume backing this claim."),
+      storageClassName: str("The name of the StorageClass required by the claim."),
+      volumeMode: enumOf(volumeModes, "What type of volume is required by the claim."),
+      dataSource: obj({ apiGroup: str(), kind: str(), name: str() }),
+      dataSourceRef: obj({ apiGroup: str(), kind: str(), name: str(), namespace: str() }),
+      volumeAttributesClassName: str("The VolumeAttributesClass used by this claim."),
+    }),
+    status: obj({
+      phase: enumOf(["Pending", "Bound", "Lost"], "The current phase of PersistentVolumeClaim."),
+      accessModes: strings("The actual access modes the volume backing the PVC has."),
+      capacity: mapOf(quantity(), "The actual resources of the underlying volume."),
+      conditions: mergeList(conditionSchema, "type"),
+      allocatedResources: mapOf(quantity()),
+      allocatedResourceStatuses: mapOf(str()),
+      currentVolumeAttributesClassName: str(),
+      modifyVolumeStatus: obj({ targetVolumeAttributesClassName: str(), status: str() }),
+    }),
+  }),
+  nameRule: dns1123Subdomain,
+  subresources: ["status"],
+  hasStatus: true,
+  defaults(pvc) {
+    const spec = asObj(pvc.spec);
+    spec.volumeMode ??= "Filesystem";
+    pvc.spec = spec;
+    const status = asObj(pvc.status);
+    status.phase ??= "Pending";
+    pvc.status = status;
+  },
+  validate(pvc, old) {
+    const spec = asObj(pvc.spec);
+    const errs = validateModes(spec.accessModes, "spec.accessModes", "at least 1 access mode is required");
+    if (spec.selector !== undefined) errs.push(...validateLabelSelector(spec.selector, "spec.selector"));
+    const storage = asObj(asObj(spec.resources).requests).storage;
+    if (storage === undefined) errs.push(required("spec.resources[storage]"));
+    else if (qty(storage) <= 0)
+      errs.push(invalid("spec.resources[storage]", String(storage), "must be greater than zero"));
+    if (!volumeModes.includes(spec.volumeMode as string))
+      errs.push(notSupported("spec.volumeMode", spec.volumeMode, volumeModes));
+    const sc = spec.storageClassName;
+    if (typeof sc === "string" && sc !== "")
+      for (const m of dns1123Subdomain(sc)) errs.push(invalid("spec.storageClassName", sc, m));
+    if (old !== undefined) {
+      const oldSpec = asObj(old.spec);
+      const bound = asObj(pvc.status).phase === "Bound";
+      if (comparableClaimSpec(spec, oldSpec, bound) !== comparableClaimSpec(oldSpec, oldSpec, bound))
+        errs.push(
+          forbidden(
+            "spec",
+            "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+          ),
+        );
+    }
+    return errs;
+  },
+  table: {
+    columns: [
+      column("Status", "phase represents the current phase of PersistentVolumeClaim."),
+      column("Volume", "volumeName is the binding reference to the PersistentVolume backing this claim."),
+      column("Capacity", "capacity represents the actual resources of the underlying volume."),
+      column("Access Modes", "accessModes contains the actual access modes the volume backing the PVC has."),
+      column("StorageClass", "StorageClass of the pvc"),
+      column("VolumeAttributesClass", "VolumeAttributesClass of the pvc"),
+      column("VolumeMode", "volumeMode defines what type of volume is required by the claim.", "string", 1),
+    ],
+    cells(pvc) {
+      const spec = asObj(pvc.spec);
+      const status = asObj(pvc.status);
+      const boundTo = (spec.volumeName as string | undefined) ?? "";
+      return [
+        phase(pvc),
+        boundTo,
+        boundTo === "" ? "" : String(asObj(status.capacity).storage ?? "0"),
+        boundTo === "" ? "" : modesText(status.accessModes),
+        className(pvc, spec),
+        volumeAttributesClass(spec),
+        (spec.volumeMode as string | undefined) ?? "<unset>",
+      ];
+    },
+  },
+};
