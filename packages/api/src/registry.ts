@@ -64,6 +64,37 @@ export const allKinds: readonly KindDef[] = [
   csiStorageCapacityKind,
 ];
 
+/**
+ * Groups in kube-apiserver's discovery order (its APIService group priorities, highest first);
+ * groups not named here follow in registration order.
+ */
+const GROUP_ORDER = [
+  "",
+  "apiregistration.k8s.io",
+  "apps",
+  "events.k8s.io",
+  "authentication.k8s.io",
+  "authorization.k8s.io",
+  "autoscaling",
+  "batch",
+  "certificates.k8s.io",
+  "networking.k8s.io",
+  "policy",
+  "rbac.authorization.k8s.io",
+  "storage.k8s.io",
+  "admissionregistration.k8s.io",
+  "apiextensions.k8s.io",
+  "scheduling.k8s.io",
+  "coordination.k8s.io",
+  "node.k8s.io",
+  "discovery.k8s.io",
+  "flowcontrol.apiserver.k8s.io",
+];
+const groupRank = (g: string) => {
+  const i = GROUP_ORDER.indexOf(g);
+  return i < 0 ? GROUP_ORDER.length : i;
+};
+
 export interface GroupVersion {
   group: string;
   version: string;
@@ -89,7 +120,7 @@ export class Registry {
     return this.byKind.get(`${apiVersion}/${kind}`);
   }
 
-  /** Group-versions in discovery order (core first). */
+  /** Group-versions in discovery order (core first, then kube's group order). */
   groupVersions(): GroupVersion[] {
     const out = new Map<string, GroupVersion>();
     for (const k of this.kinds) {
@@ -101,6 +132,6 @@ export class Registry {
       }
       gv.kinds.push(k);
     }
-    return [...out.values()];
+    return [...out.values()].sort((a, b) => groupRank(a.group) - groupRank(b.group));
   }
 }
