@@ -3,6 +3,7 @@
 import { metav1Time } from "../meta.js";
 import { Deployment, Job } from "./descriptors-apps.js";
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from "./descriptors-core.js";
+import { CertificateSigningRequest, PriorityClass } from "./descriptors-kinds.js";
 import { CronJob, PodDisruptionBudget, ResourceQuota } from "./descriptors-more.js";
 import { type ElemType, type FieldDesc, isMessage, type MessageDesc } from "./dsl.js";
 import { decodeUtf8, ProtobufDecodeError, Reader, WireType, wireTypeNames } from "./wire.js";
@@ -29,6 +30,8 @@ const kinds = new Map<string, MessageDesc>([
   ["v1 ResourceQuota", ResourceQuota],
   ["policy/v1 PodDisruptionBudget", PodDisruptionBudget],
   ["batch/v1 CronJob", CronJob],
+  ["scheduling.k8s.io/v1 PriorityClass", PriorityClass],
+  ["certificates.k8s.io/v1 CertificateSigningRequest", CertificateSigningRequest],
 ]);
 
 /** The `apiVersion kind` pairs that have a protobuf schema, e.g. "apps/v1 Deployment". */
