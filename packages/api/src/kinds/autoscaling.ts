@@ -122,6 +122,10 @@ export const horizontalPodAutoscalerKind: KindDef = {
       };
     }
     hpa.spec = spec;
+    // v2's desiredReplicas is not omitempty: a new HPA shows 0 until the controller sets it.
+    const status = asObj(hpa.status);
+    status.desiredReplicas ??= 0;
+    hpa.status = status;
   },
   validate(hpa) {
     const errs: FieldError[] = [];

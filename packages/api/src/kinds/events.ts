@@ -34,6 +34,8 @@ function rename(o: KubeObject, apiVersion: string, from: 0 | 1): KubeObject {
   }
   // An empty source is how core/v1 leaves it unset; events.k8s.io omits it.
   if (from === 0 && Object.keys(asObj(out.deprecatedSource)).length === 0) delete out.deprecatedSource;
+  // events.k8s.io/v1 eventTime is not omitempty: a core/v1 Event without one reads as null.
+  if (from === 0) out.eventTime ??= null;
   return out;
 }
 
