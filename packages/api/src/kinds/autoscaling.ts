@@ -7,7 +7,7 @@ import { objectSchema } from "../meta.js";
 import { any, int32, int64, list, mergeList, obj, str, time } from "../schema.js";
 import { column } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, required } from "../validation.js";
-import { asList, asObj, type Json } from "./json.js";
+import { asList, asObj, type Json, text } from "./json.js";
 import { conditionSchema } from "./podspec.js";
 
 const policy = obj({ type: str(), value: int32(), periodSeconds: int32() });
@@ -43,7 +43,7 @@ function defaultRules(r: unknown, d: Json): Json {
 function targets(specs: Json[], statuses: Json[]): string {
   if (specs.length === 0) return "<none>";
   const list = specs.map((spec, i) => {
-    const key = String(spec.type ?? "");
+    const key = text(spec.type ?? "");
     const field = key.charAt(0).toLowerCase() + key.slice(1);
     const src = asObj(spec[field]);
     const target = asObj(src.target);
@@ -51,20 +51,21 @@ function targets(specs: Json[], statuses: Json[]): string {
     switch (spec.type) {
       case "Resource":
       case "ContainerResource": {
-        const name = String(src.name ?? "");
+        const name = text(src.name ?? "");
         if (target.averageValue !== undefined)
-          return `${name}: ${cur.averageValue ?? "<unknown>"}/${target.averageValue}`;
-        const now = cur.averageUtilization !== undefined ? `${cur.averageUtilization}%` : "<unknown>";
-        const want = target.averageUtilization !== undefined ? `${target.averageUtilization}%` : "<auto>";
+          return `${name}: ${text(cur.averageValue) || "<unknown>"}/${text(target.averageValue)}`;
+        const now = cur.averageUtilization !== undefined ? `${text(cur.averageUtilization)}%` : "<unknown>";
+        const want =
+          target.averageUtilization !== undefined ? `${text(target.averageUtilization)}%` : "<auto>";
         return `${name}: ${now}/${want}`;
       }
       case "Pods":
-        return `${cur.averageValue ?? "<unknown>"}/${target.averageValue ?? ""}`;
+        return `${text(cur.averageValue) || "<unknown>"}/${text(target.averageValue)}`;
       case "Object":
       case "External": {
         const avg = target.averageValue !== undefined;
-        const now = (avg ? cur.averageValue : cur.value) ?? "<unknown>";
-        return `${now}/${avg ? `${target.averageValue} (avg)` : (target.value ?? "")}`;
+        const now = text(avg ? cur.averageValue : cur.value) || "<unknown>";
+        return `${now}/${avg ? `${text(target.averageValue)} (avg)` : text(target.value)}`;
       }
       default:
         return "<unknown type>";
@@ -132,10 +133,10 @@ export const horizontalPodAutoscalerKind: KindDef = {
     const spec = asObj(hpa.spec);
     const ref = asObj(spec.scaleTargetRef);
     if (!ref.kind) errs.push(required("spec.scaleTargetRef.kind"));
-    else if (/[/%]/.test(String(ref.kind)))
+    else if (/[/%]/.test(text(ref.kind)))
       errs.push(invalid("spec.scaleTargetRef.kind", ref.kind, "may not contain '/' or '%'"));
     if (!ref.name) errs.push(required("spec.scaleTargetRef.name"));
-    else if (/[/%]/.test(String(ref.name)) || ref.name === "." || ref.name === "..")
+    else if (/[/%]/.test(text(ref.name)) || ref.name === "." || ref.name === "..")
       errs.push(invalid("spec.scaleTargetRef.name", ref.name, "may not contain '/' or '%'"));
     const min = spec.minReplicas;
     if (typeof min === "number" && min < 1)
@@ -160,9 +161,9 @@ export const horizontalPodAutoscalerKind: KindDef = {
       const status = asObj(hpa.status);
       const ref = asObj(spec.scaleTargetRef);
       return [
-        `${ref.kind ?? ""}/${ref.name ?? ""}`,
+        `${text(ref.kind)}/${text(ref.name)}`,
         targets(asList(spec.metrics), asList(status.currentMetrics)),
-        spec.minReplicas === undefined ? "<unset>" : String(spec.minReplicas),
+        spec.minReplicas === undefined ? "<unset>" : text(spec.minReplicas),
         spec.maxReplicas ?? 0,
         status.currentReplicas ?? 0,
       ];

@@ -7,7 +7,7 @@ import { type KubeObject, objectSchema } from "../meta.js";
 import { enumOf, int32, list, mapOf, obj, str, strings, time } from "../schema.js";
 import { age, ageColumn, column, humanDuration } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, notSupported, required } from "../validation.js";
-import { asList, asObj } from "./json.js";
+import { asList, asObj, text } from "./json.js";
 
 const usages = [
   "any",
@@ -153,7 +153,7 @@ export const certificateSigningRequestKind: KindDef = {
       errs.push(invalid("spec", "", "field is immutable"));
     const types = new Set<string>();
     asList(asObj(csr.status).conditions).forEach((c, i) => {
-      const t = String(c.type ?? "");
+      const t = text(c.type ?? "");
       if (t === "") errs.push(required(`status.conditions[${i}].type`));
       if (types.has(t) && conditionTypes.includes(t))
         errs.push({

@@ -11,7 +11,7 @@ import { type KubeObject, objectReferenceSchema, objectSchema } from "../meta.js
 import { int32, obj, str, time } from "../schema.js";
 import { column, humanDuration, nameColumn } from "../table.js";
 import { dns1123Subdomain, type FieldError, invalid, qualifiedName, required } from "../validation.js";
-import { asObj } from "./json.js";
+import { asObj, text } from "./json.js";
 
 /** Fields renamed between core/v1 (storage) and events.k8s.io/v1. */
 const renames: [core: string, events: string][] = [
@@ -121,18 +121,18 @@ export const eventTable: TableDef = {
       last = since(series.lastObservedTime, now);
       count = typeof series.count === "number" ? series.count : 0;
     } else if (count === 0) count = 1;
-    const kind = String(io.kind ?? "").toLowerCase();
+    const kind = text(io.kind ?? "").toLowerCase();
     const source = asObj(ev.source);
     const component = firstNonEmpty(source.component, ev.reportingComponent);
     const instance = firstNonEmpty(source.host, ev.reportingInstance);
     return [
       last,
-      ev.type ?? "",
-      ev.reason ?? "",
-      io.name ? `${kind}/${io.name}` : kind,
-      io.fieldPath ?? "",
+      text(ev.type),
+      text(ev.reason),
+      text(io.name) ? `${kind}/${text(io.name)}` : kind,
+      text(io.fieldPath),
       instance === "" ? component : `${component}, ${instance}`,
-      String(ev.message ?? "").trim(),
+      text(ev.message ?? "").trim(),
       first,
       count,
       ev.metadata.name,
@@ -154,20 +154,20 @@ function validateEventsV1(o: KubeObject): FieldError[] {
   else {
     if (!io.namespace && ns !== "default" && ns !== "kube-system")
       errs.push(invalid("involvedObject.namespace", io.namespace ?? "", "does not match event.namespace"));
-    const rc = String(ev.reportingComponent ?? "");
+    const rc = text(ev.reportingComponent ?? "");
     if (rc === "") errs.push(required("reportingController"));
     for (const m of qualifiedName(rc)) errs.push(invalid("reportingController", rc, m));
-    const ri = String(ev.reportingInstance ?? "");
+    const ri = text(ev.reportingInstance ?? "");
     if (ri === "") errs.push(required("reportingInstance"));
     if (ri.length > 128) errs.push(invalid("reportingInstance", "", "can have at most 128 characters"));
-    const action = String(ev.action ?? "");
+    const action = text(ev.action ?? "");
     if (action === "") errs.push(required("action"));
     if (action.length > 128) errs.push(invalid("action", "", "can have at most 128 characters"));
-    const reason = String(ev.reason ?? "");
+    const reason = text(ev.reason ?? "");
     if (reason === "") errs.push(required("reason"));
     if (reason.length > 128) errs.push(invalid("reason", "", "can have at most 128 characters"));
   }
-  if (String(ev.message ?? "").length > 1024)
+  if (text(ev.message ?? "").length > 1024)
     errs.push(invalid("message", "", "can have at most 1024 characters"));
   if (ev.series !== undefined) {
     const s = asObj(ev.series);
@@ -176,7 +176,7 @@ function validateEventsV1(o: KubeObject): FieldError[] {
     if (!s.lastObservedTime) errs.push(required("series.lastObservedTime"));
   }
   if (ev.type !== "Normal" && ev.type !== "Warning")
-    errs.push(invalid("type", "", `has invalid value: ${ev.type ?? ""}`));
+    errs.push(invalid("type", "", `has invalid value: ${text(ev.type)}`));
   if (ev.firstTimestamp) errs.push(invalid("firstTimestamp", "", "needs to be unset"));
   if (ev.lastTimestamp) errs.push(invalid("lastTimestamp", "", "needs to be unset"));
   if (typeof ev.count === "number" && ev.count !== 0) errs.push(invalid("count", "", "needs to be unset"));

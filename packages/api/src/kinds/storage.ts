@@ -15,7 +15,7 @@ import {
   qualifiedName,
   required,
 } from "../validation.js";
-import { asList, asObj } from "./json.js";
+import { asList, asObj, text } from "./json.js";
 import { labelSelectorSchema } from "./templates.js";
 
 const base = {
@@ -94,7 +94,7 @@ export const storageClassKind: KindDef = {
     if (!bindingModes.includes(sc.volumeBindingMode as string))
       errs.push(notSupported("volumeBindingMode", sc.volumeBindingMode, bindingModes));
     let size = 0;
-    for (const [k, v] of Object.entries(asObj(sc.parameters))) size += k.length + String(v).length;
+    for (const [k, v] of Object.entries(asObj(sc.parameters))) size += k.length + text(v).length;
     if (size > 256 * 1024)
       errs.push({
         type: "FieldValueTooLong",
@@ -285,7 +285,7 @@ export const csiDriverKind: KindDef = {
     ],
     cells(d) {
       const spec = asObj(d.spec);
-      const audiences = asList(spec.tokenRequests).map((t) => String(t.audience ?? ""));
+      const audiences = asList(spec.tokenRequests).map((t) => text(t.audience ?? ""));
       const modes = asList(spec.volumeLifecycleModes) as unknown as string[];
       return [
         spec.attachRequired !== false,
@@ -330,6 +330,6 @@ export const csiStorageCapacityKind: KindDef = {
       column("StorageClassName", "The name of the StorageClass that the reported capacity applies to."),
       column("Capacity", "The value reported by the CSI driver in its GetCapacityResponse."),
     ],
-    cells: (c) => [c.storageClassName ?? "", c.capacity === undefined ? "<unset>" : String(c.capacity)],
+    cells: (c) => [c.storageClassName ?? "", c.capacity === undefined ? "<unset>" : text(c.capacity)],
   },
 };

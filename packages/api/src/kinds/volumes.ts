@@ -15,14 +15,14 @@ import {
   notSupported,
   required,
 } from "../validation.js";
-import { asObj } from "./json.js";
+import { asObj, text } from "./json.js";
 import { conditionSchema } from "./podspec.js";
 import { labelSelectorSchema, validateLabelSelector } from "./templates.js";
 
 /** A quantity's value, NaN when it does not parse (the schema reports that). */
 function qty(v: unknown): number {
   try {
-    return parseQuantity(String(v));
+    return parseQuantity(text(v));
   } catch {
     return Number.NaN;
   }
@@ -203,9 +203,9 @@ export const persistentVolumeKind: KindDef = {
       const claim =
         spec.claimRef === undefined
           ? ""
-          : `${asObj(spec.claimRef).namespace ?? ""}/${asObj(spec.claimRef).name ?? ""}`;
+          : `${text(asObj(spec.claimRef).namespace)}/${text(asObj(spec.claimRef).name)}`;
       return [
-        String(asObj(spec.capacity).storage ?? "0"),
+        text(asObj(spec.capacity).storage ?? "0"),
         modesText(spec.accessModes),
         spec.persistentVolumeReclaimPolicy ?? "",
         phase(pv),
@@ -278,7 +278,7 @@ export const persistentVolumeClaimKind: KindDef = {
     const storage = asObj(asObj(spec.resources).requests).storage;
     if (storage === undefined) errs.push(required("spec.resources[storage]"));
     else if (qty(storage) <= 0)
-      errs.push(invalid("spec.resources[storage]", String(storage), "must be greater than zero"));
+      errs.push(invalid("spec.resources[storage]", text(storage), "must be greater than zero"));
     if (!volumeModes.includes(spec.volumeMode as string))
       errs.push(notSupported("spec.volumeMode", spec.volumeMode, volumeModes));
     const sc = spec.storageClassName;
@@ -314,7 +314,7 @@ export const persistentVolumeClaimKind: KindDef = {
       return [
         phase(pvc),
         boundTo,
-        boundTo === "" ? "" : String(asObj(status.capacity).storage ?? "0"),
+        boundTo === "" ? "" : text(asObj(status.capacity).storage ?? "0"),
         boundTo === "" ? "" : modesText(status.accessModes),
         className(pvc, spec),
         volumeAttributesClass(spec),
