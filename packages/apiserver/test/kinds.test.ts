@@ -462,6 +462,28 @@ t.test("new kinds through the REST API", { timeout: 180_000 }, async (t) => {
         "ev-old",
       ]);
     }
+    // A watch through events.k8s.io sees a core/v1 write in its own form, and the other way round.
+    const from = (await req("GET", core)).json().metadata.resourceVersion;
+    await req("POST", core, {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name: "ev-watched" },
+      involvedObject: { kind: "Pod", namespace: "default", name: "p2" },
+      reason: "Started",
+      message: "watched",
+      type: "Normal",
+    });
+    for (const [path, form] of [
+      [events, { apiVersion: "events.k8s.io/v1", note: "watched", regarding: { name: "p2" } }],
+      [core, { apiVersion: "v1", message: "watched", involvedObject: { name: "p2" } }],
+    ] as const) {
+      const lines = (await req("GET", `${path}?watch=true&timeoutSeconds=1&resourceVersion=${from}`)).body
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l));
+      const added = lines.find((e) => e.type === "ADDED" && e.object.metadata.name === "ev-watched");
+      t.match(added?.object, form, `watch ${path}`);
+    }
     t.equal((await req("DELETE", `${events}/ev-old`)).statusCode, 200);
     t.equal((await req("GET", `${core}/ev-old`)).statusCode, 404, "deleted through one, gone from the other");
   });
