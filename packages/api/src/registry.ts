@@ -5,6 +5,7 @@
 import { apiVersionOf, type KindDef } from "./kind.js";
 import { deploymentKind, leaseKind, replicaSetKind } from "./kinds/apps.js";
 import { horizontalPodAutoscalerKind } from "./kinds/autoscaling.js";
+import { horizontalPodAutoscalerV1Kind } from "./kinds/autoscalingv1.js";
 import { cronJobKind, jobKind } from "./kinds/batch.js";
 import { certificateSigningRequestKind } from "./kinds/certificates.js";
 import { controllerRevisionKind } from "./kinds/controllerrevision.js";
@@ -54,6 +55,7 @@ export const allKinds: readonly KindDef[] = [
   persistentVolumeClaimKind,
   controllerRevisionKind,
   horizontalPodAutoscalerKind,
+  horizontalPodAutoscalerV1Kind,
   certificateSigningRequestKind,
   eventsEventKind,
   runtimeClassKind,

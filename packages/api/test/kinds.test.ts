@@ -499,6 +499,7 @@ t.test("registry, discovery order and OpenAPI", async (t) => {
       "apps/v1",
       "events.k8s.io/v1",
       "autoscaling/v2",
+      "autoscaling/v1",
       "batch/v1",
       "certificates.k8s.io/v1",
       "policy/v1",

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import t from "tap";
 import type { KindDef } from "../src/kind.js";
 import { horizontalPodAutoscalerKind } from "../src/kinds/autoscaling.js";
+import { horizontalPodAutoscalerV1Kind, hpaV1ToV2, hpaV2ToV1 } from "../src/kinds/autoscalingv1.js";
 import { certificateSigningRequestKind } from "../src/kinds/certificates.js";
 import { controllerRevisionKind } from "../src/kinds/controllerrevision.js";
 import { coreToEvents, eventsEventKind, eventsToCore } from "../src/kinds/events.js";
@@ -34,6 +35,7 @@ const newKinds: KindDef[] = [
   eventsEventKind,
   controllerRevisionKind,
   horizontalPodAutoscalerKind,
+  horizontalPodAutoscalerV1Kind,
   certificateSigningRequestKind,
 ];
 
@@ -62,6 +64,7 @@ t.test("random field values never make a new kind throw", async (t) => {
         k.validate?.(obj, old);
         k.table.cells(obj, now);
         if (k === eventsEventKind) coreToEvents(eventsToCore(obj));
+        if (k === horizontalPodAutoscalerV1Kind) hpaV2ToV1(hpaV1ToV2(obj));
       }),
       { numRuns: 300, seed: 7 },
     );

@@ -488,6 +488,84 @@ t.test("new kinds through the REST API", { timeout: 180_000 }, async (t) => {
     t.equal((await req("GET", `${core}/ev-old`)).statusCode, 404, "deleted through one, gone from the other");
   });
 
+  await t.test("HorizontalPodAutoscalers: autoscaling/v1 and v2 share one store", async (t) => {
+    const v1 = "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers";
+    const v2 = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+    const made = await req("POST", v1, {
+      apiVersion: "autoscaling/v1",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "old" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+        maxReplicas: 3,
+        targetCPUUtilizationPercentage: 50,
+      },
+    });
+    t.equal(made.statusCode, 201, made.body);
+    t.match(made.json(), {
+      apiVersion: "autoscaling/v1",
+      spec: { minReplicas: 1, targetCPUUtilizationPercentage: 50 },
+    });
+    const asV2 = (await req("GET", `${v2}/old`)).json();
+    t.same(asV2.spec.metrics, [
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+      },
+    ]);
+    t.equal(asV2.apiVersion, "autoscaling/v2");
+    // A v2 object with more than v1 can say keeps it through a v1 read-modify-write.
+    const metrics = [
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } },
+      },
+      {
+        type: "Resource",
+        resource: { name: "memory", target: { type: "AverageValue", averageValue: "100Mi" } },
+      },
+    ];
+    await req("POST", v2, {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "rich" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+        maxReplicas: 4,
+        metrics,
+      },
+    });
+    const asV1 = (await req("GET", `${v1}/rich`)).json();
+    t.equal(asV1.spec.targetCPUUtilizationPercentage, 60);
+    t.same(JSON.parse(asV1.metadata.annotations["autoscaling.alpha.kubernetes.io/metrics"]), [metrics[1]]);
+    const put = await req("PUT", `${v1}/rich`, { ...asV1, spec: { ...asV1.spec, maxReplicas: 6 } });
+    t.equal(put.statusCode, 200, put.body);
+    const back = (await req("GET", `${v2}/rich`)).json();
+    t.same(back.spec.metrics, metrics, "metrics kept");
+    t.equal(back.spec.maxReplicas, 6);
+    t.notOk(back.metadata.annotations, "no conversion annotations in v2");
+    const bad = await req("POST", v1, {
+      apiVersion: "autoscaling/v1",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "bad" },
+      spec: { scaleTargetRef: { kind: "Deployment", name: "web" }, minReplicas: 3, maxReplicas: 2 },
+    });
+    t.equal(bad.statusCode, 422);
+    t.match(
+      bad.json().message,
+      /spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`/,
+    );
+    const table = (await req("GET", v1, undefined, tableAccept)).json();
+    t.match(table.rows.find((r: { cells: unknown[] }) => r.cells[0] === "old")?.cells, [
+      "old",
+      "Deployment/web",
+      "cpu: <unknown>/50%",
+      "1",
+      3,
+      0,
+    ]);
+  });
+
   await t.test("CSR approval subresource", async (t) => {
     const path = "/apis/certificates.k8s.io/v1/certificatesigningrequests/csr1";
     const csr = (await req("GET", path)).json();

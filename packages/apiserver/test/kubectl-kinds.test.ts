@@ -188,6 +188,32 @@ async function main(): Promise<void> {
     t.equal(row.at(-1), "Approved");
   });
 
+  t.test("kubectl autoscale (protobuf autoscaling/v1 HPA, read as v2) and get hpa", async (t) => {
+    await ok(t, ["create", "deployment", "web", "--image=nginx:1.27"]);
+    t.equal(
+      await ok(t, ["autoscale", "deployment", "web", "--max=5", "--cpu-percent=70"]),
+      "horizontalpodautoscaler.autoscaling/web autoscaled\n",
+    );
+    const hpa = JSON.parse(await ok(t, ["get", "hpa", "web", "-o", "json"]));
+    t.match(hpa, {
+      apiVersion: "autoscaling/v2",
+      spec: {
+        scaleTargetRef: { kind: "Deployment", name: "web", apiVersion: "apps/v1" },
+        minReplicas: 1,
+        maxReplicas: 5,
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          },
+        ],
+      },
+    });
+    const out = await ok(t, ["get", "hpa"]);
+    t.equal(header(out), "NAME | REFERENCE | TARGETS | MINPODS | MAXPODS | REPLICAS | AGE");
+    t.same(rows(out)[0]?.slice(0, 6), ["web", "Deployment/web", "cpu: <unknown>/70%", "1", "5", "0"]);
+  });
+
   t.test("kubectl get pv,pvc,sc", async (t) => {
     await ok(t, [
       "create",

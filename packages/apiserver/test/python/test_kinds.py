@@ -212,6 +212,23 @@ class Namespaced(NamespacedTest):
         listed = c.call_api(path, "GET", response_type="object", **call)
         self.assertEqual([h["metadata"]["name"] for h in listed["items"]], ["web"])
 
+    def test_horizontal_pod_autoscalers_v1(self):
+        a = client.AutoscalingV1Api()
+        a.create_namespaced_horizontal_pod_autoscaler(
+            self.ns,
+            client.V1HorizontalPodAutoscaler(
+                metadata=meta("api"),
+                spec=client.V1HorizontalPodAutoscalerSpec(
+                    scale_target_ref=client.V1CrossVersionObjectReference(api_version="apps/v1", kind="Deployment", name="api"),
+                    max_replicas=3,
+                    target_cpu_utilization_percentage=50,
+                ),
+            ),
+        )
+        got = a.read_namespaced_horizontal_pod_autoscaler("api", self.ns)
+        self.assertEqual((got.spec.min_replicas, got.spec.target_cpu_utilization_percentage), (1, 50))
+        self.assertEqual([h.metadata.name for h in a.list_namespaced_horizontal_pod_autoscaler(self.ns).items], ["api"])
+
     def test_csi_storage_capacities(self):
         c = api()
         path = f"/apis/storage.k8s.io/v1/namespaces/{self.ns}/csistoragecapacities"
