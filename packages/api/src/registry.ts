@@ -18,16 +18,18 @@ import {
   secretKind,
   serviceAccountKind,
 } from "./kinds/core.js";
+import { csiDriverKind, csiNodeKind, csiStorageCapacityKind } from "./kinds/csi.js";
 import { endpointSliceKind } from "./kinds/discovery.js";
 import { eventsEventKind } from "./kinds/events.js";
 import { runtimeClassKind } from "./kinds/node.js";
+import { persistentVolumeClaimKind } from "./kinds/persistentvolumeclaim.js";
 import { podKind } from "./kinds/pod.js";
 import { podDisruptionBudgetKind } from "./kinds/policy.js";
 import { limitRangeKind, resourceQuotaKind } from "./kinds/quota.js";
 import { priorityClassKind } from "./kinds/scheduling.js";
 import { serviceKind } from "./kinds/service.js";
-import { csiDriverKind, csiNodeKind, csiStorageCapacityKind, storageClassKind } from "./kinds/storage.js";
-import { persistentVolumeClaimKind, persistentVolumeKind } from "./kinds/volumes.js";
+import { storageClassKind } from "./kinds/storage.js";
+import { persistentVolumeKind } from "./kinds/volumes.js";
 import { daemonSetKind, statefulSetKind } from "./kinds/workloads.js";
 
 export const allKinds: readonly KindDef[] = [

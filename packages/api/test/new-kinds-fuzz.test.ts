@@ -12,6 +12,7 @@ import { certificateSigningRequestKind } from "../src/kinds/certificates.js";
 import { controllerRevisionKind } from "../src/kinds/controllerrevision.js";
 import { coreToEvents, eventsEventKind, eventsToCore } from "../src/kinds/events.js";
 import { runtimeClassKind } from "../src/kinds/node.js";
+import { persistentVolumeClaimKind } from "../src/kinds/persistentvolumeclaim.js";
 import { priorityClassKind } from "../src/kinds/scheduling.js";
 import {
   csiDriverKind,
@@ -19,7 +20,7 @@ import {
   csiStorageCapacityKind,
   storageClassKind,
 } from "../src/kinds/storage.js";
-import { persistentVolumeClaimKind, persistentVolumeKind } from "../src/kinds/volumes.js";
+import { persistentVolumeKind } from "../src/kinds/volumes.js";
 import type { KubeObject } from "../src/meta.js";
 import { allKinds } from "../src/registry.js";
 
