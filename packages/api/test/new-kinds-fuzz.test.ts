@@ -1,5 +1,5 @@
 /**
- * The new kinds' defaults, validation, table cells and Event conversion never throw, whatever JSON
+ * The new kinds' defaults, validation, table cells and conversions never throw, whatever JSON
  * a client sends in their fields (the API server answers 4xx for what they report; a throw would
  * be a 500). fast-check drives random values into every top-level field of each kind.
  */
@@ -10,16 +10,12 @@ import { horizontalPodAutoscalerKind } from "../src/kinds/autoscaling.js";
 import { horizontalPodAutoscalerV1Kind, hpaV1ToV2, hpaV2ToV1 } from "../src/kinds/autoscalingv1.js";
 import { certificateSigningRequestKind } from "../src/kinds/certificates.js";
 import { controllerRevisionKind } from "../src/kinds/controllerrevision.js";
+import { csiDriverKind, csiNodeKind, csiStorageCapacityKind } from "../src/kinds/csi.js";
 import { coreToEvents, eventsEventKind, eventsToCore } from "../src/kinds/events.js";
 import { runtimeClassKind } from "../src/kinds/node.js";
 import { persistentVolumeClaimKind } from "../src/kinds/persistentvolumeclaim.js";
 import { priorityClassKind } from "../src/kinds/scheduling.js";
-import {
-  csiDriverKind,
-  csiNodeKind,
-  csiStorageCapacityKind,
-  storageClassKind,
-} from "../src/kinds/storage.js";
+import { storageClassKind } from "../src/kinds/storage.js";
 import { persistentVolumeKind } from "../src/kinds/volumes.js";
 import type { KubeObject } from "../src/meta.js";
 import { allKinds } from "../src/registry.js";
