@@ -211,6 +211,54 @@ t.test("new kinds through the REST API", { timeout: 180_000 }, async (t) => {
     );
   });
 
+  await t.test("Priority admission: pods get their class's priority; one global default", async (t) => {
+    const pods = "/api/v1/namespaces/default/pods";
+    const pod = (name: string, spec: Json = {}) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: { containers: [{ name: "c", image: "nginx:1.27" }], ...spec },
+    });
+    const plain = await req("POST", pods, pod("plain"));
+    t.equal(plain.statusCode, 201, plain.body);
+    t.match(plain.json().spec, { priority: 0, preemptionPolicy: "PreemptLowerPriority" });
+    t.notOk(plain.json().spec.priorityClassName, "no class named when there is no global default");
+    const critical = await req("POST", pods, pod("critical", { priorityClassName: "system-node-critical" }));
+    t.match(critical.json().spec, { priority: 2000001000, preemptionPolicy: "PreemptLowerPriority" });
+    const unknown = await req("POST", pods, pod("unknown", { priorityClassName: "nope" }));
+    t.equal(unknown.statusCode, 403);
+    t.equal(unknown.json().message, 'pods "unknown" is forbidden: no PriorityClass with name nope was found');
+    const wrong = await req("POST", pods, pod("wrong", { priorityClassName: "high", priority: 5 }));
+    t.equal(wrong.statusCode, 403);
+    t.match(
+      wrong.json().message,
+      /the integer value of priority \(5\) must not be provided in pod spec; priority admission controller computed 1000 from the given PriorityClass name/,
+    );
+    const pcs = "/apis/scheduling.k8s.io/v1/priorityclasses";
+    const mk = (name: string, value: number) => ({
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: { name },
+      value,
+      globalDefault: true,
+      preemptionPolicy: "Never",
+    });
+    t.equal((await req("POST", pcs, mk("everyone", 10))).statusCode, 201);
+    const second = await req("POST", pcs, mk("another", 20));
+    t.equal(second.statusCode, 403);
+    t.equal(
+      second.json().message,
+      'priorityclasses.scheduling.k8s.io "another" is forbidden: PriorityClass everyone is already marked as default. Only one default can exist',
+    );
+    const defaulted = (await req("POST", pods, pod("defaulted"))).json();
+    t.match(defaulted.spec, { priorityClassName: "everyone", priority: 10, preemptionPolicy: "Never" });
+    const upd = await req("PATCH", `${pods}/defaulted`, { metadata: { labels: { a: "b" } } });
+    t.equal(upd.json().spec.priority, 10, "an update keeps the priority");
+    for (const name of ["plain", "critical", "defaulted"])
+      await req("DELETE", `${pods}/${name}?gracePeriodSeconds=0`);
+    await req("DELETE", `${pcs}/everyone`);
+  });
+
   await t.test("CSR approval subresource", async (t) => {
     const path = "/apis/certificates.k8s.io/v1/certificatesigningrequests/csr1";
     const csr = (await req("GET", path)).json();
