@@ -122,6 +122,9 @@ async function main(): Promise<void> {
       await ok(t, ["get", "pc", "high", "-o", "jsonpath={.value} {.preemptionPolicy}"]),
       "1000 PreemptLowerPriority",
     );
+    const explain = await ok(t, ["explain", "priorityclass.preemptionPolicy"]);
+    t.match(explain, /GROUP:\s+scheduling\.k8s\.io/);
+    t.match(explain, /FIELD: preemptionPolicy <string>/);
     const del = await kubectl(["delete", "pc", "system-node-critical"]);
     t.not(del.code, 0);
     t.match(del.stderr, /this is a system priority class and cannot be deleted/);
