@@ -144,7 +144,8 @@ export const samples: { path: string; body: Json; change: (o: Json) => Json }[] 
       regarding: { kind: "Deployment", namespace: "default", name: "web" },
       note: "scaled up",
     },
-    change: (o) => ({ ...o, note: "scaled again" }),
+    // events.k8s.io updates may change the series only.
+    change: (o) => ({ ...o, series: { count: 2, lastObservedTime: "2025-01-01T00:01:00.000000Z" } }),
   },
 ];
 

@@ -153,6 +153,16 @@ t.test("new kinds through the REST API", { timeout: 180_000 }, async (t) => {
         /eventTime: Required value/,
       ],
       [
+        "/api/v1/namespaces/default/events",
+        {
+          apiVersion: "v1",
+          kind: "Event",
+          metadata: { name: "bad" },
+          involvedObject: { kind: "Pod", namespace: "other", name: "p" },
+        },
+        /involvedObject.namespace: Invalid value: "other": does not match event.namespace/,
+      ],
+      [
         "/apis/apps/v1/namespaces/default/controllerrevisions",
         { apiVersion: "apps/v1", kind: "ControllerRevision", metadata: { name: "bad" }, revision: -1 },
         /data: Required value: data is mandatory.*revision: Invalid value: -1: must be greater than or equal to 0/,

@@ -8,6 +8,7 @@ import { bool, enumOf, int32, list, mapOf, mergeList, obj, str, stringMap, strin
 import { column } from "../table.js";
 import { dns1123Label, dns1123Subdomain, type FieldError, forbidden, invalid } from "../validation.js";
 import { coreEventFields, eventTable } from "./events.js";
+import { legacyValidateEvent } from "./events-validation.js";
 import { asObj, type Json } from "./json.js";
 import { nodeSpecSchema, nodeStatusSchema, nodeTable } from "./nodestatus.js";
 import { conditionSchema } from "./podspec.js";
@@ -184,6 +185,8 @@ export const eventKind: KindDef = {
   ]),
   nameRule: dns1123Subdomain,
   hasStatus: false,
+  // core/v1 writes get the legacy checks only (ValidateEventCreate/Update for v1).
+  validate: (ev) => legacyValidateEvent(ev, "reportingComponent"),
   table: eventTable,
 };
 

@@ -10,7 +10,8 @@ import type { ColumnDefinition, KindDef, TableDef } from "../kind.js";
 import { type KubeObject, objectReferenceSchema, objectSchema } from "../meta.js";
 import { int32, obj, str, time } from "../schema.js";
 import { column, humanDuration, nameColumn } from "../table.js";
-import { dns1123Subdomain, type FieldError, invalid, qualifiedName, required } from "../validation.js";
+import { dns1123Subdomain } from "../validation.js";
+import { validateEventCreate, validateEventUpdate } from "./events-validation.js";
 import { asObj, text } from "./json.js";
 
 /** Fields renamed between core/v1 (storage) and events.k8s.io/v1. */
@@ -140,51 +141,6 @@ export const eventTable: TableDef = {
   },
 };
 
-/**
- * ValidateEventCreate for events.k8s.io/v1 (pkg/apis/core/validation/events.go), on the core form:
- * the strict checks of the new API besides the legacy ones.
- */
-function validateEventsV1(o: KubeObject): FieldError[] {
-  const ev = eventsToCore(o);
-  const errs: FieldError[] = [];
-  const ns = ev.metadata.namespace ?? "";
-  const io = asObj(ev.involvedObject);
-  if (ev.eventTime === undefined || ev.eventTime === null || ev.eventTime === "")
-    errs.push(required("eventTime"));
-  else {
-    if (!io.namespace && ns !== "default" && ns !== "kube-system")
-      errs.push(invalid("involvedObject.namespace", io.namespace ?? "", "does not match event.namespace"));
-    const rc = text(ev.reportingComponent ?? "");
-    if (rc === "") errs.push(required("reportingController"));
-    for (const m of qualifiedName(rc)) errs.push(invalid("reportingController", rc, m));
-    const ri = text(ev.reportingInstance ?? "");
-    if (ri === "") errs.push(required("reportingInstance"));
-    if (ri.length > 128) errs.push(invalid("reportingInstance", "", "can have at most 128 characters"));
-    const action = text(ev.action ?? "");
-    if (action === "") errs.push(required("action"));
-    if (action.length > 128) errs.push(invalid("action", "", "can have at most 128 characters"));
-    const reason = text(ev.reason ?? "");
-    if (reason === "") errs.push(required("reason"));
-    if (reason.length > 128) errs.push(invalid("reason", "", "can have at most 128 characters"));
-  }
-  if (text(ev.message ?? "").length > 1024)
-    errs.push(invalid("message", "", "can have at most 1024 characters"));
-  if (ev.series !== undefined) {
-    const s = asObj(ev.series);
-    if (typeof s.count !== "number" || s.count < 2)
-      errs.push(invalid("series.count", "", "should be at least 2"));
-    if (!s.lastObservedTime) errs.push(required("series.lastObservedTime"));
-  }
-  if (ev.type !== "Normal" && ev.type !== "Warning")
-    errs.push(invalid("type", "", `has invalid value: ${text(ev.type)}`));
-  if (ev.firstTimestamp) errs.push(invalid("firstTimestamp", "", "needs to be unset"));
-  if (ev.lastTimestamp) errs.push(invalid("lastTimestamp", "", "needs to be unset"));
-  if (typeof ev.count === "number" && ev.count !== 0) errs.push(invalid("count", "", "needs to be unset"));
-  const src = asObj(ev.source);
-  if (src.component || src.host) errs.push(invalid("source", "", "needs to be unset"));
-  return errs;
-}
-
 export const eventsEventKind: KindDef = {
   group: "events.k8s.io",
   version: "v1",
@@ -215,7 +171,10 @@ export const eventsEventKind: KindDef = {
   nameRule: dns1123Subdomain,
   subresources: [],
   hasStatus: false,
-  validate: (ev, old) => (old === undefined ? validateEventsV1(ev) : []),
+  validate: (ev, old) =>
+    old === undefined
+      ? validateEventCreate(eventsToCore(ev))
+      : validateEventUpdate(eventsToCore(ev), eventsToCore(old)),
   table: eventTable,
   storageConversion: { toStorage: eventsToCore, fromStorage: coreToEvents },
 };
