@@ -1,6 +1,7 @@
 export { checkFields, type DecodeProblems } from "./decode.js";
 export { apiVersionOf, type ColumnDefinition, type KindDef, type TableDef } from "./kind.js";
 export { defaultPodSpec, defaultPullPolicy, validatePodSpec } from "./kinds/pod.js";
+export { systemPriorityClasses } from "./kinds/scheduling.js";
 export { formatLabelSelector, labelSelectorSchema, selectorMatches } from "./kinds/templates.js";
 export * from "./managedfields/index.js";
 export {

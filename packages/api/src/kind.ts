@@ -17,10 +17,14 @@ export interface ColumnDefinition {
 }
 
 export interface TableDef {
-  /** Columns after NAME; AGE is added by the server unless `noAge`. */
+  /**
+   * Columns after NAME, in kube's order; AGE is added by the server (before the first column of
+   * priority > 0) unless `noAge`. With `noName` the kind gives its own NAME column and cell.
+   */
   columns: ColumnDefinition[];
   cells(obj: KubeObject, now: Date): unknown[];
   noAge?: boolean;
+  noName?: boolean;
 }
 
 export interface KindDef {
@@ -37,7 +41,7 @@ export interface KindDef {
   /** Metadata name rule: DNS-1123 subdomain for most kinds, label for some. */
   nameRule: NameRule;
   /** Subresources served besides the object itself. */
-  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec")[];
+  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec" | "approval")[];
   /** Fields kept on a main-resource update when a status subresource exists (status is ignored). */
   hasStatus: boolean;
   /** Fills in defaults in place (pod restartPolicy Always, ...). */
@@ -46,6 +50,14 @@ export interface KindDef {
   validate?(obj: KubeObject, old?: KubeObject): FieldError[];
   table: TableDef;
   description: string;
+  /**
+   * Kinds that share another kind's storage (events.k8s.io/v1 Event and core/v1 Event, both under
+   * /registry/events): the stored form is the other kind's, converted on every read and write.
+   */
+  storageConversion?: {
+    toStorage(obj: KubeObject): KubeObject;
+    fromStorage(obj: KubeObject): KubeObject;
+  };
 }
 
 export const apiVersionOf = (k: Pick<KindDef, "group" | "version">) =>

@@ -91,7 +91,10 @@ function paths(k: KindDef, root: string): Json {
     [collection]: {
       get: operation(k, "list", "list"),
       post: operation(k, "post", "create", write),
-      delete: operation(k, "deletecollection", "deletecollection"),
+      // Namespaces have no DELETE on the collection (kube's namespace storage has no DeleteCollection).
+      ...(k.group === "" && k.resource === "namespaces"
+        ? {}
+        : { delete: operation(k, "deletecollection", "deletecollection") }),
     },
     [item]: {
       get: operation(k, "get", "read"),
@@ -105,6 +108,12 @@ function paths(k: KindDef, root: string): Json {
       get: operation(k, "get", "readStatus"),
       put: operation(k, "put", "replaceStatus", write),
       patch: operation(k, "patch", "patchStatus", write),
+    };
+  if (k.subresources.includes("approval"))
+    out[`${item}/approval`] = {
+      get: operation(k, "get", "readApproval"),
+      put: operation(k, "put", "replaceApproval", write),
+      patch: operation(k, "patch", "patchApproval", write),
     };
   return out;
 }

@@ -4,7 +4,11 @@
  */
 import { apiVersionOf, type KindDef } from "./kind.js";
 import { deploymentKind, leaseKind, replicaSetKind } from "./kinds/apps.js";
+import { horizontalPodAutoscalerKind } from "./kinds/autoscaling.js";
+import { horizontalPodAutoscalerV1Kind } from "./kinds/autoscalingv1.js";
 import { cronJobKind, jobKind } from "./kinds/batch.js";
+import { certificateSigningRequestKind } from "./kinds/certificates.js";
+import { controllerRevisionKind } from "./kinds/controllerrevision.js";
 import {
   configMapKind,
   endpointsKind,
@@ -14,11 +18,18 @@ import {
   secretKind,
   serviceAccountKind,
 } from "./kinds/core.js";
+import { csiDriverKind, csiNodeKind, csiStorageCapacityKind } from "./kinds/csi.js";
 import { endpointSliceKind } from "./kinds/discovery.js";
+import { eventsEventKind } from "./kinds/events.js";
+import { runtimeClassKind } from "./kinds/node.js";
+import { persistentVolumeClaimKind } from "./kinds/persistentvolumeclaim.js";
 import { podKind } from "./kinds/pod.js";
 import { podDisruptionBudgetKind } from "./kinds/policy.js";
 import { limitRangeKind, resourceQuotaKind } from "./kinds/quota.js";
+import { priorityClassKind } from "./kinds/scheduling.js";
 import { serviceKind } from "./kinds/service.js";
+import { storageClassKind } from "./kinds/storage.js";
+import { persistentVolumeKind } from "./kinds/volumes.js";
 import { daemonSetKind, statefulSetKind } from "./kinds/workloads.js";
 
 export const allKinds: readonly KindDef[] = [
@@ -42,7 +53,51 @@ export const allKinds: readonly KindDef[] = [
   cronJobKind,
   podDisruptionBudgetKind,
   endpointSliceKind,
+  persistentVolumeKind,
+  persistentVolumeClaimKind,
+  controllerRevisionKind,
+  horizontalPodAutoscalerKind,
+  horizontalPodAutoscalerV1Kind,
+  certificateSigningRequestKind,
+  eventsEventKind,
+  runtimeClassKind,
+  priorityClassKind,
+  storageClassKind,
+  csiDriverKind,
+  csiNodeKind,
+  csiStorageCapacityKind,
 ];
+
+/**
+ * Groups in kube-apiserver's discovery order (its APIService group priorities, highest first);
+ * groups not named here follow in registration order.
+ */
+const GROUP_ORDER = [
+  "",
+  "apiregistration.k8s.io",
+  "apps",
+  "events.k8s.io",
+  "authentication.k8s.io",
+  "authorization.k8s.io",
+  "autoscaling",
+  "batch",
+  "certificates.k8s.io",
+  "networking.k8s.io",
+  "policy",
+  "rbac.authorization.k8s.io",
+  "storage.k8s.io",
+  "admissionregistration.k8s.io",
+  "apiextensions.k8s.io",
+  "scheduling.k8s.io",
+  "coordination.k8s.io",
+  "node.k8s.io",
+  "discovery.k8s.io",
+  "flowcontrol.apiserver.k8s.io",
+];
+const groupRank = (g: string) => {
+  const i = GROUP_ORDER.indexOf(g);
+  return i < 0 ? GROUP_ORDER.length : i;
+};
 
 export interface GroupVersion {
   group: string;
@@ -69,7 +124,7 @@ export class Registry {
     return this.byKind.get(`${apiVersion}/${kind}`);
   }
 
-  /** Group-versions in discovery order (core first). */
+  /** Group-versions in discovery order (core first, then kube's group order). */
   groupVersions(): GroupVersion[] {
     const out = new Map<string, GroupVersion>();
     for (const k of this.kinds) {
@@ -81,6 +136,6 @@ export class Registry {
       }
       gv.kinds.push(k);
     }
-    return [...out.values()];
+    return [...out.values()].sort((a, b) => groupRank(a.group) - groupRank(b.group));
   }
 }

@@ -494,6 +494,20 @@ t.test("registry, discovery order and OpenAPI", async (t) => {
   t.equal(componentName(endpointSliceKind), "io.k8s.api.discovery.v1.EndpointSlice");
   t.same(
     gvs.map((g) => `${g.group}/${g.version}`),
-    ["/v1", "apps/v1", "coordination.k8s.io/v1", "batch/v1", "policy/v1", "discovery.k8s.io/v1"],
+    [
+      "/v1",
+      "apps/v1",
+      "events.k8s.io/v1",
+      "autoscaling/v2",
+      "autoscaling/v1",
+      "batch/v1",
+      "certificates.k8s.io/v1",
+      "policy/v1",
+      "storage.k8s.io/v1",
+      "scheduling.k8s.io/v1",
+      "coordination.k8s.io/v1",
+      "node.k8s.io/v1",
+      "discovery.k8s.io/v1",
+    ],
   );
 });

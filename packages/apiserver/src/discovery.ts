@@ -7,18 +7,31 @@ import type { GroupVersion, KindDef, Registry } from "@skiff/api";
 
 const VERBS_ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
+/**
+ * The verbs a resource serves, as kube-apiserver reports them: every kind has the full set but
+ * namespaces, whose storage has no DeleteCollection (the namespace lifecycle deletes one by one).
+ */
+export function verbsOf(k: KindDef): string[] {
+  if (k.group === "" && k.resource === "namespaces") return VERBS_ALL.filter((v) => v !== "deletecollection");
+  return VERBS_ALL;
+}
+
+/** Subresources this server answers; the rest (log, exec, ...) stay out of discovery until served. */
+const SERVED_SUBRESOURCES = new Set(["status", "scale", "binding", "eviction", "approval"]);
+
+/** The subresources of `k` that are served, in discovery order. */
+export const servedSubresources = (k: KindDef) => k.subresources.filter((s) => SERVED_SUBRESOURCES.has(s));
+
 /** Subresource kinds as kube-apiserver reports them. */
 function subresourceKind(k: KindDef, sub: string): { group: string; version: string; kind: string } {
   if (sub === "scale") return { group: "autoscaling", version: "v1", kind: "Scale" };
   if (sub === "eviction") return { group: "policy", version: "v1", kind: "Eviction" };
   if (sub === "binding") return { group: "", version: "v1", kind: "Binding" };
-  if (sub === "log" || sub === "exec")
-    return { group: "", version: "v1", kind: sub === "log" ? "Pod" : "PodExecOptions" };
   return { group: k.group, version: k.version, kind: k.kind };
 }
 
 const subVerbs = (sub: string) =>
-  sub === "status" || sub === "scale"
+  sub === "status" || sub === "scale" || sub === "approval"
     ? ["get", "patch", "update"]
     : sub === "binding" || sub === "eviction"
       ? ["create"]
@@ -44,10 +57,10 @@ export function aggregated(registry: Registry, legacy: boolean) {
           responseKind: { group: k.group, version: k.version, kind: k.kind },
           scope: k.namespaced ? "Namespaced" : "Cluster",
           singularResource: k.singular,
-          verbs: VERBS_ALL,
+          verbs: verbsOf(k),
           ...(k.shortNames.length > 0 ? { shortNames: k.shortNames } : {}),
           ...(k.categories.length > 0 ? { categories: k.categories } : {}),
-          subresources: k.subresources.map((s) => ({
+          subresources: servedSubresources(k).map((s) => ({
             subresource: s,
             responseKind: subresourceKind(k, s),
             verbs: subVerbs(s),
@@ -100,11 +113,11 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: VERBS_ALL,
+      verbs: verbsOf(k),
       ...(k.shortNames.length > 0 ? { shortNames: k.shortNames } : {}),
       ...(k.categories.length > 0 ? { categories: k.categories } : {}),
     });
-    for (const s of k.subresources) {
+    for (const s of servedSubresources(k)) {
       const sk = subresourceKind(k, s);
       resources.push({
         name: `${k.resource}/${s}`,

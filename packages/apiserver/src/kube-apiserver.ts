@@ -92,8 +92,19 @@ export class KubeApiServer implements Component {
       metrics: this.metrics,
       log: this.log,
     });
-    const address = await this.server.app.listen({ host: o.bindAddress, port: o.securePort });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
+    let address: string;
+    try {
+      address = await this.server.app.listen({ host: o.bindAddress, port: o.securePort });
+    } catch (e) {
+      // kube-apiserver: "failed to listen on 0.0.0.0:6443: ... bind: address already in use".
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")
+        throw new Error(
+          `failed to listen on ${host}:${o.securePort}: ${code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : "cannot assign requested address"}`,
+        );
+      throw e;
+    }
     this.serving = `https://${host}:${new URL(address).port}`;
     // kube-apiserver's `default/kubernetes` Service points at the address it advertises.
     this.server.controllers?.advertise(

@@ -18,6 +18,7 @@ import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
 import { ServiceAllocator } from "./registry/core/service-allocator.js";
 import { QuotaUsage } from "./registry/quota-usage.js";
+import { bootstrapPriorityClasses } from "./registry/scheduling/priorityclass.js";
 import { StorageMap } from "./registry/storage.js";
 import { installDiscovery } from "./routes/discovery.js";
 import { installErrorHandlers } from "./routes/errors.js";
@@ -168,6 +169,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     try {
       await Promise.all(registry.kinds.map((k) => cache.for(k)));
       await storage.namespaces.bootstrap();
+      await bootstrapPriorityClasses(registry, store, now());
       break;
     } catch (e) {
       if (Date.now() > deadline) throw e;

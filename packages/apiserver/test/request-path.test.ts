@@ -259,7 +259,7 @@ function attrs(
 }
 
 t.test("admission plugins are registered by name in kube's order", async (t) => {
-  const names = ["NamespaceLifecycle", "LimitRanger", "ServiceAccount", "ResourceQuota"];
+  const names = ["NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "ResourceQuota"];
   t.same(
     orderedPlugins.map((p) => p.name),
     names,

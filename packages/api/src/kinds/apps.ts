@@ -37,9 +37,8 @@ const replicasColumns = [
   column(
     "Up-to-date",
     "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
-    "integer",
   ),
-  column("Available", "Total number of available pods (ready for at least minReadySeconds)", "integer"),
+  column("Available", "Total number of available pods (ready for at least minReadySeconds)"),
 ];
 
 const containersAndImages = (obj: KubeObject) => {

@@ -4,24 +4,13 @@
  */
 import type { KindDef } from "../kind.js";
 import { type KubeObject, objectReferenceSchema, objectSchema, ownerReferenceSchema } from "../meta.js";
-import {
-  any,
-  bool,
-  enumOf,
-  int32,
-  list,
-  mapOf,
-  mergeList,
-  obj,
-  quantity,
-  str,
-  stringMap,
-  strings,
-  time,
-} from "../schema.js";
+import { bool, enumOf, int32, list, mapOf, mergeList, obj, str, stringMap, strings } from "../schema.js";
 import { column } from "../table.js";
 import { dns1123Label, dns1123Subdomain, type FieldError, forbidden, invalid } from "../validation.js";
+import { coreEventFields, eventTable } from "./events.js";
+import { legacyValidateEvent } from "./events-validation.js";
 import { asObj, type Json } from "./json.js";
+import { nodeSpecSchema, nodeStatusSchema, nodeTable } from "./nodestatus.js";
 import { conditionSchema } from "./podspec.js";
 
 const count = (v: unknown) => Object.keys(asObj(v)).length;
@@ -105,7 +94,7 @@ export const configMapKind: KindDef = {
     return errs;
   },
   table: {
-    columns: [column("Data", "Number of keys", "integer")],
+    columns: [column("Data", "Data contains the configuration data.")],
     cells: (cm) => [count(cm.data) + count(cm.binaryData)],
   },
 };
@@ -146,7 +135,10 @@ export const secretKind: KindDef = {
     return errs;
   },
   table: {
-    columns: [column("Type", "The type of the secret"), column("Data", "Number of keys", "integer")],
+    columns: [
+      column("Type", "Used to facilitate programmatic handling of secret data."),
+      column("Data", "Data contains the secret data."),
+    ],
     cells: (s) => [s.type ?? "Opaque", count(s.data)],
   },
 };
@@ -170,7 +162,12 @@ export const serviceAccountKind: KindDef = {
   nameRule: dns1123Subdomain,
   hasStatus: false,
   table: {
-    columns: [column("Secrets", "Number of secrets", "integer")],
+    columns: [
+      column(
+        "Secrets",
+        "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.",
+      ),
+    ],
     cells: (sa) => [((sa.secrets as unknown[] | undefined) ?? []).length],
   },
 };
@@ -183,53 +180,14 @@ export const eventKind: KindDef = {
   namespaced: true,
   shortNames: ["ev"],
   description: "Event is a report of an event somewhere in the cluster.",
-  schema: objectSchema(
-    "Event is a report of an event somewhere in the cluster.",
-    {
-      involvedObject: objectReferenceSchema,
-      reason: str(),
-      message: str(),
-      source: obj({ component: str(), host: str() }),
-      firstTimestamp: time(),
-      lastTimestamp: time(),
-      count: int32(),
-      type: str("Normal or Warning."),
-      eventTime: str(undefined, { format: "date-time" }),
-      series: obj({ count: int32(), lastObservedTime: str() }),
-      action: str(),
-      related: objectReferenceSchema,
-      reportingComponent: str(),
-      reportingInstance: str(),
-    },
-    ["involvedObject"],
-  ),
+  schema: objectSchema("Event is a report of an event somewhere in the cluster.", coreEventFields, [
+    "involvedObject",
+  ]),
   nameRule: dns1123Subdomain,
   hasStatus: false,
-  table: {
-    noAge: true,
-    columns: [
-      column("Last Seen", "Time of the last occurrence"),
-      column("Type", "Event type"),
-      column("Reason", "Why the event happened"),
-      column("Object", "The object it is about"),
-      column("Message", "What happened"),
-    ],
-    cells(ev, now) {
-      const io = asObj(ev.involvedObject);
-      const last = (ev.lastTimestamp ?? ev.eventTime ?? ev.metadata.creationTimestamp) as string | undefined;
-      const seen =
-        last === undefined
-          ? "<unknown>"
-          : `${Math.max(0, Math.floor((now.getTime() - Date.parse(last)) / 1000))}s`;
-      return [
-        seen,
-        ev.type ?? "",
-        ev.reason ?? "",
-        `${String(io.kind ?? "").toLowerCase()}/${io.name ?? ""}`,
-        ev.message ?? "",
-      ];
-    },
-  },
+  // core/v1 writes get the legacy checks only (ValidateEventCreate/Update for v1).
+  validate: (ev) => legacyValidateEvent(ev, "reportingComponent"),
+  table: eventTable,
 };
 
 export const nodeKind: KindDef = {
@@ -240,54 +198,11 @@ export const nodeKind: KindDef = {
   namespaced: false,
   shortNames: ["no"],
   description: "Node is a worker node in Kubernetes.",
-  schema: objectSchema("Node is a worker node.", {
-    spec: obj({
-      podCIDR: str(),
-      podCIDRs: strings(),
-      providerID: str(),
-      unschedulable: bool("Unschedulable controls node schedulability of new pods."),
-      taints: list(obj({ key: str(), value: str(), effect: str(), timeAdded: time() })),
-    }),
-    status: obj({
-      capacity: mapOf(quantity()),
-      allocatable: mapOf(quantity()),
-      phase: str(),
-      conditions: mergeList(conditionSchema, "type"),
-      addresses: mergeList(obj({ type: str(), address: str() }), "type"),
-      daemonEndpoints: any(),
-      nodeInfo: any(),
-      images: list(any()),
-      volumesInUse: strings(),
-      volumesAttached: list(any()),
-      config: any(),
-      runtimeHandlers: list(any()),
-      features: any(),
-    }),
-  }),
+  schema: objectSchema("Node is a worker node.", { spec: nodeSpecSchema, status: nodeStatusSchema }),
   nameRule: dns1123Subdomain,
   subresources: ["status"],
   hasStatus: true,
-  table: {
-    columns: [
-      column("Status", "The status of the node"),
-      column("Roles", "The roles of the node"),
-      column("Version", "Kubelet version"),
-    ],
-    cells(node) {
-      const status = asObj(node.status);
-      const ready = ((status.conditions as Json[] | undefined) ?? []).find((c) => c.type === "Ready");
-      let text = ready?.status === "True" ? "Ready" : ready === undefined ? "Unknown" : "NotReady";
-      if (asObj(node.spec).unschedulable === true) text += ",SchedulingDisabled";
-      const roles = Object.keys(node.metadata.labels ?? {})
-        .filter((l) => l.startsWith("node-role.kubernetes.io/"))
-        .map((l) => l.slice("node-role.kubernetes.io/".length));
-      return [
-        text,
-        roles.length > 0 ? roles.join(",") : "<none>",
-        (asObj(status.nodeInfo).kubeletVersion as string) ?? "",
-      ];
-    },
-  },
+  table: nodeTable,
 };
 
 export const endpointsKind: KindDef = {

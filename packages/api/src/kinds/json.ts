@@ -6,3 +6,7 @@ export const asObj = (v: unknown): Json => (typeof v === "object" && v !== null 
 
 /** `v` as a list of objects, or an empty one. */
 export const asList = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+
+/** A value as text without calling into it: strings as they are, numbers and booleans printed, else "". */
+export const text = (v: unknown): string =>
+  typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : "";

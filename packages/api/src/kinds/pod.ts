@@ -1,10 +1,9 @@
 /**
  * core/v1 Pod: defaults and validation of the pod spec (shared with every template), and the
- * Pod kind with kubectl's columns (NAME READY STATUS RESTARTS AGE; wide: IP NODE).
+ * Pod kind with kube's printer columns (podtable.ts).
  */
 import type { KindDef } from "../kind.js";
-import { type KubeObject, objectSchema } from "../meta.js";
-import { column } from "../table.js";
+import { objectSchema } from "../meta.js";
 import {
   dns1123Label,
   dns1123Subdomain,
@@ -15,6 +14,7 @@ import {
 } from "../validation.js";
 import { asObj, type Json } from "./json.js";
 import { podSpecSchema, podStatusSchema } from "./podspec.js";
+import { podTable } from "./podtable.js";
 import { validatePodUpdate } from "./podupdate.js";
 
 /** imagePullPolicy defaults to Always for `:latest` or untagged images, IfNotPresent otherwise. */
@@ -116,20 +116,6 @@ export function qosClass(spec: Json): "Guaranteed" | "Burstable" | "BestEffort" 
   return guaranteed ? "Guaranteed" : "Burstable";
 }
 
-function podStatusText(pod: KubeObject): string {
-  if (pod.metadata.deletionTimestamp !== undefined) return "Terminating";
-  const status = asObj(pod.status);
-  let reason = (status.reason as string | undefined) ?? (status.phase as string | undefined) ?? "Pending";
-  for (const cs of (status.containerStatuses as Json[] | undefined) ?? []) {
-    const state = asObj(cs.state);
-    const waiting = state.waiting as Json | undefined;
-    const terminated = state.terminated as Json | undefined;
-    if (waiting?.reason) reason = waiting.reason as string;
-    else if (terminated?.reason) reason = terminated.reason as string;
-  }
-  return reason;
-}
-
 export const podKind: KindDef = {
   group: "",
   version: "v1",
@@ -160,28 +146,5 @@ export const podKind: KindDef = {
     ...validatePodSpec(pod.spec as Json | undefined, "spec"),
     ...(old === undefined ? [] : validatePodUpdate(pod.spec, old.spec)),
   ],
-  table: {
-    columns: [
-      column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
-      column("Status", "The aggregate status of the containers in this pod."),
-      column("Restarts", "The number of times the containers in this pod have been restarted.", "string"),
-      column("IP", "IP address allocated to the pod.", "string", 1),
-      column("Node", "Name of the Node this pod is assigned to.", "string", 1),
-    ],
-    cells(pod) {
-      const spec = asObj(pod.spec);
-      const status = asObj(pod.status);
-      const statuses = (status.containerStatuses as Json[] | undefined) ?? [];
-      const total = ((spec.containers as unknown[] | undefined) ?? []).length;
-      const ready = statuses.filter((c) => c.ready === true).length;
-      const restarts = statuses.reduce((n, c) => n + Number(c.restartCount ?? 0), 0);
-      return [
-        `${ready}/${total}`,
-        podStatusText(pod),
-        String(restarts),
-        (status.podIP as string | undefined) ?? "<none>",
-        (spec.nodeName as string | undefined) ?? "<none>",
-      ];
-    },
-  },
+  table: podTable,
 };

@@ -71,7 +71,11 @@ export const podDisruptionBudgetKind: KindDef = {
     columns: [
       column("Min Available", "The minimum number of pods that must be available."),
       column("Max Unavailable", "The maximum number of pods that may be unavailable."),
-      column("Allowed Disruptions", "Number of pod disruptions that are currently allowed.", "integer"),
+      column(
+        "Allowed Disruptions",
+        "Calculated number of pods that may be disrupted at this time.",
+        "integer",
+      ),
     ],
     cells(pdb) {
       const spec = asObj(pdb.spec);

@@ -3,7 +3,7 @@
  * (allocation is the server's job, not defaulting). Columns as kubectl shows them.
  */
 import type { KindDef } from "../kind.js";
-import { objectSchema } from "../meta.js";
+import { type KubeObject, objectSchema } from "../meta.js";
 import {
   any,
   bool,
@@ -21,8 +21,31 @@ import {
 import { column } from "../table.js";
 import { dns1035Label, type FieldError, invalid, notSupported, required } from "../validation.js";
 import { asObj, type Json } from "./json.js";
+import { formatLabels } from "./templates.js";
 
 const types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+
+/** getServiceExternalIP: external IPs, a load balancer's ingress points, or the external name. */
+function serviceExternalIP(svc: KubeObject): string {
+  const spec = asObj(svc.spec);
+  const external = (spec.externalIPs as string[] | undefined) ?? [];
+  switch (spec.type ?? "ClusterIP") {
+    case "ClusterIP":
+    case "NodePort":
+      return external.length > 0 ? external.join(",") : "<none>";
+    case "LoadBalancer": {
+      const ingress = ((asObj(asObj(svc.status).loadBalancer).ingress as Json[] | undefined) ?? [])
+        .map((i) => (i.ip as string | undefined) || (i.hostname as string | undefined) || "")
+        .filter((a) => a !== "");
+      const all = [...ingress, ...external];
+      return all.length > 0 ? all.join(",") : "<pending>";
+    }
+    case "ExternalName":
+      return (spec.externalName as string | undefined) ?? "";
+    default:
+      return "<unknown>";
+  }
+}
 
 export const serviceKind: KindDef = {
   group: "",
@@ -125,16 +148,13 @@ export const serviceKind: KindDef = {
       const ports = ((spec.ports as Json[] | undefined) ?? [])
         .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`)
         .join(",");
-      const external = ((spec.externalIPs as string[] | undefined) ?? []).join(",");
-      const selector = Object.entries(asObj(spec.selector))
-        .map(([k, v]) => `${k}=${v}`)
-        .join(",");
+      const clusterIPs = (spec.clusterIPs as string[] | undefined) ?? [];
       return [
         spec.type ?? "ClusterIP",
-        spec.clusterIP ?? "<none>",
-        external === "" ? (spec.type === "LoadBalancer" ? "<pending>" : "<none>") : external,
+        clusterIPs[0] ?? (spec.clusterIP as string | undefined) ?? "<none>",
+        serviceExternalIP(svc),
         ports === "" ? "<none>" : ports,
-        selector === "" ? "<none>" : selector,
+        formatLabels(spec.selector),
       ];
     },
   },

@@ -3,6 +3,12 @@
 import { metav1Time } from "../meta.js";
 import { Deployment, Job } from "./descriptors-apps.js";
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from "./descriptors-core.js";
+import {
+  CertificateSigningRequest,
+  HorizontalPodAutoscaler,
+  HorizontalPodAutoscalerV1,
+  PriorityClass,
+} from "./descriptors-kinds.js";
 import { CronJob, PodDisruptionBudget, ResourceQuota } from "./descriptors-more.js";
 import { type ElemType, type FieldDesc, isMessage, type MessageDesc } from "./dsl.js";
 import { decodeUtf8, ProtobufDecodeError, Reader, WireType, wireTypeNames } from "./wire.js";
@@ -29,6 +35,10 @@ const kinds = new Map<string, MessageDesc>([
   ["v1 ResourceQuota", ResourceQuota],
   ["policy/v1 PodDisruptionBudget", PodDisruptionBudget],
   ["batch/v1 CronJob", CronJob],
+  ["scheduling.k8s.io/v1 PriorityClass", PriorityClass],
+  ["certificates.k8s.io/v1 CertificateSigningRequest", CertificateSigningRequest],
+  ["autoscaling/v2 HorizontalPodAutoscaler", HorizontalPodAutoscaler],
+  ["autoscaling/v1 HorizontalPodAutoscaler", HorizontalPodAutoscalerV1],
 ]);
 
 /** The `apiVersion kind` pairs that have a protobuf schema, e.g. "apps/v1 Deployment". */

@@ -13,6 +13,7 @@ import { AdmissionChain } from "./chain.js";
 import type { AdmissionPlugin } from "./interface.js";
 import { LimitRanger } from "./limit-ranger.js";
 import { NamespaceLifecycle } from "./namespace-lifecycle.js";
+import { Priority } from "./priority.js";
 import { ResourceQuota } from "./resource-quota.js";
 import { ServiceAccount, type ServiceAccountLookup } from "./service-account.js";
 
@@ -44,6 +45,7 @@ export const orderedPlugins: readonly { name: string; make(d: PluginDeps): Admis
   { name: "NamespaceLifecycle", make: (d) => new NamespaceLifecycle(d.registry, d.store, d.cache) },
   { name: "LimitRanger", make: (d) => new LimitRanger(d.registry, d.store, d.cache) },
   { name: "ServiceAccount", make: (d) => new ServiceAccount(serviceAccountLookup(d)) },
+  { name: "Priority", make: (d) => new Priority(d.registry, d.store, d.cache) },
   { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
 ];
 

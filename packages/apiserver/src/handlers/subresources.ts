@@ -16,6 +16,7 @@ import {
 } from "@skiff/api";
 import { badRequest, conflict, methodNotAllowed, unsupportedMediaType } from "../status.js";
 import { versioner } from "../storage/versioner.js";
+import { approval } from "./approval.js";
 import { decodeBody, MAX_BODY_BYTES, patchTypeOf } from "./content.js";
 import { eviction } from "./eviction.js";
 import { finalize } from "./finalize.js";
@@ -153,12 +154,13 @@ async function binding(scope: RequestScope, req: RestRequest, podKind: KindDef):
   };
 }
 
-/** Serves `req` if it is for scale, binding, eviction or a namespace's finalize; undefined otherwise. */
+/** Serves `req` if it is for scale, binding, eviction, approval or a namespace's finalize; else undefined. */
 export function subresource(scope: RequestScope, req: RestRequest): Promise<RestAnswer> | undefined {
   const { kind, subresource: sub } = req.path;
   if (sub === "scale" && kind.subresources.includes("scale")) return scale(scope, req);
   if (sub === "binding" && kind.kind === "Pod") return binding(scope, req, kind);
   if (sub === "eviction" && kind.kind === "Pod") return eviction(scope, req, kind);
   if (sub === "finalize" && kind.kind === "Namespace" && kind.group === "") return finalize(scope, req);
+  if (sub === "approval" && kind.subresources.includes("approval")) return approval(scope, req);
   return undefined;
 }

@@ -10,6 +10,7 @@ import { NamespaceStorage } from "./core/namespace.js";
 import { podStrategy } from "./core/pod.js";
 import { serviceStrategy } from "./core/service.js";
 import type { ServiceAllocator } from "./core/service-allocator.js";
+import { PriorityClassStorage } from "./scheduling/priorityclass.js";
 import { GenericStore, type ResourceStorage, type StoreDeps } from "./store.js";
 import type { Strategy } from "./strategy.js";
 
@@ -31,12 +32,17 @@ export class StorageMap {
       Pod: podStrategy,
       Service: serviceStrategy(c.services),
       Event: eventStrategy(c.eventLeases),
+      "Event.events.k8s.io": eventStrategy(c.eventLeases),
     };
     this.namespaces = new NamespaceStorage(c.registry, c);
     for (const k of c.registry.kinds)
       this.byKind.set(
         k,
-        k === this.namespaces.kind ? this.namespaces : new GenericStore(k, c, strategies[groupKind(k)]),
+        k === this.namespaces.kind
+          ? this.namespaces
+          : groupKind(k) === "PriorityClass.scheduling.k8s.io"
+            ? new PriorityClassStorage(k, c)
+            : new GenericStore(k, c, strategies[groupKind(k)]),
       );
   }
 

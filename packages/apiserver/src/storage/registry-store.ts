@@ -71,11 +71,15 @@ export function listPrefix(k: KindDef, namespace: string | undefined): string {
     : `${REGISTRY}${k.resource}/`;
 }
 
-export function decodeObject(kv: Kv): KubeObject {
+/** A stored value as an object of kind `k` (converted when `k` shares another kind's storage). */
+export function decodeObject(kv: Kv, k?: KindDef): KubeObject {
   const obj = JSON.parse(kv.value.toString("utf8")) as KubeObject;
   obj.metadata.resourceVersion = versioner.storedResourceVersion(kv);
-  return obj;
+  return k?.storageConversion === undefined ? obj : k.storageConversion.fromStorage(obj);
 }
+
+/** An object of kind `k` in its stored form. */
+const toStored = (k: KindDef, obj: KubeObject) => k.storageConversion?.toStorage(obj) ?? obj;
 
 function encodeObject(obj: KubeObject): Buffer {
   // apiVersion, kind and metadata come first, so a list can splice the revision in without
@@ -114,7 +118,7 @@ export class RegistryStore {
     const r = await this.kv.range(objectKey(k, namespace, name));
     const kv = r.kvs[0];
     if (kv === undefined) throw notFound(k, name);
-    return decodeObject(kv);
+    return decodeObject(kv, k);
   }
 
   /** A consistent page: keys from `startKey` at `revision` (0 = latest), at most `limit` (0 = all). */
@@ -124,7 +128,7 @@ export class RegistryStore {
     opts: { limit?: number; startKey?: string; revision?: number } = {},
   ): Promise<ListResult> {
     const p = await this.page(k, namespace, opts);
-    return { ...p, items: p.kvs.map(decodeObject) };
+    return { ...p, items: p.kvs.map((kv) => decodeObject(kv, k)) };
   }
 
   /** The same page as JSON texts (rawWithVersion), for lists that need no filtering or rendering. */
@@ -134,7 +138,9 @@ export class RegistryStore {
     opts: { limit?: number; startKey?: string; revision?: number } = {},
   ): Promise<{ items: string[]; revision: number; nextKey: string | undefined; remaining: number }> {
     const p = await this.page(k, namespace, opts);
-    return { ...p, items: p.kvs.map(rawWithVersion) };
+    const raw =
+      k.storageConversion === undefined ? rawWithVersion : (kv: Kv) => JSON.stringify(decodeObject(kv, k));
+    return { ...p, items: p.kvs.map(raw) };
   }
 
   private async page(
@@ -179,7 +185,7 @@ export class RegistryStore {
         ...guarded.map((g) => ({ key: g.key, target: "mod" as const, modRevision: g.modRevision })),
       ],
       [
-        { put: { key, value: encodeObject(obj), lease: opts.lease } },
+        { put: { key, value: encodeObject(toStored(k, obj)), lease: opts.lease } },
         ...add.map((c) => claim(c, key)),
         ...guarded.map((g) => ({ put: { key: g.key, value: g.value, ignoreLease: true } })),
       ],
@@ -216,7 +222,7 @@ export class RegistryStore {
       ],
       [
         // ignore_lease: an object written with a lease (an Event) keeps it across updates.
-        { put: { key, value: encodeObject(obj), ignoreLease: true } },
+        { put: { key, value: encodeObject(toStored(k, obj)), ignoreLease: true } },
         ...add.map((c) => claim(c, key)),
         ...(claims.remove ?? []).map((c) => ({ delete: { key: c } })),
         ...guarded.map((g) => ({ put: { key: g.key, value: g.value, ignoreLease: true } })),

@@ -139,13 +139,13 @@ export class ResourceWatchCache {
       if (e.type === "delete") {
         const key = this.cacheKey(e.kv);
         // The store's previous value, or else the cache's own copy.
-        const prev = e.prevKv !== undefined ? decodeObject(e.prevKv) : this.objects.get(key);
+        const prev = e.prevKv !== undefined ? decodeObject(e.prevKv, this.kind) : this.objects.get(key);
         this.objects.delete(key);
         if (prev === undefined) continue;
         const object = versioner.withRevision(prev, revision);
         out.push({ type: "DELETED", revision, object, prev });
       } else {
-        const obj = decodeObject(e.kv);
+        const obj = decodeObject(e.kv, this.kind);
         const prev = this.objects.get(keyOf(obj));
         this.objects.set(keyOf(obj), obj);
         out.push({ type: prev === undefined ? "ADDED" : "MODIFIED", revision, object: obj, prev });

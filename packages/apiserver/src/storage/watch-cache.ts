@@ -53,6 +53,9 @@ export class ResourceCache extends ResourceWatchCache {
 }
 
 /** One cache per resource type, made on first use. */
+/** One cache per served group-version-resource: versions sharing a store prefix convert differently. */
+const cacheKey = (k: KindDef) => `${k.group}/${k.version}/${k.resource}`;
+
 export class WatchCache {
   private readonly caches = new Map<string, ResourceCache>();
 
@@ -62,7 +65,7 @@ export class WatchCache {
   ) {}
 
   async for(kind: KindDef): Promise<ResourceCache> {
-    const key = `${kind.group}/${kind.resource}`;
+    const key = cacheKey(kind);
     let c = this.caches.get(key);
     if (c === undefined) {
       c = new ResourceCache(this.store, kind, this.windowSize);
@@ -74,7 +77,7 @@ export class WatchCache {
 
   /** A write this server made: visible to admission's reads at once (read your writes). */
   observe(kind: KindDef, obj: KubeObject, deletedAt?: number): void {
-    const c = this.caches.get(`${kind.group}/${kind.resource}`);
+    const c = this.caches.get(cacheKey(kind));
     const key = { namespace: obj.metadata.namespace, name: obj.metadata.name as string };
     if (deletedAt !== undefined) c?.observe(key, deletedAt, undefined);
     else c?.observe(key, versioner.objectResourceVersion(obj), obj);
