@@ -321,6 +321,12 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
       metadata: { name: "be" },
       spec: { hard: { pods: "5" }, scopes: ["BestEffort"] },
     });
+    // The Priority admission plugin refuses pods naming a class that does not exist.
+    const pc = await req("POST", "/apis/scheduling.k8s.io/v1/priorityclasses", {
+      metadata: { name: "high" },
+      value: 1000,
+    });
+    t.equal(pc.code, 201, "PriorityClass high created", { body: pc.body });
     await req("POST", `${base}/resourcequotas`, {
       metadata: { name: "high" },
       spec: {
