@@ -11,7 +11,7 @@ import { Health, type Logger, silentLogger } from "@skiff/component-base";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Registry as MetricsRegistry } from "prom-client";
 import { newAdmissionChain } from "./admission/plugins.js";
-import { type Authenticator, type Authorizer, allowAll } from "./auth.js";
+import { type Authenticator, type Authorizer, allowAll, isPublicInfoPath } from "./auth.js";
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
 import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
@@ -20,7 +20,7 @@ import { QuotaUsage } from "./registry/quota-usage.js";
 import { StorageMap } from "./registry/storage.js";
 import { installDiscovery } from "./routes/discovery.js";
 import { installErrorHandlers } from "./routes/errors.js";
-import { installHealth, isHealthPath } from "./routes/health.js";
+import { installHealth } from "./routes/health.js";
 import { installMetrics } from "./routes/metrics.js";
 import { installOpenApi } from "./routes/openapi.js";
 import { installResources } from "./routes/resources.js";
@@ -126,7 +126,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       registry,
       authenticate: o.authenticate,
       authorizer: o.authorizer ?? allowAll,
-      alwaysAllow: isHealthPath,
+      alwaysAllow: isPublicInfoPath,
       maxRequestsInflight: o.maxRequestsInflight ?? 400,
       maxMutatingRequestsInflight: o.maxMutatingRequestsInflight ?? 200,
       notAcceptingNewRequests: stopping.signal,

@@ -11,6 +11,7 @@
  */
 import type { KindDef, Registry } from "@skiff/api";
 import { pathNotFound, StatusError } from "../status.js";
+import { queryBool } from "./params.js";
 
 /** A resource the path names, as the handlers use it. */
 export interface ResourcePath {
@@ -65,15 +66,17 @@ export function parseResourcePath(
   return { kind, namespace: undefined, name: seg[1], subresource: seg[2] };
 }
 
-const isWatch = (query: Readonly<Record<string, string | undefined>>) =>
-  query.watch === "true" || query.watch === "1";
-
-/** kube's verb for a resource request: GET and DELETE on a collection are list/watch and deletecollection. */
+/**
+ * kube's verb for a resource request (RequestInfoFactory.NewRequestInfo): POST create, GET and
+ * HEAD get, PUT update, PATCH patch, DELETE delete; GET on a collection is list, or watch when
+ * the watch parameter is true as ParseBool reads it (`watch=True`, `watch=1`, `?watch`); DELETE
+ * on a collection is deletecollection. Another method has no verb (kube: "").
+ */
 function resourceVerb(method: string, named: boolean, query: Readonly<Record<string, string | undefined>>) {
   switch (method) {
     case "GET":
     case "HEAD":
-      return named ? "get" : isWatch(query) ? "watch" : "list";
+      return named ? "get" : queryBool(query.watch) ? "watch" : "list";
     case "POST":
       return "create";
     case "PUT":
@@ -83,7 +86,7 @@ function resourceVerb(method: string, named: boolean, query: Readonly<Record<str
     case "DELETE":
       return named ? "delete" : "deletecollection";
     default:
-      return method.toLowerCase();
+      return "";
   }
 }
 
