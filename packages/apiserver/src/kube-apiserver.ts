@@ -5,7 +5,7 @@
  * listens; the admin kubeconfig is written once it serves. stop() drains the API server (watches
  * end cleanly, in-flight requests finish), then the store.
  */
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Component, Health, type Logger, newLogger, once, Readiness } from "@skiff/component-base";
 import { Registry } from "prom-client";
@@ -75,6 +75,9 @@ export class KubeApiServer implements Component {
 
   private async open(): Promise<void> {
     const o = this.options;
+    // The data directory holds keys and the store: no other user's to read (etcd's 0700).
+    mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(o.dataDir, 0o700);
     this.kv = await this.openStorage();
     const hosts = [o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress];
     const pki = ensurePki(o.dataDir, { hosts });
