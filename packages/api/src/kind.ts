@@ -37,7 +37,7 @@ export interface KindDef {
   /** Metadata name rule: DNS-1123 subdomain for most kinds, label for some. */
   nameRule: NameRule;
   /** Subresources served besides the object itself. */
-  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec")[];
+  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec" | "token")[];
   /** Fields kept on a main-resource update when a status subresource exists (status is ignored). */
   hasStatus: boolean;
   /** Fills in defaults in place (pod restartPolicy Always, ...). */

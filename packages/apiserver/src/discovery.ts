@@ -12,6 +12,7 @@ function subresourceKind(k: KindDef, sub: string): { group: string; version: str
   if (sub === "scale") return { group: "autoscaling", version: "v1", kind: "Scale" };
   if (sub === "eviction") return { group: "policy", version: "v1", kind: "Eviction" };
   if (sub === "binding") return { group: "", version: "v1", kind: "Binding" };
+  if (sub === "token") return { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest" };
   if (sub === "log" || sub === "exec")
     return { group: "", version: "v1", kind: sub === "log" ? "Pod" : "PodExecOptions" };
   return { group: k.group, version: k.version, kind: k.kind };
@@ -20,7 +21,7 @@ function subresourceKind(k: KindDef, sub: string): { group: string; version: str
 const subVerbs = (sub: string) =>
   sub === "status" || sub === "scale"
     ? ["get", "patch", "update"]
-    : sub === "binding" || sub === "eviction"
+    : sub === "binding" || sub === "eviction" || sub === "token"
       ? ["create"]
       : ["get"];
 

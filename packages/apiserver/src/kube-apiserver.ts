@@ -14,6 +14,7 @@ import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki } from "./pki/pki.js";
 import { type ApiServer, createApiServer } from "./server.js";
+import { ensureSigningKey } from "./serviceaccount/keys.js";
 import { embeddedStore } from "./storage/embedded.js";
 import { type EtcdKV, GrpcEtcd } from "./storage/etcd.js";
 
@@ -93,6 +94,7 @@ export class KubeApiServer implements Component {
       health: this.health,
       metrics: this.metrics,
       log: this.log,
+      serviceAccountKey: ensureSigningKey(o.dataDir),
     });
     const address = await this.server.app.listen({ host: o.bindAddress, port: o.securePort });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;

@@ -5,6 +5,7 @@
  * through admission (admission/) to the storage (registry/, storage/). Bodies are taken as raw
  * bytes (at most 3 MiB) and decoded by Content-Type in handlers/content.ts; every error is a Status.
  */
+import type { KeyObject } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { decodeKubernetesProtobuf, Registry } from "@skiff/api";
 import { Health, type Logger, silentLogger } from "@skiff/component-base";
@@ -25,6 +26,9 @@ import { installMetrics } from "./routes/metrics.js";
 import { installOpenApi } from "./routes/openapi.js";
 import { installResources } from "./routes/resources.js";
 import { installVersion } from "./routes/version.js";
+import { newSigningKey } from "./serviceaccount/keys.js";
+import { cacheLookup } from "./serviceaccount/lookup.js";
+import { ServiceAccountTokens } from "./serviceaccount/tokens.js";
 import type { EtcdKV } from "./storage/etcd.js";
 import { LeaseManager } from "./storage/leases.js";
 import { RegistryStore } from "./storage/registry-store.js";
@@ -59,6 +63,8 @@ export interface ApiServerOptions {
   health?: Health;
   /** Where apiserver_request_* are registered and /metrics reads from. */
   metrics?: MetricsRegistry;
+  /** Signs ServiceAccount tokens (kube: --service-account-signing-key-file); a new key if unset. */
+  serviceAccountKey?: KeyObject;
 }
 
 export interface ApiServer {
@@ -106,6 +112,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     services: new ServiceAllocator(o.serviceClusterIPRange, o.serviceNodePortRange),
     eventLeases: new LeaseManager(o.kv, o.eventTtlSeconds ?? 3600),
   });
+  const serviceAccountTokens = new ServiceAccountTokens(o.serviceAccountKey ?? newSigningKey(), now);
   const scope: RequestScope = {
     registry,
     store,
@@ -113,6 +120,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     storage: (kind) => storage.for(kind),
     admission: newAdmissionChain({ registry, store, cache, quotaUsage }),
     now,
+    serviceAccountTokens,
   };
   const stopping = new AbortController();
   setMaxListeners(0, stopping.signal); // every watch listens for shutdown
@@ -124,7 +132,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     app,
     defaultHandlerChain({
       registry,
-      authenticate: o.authenticate,
+      authenticate: withServiceAccountTokens(o.authenticate, serviceAccountTokens),
       authorizer: o.authorizer ?? allowAll,
       alwaysAllow: isPublicInfoPath,
       maxRequestsInflight: o.maxRequestsInflight ?? 400,
@@ -159,6 +167,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     try {
       await Promise.all(registry.kinds.map((k) => cache.for(k)));
       await storage.namespaces.bootstrap();
+      serviceAccountTokens.lookup = await cacheLookup(registry, cache);
       break;
     } catch (e) {
       if (Date.now() > deadline) throw e;
@@ -174,6 +183,16 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       await Promise.race([Promise.all(openWatches), new Promise((r) => setTimeout(r, 2000).unref())]);
       await app.close();
     },
+  };
+}
+
+/** Bearer tokens the given authenticator does not know may be ServiceAccount tokens. */
+function withServiceAccountTokens(authenticate: Authenticator, tokens: ServiceAccountTokens): Authenticator {
+  return (req) => {
+    const user = authenticate(req);
+    if (user !== undefined) return user;
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+    return m === null ? undefined : tokens.authenticate(m[1] as string)?.user;
   };
 }
 

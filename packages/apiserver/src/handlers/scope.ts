@@ -9,6 +9,7 @@ import type { Attributes, Operation } from "../admission/interface.js";
 import type { UserInfo } from "../auth.js";
 import type { ResourceStorage } from "../registry/store.js";
 import type { ResourcePath } from "../request/requestinfo.js";
+import type { ServiceAccountTokens } from "../serviceaccount/tokens.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 
@@ -45,6 +46,8 @@ export interface RequestScope {
   storage(kind: KindDef): ResourceStorage;
   admission: AdmissionChain;
   now: () => Date;
+  /** Issues and checks ServiceAccount tokens (serviceaccounts/token, TokenReview). */
+  serviceAccountTokens: ServiceAccountTokens;
 }
 
 export const isDryRun = (q: RestRequest["query"]) => q.dryRun === "All";

@@ -14,6 +14,7 @@ import {
 } from "@skiff/api";
 import type { DeleteOptions } from "../registry/store.js";
 import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
+import { tokenRequest } from "../serviceaccount/token-request.js";
 import { versioner } from "../storage/versioner.js";
 import { decodeBody, patchTypeOf } from "./content.js";
 import { deleteObject } from "./delete.js";
@@ -150,5 +151,7 @@ export function subresource(scope: RequestScope, req: RestRequest): Promise<Rest
   if (sub === "scale" && kind.subresources.includes("scale")) return scale(scope, req);
   if (sub === "binding" && kind.kind === "Pod") return binding(scope, req, kind);
   if (sub === "eviction" && kind.kind === "Pod") return eviction(scope, req, kind);
+  if (sub === "token" && kind.kind === "ServiceAccount")
+    return tokenRequest(scope, req, scope.serviceAccountTokens);
   return undefined;
 }
