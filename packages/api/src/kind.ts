@@ -46,6 +46,8 @@ export interface KindDef {
   validate?(obj: KubeObject, old?: KubeObject): FieldError[];
   table: TableDef;
   description: string;
+  /** The verbs served, when not every verb (create-only reviews); such kinds are never stored. */
+  verbs?: readonly string[];
 }
 
 export const apiVersionOf = (k: Pick<KindDef, "group" | "version">) =>

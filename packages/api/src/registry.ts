@@ -4,6 +4,7 @@
  */
 import { apiVersionOf, type KindDef } from "./kind.js";
 import { deploymentKind, leaseKind, replicaSetKind } from "./kinds/apps.js";
+import { reviewKinds } from "./kinds/authn.js";
 import { cronJobKind, jobKind } from "./kinds/batch.js";
 import {
   configMapKind,
@@ -42,6 +43,7 @@ export const allKinds: readonly KindDef[] = [
   cronJobKind,
   podDisruptionBudgetKind,
   endpointSliceKind,
+  ...reviewKinds,
 ];
 
 export interface GroupVersion {

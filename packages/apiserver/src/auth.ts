@@ -54,8 +54,24 @@ export interface RequestAttributes {
   path: string;
 }
 
+export interface ResourceRule {
+  verbs: string[];
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+}
+export interface NonResourceRule {
+  verbs: string[];
+  nonResourceURLs: string[];
+}
+
 export interface Authorizer {
   authorize(a: RequestAttributes): { allowed: boolean; reason?: string };
+  /** What a user may do in a namespace (kube: authorizer.RuleResolver), for SelfSubjectRulesReview. */
+  rulesFor?(
+    user: UserInfo,
+    namespace: string,
+  ): { resourceRules: ResourceRule[]; nonResourceRules: NonResourceRule[]; incomplete: boolean };
 }
 
 /**
@@ -64,6 +80,14 @@ export interface Authorizer {
  */
 export const allowAll: Authorizer = {
   authorize: (a) => ({ allowed: a.user.groups.includes(AUTHENTICATED_GROUP) }),
+  rulesFor: (user) =>
+    user.groups.includes(AUTHENTICATED_GROUP)
+      ? {
+          resourceRules: [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }],
+          nonResourceRules: [{ verbs: ["*"], nonResourceURLs: ["*"] }],
+          incomplete: false,
+        }
+      : { resourceRules: [], nonResourceRules: [], incomplete: false },
 };
 
 /** The user a request's credentials name; undefined when it has none or they are not valid. */

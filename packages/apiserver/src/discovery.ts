@@ -45,7 +45,7 @@ export function aggregated(registry: Registry, legacy: boolean) {
           responseKind: { group: k.group, version: k.version, kind: k.kind },
           scope: k.namespaced ? "Namespaced" : "Cluster",
           singularResource: k.singular,
-          verbs: VERBS_ALL,
+          verbs: k.verbs ?? VERBS_ALL,
           ...(k.shortNames.length > 0 ? { shortNames: k.shortNames } : {}),
           ...(k.categories.length > 0 ? { categories: k.categories } : {}),
           subresources: k.subresources.map((s) => ({
@@ -101,7 +101,7 @@ export function apiResourceList(registry: Registry, group: string, version: stri
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: VERBS_ALL,
+      verbs: k.verbs ?? VERBS_ALL,
       ...(k.shortNames.length > 0 ? { shortNames: k.shortNames } : {}),
       ...(k.categories.length > 0 ? { categories: k.categories } : {}),
     });

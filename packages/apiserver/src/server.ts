@@ -121,6 +121,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     admission: newAdmissionChain({ registry, store, cache, quotaUsage }),
     now,
     serviceAccountTokens,
+    authorizer: o.authorizer ?? allowAll,
   };
   const stopping = new AbortController();
   setMaxListeners(0, stopping.signal); // every watch listens for shutdown
@@ -165,7 +166,8 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const deadline = Date.now() + (o.startTimeoutMs ?? 30_000);
   for (;;) {
     try {
-      await Promise.all(registry.kinds.map((k) => cache.for(k)));
+      // Create-only kinds (the reviews) are never stored: nothing to watch.
+      await Promise.all(registry.kinds.filter((k) => k.verbs === undefined).map((k) => cache.for(k)));
       await storage.namespaces.bootstrap();
       serviceAccountTokens.lookup = await cacheLookup(registry, cache);
       break;

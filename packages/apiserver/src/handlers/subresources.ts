@@ -13,8 +13,8 @@ import {
   selectorMatches,
 } from "@skiff/api";
 import type { DeleteOptions } from "../registry/store.js";
-import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
 import { tokenRequest } from "../serviceaccount/token-request.js";
+import { badRequest, conflict, methodNotAllowed, StatusError, tooManyRequests } from "../status.js";
 import { versioner } from "../storage/versioner.js";
 import { decodeBody, patchTypeOf } from "./content.js";
 import { deleteObject } from "./delete.js";

@@ -10,6 +10,7 @@ import { NamespaceStorage } from "./core/namespace.js";
 import { podStrategy } from "./core/pod.js";
 import { serviceStrategy } from "./core/service.js";
 import type { ServiceAllocator } from "./core/service-allocator.js";
+import { ReviewStorage } from "./review.js";
 import { GenericStore, type ResourceStorage, type StoreDeps } from "./store.js";
 import type { Strategy } from "./strategy.js";
 
@@ -36,7 +37,11 @@ export class StorageMap {
     for (const k of c.registry.kinds)
       this.byKind.set(
         k,
-        k === this.namespaces.kind ? this.namespaces : new GenericStore(k, c, strategies[groupKind(k)]),
+        k === this.namespaces.kind
+          ? this.namespaces
+          : k.verbs !== undefined && !k.verbs.includes("get")
+            ? new ReviewStorage(k)
+            : new GenericStore(k, c, strategies[groupKind(k)]),
       );
   }
 

@@ -8,7 +8,11 @@ import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:
 const b64url = (b: Buffer) => b.toString("base64url");
 
 export function keyId(publicKey: KeyObject): string {
-  return b64url(createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest());
+  return b64url(
+    createHash("sha256")
+      .update(publicKey.export({ type: "spki", format: "der" }))
+      .digest(),
+  );
 }
 
 export function signJwt(claims: Record<string, unknown>, privateKey: KeyObject): string {

@@ -45,7 +45,9 @@ async function boundObject(
   const apiVersion = (r.apiVersion as string | undefined) ?? "v1";
   const resources: Record<BoundKind, string> = { Pod: "pods", Secret: "secrets", Node: "nodes" };
   if (apiVersion !== "v1" || !(kind === "Pod" || kind === "Secret" || kind === "Node"))
-    throw badRequest(`cannot bind token to object of type ${apiVersion === "v1" ? "/v1" : apiVersion}, Kind=${kind ?? ""}`);
+    throw badRequest(
+      `cannot bind token to object of type ${apiVersion === "v1" ? "/v1" : apiVersion}, Kind=${kind ?? ""}`,
+    );
   const k = scope.registry.resource("", "v1", resources[kind]) as KindDef;
   const name = (r.name as string | undefined) ?? "";
   const obj: KubeObject = await scope.store.get(k, k.namespaced ? namespace : undefined, name);
@@ -60,7 +62,9 @@ async function boundObject(
   if (kind !== "Pod") return { bound: { kind, name, uid } };
   const spec = (obj.spec ?? {}) as Json;
   if ((spec.serviceAccountName ?? "default") !== saName)
-    throw badRequest(`cannot bind token for serviceaccount "${saName}" to pod running with different serviceaccount name.`);
+    throw badRequest(
+      `cannot bind token for serviceaccount "${saName}" to pod running with different serviceaccount name.`,
+    );
   const nodeName = spec.nodeName;
   if (typeof nodeName !== "string" || nodeName === "") return { bound: { kind, name, uid } };
   const nodeKind = scope.registry.resource("", "v1", "nodes") as KindDef;
@@ -86,7 +90,8 @@ export async function tokenRequest(
     throw badRequest(`the body of the request was in an unknown format - kind ${String(tr.kind)}`);
   const sa = await scope.store.get(kind, namespace, name as string);
   const spec: Json = { ...((tr.spec ?? {}) as Json) };
-  const audiences = Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences : [...tokens.apiAudiences];
+  const audiences =
+    Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences : [...tokens.apiAudiences];
   if (!audiences.every((a) => typeof a === "string")) throw badRequest("spec.audiences must be strings");
   spec.audiences = audiences;
   if (spec.expirationSeconds === undefined || spec.expirationSeconds === null)

@@ -122,7 +122,10 @@ export class ServiceAccountTokens {
       extra["authentication.kubernetes.io/pod-uid"] = [pod.uid];
     }
     const secret = ref(k8s?.secret);
-    if (k8s?.secret !== undefined && (secret === undefined || !live(lookup("secrets", ns, secret.name), secret.uid)))
+    if (
+      k8s?.secret !== undefined &&
+      (secret === undefined || !live(lookup("secrets", ns, secret.name), secret.uid))
+    )
       return undefined;
     const node = ref(k8s?.node);
     if (node !== undefined) {
