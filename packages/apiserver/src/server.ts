@@ -7,12 +7,13 @@
  */
 import type { KeyObject } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { decodeKubernetesProtobuf, Registry } from "@skiff/api";
+import { decodeKubernetesProtobuf, type KindDef, Registry } from "@skiff/api";
 import { Health, type Logger, silentLogger } from "@skiff/component-base";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Registry as MetricsRegistry } from "prom-client";
 import { newAdmissionChain } from "./admission/plugins.js";
 import { type Authenticator, type Authorizer, allowAll, isPublicInfoPath } from "./auth.js";
+import { startRootCaPublisher } from "./controllers/root-ca-publisher.js";
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
 import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
@@ -176,10 +177,22 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  const stopRootCaPublisher =
+    o.tls === undefined
+      ? () => {}
+      : startRootCaPublisher({
+          registry,
+          cache,
+          configMaps: storage.for(registry.resource("", "v1", "configmaps") as KindDef),
+          caPem: o.tls.ca,
+          now,
+          log: o.log,
+        });
   return {
     app,
     async close() {
       stopping.abort(); // ends every watch stream (sink.end)
+      stopRootCaPublisher();
       cache.stop();
       // Let the ended streams flush their last chunk before connections are closed.
       await Promise.race([Promise.all(openWatches), new Promise((r) => setTimeout(r, 2000).unref())]);

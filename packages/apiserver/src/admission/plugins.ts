@@ -26,7 +26,7 @@ export interface PluginDeps {
 export const orderedPlugins: readonly { name: string; make(d: PluginDeps): AdmissionPlugin }[] = [
   { name: "NamespaceLifecycle", make: (d) => new NamespaceLifecycle(d.registry, d.store, d.cache) },
   { name: "LimitRanger", make: (d) => new LimitRanger(d.registry, d.store, d.cache) },
-  { name: "ServiceAccount", make: () => new ServiceAccount() },
+  { name: "ServiceAccount", make: (d) => new ServiceAccount(d.registry, d.cache) },
   { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
 ];
 
