@@ -32,6 +32,7 @@ import { newSigningKey } from "../src/serviceaccount/keys.js";
 import { ServiceAccountTokens } from "../src/serviceaccount/tokens.js";
 
 const KUBECTL = "/usr/bin/kubectl";
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers, read loosely by the assertions
 type Json = Record<string, any>;
 
 t.test("kube's verbs from RequestInfo", async (t) => {
