@@ -107,9 +107,16 @@ export function unionTokens(...all: TokenAuthenticator[]): TokenAuthenticator {
   };
 }
 
-/** Whether the request carries credentials at all (a bearer token or a verified certificate). */
+/**
+ * Whether the request carries credentials at all: a bearer token or a client certificate (one the
+ * CA did not sign is a failed authentication, never anonymous, as kube's x509 authenticator).
+ */
 export function hasCredentials(req: IncomingMessage): boolean {
-  return req.headers.authorization !== undefined || (req.socket as Partial<TLSSocket>).authorized === true;
+  if (req.headers.authorization !== undefined) return true;
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.authorized === true) return true;
+  if (typeof socket.getPeerCertificate !== "function") return false;
+  return Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
 }
 
 /** Static tokens (kube-apiserver's --token-auth-file). */

@@ -27,6 +27,7 @@ import t, { type Test } from "tap";
 import { parse } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
+import { createCA, issueClientCert } from "../src/pki/pki.js";
 import { resolveRequestInfo } from "../src/request/requestinfo.js";
 import { newSigningKey } from "../src/serviceaccount/keys.js";
 import { ServiceAccountTokens } from "../src/serviceaccount/tokens.js";
@@ -148,7 +149,7 @@ async function main(t: Test) {
   const call = (
     method: string,
     path: string,
-    o: { body?: unknown; token?: string; anonymous?: boolean } = {},
+    o: { body?: unknown; token?: string; anonymous?: boolean; creds?: { cert: string; key: string } } = {},
   ): Promise<{ status: number; body: Json; text: string }> =>
     new Promise((resolve, reject) => {
       const headers: Record<string, string> = {
@@ -156,7 +157,7 @@ async function main(t: Test) {
         accept: "application/json",
       };
       if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
-      const creds = o.token === undefined && !o.anonymous ? admin : {};
+      const creds = o.creds ?? (o.token === undefined && !o.anonymous ? admin : {});
       const req = request(`${url}${path}`, { method, ca, headers, ...creds }, (res) => {
         let text = "";
         res.setEncoding("utf8").on("data", (s: string) => {
@@ -208,6 +209,10 @@ async function main(t: Test) {
       401,
       "a bad token is never anonymous",
     );
+    const otherCa = createCA();
+    const stranger = issueClientCert(otherCa, { commonName: "mallory" });
+    const r = await call("GET", "/version", { creds: { cert: stranger.certPem, key: stranger.keyPem } });
+    t.equal(r.status, 401, "a certificate the cluster CA did not sign is never anonymous");
   });
 
   let saToken = "";

@@ -183,7 +183,11 @@ t.test("authorization sees kube's RequestInfo; a denial is a 403", async (t) => 
     ],
     "GET /version is system:public-info-viewer's, not the authorizer's",
   );
-  t.same(authorizer.seen[0]?.user, { name: "alice", groups: [] });
+  t.same(
+    authorizer.seen[0]?.user,
+    { name: "alice", groups: ["system:authenticated"] },
+    "kube adds the group",
+  );
   authorizer.seen.length = 0;
   codeOf(filters, request("GET", "/api/v1/nothings", "good").req);
   t.equal(authorizer.seen.length, 0, "a path naming nothing served goes on to its 404");

@@ -6,7 +6,7 @@
  * `anonymous.conditions` does), and a 401 elsewhere, before any later filter (in-flight
  * accounting, authorization) sees it.
  */
-import { type Authenticator, anonymousUser, hasCredentials } from "../auth.js";
+import { AUTHENTICATED_GROUP, type Authenticator, anonymousUser, hasCredentials } from "../auth.js";
 import { unauthorized } from "../status.js";
 import { type Filter, requestInfoOf } from "./filter.js";
 
@@ -19,7 +19,10 @@ export function authenticationFilter(
     filter(req) {
       const user = authenticate(req.raw);
       if (user !== undefined) {
-        req.user = user;
+        // kube's AuthenticatedGroupAdder: every authenticated user is in system:authenticated.
+        req.user = user.groups.includes(AUTHENTICATED_GROUP)
+          ? user
+          : { ...user, groups: [...user.groups, AUTHENTICATED_GROUP] };
         return;
       }
       if (!hasCredentials(req.raw) && anonymousAllowed(requestInfoOf(req).path)) {

@@ -66,7 +66,9 @@ export function installResources(app: FastifyInstance, c: ResourceRoutes): void 
     if (req.method === "HEAD") throw methodNotAllowed();
     const query = req.query as Record<string, string | undefined>;
     const negotiated = negotiate(req.headers.accept);
-    if (info.verb === "watch") return streamWatch(c, reply, path, query, negotiated.table);
+    // Kinds that serve only some verbs (the create-only reviews) get their 405 from dispatch.
+    if (info.verb === "watch" && (path.kind.verbs?.includes("watch") ?? true))
+      return streamWatch(c, reply, path, query, negotiated.table);
     const answer = await dispatch(c.scope, {
       method: req.method,
       verb: info.verb,
