@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import type { IncomingMessage } from "node:http";
 import { decodeKubernetesProtobuf, type KindDef, Registry } from "@skiff/api";
 import { Health, type Logger, silentLogger } from "@skiff/component-base";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -123,6 +124,8 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     now,
     serviceAccountTokens,
     authorizer: o.authorizer ?? allowAll,
+    otherTokens: (token) =>
+      o.authenticate({ headers: { authorization: `Bearer ${token}` }, socket: {} } as IncomingMessage),
   };
   const stopping = new AbortController();
   setMaxListeners(0, stopping.signal); // every watch listens for shutdown

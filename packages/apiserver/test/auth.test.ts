@@ -16,6 +16,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -123,6 +124,8 @@ async function main(t: Test) {
     await running?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  const tokenFile = join(dir, "tokens.csv");
+  writeFileSync(tokenFile, 'static-tok,carol,u-carol,"devs"\n');
   const tcpBefore = listeningPorts();
   running = await startServer(
     [
@@ -134,6 +137,8 @@ async function main(t: Test) {
       "0",
       "--write-kubeconfig",
       kubeconfig,
+      "--token-auth-file",
+      tokenFile,
     ],
     () => {},
   );
@@ -277,6 +282,14 @@ async function main(t: Test) {
     });
     t.notOk(wrongAud.body.status.authenticated, "not for another audience");
     t.equal((await call("GET", "/apis/authentication.k8s.io/v1/tokenreviews")).status, 405, "create only");
+    const staticReview = await call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token: "static-tok" } },
+    });
+    t.match(staticReview.body.status, {
+      authenticated: true,
+      user: { username: "carol", groups: ["devs", "system:authenticated"] },
+      audiences: ["https://kubernetes.default.svc.cluster.local"],
+    });
 
     t.equal((await call("DELETE", "/api/v1/namespaces/default/serviceaccounts/bot")).status, 200);
     t.equal(

@@ -18,7 +18,12 @@ export async function create(scope: RequestScope, req: RestRequest): Promise<Res
   );
   const storage = scope.storage(kind);
   if (storage instanceof ReviewStorage) {
-    const c = { user: req.user, authorizer: scope.authorizer, tokens: scope.serviceAccountTokens };
+    const c = {
+      user: req.user,
+      authorizer: scope.authorizer,
+      tokens: scope.serviceAccountTokens,
+      otherTokens: scope.otherTokens,
+    };
     return { code: 201, body: storage.review(obj, c), warnings };
   }
   const ready = prepareCreate(kind, obj, namespace, scope.now());

@@ -6,7 +6,7 @@
 import type { KindDef, KubeObject, Registry } from "@skiff/api";
 import type { AdmissionChain } from "../admission/chain.js";
 import type { Attributes, Operation } from "../admission/interface.js";
-import type { Authorizer, UserInfo } from "../auth.js";
+import type { Authorizer, TokenAuthenticator, UserInfo } from "../auth.js";
 import type { ResourceStorage } from "../registry/store.js";
 import type { ResourcePath } from "../request/requestinfo.js";
 import type { ServiceAccountTokens } from "../serviceaccount/tokens.js";
@@ -50,6 +50,8 @@ export interface RequestScope {
   serviceAccountTokens: ServiceAccountTokens;
   /** Answers SelfSubjectAccessReview and its kin, as the authorization filter asks it. */
   authorizer: Authorizer;
+  /** The server's other bearer tokens (--token-auth-file), for TokenReview; none if unset. */
+  otherTokens?: TokenAuthenticator;
 }
 
 export const isDryRun = (q: RestRequest["query"]) => q.dryRun === "All";

@@ -6,7 +6,14 @@
  */
 import type { KindDef, KubeObject } from "@skiff/api";
 import { type FieldError, invalid } from "@skiff/api";
-import { type Authorizer, publicInfoViewer, type RequestAttributes, type UserInfo } from "../auth.js";
+import {
+  AUTHENTICATED_GROUP,
+  type Authorizer,
+  publicInfoViewer,
+  type RequestAttributes,
+  type TokenAuthenticator,
+  type UserInfo,
+} from "../auth.js";
 import type { ServiceAccountTokens } from "../serviceaccount/tokens.js";
 import { badRequest, invalidObject, methodNotAllowed } from "../status.js";
 import type { ResourceStorage } from "./store.js";
@@ -17,6 +24,27 @@ export interface ReviewContext {
   user: UserInfo | undefined;
   authorizer: Authorizer;
   tokens: ServiceAccountTokens;
+  /** Audience-agnostic token authenticators (static tokens). */
+  otherTokens?: TokenAuthenticator | undefined;
+}
+
+/**
+ * kube's TokenReview: ServiceAccount tokens for the audiences asked for (default the API's);
+ * audience-agnostic tokens (static ones) only when those audiences include an API audience
+ * (kube: WrapAudienceAgnosticToken), which are then the audiences answered.
+ */
+function reviewToken(token: string, asked: string[] | undefined, c: ReviewContext): Json {
+  const sa = c.tokens.authenticate(token, asked);
+  if (sa !== undefined) return { authenticated: true, user: userInfoOf(sa.user), audiences: sa.audiences };
+  const api = c.tokens.apiAudiences;
+  const audiences = asked === undefined ? [...api] : asked.filter((a) => api.includes(a));
+  const other = audiences.length > 0 ? c.otherTokens?.(token) : undefined;
+  if (other === undefined)
+    return { user: {}, error: "[invalid bearer token, service account token is not valid]" };
+  const groups = other.groups.includes(AUTHENTICATED_GROUP)
+    ? other.groups
+    : [...other.groups, AUTHENTICATED_GROUP];
+  return { authenticated: true, user: userInfoOf({ ...other, groups }), audiences };
 }
 
 const userInfoOf = (u: UserInfo): Json => ({
@@ -115,11 +143,7 @@ export class ReviewStorage implements ResourceStorage {
           Array.isArray(spec.audiences) && spec.audiences.length > 0
             ? (spec.audiences as string[])
             : undefined;
-        const r = c.tokens.authenticate(spec.token, auds);
-        obj.status =
-          r === undefined
-            ? { user: {}, error: "[invalid bearer token, service account token is not valid]" }
-            : { authenticated: true, user: userInfoOf(r.user), audiences: r.audiences };
+        obj.status = reviewToken(spec.token, auds, c);
         return obj;
       }
       case "SelfSubjectAccessReview":
