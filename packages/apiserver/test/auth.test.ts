@@ -349,6 +349,19 @@ async function main(t: Test) {
       body: { spec: { boundObjectRef: { apiVersion: "v1", kind: "Pod", name: "p1" } } },
     });
     t.equal(tr.status, 201);
+    const staleUid = await call("POST", "/api/v1/namespaces/default/serviceaccounts/default/token", {
+      body: { spec: { boundObjectRef: { apiVersion: "v1", kind: "Pod", name: "p1", uid: "stale" } } },
+    });
+    t.equal(staleUid.status, 409);
+    t.equal(
+      staleUid.body.message,
+      'Operation cannot be fulfilled on Pod "p1": the UID in the bound object reference (stale) does not match the UID in record. The object might have been deleted and then recreated',
+    );
+    const badKind = await call("POST", "/api/v1/namespaces/default/serviceaccounts/default/token", {
+      body: { spec: { boundObjectRef: { apiVersion: "apps/v1", kind: "Deployment", name: "d" } } },
+    });
+    t.equal(badKind.status, 400);
+    t.equal(badKind.body.message, "cannot bind token to object of type apps/v1, Kind=Deployment");
     const token = tr.body.status.token;
     const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
     t.same(claims["kubernetes.io"].pod, { name: "p1", uid: pod.body.metadata.uid });

@@ -41,12 +41,14 @@ async function boundObject(
   saName: string,
   r: Json,
 ): Promise<{ bound: BoundObject; node?: { name: string; uid: string } }> {
-  const kind = r.kind as string | undefined;
-  const apiVersion = (r.apiVersion as string | undefined) ?? "v1";
+  const kind = typeof r.kind === "string" ? r.kind : "";
+  const apiVersion = typeof r.apiVersion === "string" ? r.apiVersion : "";
+  const slash = apiVersion.indexOf("/");
   const resources: Record<BoundKind, string> = { Pod: "pods", Secret: "secrets", Node: "nodes" };
-  if (apiVersion !== "v1" || !(kind === "Pod" || kind === "Secret" || kind === "Node"))
+  // kube's schema.GroupVersionKind.String(): "/v1, Kind=Foo", "apps/v1, Kind=Foo".
+  if (slash >= 0 || !(kind === "Pod" || kind === "Secret" || kind === "Node"))
     throw badRequest(
-      `cannot bind token to object of type ${apiVersion === "v1" ? "/v1" : apiVersion}, Kind=${kind ?? ""}`,
+      `cannot bind token to object of type ${slash < 0 ? `/${apiVersion}` : apiVersion}, Kind=${kind}`,
     );
   const k = scope.registry.resource("", "v1", resources[kind]) as KindDef;
   const name = (r.name as string | undefined) ?? "";
@@ -56,8 +58,8 @@ async function boundObject(
     throw new StatusError(
       409,
       "Conflict",
-      `Operation cannot be fulfilled on ${resources[kind]} "${name}": the UID in the bound object reference (${r.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
-      { name, kind: resources[kind] },
+      `Operation cannot be fulfilled on ${kind} "${name}": the UID in the bound object reference (${r.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+      { name, kind },
     );
   if (kind !== "Pod") return { bound: { kind, name, uid } };
   const spec = (obj.spec ?? {}) as Json;
