@@ -494,6 +494,15 @@ t.test("registry, discovery order and OpenAPI", async (t) => {
   t.equal(componentName(endpointSliceKind), "io.k8s.api.discovery.v1.EndpointSlice");
   t.same(
     gvs.map((g) => `${g.group}/${g.version}`),
-    ["/v1", "apps/v1", "coordination.k8s.io/v1", "batch/v1", "policy/v1", "discovery.k8s.io/v1"],
+    [
+      "/v1",
+      "apps/v1",
+      "coordination.k8s.io/v1",
+      "batch/v1",
+      "policy/v1",
+      "discovery.k8s.io/v1",
+      "authentication.k8s.io/v1",
+      "authorization.k8s.io/v1",
+    ],
   );
 });
