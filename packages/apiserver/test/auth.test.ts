@@ -18,14 +18,19 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "@skiff/api";
 import { Registry } from "@skiff/api";
 import { waitFor } from "@skiff/testkit";
+import { Registry as MetricsRegistry } from "prom-client";
 import t, { type Test } from "tap";
 import { parse } from "yaml";
+import { authenticator, isPublicInfoPath, type RequestAttributes } from "../src/auth.js";
+import { defaultHandlerChain } from "../src/filters/chain.js";
+import { type FilterRequest, runFilters } from "../src/filters/filter.js";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
 import { createCA, issueClientCert } from "../src/pki/pki.js";
@@ -73,6 +78,54 @@ t.test("kube's verbs from RequestInfo", async (t) => {
       "deletecollection",
       "get",
     ],
+  );
+});
+
+t.test("the authorizer is given kube's verbs, and the name a field selector names", async (t) => {
+  const seen: RequestAttributes[] = [];
+  const filters = defaultHandlerChain({
+    registry: new Registry(),
+    authenticate: authenticator(new Map([["good", { name: "alice", groups: [] }]])),
+    authorizer: {
+      authorize: (a) => {
+        seen.push(a);
+        return { allowed: true };
+      },
+    },
+    alwaysAllow: isPublicInfoPath,
+    maxRequestsInflight: 10,
+    maxMutatingRequestsInflight: 10,
+    notAcceptingNewRequests: new AbortController().signal,
+    metrics: new MetricsRegistry(),
+  });
+  const run = (method: string, url: string) => {
+    const query = Object.fromEntries(new URLSearchParams(url.split("?")[1] ?? ""));
+    const raw = { headers: { authorization: "Bearer good" }, socket: {} } as unknown as IncomingMessage;
+    const req: FilterRequest = { method, url, query, raw, onDone: () => {} };
+    runFilters(filters, req);
+  };
+  const pods = "/api/v1/namespaces/default/pods";
+  run("GET", `${pods}?watch=True&fieldSelector=metadata.name%3Dp1`);
+  run("GET", `${pods}?watch=false`);
+  run("POST", pods);
+  run("PUT", `${pods}/p1/status`);
+  run("DELETE", pods);
+  run("GET", "/api");
+  t.same(
+    seen.map((a) => [a.verb, a.resource, a.subresource, a.name, a.path]),
+    [
+      ["watch", "pods", undefined, "p1", pods],
+      ["list", "pods", undefined, undefined, pods],
+      ["create", "pods", undefined, undefined, pods],
+      ["update", "pods", "status", "p1", `${pods}/p1/status`],
+      ["deletecollection", "pods", undefined, undefined, pods],
+      ["get", "", undefined, undefined, "/api"],
+    ],
+  );
+  t.same(
+    seen[0]?.user.groups,
+    ["system:authenticated"],
+    "every authenticated user is in system:authenticated",
   );
 });
 
