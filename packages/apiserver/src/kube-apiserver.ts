@@ -5,7 +5,7 @@
  * listens; the admin kubeconfig is written once it serves. stop() drains the API server (watches
  * end cleanly, in-flight requests finish), then the store.
  */
-import { chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Component, Health, type Logger, newLogger, once, Readiness } from "@skiff/component-base";
 import { Registry } from "prom-client";
@@ -13,6 +13,7 @@ import { authenticator, type UserInfo } from "./auth.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki } from "./pki/pki.js";
+import { ensurePrivateDir } from "./pki/private.js";
 import { type ApiServer, createApiServer } from "./server.js";
 import { ensureSigningKey } from "./serviceaccount/keys.js";
 import { embeddedStore } from "./storage/embedded.js";
@@ -77,8 +78,7 @@ export class KubeApiServer implements Component {
   private async open(): Promise<void> {
     const o = this.options;
     // The data directory holds keys and the store: no other user's to read (etcd's 0700).
-    mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-    chmodSync(o.dataDir, 0o700);
+    ensurePrivateDir(o.dataDir);
     this.kv = await this.openStorage();
     const hosts = [o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress];
     const pki = ensurePki(o.dataDir, { hosts });

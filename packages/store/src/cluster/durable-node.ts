@@ -5,7 +5,7 @@
  * API server's embedded store), wall clock, etcd's metrics, a logger with the member id, and a
  * seed that differs per member and start.
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@skiff/component-base";
 import { SeededRand } from "@skiff/raft";
@@ -61,8 +61,12 @@ export async function openDurableNode(
   const metrics = new NodeMetrics(registry);
   // etcd's fileutil.PrivateDirMode: the data is no other user's to read.
   mkdirSync(join(o.dataDir, "member"), { recursive: true, mode: 0o700 });
-  chmodSync(o.dataDir, 0o700);
-  chmodSync(join(o.dataDir, "member"), 0o700);
+  for (const dir of [o.dataDir, join(o.dataDir, "member")]) {
+    const st = statSync(dir);
+    // Only a directory of ours that is not shared (sticky, as /tmp) is narrowed.
+    const ours = typeof process.getuid !== "function" || st.uid === process.getuid();
+    if (ours && (st.mode & 0o1000) === 0 && (st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  }
   const logStore = await LevelDbLogStore.open(join(o.dataDir, "member", "raft"));
   try {
     const transport: Transport = alone
