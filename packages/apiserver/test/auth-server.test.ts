@@ -325,6 +325,10 @@ async function main(t: Test) {
       body: { apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview", spec: {} },
     });
     t.equal(bad.status, 422);
+    t.equal(
+      bad.body.message,
+      'SubjectAccessReview.authorization.k8s.io "" is invalid: [spec.resourceAttributes: Invalid value: null: exactly one of nonResourceAttributes or resourceAttributes must be specified, spec.user: Invalid value: "": at least one of user or group must be specified]',
+    );
   });
 
   if (!existsSync(KUBECTL)) {

@@ -59,18 +59,24 @@ function checkAccessSpec(k: KindDef, spec: Json, needsSubject: boolean): void {
   const errs: FieldError[] = [];
   const hasRes = spec.resourceAttributes != null;
   const hasNonRes = spec.nonResourceAttributes != null;
-  if (hasRes === hasNonRes)
+  if (hasRes && hasNonRes)
+    errs.push(
+      invalid(
+        "spec.nonResourceAttributes",
+        spec.nonResourceAttributes,
+        "cannot be specified in combination with resourceAttributes",
+      ),
+    );
+  if (!hasRes && !hasNonRes)
     errs.push(
       invalid(
         "spec.resourceAttributes",
-        spec.resourceAttributes ?? null,
+        null,
         "exactly one of nonResourceAttributes or resourceAttributes must be specified",
       ),
     );
   if (needsSubject && !spec.user && !(Array.isArray(spec.groups) && spec.groups.length > 0))
-    errs.push(
-      invalid("spec.user,spec.groups", spec.user ?? "", "at least one of user or group must be specified"),
-    );
+    errs.push(invalid("spec.user", spec.user ?? "", "at least one of user or group must be specified"));
   if (errs.length > 0) throw invalidObject({ kind: `${k.kind}.${k.group}`, group: k.group }, "", errs);
 }
 
@@ -163,11 +169,7 @@ export class ReviewStorage implements ResourceStorage {
       }
       case "SelfSubjectRulesReview": {
         if (typeof spec.namespace !== "string" || spec.namespace === "")
-          throw invalidObject(
-            { kind: "SelfSubjectRulesReview.authorization.k8s.io", group: "authorization.k8s.io" },
-            "",
-            [invalid("spec.namespace", spec.namespace ?? "", "namespace is required")],
-          );
+          throw badRequest("no namespace on request");
         obj.status = rulesOf(c.user, spec.namespace, c.authorizer);
         return obj;
       }
