@@ -80,7 +80,8 @@ export function startRootCaPublisher(d: RootCaPublisherDeps): () => void {
 
   async function sync(ns: KubeObject): Promise<void> {
     const name = ns.metadata.name as string;
-    if (ns.metadata.deletionTimestamp !== undefined) return;
+    const phase = (ns.status as { phase?: string } | undefined)?.phase;
+    if (ns.metadata.deletionTimestamp !== undefined || phase === "Terminating") return;
     const cm = (await d.cache.for(cmKind)).get(name, ROOT_CA_CONFIGMAP);
     const data = (cm?.data ?? {}) as Record<string, string>;
     if (cm !== undefined && data["ca.crt"] === d.caPem && Object.keys(data).length === 1) return;
