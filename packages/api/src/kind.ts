@@ -41,7 +41,7 @@ export interface KindDef {
   /** Metadata name rule: DNS-1123 subdomain for most kinds, label for some. */
   nameRule: NameRule;
   /** Subresources served besides the object itself. */
-  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec" | "approval")[];
+  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec" | "approval" | "token")[];
   /** Fields kept on a main-resource update when a status subresource exists (status is ignored). */
   hasStatus: boolean;
   /** Fills in defaults in place (pod restartPolicy Always, ...). */
@@ -58,6 +58,8 @@ export interface KindDef {
     toStorage(obj: KubeObject): KubeObject;
     fromStorage(obj: KubeObject): KubeObject;
   };
+  /** The verbs served, when not every verb (create-only reviews); such kinds are never stored. */
+  verbs?: readonly string[];
 }
 
 export const apiVersionOf = (k: Pick<KindDef, "group" | "version">) =>

@@ -4,6 +4,7 @@
  */
 import { apiVersionOf, type KindDef } from "./kind.js";
 import { deploymentKind, leaseKind, replicaSetKind } from "./kinds/apps.js";
+import { reviewKinds } from "./kinds/authn.js";
 import { horizontalPodAutoscalerKind } from "./kinds/autoscaling.js";
 import { horizontalPodAutoscalerV1Kind } from "./kinds/autoscalingv1.js";
 import { cronJobKind, jobKind } from "./kinds/batch.js";
@@ -66,6 +67,7 @@ export const allKinds: readonly KindDef[] = [
   csiDriverKind,
   csiNodeKind,
   csiStorageCapacityKind,
+  ...reviewKinds,
 ];
 
 /**

@@ -498,6 +498,8 @@ t.test("registry, discovery order and OpenAPI", async (t) => {
       "/v1",
       "apps/v1",
       "events.k8s.io/v1",
+      "authentication.k8s.io/v1",
+      "authorization.k8s.io/v1",
       "autoscaling/v2",
       "autoscaling/v1",
       "batch/v1",

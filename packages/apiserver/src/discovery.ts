@@ -12,12 +12,13 @@ const VERBS_ALL = ["create", "delete", "deletecollection", "get", "list", "patch
  * namespaces, whose storage has no DeleteCollection (the namespace lifecycle deletes one by one).
  */
 export function verbsOf(k: KindDef): string[] {
+  if (k.verbs !== undefined) return [...k.verbs];
   if (k.group === "" && k.resource === "namespaces") return VERBS_ALL.filter((v) => v !== "deletecollection");
   return VERBS_ALL;
 }
 
 /** Subresources this server answers; the rest (log, exec, ...) stay out of discovery until served. */
-const SERVED_SUBRESOURCES = new Set(["status", "scale", "binding", "eviction", "approval"]);
+const SERVED_SUBRESOURCES = new Set(["status", "scale", "binding", "eviction", "approval", "token"]);
 
 /** The subresources of `k` that are served, in discovery order. */
 export const servedSubresources = (k: KindDef) => k.subresources.filter((s) => SERVED_SUBRESOURCES.has(s));
@@ -27,13 +28,14 @@ function subresourceKind(k: KindDef, sub: string): { group: string; version: str
   if (sub === "scale") return { group: "autoscaling", version: "v1", kind: "Scale" };
   if (sub === "eviction") return { group: "policy", version: "v1", kind: "Eviction" };
   if (sub === "binding") return { group: "", version: "v1", kind: "Binding" };
+  if (sub === "token") return { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest" };
   return { group: k.group, version: k.version, kind: k.kind };
 }
 
 const subVerbs = (sub: string) =>
   sub === "status" || sub === "scale" || sub === "approval"
     ? ["get", "patch", "update"]
-    : sub === "binding" || sub === "eviction"
+    : sub === "binding" || sub === "eviction" || sub === "token"
       ? ["create"]
       : ["get"];
 

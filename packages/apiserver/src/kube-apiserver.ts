@@ -14,7 +14,9 @@ import { advertiseAddress } from "./controllers/kubernetes-service.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki } from "./pki/pki.js";
+import { ensurePrivateDir } from "./pki/private.js";
 import { type ApiServer, createApiServer } from "./server.js";
+import { ensureSigningKey } from "./serviceaccount/keys.js";
 import { embeddedStore } from "./storage/embedded.js";
 import { type EtcdKV, GrpcEtcd } from "./storage/etcd.js";
 
@@ -76,6 +78,8 @@ export class KubeApiServer implements Component {
 
   private async open(): Promise<void> {
     const o = this.options;
+    // The data directory holds keys and the store: no other user's to read (etcd's 0700).
+    ensurePrivateDir(o.dataDir);
     this.kv = await this.openStorage();
     const hosts = [o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress];
     const pki = ensurePki(o.dataDir, { hosts });
@@ -91,6 +95,7 @@ export class KubeApiServer implements Component {
       health: this.health,
       metrics: this.metrics,
       log: this.log,
+      serviceAccountKey: ensureSigningKey(o.dataDir),
     });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     let address: string;

@@ -5,14 +5,17 @@
  * through admission (admission/) to the storage (registry/, storage/). Bodies are taken as raw
  * bytes (at most 3 MiB) and decoded by Content-Type in handlers/content.ts; every error is a Status.
  */
+import type { KeyObject } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { decodeKubernetesProtobuf, Registry } from "@skiff/api";
+import type { IncomingMessage } from "node:http";
+import { decodeKubernetesProtobuf, type KindDef, Registry } from "@skiff/api";
 import { Health, type Logger, silentLogger } from "@skiff/component-base";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Registry as MetricsRegistry } from "prom-client";
 import { newAdmissionChain } from "./admission/plugins.js";
-import { type Authenticator, type Authorizer, allowAll } from "./auth.js";
+import { type Authenticator, type Authorizer, allowAll, isPublicInfoPath } from "./auth.js";
 import { type ControllerOptions, InProcessControllers } from "./controllers/manager.js";
+import { startRootCaPublisher } from "./controllers/root-ca-publisher.js";
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
 import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
@@ -22,11 +25,14 @@ import { bootstrapPriorityClasses } from "./registry/scheduling/priorityclass.js
 import { StorageMap } from "./registry/storage.js";
 import { installDiscovery } from "./routes/discovery.js";
 import { installErrorHandlers } from "./routes/errors.js";
-import { installHealth, isHealthPath } from "./routes/health.js";
+import { installHealth } from "./routes/health.js";
 import { installMetrics } from "./routes/metrics.js";
 import { installOpenApi } from "./routes/openapi.js";
 import { installResources } from "./routes/resources.js";
 import { installVersion } from "./routes/version.js";
+import { newSigningKey } from "./serviceaccount/keys.js";
+import { cacheLookup } from "./serviceaccount/lookup.js";
+import { ServiceAccountTokens } from "./serviceaccount/tokens.js";
 import type { EtcdKV } from "./storage/etcd.js";
 import { LeaseManager } from "./storage/leases.js";
 import { RegistryStore } from "./storage/registry-store.js";
@@ -66,6 +72,8 @@ export interface ApiServerOptions {
    * their clock and resync periods, or false for none (default: on, with kube's periods).
    */
   controllers?: false | Omit<ControllerOptions, "scope" | "quotaUsage" | "kubernetesServiceIP" | "log">;
+  /** Signs ServiceAccount tokens (kube: --service-account-signing-key-file); a new key if unset. */
+  serviceAccountKey?: KeyObject;
 }
 
 export interface ApiServer {
@@ -116,6 +124,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     services,
     eventLeases: new LeaseManager(o.kv, o.eventTtlSeconds ?? 3600),
   });
+  const serviceAccountTokens = new ServiceAccountTokens(o.serviceAccountKey ?? newSigningKey(), now);
   const scope: RequestScope = {
     registry,
     store,
@@ -123,6 +132,10 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     storage: (kind) => storage.for(kind),
     admission: newAdmissionChain({ registry, store, cache, quotaUsage }),
     now,
+    serviceAccountTokens,
+    authorizer: o.authorizer ?? allowAll,
+    otherTokens: (token) =>
+      o.authenticate({ headers: { authorization: `Bearer ${token}` }, socket: {} } as IncomingMessage),
   };
   const stopping = new AbortController();
   setMaxListeners(0, stopping.signal); // every watch listens for shutdown
@@ -134,9 +147,9 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     app,
     defaultHandlerChain({
       registry,
-      authenticate: o.authenticate,
+      authenticate: withServiceAccountTokens(o.authenticate, serviceAccountTokens),
       authorizer: o.authorizer ?? allowAll,
-      alwaysAllow: isHealthPath,
+      alwaysAllow: isPublicInfoPath,
       maxRequestsInflight: o.maxRequestsInflight ?? 400,
       maxMutatingRequestsInflight: o.maxMutatingRequestsInflight ?? 200,
       notAcceptingNewRequests: stopping.signal,
@@ -167,9 +180,11 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const deadline = Date.now() + (o.startTimeoutMs ?? 30_000);
   for (;;) {
     try {
-      await Promise.all(registry.kinds.map((k) => cache.for(k)));
+      // Create-only kinds (the reviews) are never stored: nothing to watch.
+      await Promise.all(registry.kinds.filter((k) => k.verbs === undefined).map((k) => cache.for(k)));
       await storage.namespaces.bootstrap();
       await bootstrapPriorityClasses(registry, store, now());
+      serviceAccountTokens.lookup = await cacheLookup(registry, cache);
       break;
     } catch (e) {
       if (Date.now() > deadline) throw e;
@@ -187,17 +202,39 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
           log: o.log,
         });
   await controllers?.start();
+  const stopRootCaPublisher =
+    o.tls === undefined
+      ? () => {}
+      : startRootCaPublisher({
+          registry,
+          cache,
+          configMaps: storage.for(registry.resource("", "v1", "configmaps") as KindDef),
+          caPem: o.tls.ca,
+          now,
+          log: o.log,
+        });
   return {
     app,
     controllers,
     async close() {
       await controllers?.stop(); // no controller writes once the server stops
       stopping.abort(); // ends every watch stream (sink.end)
+      stopRootCaPublisher();
       cache.stop();
       // Let the ended streams flush their last chunk before connections are closed.
       await Promise.race([Promise.all(openWatches), new Promise((r) => setTimeout(r, 2000).unref())]);
       await app.close();
     },
+  };
+}
+
+/** Bearer tokens the given authenticator does not know may be ServiceAccount tokens. */
+function withServiceAccountTokens(authenticate: Authenticator, tokens: ServiceAccountTokens): Authenticator {
+  return (req) => {
+    const user = authenticate(req);
+    if (user !== undefined) return user;
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+    return m === null ? undefined : tokens.authenticate(m[1] as string)?.user;
   };
 }
 

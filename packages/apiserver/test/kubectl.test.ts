@@ -159,9 +159,14 @@ async function main(): Promise<void> {
     t.equal(cm.stdout, "configmap/cm1 created\n");
     t.match(cm.stderr, "Content-Type: application/vnd.kubernetes.protobuf", "configmap sent as protobuf");
 
+    // Every namespace gets kube-root-ca.crt from the root-ca-cert-publisher, soon after it is made.
+    await waitFor(async () => (await kubectl(["get", "cm", "kube-root-ca.crt", "-n", "team-a"])).code === 0, {
+      what: "kube-root-ca.crt in team-a",
+    });
     t.same(table(await ok(t, ["get", "cm", "-n", "team-a"])), [
       ["NAME", "DATA", "AGE"],
       ["cm1", "1", "<age>"],
+      ["kube-root-ca.crt", "1", "<age>"],
     ]);
     t.equal(await ok(t, ["get", "cm", "cm1", "-n", "team-a", "-o", "jsonpath={.data.a}"]), "b");
     const y = parse(await ok(t, ["get", "cm", "cm1", "-n", "team-a", "-o", "yaml"]));
@@ -342,12 +347,17 @@ async function main(): Promise<void> {
     t.same(table(await ok(t, ["get", "cm", "-n", "team-a", "-l", "env in (prod,dev)"])), cm1Only);
     const none = await kubectl(["get", "cm", "-n", "team-a", "-l", "!env"]);
     t.equal(none.code, 0);
-    t.equal(none.stdout, "");
-    t.equal(none.stderr, "No resources found in team-a namespace.\n");
+    t.same(table(none.stdout), [
+      ["NAME", "DATA", "AGE"],
+      ["kube-root-ca.crt", "1", "<age>"],
+    ]);
     const dev = await kubectl(["get", "cm", "-n", "team-a", "-l", "env=dev"]);
     t.equal(dev.stdout, "");
     t.equal(dev.stderr, "No resources found in team-a namespace.\n");
-    t.same(table(await ok(t, ["get", "cm", "-n", "team-a", "-l", "env notin (dev)"])), cm1Only);
+    t.same(table(await ok(t, ["get", "cm", "-n", "team-a", "-l", "env notin (dev)"])), [
+      ...cm1Only,
+      ["kube-root-ca.crt", "1", "<age>"],
+    ]);
 
     t.equal(
       await ok(t, ["annotate", "cm", "cm1", "-n", "team-a", "note=hello"]),
@@ -451,16 +461,18 @@ async function main(): Promise<void> {
       t.ok(pred(), what, { stdout: out, stderr: err });
     };
 
-    await until("the initial list is printed", () => /\ncm1\s/.test(out));
+    await until("the initial list is printed", () => /\nkube-root-ca\.crt\s/.test(out));
     t.same(table(out), [
       ["NAME", "DATA", "AGE"],
       ["cm1", "1", "<age>"],
+      ["kube-root-ca.crt", "1", "<age>"],
     ]);
     t.equal(await ok(t, ["create", "configmap", "cm2", "-n", "team-a"]), "configmap/cm2 created\n");
     await until("cm2 is printed by the watcher", () => /\ncm2\s/.test(out));
     t.same(table(out), [
       ["NAME", "DATA", "AGE"],
       ["cm1", "1", "<age>"],
+      ["kube-root-ca.crt", "1", "<age>"],
       ["cm2", "0", "<age>"],
     ]);
     t.equal(err, "", "watcher stderr is empty");

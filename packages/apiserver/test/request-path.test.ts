@@ -179,11 +179,15 @@ t.test("authorization sees kube's RequestInfo; a denial is a 403", async (t) => 
       "deletecollection /configmaps default",
       "update apps/deployments scale ns1 web",
       "get /nodes status n1",
-      "get /version",
       "get /apis/apps/v1",
     ],
+    "GET /version is system:public-info-viewer's, not the authorizer's",
   );
-  t.same(authorizer.seen[0]?.user, { name: "alice", groups: [] });
+  t.same(
+    authorizer.seen[0]?.user,
+    { name: "alice", groups: ["system:authenticated"] },
+    "kube adds the group",
+  );
   authorizer.seen.length = 0;
   codeOf(filters, request("GET", "/api/v1/nothings", "good").req);
   t.equal(authorizer.seen.length, 0, "a path naming nothing served goes on to its 404");
@@ -192,10 +196,13 @@ t.test("authorization sees kube's RequestInfo; a denial is a 403", async (t) => 
   const e = t.throws(() => runFilters(denied, request("DELETE", `${cms}/x`, "good").req)) as StatusError;
   t.match(e, {
     code: 403,
-    message: 'configmaps is forbidden: User "alice" cannot delete resource "configmaps": no',
+    message:
+      'configmaps "x" is forbidden: User "alice" cannot delete resource "configmaps" in API group "" in the namespace "default": no',
+    details: { name: "x", kind: "configmaps" },
   });
-  const p = t.throws(() => runFilters(denied, request("GET", "/version", "good").req)) as StatusError;
-  t.match(p, { code: 403, message: 'forbidden: User "alice" cannot get path "/version": no' });
+  const p = t.throws(() => runFilters(denied, request("GET", "/api", "good").req)) as StatusError;
+  t.match(p, { code: 403, message: 'forbidden: User "alice" cannot get path "/api": no' });
+  t.equal(codeOf(denied, request("GET", "/version", "good").req), 0, "/version is public info");
 });
 
 t.test("RequestInfo: paths as kube-apiserver routes them", async (t) => {

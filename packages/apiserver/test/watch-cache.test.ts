@@ -119,7 +119,8 @@ t.test("200 watchers on a real store: one store watch per resource type", async 
     inner.close();
     await backend.stop();
   });
-  const kinds = new Registry().kinds.length;
+  // Create-only kinds (the reviews) are never stored, so never watched.
+  const kinds = new Registry().kinds.filter((k) => k.verbs === undefined).length;
   t.equal(watches, kinds, "one store watch per resource type at start");
   const headers = { authorization: "Bearer tok" };
   const rv = (await server.app.inject({ url: "/api/v1/namespaces/default/configmaps", headers })).json()

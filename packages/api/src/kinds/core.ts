@@ -150,6 +150,7 @@ export const serviceAccountKind: KindDef = {
   singular: "serviceaccount",
   namespaced: true,
   shortNames: ["sa"],
+  subresources: ["token"],
   description: "ServiceAccount binds together a name, a principal and a set of secrets.",
   schema: objectSchema("ServiceAccount binds together a name, a principal and a set of secrets.", {
     secrets: mergeList(

@@ -2,6 +2,7 @@
 
 import { metav1Time } from "../meta.js";
 import { Deployment, Job } from "./descriptors-apps.js";
+import * as auth from "./descriptors-auth.js";
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from "./descriptors-core.js";
 import {
   CertificateSigningRequest,
@@ -39,6 +40,12 @@ const kinds = new Map<string, MessageDesc>([
   ["certificates.k8s.io/v1 CertificateSigningRequest", CertificateSigningRequest],
   ["autoscaling/v2 HorizontalPodAutoscaler", HorizontalPodAutoscaler],
   ["autoscaling/v1 HorizontalPodAutoscaler", HorizontalPodAutoscalerV1],
+  ["authentication.k8s.io/v1 TokenRequest", auth.TokenRequest],
+  ["authentication.k8s.io/v1 TokenReview", auth.TokenReview],
+  ["authentication.k8s.io/v1 SelfSubjectReview", auth.SelfSubjectReview],
+  ["authorization.k8s.io/v1 SelfSubjectAccessReview", auth.SelfSubjectAccessReview],
+  ["authorization.k8s.io/v1 SubjectAccessReview", auth.SubjectAccessReview],
+  ["authorization.k8s.io/v1 SelfSubjectRulesReview", auth.SelfSubjectRulesReview],
 ]);
 
 /** The `apiVersion kind` pairs that have a protobuf schema, e.g. "apps/v1 Deployment". */

@@ -1,23 +1,35 @@
 /**
- * kube's WithAuthentication: who is asking. A request no authenticator recognises is a 401, before
- * any later filter (in-flight accounting, authorization) sees it. The health paths are open, as
- * kube-apiserver serves them to anonymous probes.
+ * kube's WithAuthentication: who is asking. Credentials that do not authenticate are a 401 on
+ * any path (kube's union.NewFailOnError: a bad token is never anonymous). A request without
+ * credentials is `system:anonymous` on the paths anonymous requests may reach (kube 1.32's
+ * anonymous authenticator limited to the public-info paths, as AuthenticationConfiguration's
+ * `anonymous.conditions` does), and a 401 elsewhere, before any later filter (in-flight
+ * accounting, authorization) sees it.
  */
-import type { Authenticator } from "../auth.js";
+import { AUTHENTICATED_GROUP, type Authenticator, anonymousUser, hasCredentials } from "../auth.js";
 import { unauthorized } from "../status.js";
 import { type Filter, requestInfoOf } from "./filter.js";
 
 export function authenticationFilter(
   authenticate: Authenticator,
-  alwaysAllow: (path: string) => boolean,
+  anonymousAllowed: (path: string) => boolean,
 ): Filter {
   return {
     name: "authentication",
     filter(req) {
-      if (alwaysAllow(requestInfoOf(req).path)) return;
       const user = authenticate(req.raw);
-      if (user === undefined) throw unauthorized();
-      req.user = user;
+      if (user !== undefined) {
+        // kube's AuthenticatedGroupAdder: every authenticated user is in system:authenticated.
+        req.user = user.groups.includes(AUTHENTICATED_GROUP)
+          ? user
+          : { ...user, groups: [...user.groups, AUTHENTICATED_GROUP] };
+        return;
+      }
+      if (!hasCredentials(req.raw) && anonymousAllowed(requestInfoOf(req).path)) {
+        req.user = anonymousUser();
+        return;
+      }
+      throw unauthorized();
     },
   };
 }

@@ -28,7 +28,10 @@ export interface ChainConfig {
   registry: Registry;
   authenticate: Authenticator;
   authorizer: Authorizer;
-  /** Paths served without credentials (kube-apiserver's health checks). */
+  /**
+   * Paths a request without credentials may reach, as system:anonymous (kube's public-info
+   * paths: /healthz, /livez, /readyz, /version); the authorizer still decides what it may do.
+   */
   alwaysAllow: (path: string) => boolean;
   maxRequestsInflight: number;
   maxMutatingRequestsInflight: number;
@@ -44,7 +47,7 @@ export function defaultHandlerChain(c: ChainConfig): Filter[] {
     retryAfterFilter(c.notAcceptingNewRequests),
     authenticationFilter(c.authenticate, c.alwaysAllow),
     maxInFlightFilter({ all: c.maxRequestsInflight, mutating: c.maxMutatingRequestsInflight }, c.metrics),
-    authorizationFilter(c.authorizer, c.alwaysAllow),
+    authorizationFilter(c.authorizer),
   ];
 }
 

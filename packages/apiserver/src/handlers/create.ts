@@ -2,6 +2,7 @@
  * POST of a new object (kube: handlers/create.go): decode, defaults and validation (prepare.ts),
  * mutating admission, then the storage, which runs validating admission right before it writes.
  */
+import { ReviewStorage } from "../registry/review.js";
 import { methodNotAllowed } from "../status.js";
 import { decodeBody } from "./content.js";
 import { trackUpdate } from "./fieldmanager.js";
@@ -16,6 +17,16 @@ export async function create(scope: RequestScope, req: RestRequest): Promise<Res
     decodeBody(req.body, req.contentType),
     fieldValidationOf(req.query.fieldValidation),
   );
+  const storage = scope.storage(kind);
+  if (storage instanceof ReviewStorage) {
+    const c = {
+      user: req.user,
+      authorizer: scope.authorizer,
+      tokens: scope.serviceAccountTokens,
+      otherTokens: scope.otherTokens,
+    };
+    return { code: 201, body: storage.review(obj, c), warnings };
+  }
   const ready = prepareCreate(kind, obj, namespace, scope.now());
   const dryRun = isDryRun(req.query);
   const attrs = attributesOf("CREATE", req, ready, undefined, dryRun);

@@ -3,6 +3,7 @@
  * endpoints/installer.go registers for each verb a resource's storage supports). Watches never
  * come here: they are long-running streams (routes/resources.ts).
  */
+import { ReviewStorage } from "../registry/review.js";
 import { methodNotAllowed } from "../status.js";
 import { create } from "./create.js";
 import { deleteCollection, remove } from "./delete.js";
@@ -16,6 +17,11 @@ import { update } from "./update.js";
 export async function dispatch(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
   const { path, verb } = req;
   const sub = path.subresource;
+  // Create-only kinds (the reviews): kube registers no other verb for them.
+  if (scope.storage(path.kind) instanceof ReviewStorage) {
+    if (verb === "create" && path.name === undefined && sub === undefined) return create(scope, req);
+    throw methodNotAllowed();
+  }
   // status is served by the object's own verbs (prepare.ts takes only status through it).
   if (sub !== undefined && sub !== "status") {
     const served = subresource(scope, req);

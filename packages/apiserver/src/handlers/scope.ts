@@ -6,9 +6,10 @@
 import type { KindDef, KubeObject, Registry } from "@skiff/api";
 import type { AdmissionChain } from "../admission/chain.js";
 import type { Attributes, Operation } from "../admission/interface.js";
-import type { UserInfo } from "../auth.js";
+import type { Authorizer, TokenAuthenticator, UserInfo } from "../auth.js";
 import type { ResourceStorage } from "../registry/store.js";
 import type { ResourcePath } from "../request/requestinfo.js";
+import type { ServiceAccountTokens } from "../serviceaccount/tokens.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 
@@ -47,6 +48,12 @@ export interface RequestScope {
   storage(kind: KindDef): ResourceStorage;
   admission: AdmissionChain;
   now: () => Date;
+  /** Issues and checks ServiceAccount tokens (serviceaccounts/token, TokenReview). */
+  serviceAccountTokens: ServiceAccountTokens;
+  /** Answers SelfSubjectAccessReview and its kin, as the authorization filter asks it. */
+  authorizer: Authorizer;
+  /** The server's other bearer tokens (--token-auth-file), for TokenReview; none if unset. */
+  otherTokens?: TokenAuthenticator;
 }
 
 export const isDryRun = (q: RestRequest["query"]) => q.dryRun === "All";

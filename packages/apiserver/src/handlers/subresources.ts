@@ -14,6 +14,7 @@ import {
   metav1Time,
   PatchError,
 } from "@skiff/api";
+import { tokenRequest } from "../serviceaccount/token-request.js";
 import { badRequest, conflict, methodNotAllowed, unsupportedMediaType } from "../status.js";
 import { versioner } from "../storage/versioner.js";
 import { approval } from "./approval.js";
@@ -154,7 +155,7 @@ async function binding(scope: RequestScope, req: RestRequest, podKind: KindDef):
   };
 }
 
-/** Serves `req` if it is for scale, binding, eviction, approval or a namespace's finalize; else undefined. */
+/** Serves `req` if it is for scale, binding, eviction, approval, token or finalize; else undefined. */
 export function subresource(scope: RequestScope, req: RestRequest): Promise<RestAnswer> | undefined {
   const { kind, subresource: sub } = req.path;
   if (sub === "scale" && kind.subresources.includes("scale")) return scale(scope, req);
@@ -162,5 +163,7 @@ export function subresource(scope: RequestScope, req: RestRequest): Promise<Rest
   if (sub === "eviction" && kind.kind === "Pod") return eviction(scope, req, kind);
   if (sub === "finalize" && kind.kind === "Namespace" && kind.group === "") return finalize(scope, req);
   if (sub === "approval" && kind.subresources.includes("approval")) return approval(scope, req);
+  if (sub === "token" && kind.kind === "ServiceAccount")
+    return tokenRequest(scope, req, scope.serviceAccountTokens);
   return undefined;
 }

@@ -10,6 +10,7 @@ import { NamespaceStorage } from "./core/namespace.js";
 import { podStrategy } from "./core/pod.js";
 import { serviceStrategy } from "./core/service.js";
 import type { ServiceAllocator } from "./core/service-allocator.js";
+import { ReviewStorage } from "./review.js";
 import { PriorityClassStorage } from "./scheduling/priorityclass.js";
 import { GenericStore, type ResourceStorage, type StoreDeps } from "./store.js";
 import type { Strategy } from "./strategy.js";
@@ -40,9 +41,11 @@ export class StorageMap {
         k,
         k === this.namespaces.kind
           ? this.namespaces
-          : groupKind(k) === "PriorityClass.scheduling.k8s.io"
-            ? new PriorityClassStorage(k, c)
-            : new GenericStore(k, c, strategies[groupKind(k)]),
+          : k.verbs !== undefined && !k.verbs.includes("get")
+            ? new ReviewStorage(k)
+            : groupKind(k) === "PriorityClass.scheduling.k8s.io"
+              ? new PriorityClassStorage(k, c)
+              : new GenericStore(k, c, strategies[groupKind(k)]),
       );
   }
 

@@ -70,7 +70,12 @@ export function parseResourcePath(
 /** kube decodes `watch` as every boolean parameter: `watch=True` from the Python client is a watch. */
 const isWatch = (query: Readonly<Record<string, string | undefined>>) => queryBool(firstValue(query.watch));
 
-/** kube's verb for a resource request: GET and DELETE on a collection are list/watch and deletecollection. */
+/**
+ * kube's verb for a resource request (RequestInfoFactory.NewRequestInfo): POST create, GET and
+ * HEAD get, PUT update, PATCH patch, DELETE delete; GET on a collection is list, or watch when
+ * the watch parameter is true as kube reads booleans (`watch=True`, `watch=1`, `?watch`); DELETE
+ * on a collection is deletecollection. Another method has no verb (kube: "").
+ */
 function resourceVerb(method: string, named: boolean, query: Readonly<Record<string, string | undefined>>) {
   switch (method) {
     case "GET":
@@ -85,7 +90,7 @@ function resourceVerb(method: string, named: boolean, query: Readonly<Record<str
     case "DELETE":
       return named ? "delete" : "deletecollection";
     default:
-      return method.toLowerCase();
+      return "";
   }
 }
 

@@ -70,8 +70,10 @@ export function installResources(app: FastifyInstance, c: ResourceRoutes): void 
     if (req.method === "HEAD") throw methodNotAllowed();
     const query = req.query as Record<string, string | undefined>;
     const negotiated = negotiate(req.headers.accept);
-    // A watch's query is checked before its stream starts: errors are plain answers.
-    if (info.verb === "watch") return streamWatch(c, reply, planWatch(path, query), negotiated);
+    // A watch's query is checked before its stream starts: errors are plain answers. Kinds that
+    // serve only some verbs (the create-only reviews) get their 405 from dispatch.
+    if (info.verb === "watch" && (path.kind.verbs?.includes("watch") ?? true))
+      return streamWatch(c, reply, planWatch(path, query), negotiated);
     const answer = await dispatch(c.scope, {
       method: req.method,
       verb: info.verb,
