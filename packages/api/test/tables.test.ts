@@ -194,7 +194,8 @@ const kube: Record<string, string[]> = {
 kube["events.k8s.io/Event"] = kube["/Event"] as string[];
 
 t.test("every kind's columns are kube's", async (t) => {
-  for (const k of allKinds) {
+  // Create-only kinds (the reviews) are never listed, so never shown as a table.
+  for (const k of allKinds.filter((k) => k.verbs === undefined || k.verbs.includes("list"))) {
     const key = `${k.group}/${k.kind}`;
     const want = kube[key];
     if (want === undefined) {

@@ -38,6 +38,8 @@ export interface Strategy {
 /**
  * The kinds (GroupKind.String()) whose kube storage sets ReturnDeletedObject: DELETE answers with
  * the object. Every other kind answers with a Status (ConfigMap, Secret, Deployment, Event, ...).
+ * Clients generated from kube's OpenAPI decode the answer as that type (python3-kubernetes'
+ * delete_csi_node expects a V1CSINode, whose spec is required).
  */
 export const RETURNS_DELETED_OBJECT: ReadonlySet<string> = new Set([
   "Pod",
@@ -50,4 +52,6 @@ export const RETURNS_DELETED_OBJECT: ReadonlySet<string> = new Set([
   "PersistentVolumeClaim",
   "StorageClass.storage.k8s.io",
   "VolumeAttachment.storage.k8s.io",
+  "CSIDriver.storage.k8s.io",
+  "CSINode.storage.k8s.io",
 ]);

@@ -32,12 +32,33 @@ def wait_for(what, cond, timeout=30.0, interval=0.05):
         time.sleep(interval)
 
 
+def _exists(read):
+    try:
+        read()
+        return True
+    except ApiException as e:
+        if e.status == 404:
+            return False
+        raise
+
+
 class NamespacedTest(unittest.TestCase):
-    """A test case with its own namespace `self.ns`, deleted afterwards."""
+    """A test case with its own namespace `self.ns`, deleted afterwards. As in kube, controllers
+    fill a new namespace with the `default` ServiceAccount and the kube-root-ca.crt ConfigMap;
+    setUp waits for both, so no test sees them arrive in the middle of a watch."""
 
     def setUp(self):
         self.ns = f"py-{uuid.uuid4().hex[:10]}"
-        core().create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=self.ns)))
+        v1 = core()
+        v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=self.ns)))
+        wait_for(
+            f"the default ServiceAccount in {self.ns}",
+            lambda: _exists(lambda: v1.read_namespaced_service_account("default", self.ns)),
+        )
+        wait_for(
+            f"kube-root-ca.crt in {self.ns}",
+            lambda: _exists(lambda: v1.read_namespaced_config_map("kube-root-ca.crt", self.ns)),
+        )
 
     def tearDown(self):
         try:
