@@ -30,8 +30,10 @@ export async function create(scope: RequestScope, req: RestRequest): Promise<Res
   const ready = prepareCreate(kind, obj, namespace, scope.now());
   const dryRun = isDryRun(req.query);
   const attrs = attributesOf("CREATE", req, ready, undefined, dryRun);
-  await scope.admission.admit(attrs);
+  // The creator owns what it sent (defaults included), not what mutating admission adds (kube's
+  // create handler runs the field manager before admission).
   trackUpdate(kind, req, undefined, ready, scope.now());
+  await scope.admission.admit(attrs);
   const stored = await scope
     .storage(kind)
     .create(ready, { dryRun, validate: () => scope.admission.validate(attrs) });
