@@ -2,7 +2,6 @@
  * Server-side apply and managedFields, in process (fastify.inject) on the embedded store, then
  * with the real kubectl 1.32 (`apply --server-side`, conflicts, `--force-conflicts`, `diff`).
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { authenticator } from "../src/auth.js";
 import { startServer } from "../src/main.js";
 import { createApiServer } from "../src/server.js";
 import { embeddedBackend } from "./backends.js";
+import { kubectlRunner } from "./kubectl-runner.js";
 
 const TOKEN = "test-token";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -329,7 +329,6 @@ t.test("in process", async (t) => {
 });
 
 t.test("kubectl apply --server-side", async (t) => {
-  const KUBECTL = "/usr/bin/kubectl";
   const dir = mkdtempSync(join(tmpdir(), "skiff-ssa-"));
   const kubeconfig = join(dir, "kubeconfig");
   mkdirSync(join(dir, "home"));
@@ -351,16 +350,7 @@ t.test("kubectl apply --server-side", async (t) => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const kubectl = (args: readonly string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        KUBECTL,
-        ["--cache-dir", join(dir, "cache"), ...args],
-        { env, timeout: 60_000, encoding: "utf8" },
-        (err, stdout, stderr) =>
-          resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr }),
-      );
-    });
+  const kubectl = kubectlRunner({ kubeconfig, home: env.HOME as string, cacheDir: join(dir, "cache") });
   const file = (name: string, obj: unknown) => {
     const path = join(dir, name);
     writeFileSync(path, stringify(obj));

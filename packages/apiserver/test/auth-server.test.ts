@@ -6,7 +6,6 @@
  * modes and the embedded store's sockets; then kubectl 1.32's auth commands. Token expiry on an
  * injected clock is in auth.test.ts.
  */
-import { execFile } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -27,8 +26,8 @@ import { parse } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
 import { createCA, issueClientCert } from "../src/pki/pki.js";
+import { KUBECTL, kubectlRunner } from "./kubectl-runner.js";
 
-const KUBECTL = "/usr/bin/kubectl";
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read loosely by the assertions
 type Json = Record<string, any>;
 
@@ -335,16 +334,7 @@ async function main(t: Test) {
     t.comment(`skipping kubectl: ${KUBECTL} is not installed`);
     return;
   }
-  const kubectl = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        KUBECTL,
-        ["--cache-dir", join(dir, "cache"), ...args],
-        { env: { ...process.env, KUBECONFIG: kubeconfig, HOME: home }, timeout: 60_000, encoding: "utf8" },
-        (err, stdout, stderr) =>
-          resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr }),
-      ),
-    );
+  const kubectl = kubectlRunner({ kubeconfig, home, cacheDir: join(dir, "cache") });
   t.test("kubectl auth whoami, auth can-i, create token", async (t) => {
     const who = await kubectl(["auth", "whoami"]);
     t.equal(who.code, 0, who.stderr);

@@ -4,7 +4,6 @@
  * restart resumes), the default ServiceAccount, quota recalculation and scopes, and the
  * `default/kubernetes` Service. Against the embedded store, through fastify.inject.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import { formatQuantity } from "../src/registry/quota-usage.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import type { EtcdKV } from "../src/storage/etcd.js";
 import { embeddedBackend } from "./backends.js";
+import { KUBECTL, kubectlRunner } from "./kubectl-runner.js";
 
 const TOKEN = "test-token";
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
@@ -456,8 +456,6 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
   });
 });
 
-const KUBECTL = "/usr/bin/kubectl";
-
 t.test(
   "kubectl: delete ns --dry-run=server deletes nothing; --advertise-address",
   { skip: existsSync(KUBECTL) ? undefined : `${KUBECTL} is missing` },
@@ -475,20 +473,8 @@ t.test(
       await running.stop();
       rmSync(dir, { recursive: true, force: true });
     });
-    const kubectl = (...args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(
-          KUBECTL,
-          ["--cache-dir", join(dir, "cache"), ...args],
-          { env: { ...process.env, KUBECONFIG: kubeconfig, HOME: dir }, timeout: 60_000, encoding: "utf8" },
-          (err, stdout, stderr) =>
-            resolve({
-              code: err === null ? 0 : typeof err.code === "number" ? err.code : -1,
-              stdout,
-              stderr,
-            }),
-        ),
-      );
+    const run = kubectlRunner({ kubeconfig, home: dir, cacheDir: join(dir, "cache") });
+    const kubectl = (...args: string[]) => run(args);
     t.equal((await kubectl("create", "namespace", "keep")).code, 0);
     t.equal((await kubectl("create", "configmap", "c", "-n", "keep")).code, 0);
     const dry = await kubectl("delete", "ns", "keep", "--dry-run=server");

@@ -5,21 +5,13 @@
  * and `kubectl certificate approve` (protobuf bodies) work. Each kubectl run has its own HOME and
  * --cache-dir under the test's temp directory.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import t, { type Test } from "tap";
+import t from "tap";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
-
-const KUBECTL = "/usr/bin/kubectl";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { kubectlRunner } from "./kubectl-runner.js";
 
 /** The header line of kubectl's column output, with runs of spaces collapsed. */
 const header = (out: string) => (out.split("\n")[0] ?? "").trim().replace(/ {2,}/g, " | ");
@@ -40,7 +32,6 @@ async function main(): Promise<void> {
   const home = join(dir, "home");
   const cacheDir = join(dir, "cache");
   mkdirSync(home);
-  const env = { ...process.env, KUBECONFIG: kubeconfig, HOME: home };
   let running: KubeApiServer | undefined;
   t.teardown(async () => {
     await running?.stop();
@@ -54,23 +45,8 @@ async function main(): Promise<void> {
     () => undefined,
   );
 
-  const kubectl = (args: readonly string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        KUBECTL,
-        ["--cache-dir", cacheDir, ...args],
-        { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
-        (err, stdout, stderr) => {
-          const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  const ok = async (t: Test, args: readonly string[]): Promise<string> => {
-    const r = await kubectl(args);
-    t.equal(r.code, 0, `kubectl ${args.join(" ")}`, { stderr: r.stderr });
-    return r.stdout;
-  };
+  const kubectl = kubectlRunner({ kubeconfig, home, cacheDir });
+  const ok = kubectl.ok;
   const file = (name: string, value: unknown): string => {
     const path = join(dir, name);
     writeFileSync(path, JSON.stringify(value));

@@ -5,24 +5,17 @@
  * directory, so discovery caches never leak between runs. The subtests run in order and build on
  * each other (team-a and cm1 are made early and deleted last).
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "@skiff/testkit";
-import t, { type Test } from "tap";
+import t from "tap";
 import { parse, stringify } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
-
-const KUBECTL = "/usr/bin/kubectl";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { KUBECTL, kubectlRunner } from "./kubectl-runner.js";
 
 const AGE = /^(\d+(s|m|h|d|y))+$/;
 
@@ -98,24 +91,8 @@ async function main(): Promise<void> {
   );
   const url = running.url;
 
-  const kubectl = (args: readonly string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        KUBECTL,
-        ["--cache-dir", cacheDir, ...args],
-        { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
-        (err, stdout, stderr) => {
-          const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  /** Runs kubectl and expects it to succeed; returns stdout. */
-  const ok = async (t: Test, args: readonly string[]): Promise<string> => {
-    const r = await kubectl(args);
-    t.equal(r.code, 0, `kubectl ${args.join(" ")}`, { stderr: r.stderr });
-    return r.stdout;
-  };
+  const kubectl = kubectlRunner({ kubeconfig, home, cacheDir });
+  const ok = kubectl.ok;
   const file = (name: string, text: string): string => {
     const path = join(dir, name);
     writeFileSync(path, text);
