@@ -14,9 +14,10 @@ import type { KindDef, KubeObject } from "@skiff/api";
 import type { Logger } from "@skiff/component-base";
 import { StatusError } from "../status.js";
 import type { Informers } from "./informer.js";
-import { type Clock, ControllerLoop, type SyncResult } from "./loop.js";
+import type { Clock, ControllerLoop, SyncResult } from "./loop.js";
 import type { LoopbackClient } from "./loopback.js";
 import { FINALIZER_KUBERNETES, NamespaceDeleter } from "./namespace-deleter.js";
+import { NamespaceLoop } from "./namespace-loop.js";
 
 type Json = Record<string, unknown>;
 
@@ -30,34 +31,21 @@ export interface NamespaceControllerOptions {
 
 export class NamespaceController {
   readonly loop: ControllerLoop;
+  private readonly keys: NamespaceLoop;
   private readonly nsKind: KindDef;
   private readonly deleter: NamespaceDeleter;
   /** Namespaces seen terminating: a delete of content in one of them brings it back. */
   private readonly terminating = new Set<string>();
 
   constructor(private readonly o: NamespaceControllerOptions) {
-    this.nsKind = o.client.kind("", "v1", "namespaces");
+    this.keys = new NamespaceLoop({ name: "namespace", ...o, sync: (key) => this.sync(key) });
+    this.loop = this.keys.loop;
+    this.nsKind = this.keys.nsKind;
     this.deleter = new NamespaceDeleter(o.client, () => o.clock.now());
-    this.loop = new ControllerLoop({
-      name: "namespace",
-      sync: (key) => this.sync(key),
-      listKeys: async () =>
-        (await o.client.list(this.nsKind, undefined)).map((n) => n.metadata.name as string),
-      resyncMs: o.resyncMs ?? 300_000,
-      workers: 2,
-      clock: o.clock,
-      log: o.log,
-    });
   }
 
   async start(): Promise<void> {
-    const resync = () => void this.loop.relist();
-    await this.o.informers.watch(this.nsKind, {
-      events: (events) => {
-        for (const e of events) if (e.type !== "DELETED") this.loop.add(e.object.metadata.name as string);
-      },
-      resync,
-    });
+    await this.keys.watchNamespaces();
     for (const k of this.o.client.kinds) {
       if (!k.namespaced) continue;
       await this.o.informers.watch(k, {

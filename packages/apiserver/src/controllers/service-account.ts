@@ -9,8 +9,9 @@ import type { KindDef } from "@skiff/api";
 import type { Logger } from "@skiff/component-base";
 import { StatusError } from "../status.js";
 import type { Informers } from "./informer.js";
-import { type Clock, ControllerLoop, type SyncResult } from "./loop.js";
+import type { Clock, ControllerLoop, SyncResult } from "./loop.js";
 import type { LoopbackClient } from "./loopback.js";
+import { NamespaceLoop } from "./namespace-loop.js";
 
 export const DEFAULT_SERVICE_ACCOUNT = "default";
 
@@ -24,32 +25,20 @@ export interface ServiceAccountsControllerOptions {
 
 export class ServiceAccountsController {
   readonly loop: ControllerLoop;
+  private readonly keys: NamespaceLoop;
   private readonly nsKind: KindDef;
   private readonly saKind: KindDef;
 
   constructor(private readonly o: ServiceAccountsControllerOptions) {
-    this.nsKind = o.client.kind("", "v1", "namespaces");
+    this.keys = new NamespaceLoop({ name: "serviceaccount", ...o, sync: (key) => this.sync(key) });
+    this.loop = this.keys.loop;
+    this.nsKind = this.keys.nsKind;
     this.saKind = o.client.kind("", "v1", "serviceaccounts");
-    this.loop = new ControllerLoop({
-      name: "serviceaccount",
-      sync: (key) => this.sync(key),
-      listKeys: async () =>
-        (await o.client.list(this.nsKind, undefined)).map((n) => n.metadata.name as string),
-      resyncMs: o.resyncMs ?? 300_000,
-      workers: 2,
-      clock: o.clock,
-      log: o.log,
-    });
   }
 
   async start(): Promise<void> {
     const resync = () => void this.loop.relist();
-    await this.o.informers.watch(this.nsKind, {
-      events: (events) => {
-        for (const e of events) if (e.type !== "DELETED") this.loop.add(e.object.metadata.name as string);
-      },
-      resync,
-    });
+    await this.keys.watchNamespaces();
     await this.o.informers.watch(this.saKind, {
       events: (events) => {
         for (const e of events)
