@@ -424,6 +424,12 @@ t.test("kubectl apply --server-side", async (t) => {
   t.equal(back.code, 0, "client-side apply again", { stderr: back.stderr });
   const four = JSON.parse((await kubectl(["get", "deploy", "csa", "-o", "json"])).stdout);
   t.equal(four.spec.replicas, 4);
+  const plain = await kubectl(["diff", "-f", file("csa-4b.yaml", deployment("csa", { replicas: 4 }))]);
+  t.equal(plain.code, 0, "kubectl diff (client-side apply's patch) after that apply shows nothing", {
+    stdout: plain.stdout,
+    stderr: plain.stderr,
+  });
+  t.equal(plain.stdout, "");
   const diff = await kubectl(["diff", "--server-side", "--field-manager", "other", "-f", other]);
   t.equal(diff.code, 0, "kubectl diff after an apply shows nothing", {
     stdout: diff.stdout,
