@@ -12,7 +12,7 @@ import { authenticator } from "../src/auth.js";
 import { startServer } from "../src/main.js";
 import { createApiServer } from "../src/server.js";
 import { embeddedBackend } from "./backends.js";
-import { kubectlRunner } from "./kubectl-runner.js";
+import { kubectlRunner, kubectlSkip } from "./kubectl-runner.js";
 
 const TOKEN = "test-token";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -328,7 +328,7 @@ t.test("in process", async (t) => {
   });
 });
 
-t.test("kubectl apply --server-side", async (t) => {
+t.test("kubectl apply --server-side", { skip: kubectlSkip() }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "skiff-ssa-"));
   const kubeconfig = join(dir, "kubeconfig");
   mkdirSync(join(dir, "home"));

@@ -4,7 +4,7 @@
  * restart resumes), the default ServiceAccount, quota recalculation and scopes, and the
  * `default/kubernetes` Service. Against the embedded store, through fastify.inject.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KindDef, type KubeObject, Registry } from "@skiff/api";
@@ -18,7 +18,7 @@ import { formatQuantity } from "../src/registry/quota-usage.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import type { EtcdKV } from "../src/storage/etcd.js";
 import { embeddedBackend } from "./backends.js";
-import { KUBECTL, kubectlRunner } from "./kubectl-runner.js";
+import { kubectlRunner, kubectlSkip } from "./kubectl-runner.js";
 
 const TOKEN = "test-token";
 const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
@@ -458,7 +458,7 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
 
 t.test(
   "kubectl: delete ns --dry-run=server deletes nothing; --advertise-address",
-  { skip: existsSync(KUBECTL) ? undefined : `${KUBECTL} is missing` },
+  { skip: kubectlSkip() },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "skiff-controllers-"));
     const kubeconfig = join(dir, "kubeconfig");
