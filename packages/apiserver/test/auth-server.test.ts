@@ -6,27 +6,17 @@
  * modes and the embedded store's sockets; then kubectl 1.32's auth commands. Token expiry on an
  * injected clock is in auth.test.ts.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitFor } from "@skiff/testkit";
+import { listeningPorts, waitFor } from "@skiff/testkit";
 import t, { type Test } from "tap";
 import { parse } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
 import { createCA, issueClientCert } from "../src/pki/pki.js";
-import { KUBECTL, kubectlRunner } from "./kubectl-runner.js";
+import { kubectlRunner, kubectlSkip } from "./kubectl-runner.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read loosely by the assertions
 type Json = Record<string, any>;
@@ -330,8 +320,9 @@ async function main(t: Test) {
     );
   });
 
-  if (!existsSync(KUBECTL)) {
-    t.comment(`skipping kubectl: ${KUBECTL} is not installed`);
+  const skip = kubectlSkip();
+  if (skip !== undefined) {
+    t.comment(`skipping kubectl: ${skip}`);
     return;
   }
   const kubectl = kubectlRunner({ kubeconfig, home, cacheDir: join(dir, "cache") });
@@ -354,27 +345,6 @@ async function main(t: Test) {
     t.equal(who2.code, 0, who2.stderr);
     t.equal(JSON.parse(who2.stdout).status.userInfo.username, "system:serviceaccount:default:default");
   });
-}
-
-/** Ports this process listens on: LISTEN entries of /proc/net/tcp{,6} whose socket is one of our fds. */
-function listeningPorts(): Set<number> {
-  const mine = new Set<string>();
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) mine.add(m[1] as string);
-    } catch {}
-  }
-  const out = new Set<number>();
-  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (!existsSync(f)) continue;
-    for (const line of readFileSync(f, "utf8").split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === "0A" && mine.has(cols[9] ?? ""))
-        out.add(Number.parseInt((cols[1] ?? "").split(":")[1] ?? "0", 16));
-    }
-  }
-  return out;
 }
 
 function walk(dir: string): string[] {

@@ -3,31 +3,12 @@
  * transport at all, so the member opens no socket; it elects itself, serves its etcd API in
  * process, keeps its data across a restart, and keeps its data directory 0700.
  */
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listeningPorts } from "@skiff/testkit";
 import t from "tap";
 import { parseStoreFlags, Store } from "../src/index.js";
-
-/** TCP ports this process listens on (LISTEN sockets of /proc/net/tcp{,6} among our fds). */
-function listening(): Set<number> {
-  const mine = new Set<string>();
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) mine.add(m[1] as string);
-    } catch {}
-  }
-  const out = new Set<number>();
-  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    for (const line of readFileSync(f, "utf8").split("\n").slice(1)) {
-      const c = line.trim().split(/\s+/);
-      if (c[3] === "0A" && mine.has(c[9] ?? ""))
-        out.add(Number.parseInt((c[1] ?? "").split(":")[1] ?? "0", 16));
-    }
-  }
-  return out;
-}
 
 const rangeOf = (key: string) => ({
   key: Buffer.from(key),
@@ -47,12 +28,12 @@ t.test("no --listen-peer-urls: no socket, elected, durable, private", async (t) 
     ...["--heartbeat-interval", "50", "--election-timeout", "250"],
   ]);
   t.same(flags.listenPeerUrls, []);
-  const before = listening();
+  const before = listeningPorts();
   const first = new Store(flags);
   await first.start();
   await first.ready;
   t.same(
-    [...listening()].filter((p) => !before.has(p)),
+    [...listeningPorts()].filter((p) => !before.has(p)),
     [],
     "no listening socket",
   );
