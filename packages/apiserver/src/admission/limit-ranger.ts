@@ -10,6 +10,7 @@ import { forbidden } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import type { AdmissionPlugin, Attributes, Operation } from "./interface.js";
+import { listForAdmission } from "./shared.js";
 
 type Json = Record<string, unknown>;
 
@@ -42,12 +43,8 @@ export class LimitRanger implements AdmissionPlugin {
       a.subresource !== undefined
     )
       return [];
-    // From the watch cache, which includes this server's own recent writes (read your writes).
-    const ranges =
-      this.cache !== undefined
-        ? (await this.cache.for(this.kind)).list(a.namespace)
-        : await this.store.list(this.kind, a.namespace);
-    return ranges.items.flatMap((lr) =>
+    const ranges = await listForAdmission(this.store, this.cache, this.kind, a.namespace);
+    return ranges.flatMap((lr) =>
       (((lr.spec as Json | undefined)?.limits as Json[] | undefined) ?? []).filter(
         (l) => l.type === "Container",
       ),

@@ -6,24 +6,12 @@
  * one PriorityClass may be the global default. The scheduler orders and preempts by these.
  */
 import type { KindDef, KubeObject, Registry } from "@skiff/api";
-import { StatusError } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import type { AdmissionPlugin, Attributes, Operation } from "./interface.js";
+import { forbidden, listForAdmission } from "./shared.js";
 
 type Json = Record<string, unknown>;
-
-/** admission.NewForbidden: `<resource>[.<group>] "<name>" is forbidden: <why>`. */
-function forbidden(a: Attributes, why: string): StatusError {
-  const meta = a.object?.metadata;
-  const name = a.name || meta?.name || meta?.generateName || "Unknown";
-  const resource = a.kind.group === "" ? a.kind.resource : `${a.kind.resource}.${a.kind.group}`;
-  return new StatusError(403, "Forbidden", `${resource} "${name}" is forbidden: ${why}`, {
-    name,
-    group: a.kind.group,
-    kind: a.kind.resource,
-  });
-}
 
 export class Priority implements AdmissionPlugin {
   readonly name = "Priority";
@@ -43,9 +31,7 @@ export class Priority implements AdmissionPlugin {
 
   private async classes(): Promise<KubeObject[]> {
     if (this.kind === undefined) return [];
-    return this.cache !== undefined
-      ? (await this.cache.for(this.kind)).list(undefined).items
-      : (await this.store.list(this.kind, undefined)).items;
+    return listForAdmission(this.store, this.cache, this.kind, undefined);
   }
 
   /** getDefaultPriorityClass: the global default with the lowest value, if any. */

@@ -11,15 +11,9 @@
  */
 import { handlesOperation } from "../registry/quota-evaluator.js";
 import { formatQuantity, type QuotaChange, type QuotaUsage } from "../registry/quota-usage.js";
-import { StatusError } from "../status.js";
+import type { StatusError } from "../status.js";
 import type { AdmissionPlugin, Attributes, Operation } from "./interface.js";
-
-const forbidden = (a: Attributes, why: string) =>
-  new StatusError(403, "Forbidden", `${a.kind.resource} "${a.name}" is forbidden: ${why}`, {
-    name: a.name,
-    group: a.kind.group,
-    kind: a.kind.resource,
-  });
+import { forbidden } from "./shared.js";
 
 /** kube's message, naming every exceeded resource of the first full quota, sorted. */
 function exceeded(a: Attributes, c: QuotaChange): StatusError {
