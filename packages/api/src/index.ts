@@ -32,3 +32,4 @@ export {
   notSupported,
   required,
 } from "./validation.js";
+export type * from "./types/core.js";
