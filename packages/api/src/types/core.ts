@@ -242,7 +242,12 @@ export interface PersistentVolume extends KubeObject {
 /** policy/v1 PodDisruptionBudget. */
 export interface PodDisruptionBudget extends KubeObject {
   spec?: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
-  status?: { disruptionsAllowed?: number; currentHealthy?: number; desiredHealthy?: number; expectedPods?: number };
+  status?: {
+    disruptionsAllowed?: number;
+    currentHealthy?: number;
+    desiredHealthy?: number;
+    expectedPods?: number;
+  };
 }
 
 export interface ObjectReference {
