@@ -16,6 +16,7 @@ export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
 
 /** A quantity that does not parse: the object carrying it is skipped (with an event), never a crash. */
 export class QuantityError extends Error {
+  override readonly name = "QuantityError";
   constructor(
     readonly resource: string,
     readonly value: unknown,
