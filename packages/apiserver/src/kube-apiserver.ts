@@ -13,7 +13,7 @@ import { authenticator, type UserInfo } from "./auth.js";
 import { advertiseAddress } from "./controllers/kubernetes-service.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
-import { ensurePki } from "./pki/pki.js";
+import { ensurePki, issueClientCert, type KeyPair } from "./pki/pki.js";
 import { ensurePrivateDir } from "./pki/private.js";
 import { type ApiServer, createApiServer } from "./server.js";
 import { ensureSigningKey } from "./serviceaccount/keys.js";
@@ -35,6 +35,7 @@ export class KubeApiServer implements Component {
   private kv: EtcdKV | undefined;
   private server: ApiServer | undefined;
   private serving: string | undefined;
+  private ca: KeyPair | undefined;
   private starting: Promise<void> | undefined;
 
   constructor(
@@ -83,6 +84,7 @@ export class KubeApiServer implements Component {
     this.kv = await this.openStorage();
     const hosts = [o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress];
     const pki = ensurePki(o.dataDir, { hosts });
+    this.ca = pki.ca;
     this.server = await createApiServer({
       kv: this.kv,
       authenticate: authenticator(readTokens(o.tokenAuthFile)),
@@ -118,6 +120,26 @@ export class KubeApiServer implements Component {
     );
     if (o.writeKubeconfig !== undefined)
       writeKubeconfig(o.writeKubeconfig, { server: this.serving, caPem: pki.ca.certPem, user: pki.admin });
+  }
+
+  /**
+   * A client identity for a component running in this process (the embedded scheduler, the
+   * controller manager): a client certificate for `user` signed by the cluster CA, with the URL
+   * and CA to reach this server (a ClientConfig of @skiff/client).
+   */
+  loopbackClientConfig(user: { commonName: string; organizations?: string[] }): {
+    server: string;
+    ca: string;
+    cert: string;
+    key: string;
+  } {
+    if (this.ca === undefined || this.serving === undefined) throw new Error("kube-apiserver: not serving yet");
+    const pair = issueClientCert(this.ca, user);
+    const url = new URL(this.serving);
+    // A wildcard bind address is reached on loopback.
+    if (url.hostname === "0.0.0.0") url.hostname = "127.0.0.1";
+    if (url.hostname === "[::]") url.hostname = "[::1]";
+    return { server: url.origin, ca: this.ca.certPem, cert: pair.certPem, key: pair.keyPem };
   }
 
   /** The embedded store, started and elected, or a client of --etcd-servers. */

@@ -1,9 +1,10 @@
 import type { Command } from "./command.js";
+import { schedulerCommand } from "./scheduler.js";
 import { serverCommand } from "./server.js";
 import { storeCommand } from "./store.js";
 import { versionCommand } from "./version.js";
 
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
-  [serverCommand, storeCommand, versionCommand].map((c) => [c.name, c] as const),
+  [schedulerCommand, serverCommand, storeCommand, versionCommand].map((c) => [c.name, c] as const),
 );
