@@ -8,15 +8,15 @@
  * machine's 2 cores; the CPU columns give each one's share.
  */
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configFromKubeconfig, KubeClient, type ResourceClient } from "@skiff/client";
 import { type ApiRow, type ApiWorkload, apiTables, apiTargets, targetLimits } from "./apiserver-report.js";
 import type { Benchmark } from "./registry.js";
+import { type SkiffProcess, startSkiff } from "./skiff-procs.js";
 import { type Measurement, summarize } from "./store-load.js";
-import { cpuSeconds as processCpuSeconds, skiffBin } from "./store-procs.js";
+import { cpuSeconds as processCpuSeconds } from "./store-procs.js";
 
 /** An object as the client takes it (@skiff/api's KubeObject). */
 type KubeObject = Parameters<ResourceClient["create"]>[0];
@@ -85,37 +85,9 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
-/** Starts `skiff server` (from the build) and waits for its ready line. */
-async function startSkiffServer(
-  args: string[],
-  log: (line: string) => void,
-): Promise<{ pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [skiffBin, "server", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d: Buffer) => {
-    err = `${err}${d.toString()}`.slice(-2000);
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"event":"ready"')) {
-        log(out.trim());
-        resolve();
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`skiff server exited (${code}): ${err}`)));
-  });
-  return {
-    pid: child.pid as number,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
-      }),
-  };
+/** Starts `skiff server` (from the build, without the scheduler) and waits for its ready line. */
+function startSkiffServer(args: string[], log: (line: string) => void): Promise<SkiffProcess> {
+  return startSkiff("server", ["--disable-scheduler", ...args], log);
 }
 
 /** Runs `clients` closed-loop clients for `seconds` (or until `total` ops are done). */

@@ -1,6 +1,7 @@
 import { apiserverBenchmark } from "./apiserver.js";
 import { raftBenchmark } from "./raft.js";
 import { raftNodeBenchmark } from "./raft-node.js";
+import { schedulerBenchmark } from "./scheduler.js";
 import { storeBenchmark } from "./store.js";
 
 /** One benchmark, runnable as `pnpm bench <name>`. */
@@ -12,5 +13,7 @@ export interface Benchmark {
 
 /** Every benchmark, by name. */
 export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>(
-  [apiserverBenchmark, raftBenchmark, raftNodeBenchmark, storeBenchmark].map((b) => [b.name, b] as const),
+  [apiserverBenchmark, raftBenchmark, raftNodeBenchmark, schedulerBenchmark, storeBenchmark].map(
+    (b) => [b.name, b] as const,
+  ),
 );

@@ -43,7 +43,10 @@ export class ControlPlane implements Component {
       await this.apiserver.start();
       await this.apiserver.ready;
       if (this.opts.scheduler) {
-        const id = createHash("sha256").update(resolve(this.apiserver.options.dataDir)).digest("hex").slice(0, 12);
+        const id = createHash("sha256")
+          .update(resolve(this.apiserver.options.dataDir))
+          .digest("hex")
+          .slice(0, 12);
         this.scheduler = new SchedulerComponent({
           client: this.apiserver.loopbackClientConfig({ commonName: "system:kube-scheduler" }),
           config: parseSchedulerConfig(undefined),

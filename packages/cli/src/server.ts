@@ -2,19 +2,24 @@ import { componentCommand } from "./component-command.js";
 
 export const serverCommand = componentCommand({
   name: "server",
-  summary: "Run the control plane: the Kubernetes API server (embedded store unless --etcd-servers) and the scheduler",
+  summary:
+    "Run the control plane: the Kubernetes API server (embedded store unless --etcd-servers) and the scheduler",
   synopsis: "skiff server [flags]",
   about:
     "Serves the Kubernetes API over HTTPS and runs the scheduler in the same process (--disable-scheduler leaves it out). Without --etcd-servers it runs an embedded single-member store in this process (data under --data-dir).",
   async load() {
-    const [{ KubeApiServer, parseServerFlags, serverFlags }, { runComponent, FlagSet }, { ControlPlane }] = await Promise.all([
-      import("@skiff/apiserver"),
-      import("@skiff/component-base"),
-      import("./control-plane.js"),
-    ]);
+    const [{ KubeApiServer, parseServerFlags, serverFlags }, { runComponent, FlagSet }, { ControlPlane }] =
+      await Promise.all([
+        import("@skiff/apiserver"),
+        import("@skiff/component-base"),
+        import("./control-plane.js"),
+      ]);
     const flags = new FlagSet({
       ...serverFlags.defs,
-      "disable-scheduler": { type: "boolean", usage: "Do not run the scheduler in this process (run `skiff scheduler` elsewhere)." },
+      "disable-scheduler": {
+        type: "boolean",
+        usage: "Do not run the scheduler in this process (run `skiff scheduler` elsewhere).",
+      },
     });
     return {
       flags,

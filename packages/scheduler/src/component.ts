@@ -6,7 +6,14 @@
  * at once (the client's write guard refuses any write after the renew deadline) and ends the
  * component, as kube-scheduler exits on "leaderelection lost".
  */
-import type { KubeObject, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget } from "@skiff/api";
+import type {
+  KubeObject,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  PodDisruptionBudget,
+} from "@skiff/api";
 import {
   type ClientConfig,
   EventBroadcaster,
@@ -91,7 +98,9 @@ export class SchedulerComponent implements Component {
   }
 
   isLeader(): boolean {
-    return this.options.leaderElection === undefined ? this.scheduler !== undefined : (this.elector?.isLeader() ?? false);
+    return this.options.leaderElection === undefined
+      ? this.scheduler !== undefined
+      : (this.elector?.isLeader() ?? false);
   }
 
   describe(): Record<string, unknown> {
@@ -116,9 +125,12 @@ export class SchedulerComponent implements Component {
     const o = this.options;
     // Writes are fenced: after the renew deadline without a renewal none leaves this process.
     const guard = () => this.elector?.assertLeader();
-    const client = new KubeClient(o.leaderElection === undefined ? o.client : { ...o.client, writeGuard: guard });
+    const client = new KubeClient(
+      o.leaderElection === undefined ? o.client : { ...o.client, writeGuard: guard },
+    );
     this.client = client;
-    const onError = (e: unknown, what = "informer") => this.log.warn({ err: String(e), what }, "scheduler error");
+    const onError = (e: unknown, what = "informer") =>
+      this.log.warn({ err: String(e), what }, "scheduler error");
     const factory = new SharedInformerFactory(client, { onError: (e) => onError(e) });
     this.factory = factory;
     const pods = factory.informerFor<Pod>("v1", "pods", { fieldSelector: NON_TERMINAL });
@@ -129,7 +141,10 @@ export class SchedulerComponent implements Component {
     const namespaces = factory.informerFor<KubeObject>("v1", "namespaces");
 
     this.broadcaster = new EventBroadcaster(client, { onError: (e: unknown) => onError(e, "event") });
-    const recorder = this.broadcaster.newRecorder({ reportingController: "default-scheduler", reportingInstance: `default-scheduler-${o.leaderElection?.identity ?? "local"}` });
+    const recorder = this.broadcaster.newRecorder({
+      reportingController: "default-scheduler",
+      reportingInstance: `default-scheduler-${o.leaderElection?.identity ?? "local"}`,
+    });
     const api = new ClientSchedulerApi(client);
     const metrics = new SchedulerMetrics(this.metrics);
     const cache = new SchedulerCache();
@@ -154,22 +169,32 @@ export class SchedulerComponent implements Component {
         return v === undefined ? undefined : { nodeAffinity: v.spec?.nodeAffinity };
       },
       runFilterPlugins: (s: CycleState, p: Pod, ni: NodeInfo) => fwk().runFilterPlugins(s, p, ni),
-      runPreFilterExtensionAddPod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) => fwk().runPreFilterExtensionAddPod(s, p, pi, ni),
-      runPreFilterExtensionRemovePod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) => fwk().runPreFilterExtensionRemovePod(s, p, pi, ni),
+      runPreFilterExtensionAddPod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) =>
+        fwk().runPreFilterExtensionAddPod(s, p, pi, ni),
+      runPreFilterExtensionRemovePod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) =>
+        fwk().runPreFilterExtensionRemovePod(s, p, pi, ni),
       now: () => Date.now(),
     });
     const registry = inTreeRegistry();
     for (const profile of o.config.profiles) {
       let fwk: Framework | undefined;
-      fwk = new Framework(profile, registry, handleFor(() => fwk as Framework));
+      fwk = new Framework(
+        profile,
+        registry,
+        handleFor(() => fwk as Framework),
+      );
       frameworks.set(profile.schedulerName, fwk);
     }
     const first = frameworks.values().next().value as Framework;
-    const events = new Map<string, ReturnType<Framework["eventsToRegister"]> extends Map<string, infer V> ? V : never>();
+    const events = new Map<
+      string,
+      ReturnType<Framework["eventsToRegister"]> extends Map<string, infer V> ? V : never
+    >();
     for (const f of frameworks.values()) for (const [k, v] of f.eventsToRegister()) events.set(k, v);
     queue = new PriorityQueue({
       less: first.less,
-      preEnqueue: (pod: Pod) => frameworks.get(pod.spec.schedulerName ?? "default-scheduler")?.runPreEnqueuePlugins(pod),
+      preEnqueue: (pod: Pod) =>
+        frameworks.get(pod.spec.schedulerName ?? "default-scheduler")?.runPreEnqueuePlugins(pod),
       clusterEventMap: events,
       podInitialBackoffMs: o.config.podInitialBackoffSeconds * 1000,
       podMaxBackoffMs: o.config.podMaxBackoffSeconds * 1000,
@@ -195,9 +220,20 @@ export class SchedulerComponent implements Component {
       recorder,
       (e, what) => onError(e, what),
     );
-    pods.addEventHandler({ onAdd: handlers.onPodAdd, onUpdate: handlers.onPodUpdate, onDelete: handlers.onPodDelete });
-    nodes.addEventHandler({ onAdd: handlers.onNodeAdd, onUpdate: handlers.onNodeUpdate, onDelete: handlers.onNodeDelete });
-    const other = (inf: Informer<KubeObject>, resource: "PersistentVolumeClaim" | "PersistentVolume" | "Namespace") =>
+    pods.addEventHandler({
+      onAdd: handlers.onPodAdd,
+      onUpdate: handlers.onPodUpdate,
+      onDelete: handlers.onPodDelete,
+    });
+    nodes.addEventHandler({
+      onAdd: handlers.onNodeAdd,
+      onUpdate: handlers.onNodeUpdate,
+      onDelete: handlers.onNodeDelete,
+    });
+    const other = (
+      inf: Informer<KubeObject>,
+      resource: "PersistentVolumeClaim" | "PersistentVolume" | "Namespace",
+    ) =>
       inf.addEventHandler({
         onAdd: (n) => handlers.onOther(resource, ActionType.Add, undefined, n),
         onUpdate: (a, b) => handlers.onOther(resource, ActionType.UpdateOther, a, b),

@@ -10,7 +10,9 @@ export async function runScheduler(argv: readonly string[]): Promise<number> {
   const o = parseSchedulerFlags(argv);
   const c = new SchedulerComponent(o);
   const ops =
-    o.metricsBindAddress === undefined ? undefined : await serveOps([o.metricsBindAddress], { health: c.health, metrics: c.metrics });
+    o.metricsBindAddress === undefined
+      ? undefined
+      : await serveOps([o.metricsBindAddress], { health: c.health, metrics: c.metrics });
   try {
     const code = await runComponent(c, { until: c.lost });
     return c.leaseLost ? 1 : code;

@@ -11,23 +11,34 @@ import type { SchedulerComponentOptions } from "./component.js";
 import { ConfigError, parseSchedulerConfig } from "./framework/profile.js";
 
 export const schedulerFlags = new FlagSet({
-  kubeconfig: { type: "string", usage: "Path to a kubeconfig file with the API server's address and credentials (required)." },
-  config: { type: "string", usage: "The path to the KubeSchedulerConfiguration file (kubescheduler.config.k8s.io/v1)." },
+  kubeconfig: {
+    type: "string",
+    usage: "Path to a kubeconfig file with the API server's address and credentials (required).",
+  },
+  config: {
+    type: "string",
+    usage: "The path to the KubeSchedulerConfiguration file (kubescheduler.config.k8s.io/v1).",
+  },
   "leader-elect": {
     type: "boolean",
     default: true,
     usage: "Start a leader election client and gain leadership before executing the main loop.",
   },
-  "no-leader-elect": { type: "boolean", usage: "Run without leader election (same as --leader-elect=false)." },
+  "no-leader-elect": {
+    type: "boolean",
+    usage: "Run without leader election (same as --leader-elect=false).",
+  },
   "leader-elect-lease-duration": {
     type: "string",
     default: "15s",
-    usage: "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership.",
+    usage:
+      "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership.",
   },
   "leader-elect-renew-deadline": {
     type: "string",
     default: "10s",
-    usage: "The interval between attempts by the acting master to renew a leadership slot before it stops leading.",
+    usage:
+      "The interval between attempts by the acting master to renew a leadership slot before it stops leading.",
   },
   "leader-elect-retry-period": {
     type: "string",
@@ -47,13 +58,15 @@ export const schedulerFlags = new FlagSet({
   "metrics-bind-address": {
     type: "string",
     default: "127.0.0.1:10259",
-    usage: "host:port of the plain-HTTP /metrics, /healthz, /livez and /readyz endpoints (\"\" disables them).",
+    usage: 'host:port of the plain-HTTP /metrics, /healthz, /livez and /readyz endpoints ("" disables them).',
   },
 });
 
 /** "--leader-elect=false" is Go's spelling; node's parser knows only --no-leader-elect style, so both are accepted. */
 function normalize(argv: readonly string[]): string[] {
-  return argv.map((a) => (a === "--leader-elect=false" ? "--no-leader-elect" : a === "--leader-elect=true" ? "--leader-elect" : a));
+  return argv.map((a) =>
+    a === "--leader-elect=false" ? "--no-leader-elect" : a === "--leader-elect=true" ? "--leader-elect" : a,
+  );
 }
 
 export interface SchedulerCommandOptions extends SchedulerComponentOptions {
@@ -68,7 +81,9 @@ export function parseSchedulerFlags(argv: readonly string[]): SchedulerCommandOp
     try {
       doc = parseYaml(readFileSync(v.config, "utf8"));
     } catch (e) {
-      throw new FlagError(`failed to read config file "${v.config}": ${e instanceof Error ? e.message : String(e)}`);
+      throw new FlagError(
+        `failed to read config file "${v.config}": ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
   let config: SchedulerComponentOptions["config"];

@@ -1,0 +1,331 @@
+/**
+ * `pnpm bench scheduler [--quick] [--json FILE] [--shape NAME]`: kube-scheduler's scheduler_perf
+ * shapes against Skiff's own processes: `skiff server --disable-scheduler` (embedded store),
+ * `skiff hollow-nodes` (N kubemark-style nodes that also turn bound pods Running), and
+ * `skiff scheduler` started once every pod exists (the pods "created at once"), so that the
+ * figure is the scheduler's throughput, not the create rate. Reports bind throughput (overall and
+ * the median of 1 s samples, as scheduler_perf's SchedulingThroughput), the scheduling attempt
+ * latency p50/p99 from the scheduler's own histogram, and each process's CPU seconds.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { configFromKubeconfig, KubeClient, type ResourceClient } from "@skiff/client";
+import { freePort } from "@skiff/testkit";
+import type { Benchmark } from "./registry.js";
+import { type SkiffProcess, startSkiff } from "./skiff-procs.js";
+import { cpuSeconds, peakRssMiB } from "./store-procs.js";
+
+type KubeObject = Parameters<ResourceClient["create"]>[0];
+
+export interface Shape {
+  name: string;
+  nodes: number;
+  pods: number;
+  /** The measured pod number i. */
+  pod(i: number): Record<string, unknown>;
+  /** Pods/s the issue asks for. */
+  target: number;
+}
+
+const NS = "sched-bench";
+
+/** scheduler_perf's pod-default.yaml: requests 100m cpu and 500Mi memory. */
+const basicSpec = () => ({
+  containers: [
+    {
+      name: "pause",
+      image: "registry.k8s.io/pause:3.10",
+      resources: { requests: { cpu: "100m", memory: "500Mi" } },
+    },
+  ],
+});
+
+export function shapes(quick: boolean): Shape[] {
+  const scale = quick ? 10 : 1;
+  return [
+    {
+      name: "SchedulingBasic",
+      nodes: 5000 / scale,
+      pods: 10_000 / scale,
+      target: 1000,
+      pod: (i) => ({ metadata: { name: `basic-${i}` }, spec: basicSpec() }),
+    },
+    {
+      name: "PodTopologySpread",
+      nodes: 500 / scale,
+      pods: 5000 / scale,
+      target: 300,
+      pod: (i) => ({
+        metadata: { name: `spread-${i}`, labels: { app: "spread" } },
+        spec: {
+          ...basicSpec(),
+          topologySpreadConstraints: [
+            {
+              maxSkew: 5,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "DoNotSchedule",
+              labelSelector: { matchLabels: { app: "spread" } },
+            },
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: { app: "spread" } },
+            },
+          ],
+        },
+      }),
+    },
+    {
+      // Twenty groups: a pod repels the pods of its own group from its node, so each group
+      // needs as many nodes as it has pods: 250 distinct nodes of the 500.
+      name: "InterPodAntiAffinity",
+      nodes: 500 / scale,
+      pods: 5000 / scale,
+      target: 300,
+      pod: (i) => {
+        const group = `g${i % 20}`;
+        return {
+          metadata: { name: `anti-${i}`, labels: { group } },
+          spec: {
+            ...basicSpec(),
+            affinity: {
+              podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                  { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { group } } },
+                ],
+              },
+            },
+          },
+        };
+      },
+    },
+  ];
+}
+
+export interface ShapeResult {
+  shape: string;
+  nodes: number;
+  pods: number;
+  bound: number;
+  seconds: number;
+  podsPerSecond: number;
+  medianSamplePodsPerSecond: number;
+  attemptP50ms: number;
+  attemptP99ms: number;
+  schedulerCpuSeconds: number;
+  apiserverCpuSeconds: number;
+  hollowCpuSeconds: number;
+  schedulerPeakRssMiB: number;
+  hollowPeakRssMiB: number;
+  target: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function closedLoop(
+  clients: number,
+  total: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+}
+
+/** A quantile from a Prometheus histogram's cumulative buckets (linear within a bucket, as histogram_quantile). */
+export function histogramQuantile(buckets: readonly [number, number][], q: number): number {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of buckets) {
+    if (count >= rank) {
+      if (!Number.isFinite(le)) return prevLe;
+      return prevLe + ((le - prevLe) * (rank - prevCount)) / Math.max(count - prevCount, 1);
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe;
+}
+
+async function attemptLatency(metricsUrl: string): Promise<{ p50ms: number; p99ms: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const buckets: [number, number][] = [];
+  const re = /^scheduler_scheduling_attempt_duration_seconds_bucket\{(.*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = m[1] as string;
+    if (!labels.includes('result="scheduled"')) continue;
+    const le = /le="([^"]+)"/.exec(labels)?.[1] ?? "+Inf";
+    buckets.push([le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), Number(m[2])]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  return { p50ms: histogramQuantile(buckets, 0.5) * 1000, p99ms: histogramQuantile(buckets, 0.99) * 1000 };
+}
+
+async function runShape(shape: Shape, log: (l: string) => void): Promise<ShapeResult> {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-sched-bench-"));
+  const procs: SkiffProcess[] = [];
+  let client: KubeClient | undefined;
+  try {
+    const kubeconfig = join(dir, "kubeconfig");
+    const server = await startSkiff(
+      "server",
+      [
+        "--disable-scheduler",
+        "--data-dir",
+        join(dir, "data"),
+        "--bind-address",
+        "127.0.0.1",
+        "--secure-port",
+        "0",
+        "--write-kubeconfig",
+        kubeconfig,
+      ],
+      log,
+    );
+    procs.push(server);
+    client = new KubeClient(configFromKubeconfig(kubeconfig));
+    const hollow = await startSkiff(
+      "hollow-nodes",
+      ["--kubeconfig", kubeconfig, "--count", String(shape.nodes)],
+      log,
+    );
+    procs.push(hollow);
+    const nodes = client.resource("v1", "nodes");
+    for (const deadline = Date.now() + 600_000; ; ) {
+      const list = await nodes.listAll({ limit: 1000 });
+      if (list.items.length >= shape.nodes) break;
+      if (Date.now() > deadline)
+        throw new Error(`only ${list.items.length} of ${shape.nodes} hollow nodes registered`);
+      await sleep(500);
+    }
+    log(`${shape.name}: ${shape.nodes} nodes registered`);
+    await client
+      .resource("v1", "namespaces")
+      .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
+    const pods = client.resource("v1", "pods", NS);
+    // The namespace's default ServiceAccount must exist before pods are admitted.
+    for (const deadline = Date.now() + 30_000; ; ) {
+      try {
+        await client.resource("v1", "serviceaccounts", NS).get("default");
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(100);
+      }
+    }
+    const t0 = performance.now();
+    await closedLoop(64, shape.pods, (i) =>
+      pods.create({ apiVersion: "v1", kind: "Pod", ...shape.pod(i) } as KubeObject),
+    );
+    log(`${shape.name}: ${shape.pods} pods created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const list = await pods.list({ limit: 1 });
+    const bound = new Set<string>();
+    const samples: number[] = [];
+    const watch = pods.watch({
+      resourceVersion: list.metadata.resourceVersion,
+      onEvent: (e) => {
+        const o = e.object as { metadata: { name?: string }; spec?: { nodeName?: string } };
+        if ((e.type === "MODIFIED" || e.type === "ADDED") && (o.spec?.nodeName ?? "") !== "")
+          bound.add(o.metadata.name ?? "");
+      },
+    });
+    const cpuBefore = { server: cpuSeconds(server.pid), hollow: cpuSeconds(hollow.pid) };
+    const metricsPort = await freePort();
+    const start = performance.now();
+    const sched = await startSkiff(
+      "scheduler",
+      [
+        "--kubeconfig",
+        kubeconfig,
+        "--leader-elect=false",
+        "--metrics-bind-address",
+        `127.0.0.1:${metricsPort}`,
+      ],
+      log,
+    );
+    procs.push(sched);
+    let last = bound.size;
+    let lastProgress = performance.now();
+    let firstBound: number | undefined;
+    while (bound.size < shape.pods) {
+      await sleep(1000);
+      const now = performance.now();
+      if (firstBound === undefined && bound.size > 0) firstBound = now;
+      if (bound.size > last) lastProgress = now;
+      if (firstBound !== undefined) samples.push(bound.size - last);
+      last = bound.size;
+      if (now - lastProgress > 30_000) {
+        log(`${shape.name}: no progress for 30 s at ${bound.size} of ${shape.pods} bound; giving up`);
+        break;
+      }
+    }
+    const end = performance.now();
+    watch.stop();
+    const lat = await attemptLatency(`http://127.0.0.1:${metricsPort}/metrics`);
+    const seconds = (end - start) / 1000;
+    const sorted = samples.filter((s) => s > 0).sort((a, b) => a - b);
+    return {
+      shape: shape.name,
+      nodes: shape.nodes,
+      pods: shape.pods,
+      bound: bound.size,
+      seconds,
+      podsPerSecond: bound.size / seconds,
+      medianSamplePodsPerSecond: sorted[Math.floor(sorted.length / 2)] ?? 0,
+      attemptP50ms: lat.p50ms,
+      attemptP99ms: lat.p99ms,
+      schedulerCpuSeconds: cpuSeconds(sched.pid),
+      apiserverCpuSeconds: cpuSeconds(server.pid) - cpuBefore.server,
+      hollowCpuSeconds: cpuSeconds(hollow.pid) - cpuBefore.hollow,
+      schedulerPeakRssMiB: peakRssMiB(sched.pid),
+      hollowPeakRssMiB: peakRssMiB(hollow.pid),
+      target: shape.target,
+    };
+  } finally {
+    await client?.close().catch(() => undefined);
+    for (const p of procs.reverse()) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function table(rows: readonly ShapeResult[]): string {
+  const head =
+    "| shape | nodes | pods | bound | s | pods/s | median 1 s sample | attempt p50 ms | attempt p99 ms | CPU s scheduler / apiserver / hollow | target pods/s |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|";
+  const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
+  const lines = rows.map(
+    (r) =>
+      `| ${r.shape} | ${r.nodes} | ${r.pods} | ${r.bound} | ${f(r.seconds)} | ${f(r.podsPerSecond, 0)} | ${r.medianSamplePodsPerSecond} | ${f(r.attemptP50ms, 2)} | ${f(r.attemptP99ms, 2)} | ${f(r.schedulerCpuSeconds)} / ${f(r.apiserverCpuSeconds)} / ${f(r.hollowCpuSeconds)} | ${r.target} ${r.podsPerSecond >= r.target ? "(met)" : "(missed)"} |`,
+  );
+  return [head, sep, ...lines].join("\n");
+}
+
+export const schedulerBenchmark: Benchmark = {
+  name: "scheduler",
+  summary: "scheduler_perf shapes (SchedulingBasic, PodTopologySpread, InterPodAntiAffinity) on hollow nodes",
+  async run(args) {
+    const quick = args.includes("--quick");
+    const jsonAt = args.indexOf("--json");
+    const json = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+    const shapeAt = args.indexOf("--shape");
+    const only = shapeAt >= 0 ? args[shapeAt + 1] : undefined;
+    const log = (l: string) => process.stderr.write(`${l}\n`);
+    const rows: ShapeResult[] = [];
+    for (const s of shapes(quick)) {
+      if (only !== undefined && s.name !== only) continue;
+      rows.push(await runShape(s, log));
+      process.stdout.write(`${table(rows.slice(-1))}\n`);
+    }
+    process.stdout.write(`\n${table(rows)}\n`);
+    if (json !== undefined) writeFileSync(json, `${JSON.stringify(rows, null, 2)}\n`);
+    return rows.every((r) => r.bound === r.pods) ? 0 : 1;
+  },
+};
