@@ -19,3 +19,28 @@ export {
   type WatchOptions,
   type WriteOptions,
 } from "./resource.js";
+
+// informers
+
+export {
+  Indexer,
+  type Indexers,
+  type IndexFunc,
+  MetaNamespaceIndexFunc,
+  NamespaceIndex,
+  NodeNameIndex,
+  NodeNameIndexFunc,
+  OwnerUidIndex,
+  OwnerUidIndexFunc,
+} from "./informers/indexer.js";
+export { splitMetaNamespaceKey } from "./informers/key.js";
+export {
+  type Labels,
+  parseLabelSelector,
+  type Requirement,
+  requirementMatches,
+  type Selector,
+  toSelector,
+} from "./informers/labels.js";
+export { type LabelSelectorInput, Lister, NamespaceLister } from "./informers/lister.js";
+export { cloneObject, deepFreeze } from "./informers/readonly.js";
