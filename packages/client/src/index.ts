@@ -3,7 +3,6 @@ export { KubeClient } from "./client.js";
 export { type ClientConfig, configFromKubeconfig } from "./config.js";
 export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } from "./errors.js";
 export type { RawResponse } from "./http.js";
-export { Informer, type InformerHandlers, type InformerOptions, keyOf } from "./informer.js";
 export {
   type DeleteOptions,
   type FieldValidation,
@@ -33,7 +32,14 @@ export {
   OwnerUidIndex,
   OwnerUidIndexFunc,
 } from "./informers/indexer.js";
-export { splitMetaNamespaceKey } from "./informers/key.js";
+export {
+  type DeletedFinalStateUnknown,
+  Informer,
+  type InformerHandlers,
+  type InformerOptions,
+  type ResourceEventHandlerRegistration,
+} from "./informers/informer.js";
+export { keyOf, splitMetaNamespaceKey } from "./informers/key.js";
 export {
   type Labels,
   parseLabelSelector,
