@@ -50,3 +50,8 @@ export {
 } from "./informers/labels.js";
 export { type LabelSelectorInput, Lister, NamespaceLister } from "./informers/lister.js";
 export { cloneObject, deepFreeze } from "./informers/readonly.js";
+export {
+  PARTIAL_OBJECT_METADATA_ACCEPT,
+  PARTIAL_OBJECT_METADATA_LIST_ACCEPT,
+  type PartialObjectMetadata,
+} from "./resource.js";
