@@ -22,6 +22,12 @@ export {
 // informers
 
 export {
+  type InformerForOptions,
+  informerKey,
+  SharedInformerFactory,
+  type SharedInformerFactoryOptions,
+} from "./informers/factory.js";
+export {
   Indexer,
   type Indexers,
   type IndexFunc,
