@@ -5,7 +5,7 @@
 import type { KubeObject } from "@skiff/api";
 import type { ClientConfig } from "./config.js";
 import { Http, type RawResponse } from "./http.js";
-import { HttpResourceClient, type ResourceClient } from "./resource.js";
+import { HttpResourceClient, type PartialObjectMetadata, type ResourceClient } from "./resource.js";
 
 export class KubeClient {
   private readonly http: Http;
@@ -32,6 +32,25 @@ export class KubeClient {
       apiVersion,
       resource,
       namespace,
+    );
+  }
+
+  /**
+   * The same resource, metadata only (client-go's metadata client): every answer and watch event
+   * carries meta.k8s.io/v1 PartialObjectMetadata, what garbage collection and quota read.
+   */
+  metadata(apiVersion: string, resource: string, namespace?: string): ResourceClient<PartialObjectMetadata> {
+    return new HttpResourceClient<PartialObjectMetadata>(
+      this.http,
+      (ac) => {
+        if (this.closed) ac.abort();
+        this.watches.add(ac);
+        return () => this.watches.delete(ac);
+      },
+      apiVersion,
+      resource,
+      namespace,
+      true,
     );
   }
 

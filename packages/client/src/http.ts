@@ -118,9 +118,11 @@ export class Http {
   async call<T>(
     method: string,
     path: string,
-    opts: { query?: Query; body?: unknown; contentType?: string; what?: string } = {},
+    opts: { query?: Query; body?: unknown; contentType?: string; accept?: string; what?: string } = {},
   ): Promise<T> {
-    const headers = opts.contentType === undefined ? undefined : { "content-type": opts.contentType };
+    const headers: Record<string, string> = {};
+    if (opts.contentType !== undefined) headers["content-type"] = opts.contentType;
+    if (opts.accept !== undefined) headers.accept = opts.accept;
     const res = await this.dispatch(method, withQuery(path, opts.query), opts.body, headers);
     const body = await readBody(res);
     if (res.statusCode < 200 || res.statusCode > 299)
@@ -137,10 +139,11 @@ export class Http {
     query: Query,
     signal: AbortSignal,
     onLine: (line: string) => void,
+    headers?: Record<string, string>,
   ): Promise<void> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.dispatch("GET", withQuery(path, query), undefined, undefined, { signal, watch: true });
+      res = await this.dispatch("GET", withQuery(path, query), undefined, headers, { signal, watch: true });
     } catch (e) {
       if (signal.aborted) return;
       throw e;

@@ -3,7 +3,6 @@ export { KubeClient } from "./client.js";
 export { type ClientConfig, configFromKubeconfig } from "./config.js";
 export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } from "./errors.js";
 export type { RawResponse } from "./http.js";
-export { Informer, type InformerHandlers, type InformerOptions, keyOf } from "./informer.js";
 export {
   type DeleteOptions,
   type FieldValidation,
@@ -18,4 +17,47 @@ export {
   type WatchEventType,
   type WatchOptions,
   type WriteOptions,
+} from "./resource.js";
+
+// informers
+
+export {
+  type InformerForOptions,
+  informerKey,
+  SharedInformerFactory,
+  type SharedInformerFactoryOptions,
+} from "./informers/factory.js";
+export {
+  Indexer,
+  type Indexers,
+  type IndexFunc,
+  MetaNamespaceIndexFunc,
+  NamespaceIndex,
+  NodeNameIndex,
+  NodeNameIndexFunc,
+  OwnerUidIndex,
+  OwnerUidIndexFunc,
+} from "./informers/indexer.js";
+export {
+  type DeletedFinalStateUnknown,
+  Informer,
+  type InformerHandlers,
+  type InformerOptions,
+  type ResourceEventHandlerRegistration,
+} from "./informers/informer.js";
+export { keyOf, splitMetaNamespaceKey } from "./informers/key.js";
+export {
+  type Labels,
+  parseLabelSelector,
+  type Requirement,
+  requirementMatches,
+  type Selector,
+  toSelector,
+} from "./informers/labels.js";
+export { type LabelSelectorInput, Lister, NamespaceLister } from "./informers/lister.js";
+export { cloneObject, deepFreeze } from "./informers/readonly.js";
+export {
+  PARTIAL_OBJECT_METADATA_ACCEPT,
+  PARTIAL_OBJECT_METADATA_LIST_ACCEPT,
+  type PartialObjectMetadata,
 } from "./resource.js";

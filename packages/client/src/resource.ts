@@ -46,6 +46,22 @@ export interface ObjectList<T extends KubeObject = KubeObject> {
   metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
 }
 
+/** meta.k8s.io/v1 PartialObjectMetadata: an object's metadata only (the metadata client's objects). */
+export interface PartialObjectMetadata extends KubeObject {
+  apiVersion: "meta.k8s.io/v1";
+  kind: "PartialObjectMetadata";
+}
+
+/**
+ * The Accept headers of client-go's metadata client (k8s.io/client-go/metadata), JSON only: an
+ * object (get, watch events, write answers) as PartialObjectMetadata, a list as
+ * PartialObjectMetadataList. A server without the conversion answers plain JSON.
+ */
+export const PARTIAL_OBJECT_METADATA_ACCEPT =
+  "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+export const PARTIAL_OBJECT_METADATA_LIST_ACCEPT =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
 export type FieldValidation = "Ignore" | "Warn" | "Strict";
 
 export interface WriteOptions {
@@ -119,6 +135,8 @@ export function groupVersionPath(apiVersion: string): string {
 
 export class HttpResourceClient<T extends KubeObject = KubeObject> implements ResourceClient<T> {
   private readonly namespaced: boolean;
+  /** Metadata-only: the Accept headers asking for PartialObjectMetadata(List); unset otherwise. */
+  private readonly accept: { object?: string; list?: string };
 
   constructor(
     private readonly http: Http,
@@ -126,8 +144,12 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
     readonly apiVersion: string,
     readonly resource: string,
     readonly namespace: string | undefined,
+    metadataOnly = false,
   ) {
     this.namespaced = isNamespaced(apiVersion, resource);
+    this.accept = metadataOnly
+      ? { object: PARTIAL_OBJECT_METADATA_ACCEPT, list: PARTIAL_OBJECT_METADATA_LIST_ACCEPT }
+      : {};
   }
 
   private collection(namespace: string | undefined = this.namespace): string {
@@ -149,11 +171,14 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
   }
 
   get(name: string): Promise<T> {
-    return this.http.call<T>("GET", this.item(name));
+    return this.http.call<T>("GET", this.item(name), { accept: this.accept.object });
   }
 
   list(opts: ListOptions = {}): Promise<ObjectList<T>> {
-    return this.http.call<ObjectList<T>>("GET", this.collection(), { query: { ...opts } });
+    return this.http.call<ObjectList<T>>("GET", this.collection(), {
+      query: { ...opts },
+      accept: this.accept.list,
+    });
   }
 
   async listAll(opts: Omit<ListOptions, "continue"> = {}): Promise<ObjectList<T>> {
@@ -171,13 +196,18 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
   }
 
   create(obj: T, opts?: WriteOptions): Promise<T> {
-    return this.http.call<T>("POST", this.collection(this.nsOf(obj)), { body: obj, query: writeQuery(opts) });
+    return this.http.call<T>("POST", this.collection(this.nsOf(obj)), {
+      body: obj,
+      query: writeQuery(opts),
+      accept: this.accept.object,
+    });
   }
 
   update(obj: T, opts?: WriteOptions): Promise<T> {
     return this.http.call<T>("PUT", this.item(obj.metadata?.name ?? "", this.nsOf(obj)), {
       body: obj,
       query: writeQuery(opts),
+      accept: this.accept.object,
     });
   }
 
@@ -185,6 +215,7 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
     return this.http.call<T>("PUT", this.item(obj.metadata?.name ?? "", this.nsOf(obj), "status"), {
       body: obj,
       query: writeQuery(opts),
+      accept: this.accept.object,
     });
   }
 
@@ -193,13 +224,14 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
       body: patch,
       contentType: PATCH_CONTENT_TYPES[type],
       query: { ...writeQuery(opts), force: opts.force === true ? "true" : undefined },
+      accept: this.accept.object,
     });
   }
 
   delete(name: string, opts: DeleteOptions = {}): Promise<T> {
     const { dryRun, ...rest } = opts;
     const body = { kind: "DeleteOptions", apiVersion: "v1", ...rest, ...(dryRun ? { dryRun: ["All"] } : {}) };
-    return this.http.call<T>("DELETE", this.item(name), { body });
+    return this.http.call<T>("DELETE", this.item(name), { body, accept: this.accept.object });
   }
 
   watch(opts: WatchOptions & { onEvent(e: WatchEvent<T>): void }): Watch {
@@ -214,15 +246,21 @@ export class HttpResourceClient<T extends KubeObject = KubeObject> implements Re
       allowWatchBookmarks: opts.allowWatchBookmarks === true ? "true" : undefined,
     };
     const done = this.http
-      .stream(this.collection(), query, ac.signal, (line) => {
-        let event: WatchEvent<T>;
-        try {
-          event = JSON.parse(line) as WatchEvent<T>;
-        } catch {
-          throw new Error(`watch ${this.resource}: malformed event line: ${line.slice(0, 200)}`);
-        }
-        opts.onEvent(event);
-      })
+      .stream(
+        this.collection(),
+        query,
+        ac.signal,
+        (line) => {
+          let event: WatchEvent<T>;
+          try {
+            event = JSON.parse(line) as WatchEvent<T>;
+          } catch {
+            throw new Error(`watch ${this.resource}: malformed event line: ${line.slice(0, 200)}`);
+          }
+          opts.onEvent(event);
+        },
+        this.accept.object === undefined ? undefined : { accept: this.accept.object },
+      )
       .finally(() => {
         ac.abort();
         forget();
