@@ -35,7 +35,7 @@ import type { SchedulerConfig } from "./framework/profile.js";
 import { Framework } from "./framework/runtime.js";
 import { SchedulerMetrics } from "./metrics.js";
 import { inTreeRegistry } from "./plugins/registry.js";
-import { PriorityQueue } from "./queue/priority-queue.js";
+import { PriorityQueue } from "./queue/scheduling-queue.js";
 import { Scheduler } from "./scheduler.js";
 
 export interface LeaderElectionOptions {
@@ -73,6 +73,7 @@ export class SchedulerComponent implements Component {
   private factory: SharedInformerFactory | undefined;
   private elector: LeaderElector | undefined;
   private scheduler: Scheduler | undefined;
+  private queue: PriorityQueue | undefined;
   private broadcaster: EventBroadcaster | undefined;
   private compareTimer: NodeJS.Timeout | undefined;
   private lostResolve!: () => void;
@@ -156,7 +157,7 @@ export class SchedulerComponent implements Component {
       api,
       eventRecorder: recorder,
       get podNominator() {
-        return (queue as PriorityQueue).nominator;
+        return queue as PriorityQueue;
       },
       namespaceLabels: (ns) => namespaces.get(ns)?.metadata.labels,
       pdbs: () => pdbs.list(),
@@ -193,19 +194,20 @@ export class SchedulerComponent implements Component {
     for (const f of frameworks.values()) for (const [k, v] of f.eventsToRegister()) events.set(k, v);
     queue = new PriorityQueue({
       less: first.less,
-      preEnqueue: (pod: Pod) =>
-        frameworks.get(pod.spec.schedulerName ?? "default-scheduler")?.runPreEnqueuePlugins(pod),
+      preEnqueuePlugins: first.preEnqueue,
       clusterEventMap: events,
-      podInitialBackoffMs: o.config.podInitialBackoffSeconds * 1000,
-      podMaxBackoffMs: o.config.podMaxBackoffSeconds * 1000,
+      podInitialBackoffSeconds: o.config.podInitialBackoffSeconds,
+      podMaxBackoffSeconds: o.config.podMaxBackoffSeconds,
       registry: this.metrics,
+      podLookup: (ns, name) => pods.get(`${ns}/${name}`),
+      namespaceLabels: (ns) => namespaces.get(ns)?.metadata.labels,
     });
     const q = queue;
     scheduler.current = new Scheduler({
       profiles: frameworks,
       cache,
       queue: q,
-      nominator: q.nominator,
+      nominator: q,
       statusWriter: api,
       recorder,
       metrics,
@@ -246,7 +248,7 @@ export class SchedulerComponent implements Component {
     const synced = await factory.waitForCacheSync();
     if (Object.values(synced).some((s) => !s)) throw new Error("kube-scheduler: caches did not sync");
     this.scheduler = scheduler.current;
-    this.health.addCheck?.("informer-sync", () => undefined);
+    this.queue = q;
     const interval = o.compareIntervalSeconds ?? 300;
     if (interval > 0) {
       this.compareTimer = setInterval(() => {
@@ -259,6 +261,7 @@ export class SchedulerComponent implements Component {
     }
     const le = o.leaderElection;
     if (le === undefined) {
+      q.run();
       this.scheduler.run();
       return;
     }
@@ -275,6 +278,7 @@ export class SchedulerComponent implements Component {
       callbacks: {
         onStartedLeading: (signal) => {
           this.log.info({ identity: this.elector?.identity }, "successfully acquired lease, scheduling");
+          this.queue?.run();
           this.scheduler?.run();
           signal.addEventListener("abort", () => {
             // Stop at once; a new leader takes over. kube-scheduler exits here.

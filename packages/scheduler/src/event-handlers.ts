@@ -9,6 +9,7 @@ import type { Node, Pod } from "@skiff/api";
 import type { SchedulerCache } from "./cache/cache.js";
 import { ActionType, type ClusterEvent, type EventRecorderLike } from "./framework/interface.js";
 import { QuantityError } from "./framework/resource.js";
+import { nodeSchedulingPropertiesChange } from "./queue/events.js";
 
 /** What the handlers need of the queue (queue/priority-queue.ts implements it). */
 export interface QueueForEvents {
@@ -22,36 +23,6 @@ export interface QueueForEvents {
 
 const assigned = (p: Pod) => (p.spec?.nodeName ?? "") !== "";
 const terminal = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
-const json = (v: unknown) => JSON.stringify(v ?? null);
-
-/** The node changes that matter for scheduling (kube's nodeSchedulingPropertiesChange). */
-export function nodeUpdateEvents(oldNode: Node, newNode: Node): ClusterEvent[] {
-  const out: ClusterEvent[] = [];
-  if (json(oldNode.status?.allocatable) !== json(newNode.status?.allocatable))
-    out.push({
-      resource: "Node",
-      actionType: ActionType.UpdateNodeAllocatable,
-      label: "NodeAllocatableChange",
-    });
-  if (json(oldNode.metadata.labels) !== json(newNode.metadata.labels))
-    out.push({ resource: "Node", actionType: ActionType.UpdateNodeLabel, label: "NodeLabelChange" });
-  if (
-    json(oldNode.spec?.taints) !== json(newNode.spec?.taints) ||
-    oldNode.spec?.unschedulable !== newNode.spec?.unschedulable
-  )
-    out.push({ resource: "Node", actionType: ActionType.UpdateNodeTaint, label: "NodeTaintChange" });
-  const conds = (n: Node) => json((n.status?.conditions ?? []).map((c) => [c.type, c.status]));
-  if (conds(oldNode) !== conds(newNode))
-    out.push({ resource: "Node", actionType: ActionType.UpdateNodeCondition, label: "NodeConditionChange" });
-  if (json(oldNode.metadata.annotations) !== json(newNode.metadata.annotations))
-    out.push({
-      resource: "Node",
-      actionType: ActionType.UpdateNodeAnnotation,
-      label: "NodeAnnotationChange",
-    });
-  return out;
-}
-
 export class SchedulerEventHandlers {
   constructor(
     private readonly cache: SchedulerCache,
@@ -107,6 +78,8 @@ export class SchedulerEventHandlers {
         if (assigned(oldPod)) this.queue.assignedPodUpdated(oldPod, newPod);
         else this.queue.assignedPodAdded(newPod);
       } else if (this.responsibleFor(newPod)) {
+        // Our own assumption racing the informer: the bind is in flight.
+        if (this.cache.isAssumedPod(newPod)) return;
         if (terminal(newPod)) this.queue.delete(newPod);
         else this.queue.update(oldPod, newPod);
       }
@@ -151,7 +124,7 @@ export class SchedulerEventHandlers {
       this.cache.removeNode(newNode);
       return;
     }
-    for (const ev of nodeUpdateEvents(oldNode, newNode))
+    for (const ev of nodeSchedulingPropertiesChange(newNode, oldNode))
       this.queue.moveAllToActiveOrBackoffQueue(ev, oldNode, newNode);
   };
 

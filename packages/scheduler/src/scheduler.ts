@@ -203,6 +203,7 @@ export class Scheduler {
       }
       this.o.metrics.bindingDuration.observe((this.now() - bindStart) / 1000);
       this.o.cache.finishBinding(assumed);
+      this.o.queue.done(uid);
       this.scheduledCount++;
       this.o.metrics.observeAttempt("scheduled", fwk.profileName, (this.now() - start) / 1000);
       if (qpi.initialAttemptTimestamp !== undefined)
@@ -222,8 +223,6 @@ export class Scheduler {
     } catch (e) {
       this.o.cache.forgetPod(assumed);
       this.fail(fwk, qpi, e, "SchedulerError", cycle, start);
-    } finally {
-      this.o.queue.done(uid);
     }
   }
 
@@ -309,8 +308,9 @@ export class Scheduler {
       return;
     }
     if (current !== pod) qpi.podInfo = safePodInfo(current) ?? qpi.podInfo;
+    qpi.pendingPlugins = new Set();
+    // It calls done() itself (in-flight events decide between backoff and unschedulable).
     this.o.queue.addUnschedulableIfNotPresent(qpi, cycle);
-    this.o.queue.done(pod.metadata.uid ?? "");
     this.o.recorder.eventf(ref(pod), undefined, "Warning", "FailedScheduling", "Scheduling", message);
     const cond: PodCondition = { type: "PodScheduled", status: "False", reason, message };
     const old = current.status?.conditions?.find((c) => c.type === "PodScheduled");
