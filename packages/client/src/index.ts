@@ -19,3 +19,23 @@ export {
   type WatchOptions,
   type WriteOptions,
 } from "./resource.js";
+
+// workqueue, leader election, events, endpoints
+export {
+  BucketRateLimiter,
+  type Clock,
+  DelayingQueue,
+  defaultControllerRateLimiter,
+  FakeClock,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+  Queue,
+  type QueueOptions,
+  type RateLimiter,
+  RateLimitingQueue,
+  type RateLimitingQueueOptions,
+  realClock,
+  sleep,
+  type TimerHandle,
+  TokenBucket,
+} from "./workqueue/index.js";
