@@ -5,6 +5,20 @@ export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } 
 export type { RawResponse } from "./http.js";
 export { Informer, type InformerHandlers, type InformerOptions, keyOf } from "./informer.js";
 export {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  type ElectionEventRecorder,
+  type ElectionLogger,
+  type LeaderCallbacks,
+  type LeaderElectionConfig,
+  type LeaderElectionRecord,
+  LeaderElector,
+  LeaseLock,
+  microTime,
+  NotLeaderError,
+} from "./leaderelection/index.js";
+export {
   type DeleteOptions,
   type FieldValidation,
   groupVersionPath,
@@ -19,7 +33,6 @@ export {
   type WatchOptions,
   type WriteOptions,
 } from "./resource.js";
-
 // workqueue, leader election, events, endpoints
 export {
   BucketRateLimiter,
