@@ -2,6 +2,20 @@
 export { KubeClient } from "./client.js";
 export { type ClientConfig, configFromKubeconfig } from "./config.js";
 export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } from "./errors.js";
+export {
+  type CoreEvent,
+  coreEventSink,
+  EventBroadcaster,
+  type EventBroadcasterOptions,
+  EventRecorder,
+  type EventSeries,
+  type EventSink,
+  type EventSource,
+  type EventSubject,
+  EventsRecorder,
+  type EventsV1Event,
+  eventsV1Sink,
+} from "./events/index.js";
 export type { RawResponse } from "./http.js";
 export { Informer, type InformerHandlers, type InformerOptions, keyOf } from "./informer.js";
 export {
@@ -18,6 +32,7 @@ export {
   microTime,
   NotLeaderError,
 } from "./leaderelection/index.js";
+export type { ClientLogger } from "./logging.js";
 export {
   type DeleteOptions,
   type FieldValidation,

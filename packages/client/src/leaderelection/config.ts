@@ -5,6 +5,7 @@
 import type { Lease } from "@skiff/api";
 import type { Registry } from "prom-client";
 import type { KubeClient } from "../client.js";
+import type { ClientLogger } from "../logging.js";
 import type { ResourceClient } from "../resource.js";
 import type { Clock } from "../workqueue/clock.js";
 
@@ -29,11 +30,7 @@ export interface LeaderCallbacks {
 }
 
 /** Where an elector logs: pino's Logger fits. */
-export interface ElectionLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type ElectionLogger = ClientLogger;
 
 /** What an elector records Events with (an EventRecorder fits). */
 export interface ElectionEventRecorder {

@@ -18,6 +18,7 @@ import type { Lease } from "@skiff/api";
 import { Gauge, type Registry } from "prom-client";
 import { KubeClient } from "../client.js";
 import { isNotFound } from "../errors.js";
+import { silentLogger } from "../logging.js";
 import type { ResourceClient } from "../resource.js";
 import { type Clock, realClock, sleep, type TimerHandle } from "../workqueue/clock.js";
 import {
@@ -31,8 +32,6 @@ import {
   validateElectionConfig,
 } from "./config.js";
 import { type LeaderElectionRecord, LeaseLock } from "./lease-lock.js";
-
-const silent: ElectionLogger = { info() {}, warn() {}, error() {} };
 
 const emptyRecord = (): LeaderElectionRecord => ({
   holderIdentity: "",
@@ -79,7 +78,7 @@ export class LeaderElector {
     this.lock = new LeaseLock(namespace, name, leases);
     this.clock = config.clock ?? realClock;
     this.random = config.random ?? Math.random;
-    this.log = config.logger ?? silent;
+    this.log = config.logger ?? silentLogger;
     this.status = config.registry === undefined ? undefined : leaderStatusGauge(config.registry);
     this.status?.set({ name: config.name ?? name }, 0);
   }
