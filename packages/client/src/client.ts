@@ -1,19 +1,45 @@
 /**
- * KubeClient: one connection pool to one API server (TLS and credentials from a ClientConfig),
- * resource clients on it, and raw requests for whatever they do not cover.
+ * KubeClient: one connection pool to the API servers (TLS and credentials from a ClientConfig;
+ * failover between several), resource clients on it, and raw requests for whatever they do not
+ * cover.
  */
 import type { KubeObject } from "@skiff/api";
 import type { ClientConfig } from "./config.js";
 import { Http, type RawResponse } from "./http.js";
 import { HttpResourceClient, type PartialObjectMetadata, type ResourceClient } from "./resource.js";
 
+/** What a client and its views share: the watches to stop on close, and whether it is closed. */
+interface Life {
+  readonly watches: Set<AbortController>;
+  closed: boolean;
+}
+
 export class KubeClient {
   private readonly http: Http;
-  private readonly watches = new Set<AbortController>();
-  private closed = false;
+  private readonly life: Life;
 
   constructor(readonly config: ClientConfig) {
     this.http = new Http(config);
+    this.life = { watches: new Set(), closed: false };
+  }
+
+  /**
+   * A view of this client that skips `config.writeGuard`: the same connections, endpoints and
+   * lifetime (closing either closes both). For the writes that must go on while the guard
+   * refuses the others, such as a leader elector's own Lease.
+   */
+  withoutWriteGuard(): KubeClient {
+    if (this.config.writeGuard === undefined) return this;
+    const config: ClientConfig = { ...this.config };
+    delete config.writeGuard;
+    const view = Object.create(KubeClient.prototype) as KubeClient;
+    Object.assign(view, { config, http: this.http.unguarded(config), life: this.life });
+    return view;
+  }
+
+  /** The API server URL requests go to first: the one that last answered. */
+  get currentServer(): string {
+    return this.http.currentServer;
   }
 
   /** e.g. ("v1", "pods", "default"), ("apps/v1", "deployments", "ns"), ("v1", "nodes"). */
@@ -25,9 +51,9 @@ export class KubeClient {
     return new HttpResourceClient<T>(
       this.http,
       (ac) => {
-        if (this.closed) ac.abort();
-        this.watches.add(ac);
-        return () => this.watches.delete(ac);
+        if (this.life.closed) ac.abort();
+        this.life.watches.add(ac);
+        return () => this.life.watches.delete(ac);
       },
       apiVersion,
       resource,
@@ -43,9 +69,9 @@ export class KubeClient {
     return new HttpResourceClient<PartialObjectMetadata>(
       this.http,
       (ac) => {
-        if (this.closed) ac.abort();
-        this.watches.add(ac);
-        return () => this.watches.delete(ac);
+        if (this.life.closed) ac.abort();
+        this.life.watches.add(ac);
+        return () => this.life.watches.delete(ac);
       },
       apiVersion,
       resource,
@@ -64,10 +90,10 @@ export class KubeClient {
 
   /** Stops every watch, waits for requests in flight, and closes the connections. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const w of this.watches) w.abort();
-    this.watches.clear();
+    if (this.life.closed) return;
+    this.life.closed = true;
+    for (const w of this.life.watches) w.abort();
+    this.life.watches.clear();
     await this.http.close();
   }
 }

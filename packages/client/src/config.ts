@@ -10,6 +10,11 @@ import { parse as parseYaml } from "yaml";
 export interface ClientConfig {
   /** The API server's base URL, e.g. https://127.0.0.1:6443. */
   server: string;
+  /**
+   * Every API server's URL, for failover (the same TLS material must work with each); `server`
+   * comes first whether or not it is listed. A request that cannot reach one goes to the next.
+   */
+  servers?: string[];
   /** PEM: the CA that signs the server's certificate. */
   ca?: string;
   /** PEM: the client certificate and its key (mTLS). */
@@ -19,6 +24,11 @@ export interface ClientConfig {
   token?: string;
   /** Timeout of one non-watch request (headers and body), ms; default 30 s. */
   timeoutMs?: number;
+  /**
+   * Called before every request that is not a GET or HEAD; throwing refuses the write before
+   * anything is sent (e.g. a component that is not the elected leader any more).
+   */
+  writeGuard?: () => void;
 }
 
 type Fields = Record<string, unknown>;

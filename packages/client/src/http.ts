@@ -1,10 +1,13 @@
 /**
  * The HTTP layer: one undici Agent (keep-alive, the kubeconfig's TLS material) and the request
  * helpers every verb uses. Non-watch requests time out after `timeoutMs`; watches have no body
- * timeout (a quiet watch may go minutes without a byte).
+ * timeout (a quiet watch may go minutes without a byte). With several API servers, a request that
+ * cannot reach one goes to the next (endpoints.ts says when that is safe); the write guard is
+ * asked before every request that is not a read.
  */
 import { Agent, type Dispatcher } from "undici";
 import type { ClientConfig } from "./config.js";
+import { Endpoints, mayRetryElsewhere } from "./endpoints.js";
 import { ApiError } from "./errors.js";
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -46,43 +49,68 @@ async function readBody(res: Dispatcher.ResponseData): Promise<unknown> {
   return text;
 }
 
-export class Http {
+/** What views of one Http share: the connection pool and the endpoints. */
+interface HttpShared {
   readonly agent: Agent;
-  private readonly origin: string;
-  /** The server URL's path, for a server behind a path prefix ("" usually). */
-  private readonly prefix: string;
+  readonly endpoints: Endpoints;
+}
+
+const isRead = (method: string) => method === "GET" || method === "HEAD";
+
+export class Http {
+  private readonly shared: HttpShared;
   private readonly timeoutMs: number;
   private readonly baseHeaders: Record<string, string>;
+  private readonly writeGuard: (() => void) | undefined;
 
-  constructor(cfg: ClientConfig) {
-    const url = new URL(cfg.server);
-    this.origin = url.origin;
-    this.prefix = url.pathname.replace(/\/+$/, "");
+  constructor(cfg: ClientConfig, shared?: HttpShared) {
     this.timeoutMs = cfg.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.writeGuard = cfg.writeGuard;
     this.baseHeaders = {
       accept: "application/json",
       "user-agent": "skiff-client/0.1.0",
       ...(cfg.token === undefined ? {} : { authorization: `Bearer ${cfg.token}` }),
     };
+    if (shared !== undefined) {
+      this.shared = shared;
+      return;
+    }
     const connect: Record<string, unknown> = {};
     if (cfg.ca !== undefined) connect.ca = cfg.ca;
     if (cfg.cert !== undefined) connect.cert = cfg.cert;
     if (cfg.key !== undefined) connect.key = cfg.key;
-    this.agent = new Agent({
+    const agent = new Agent({
       connect,
       keepAliveTimeout: 30_000,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
+    this.shared = { agent, endpoints: new Endpoints(cfg.server, cfg.servers) };
   }
 
-  private dispatch(
+  get agent(): Agent {
+    return this.shared.agent;
+  }
+
+  /** The same connections and endpoints, with no write guard (e.g. for a leader's own Lease). */
+  unguarded(cfg: ClientConfig): Http {
+    return new Http({ ...cfg, writeGuard: undefined }, this.shared);
+  }
+
+  /** The API server requests go to first (the one that last answered). */
+  get currentServer(): string {
+    const e = this.shared.endpoints.currentEndpoint;
+    return `${e.origin}${e.prefix}`;
+  }
+
+  private async dispatch(
     method: string,
     path: string,
     body: unknown,
     headers: Record<string, string> | undefined,
     extra: { signal?: AbortSignal; watch?: boolean } = {},
   ): Promise<Dispatcher.ResponseData> {
+    if (!isRead(method)) this.writeGuard?.();
     const h: Record<string, string> = { ...this.baseHeaders };
     for (const [k, v] of Object.entries(headers ?? {})) h[k.toLowerCase()] = v;
     let payload: string | Uint8Array | undefined;
@@ -91,16 +119,28 @@ export class Http {
       else payload = JSON.stringify(body);
       h["content-type"] ??= "application/json";
     }
-    return this.agent.request({
-      origin: this.origin,
-      path: `${this.prefix}${path}`,
-      method: method as Dispatcher.HttpMethod,
-      headers: h,
-      body: payload ?? null,
-      ...(extra.signal === undefined ? {} : { signal: extra.signal }),
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: extra.watch === true ? 0 : this.timeoutMs,
-    });
+    const { endpoints, agent } = this.shared;
+    let lastError: unknown;
+    for (const { index, endpoint } of endpoints.order()) {
+      try {
+        const res = await agent.request({
+          origin: endpoint.origin,
+          path: `${endpoint.prefix}${path}`,
+          method: method as Dispatcher.HttpMethod,
+          headers: h,
+          body: payload ?? null,
+          ...(extra.signal === undefined ? {} : { signal: extra.signal }),
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: extra.watch === true ? 0 : this.timeoutMs,
+        });
+        endpoints.answered(index);
+        return res;
+      } catch (e) {
+        if (extra.signal?.aborted === true || !mayRetryElsewhere(e, method)) throw e;
+        lastError = e;
+      }
+    }
+    throw lastError;
   }
 
   /** Any request; the answer whatever its status. */
@@ -180,10 +220,10 @@ export class Http {
   }
 
   close(): Promise<void> {
-    return this.agent.close();
+    return this.shared.agent.close();
   }
 
   destroy(): Promise<void> {
-    return this.agent.destroy();
+    return this.shared.agent.destroy();
   }
 }

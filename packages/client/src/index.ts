@@ -2,7 +2,36 @@
 export { KubeClient } from "./client.js";
 export { type ClientConfig, configFromKubeconfig } from "./config.js";
 export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } from "./errors.js";
+export {
+  type CoreEvent,
+  coreEventSink,
+  EventBroadcaster,
+  type EventBroadcasterOptions,
+  EventRecorder,
+  type EventSeries,
+  type EventSink,
+  type EventSource,
+  type EventSubject,
+  EventsRecorder,
+  type EventsV1Event,
+  eventsV1Sink,
+} from "./events/index.js";
 export type { RawResponse } from "./http.js";
+export {
+  DEFAULT_LEASE_DURATION_MS,
+  DEFAULT_RENEW_DEADLINE_MS,
+  DEFAULT_RETRY_PERIOD_MS,
+  type ElectionEventRecorder,
+  type ElectionLogger,
+  type LeaderCallbacks,
+  type LeaderElectionConfig,
+  type LeaderElectionRecord,
+  LeaderElector,
+  LeaseLock,
+  microTime,
+  NotLeaderError,
+} from "./leaderelection/index.js";
+export type { ClientLogger } from "./logging.js";
 export {
   type DeleteOptions,
   type FieldValidation,
@@ -61,3 +90,24 @@ export {
   PARTIAL_OBJECT_METADATA_LIST_ACCEPT,
   type PartialObjectMetadata,
 } from "./resource.js";
+
+// workqueue, leader election, events, endpoints
+
+export {
+  BucketRateLimiter,
+  type Clock,
+  DelayingQueue,
+  defaultControllerRateLimiter,
+  FakeClock,
+  ItemExponentialFailureRateLimiter,
+  MaxOfRateLimiter,
+  Queue,
+  type QueueOptions,
+  type RateLimiter,
+  RateLimitingQueue,
+  type RateLimitingQueueOptions,
+  realClock,
+  sleep,
+  type TimerHandle,
+  TokenBucket,
+} from "./workqueue/index.js";

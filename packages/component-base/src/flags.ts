@@ -50,12 +50,52 @@ export class FlagSet<D extends FlagDefs> {
     const options: Record<string, { type: "string" | "boolean"; default?: string | boolean }> = {};
     for (const [name, d] of Object.entries(this.defs))
       options[name] = d.default === undefined ? { type: d.type } : { type: d.type, default: d.default };
+    const { args, booleans } = this.explicitBooleans(argv);
     try {
-      const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+      const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals });
+      for (const [name, v] of booleans) (values as Record<string, unknown>)[name] = v;
       return { values: values as FlagValues<D>, positionals };
     } catch (e) {
       throw new FlagError(this.explain((e as Error).message));
     }
+  }
+
+  /**
+   * Takes `--flag=true|false` for boolean flags out of argv (node's parseArgs refuses a value
+   * on a boolean; pflag and Go's flag package take one, as in `--leader-elect=false`). The last
+   * mention of a flag wins, `--flag` counting as true.
+   */
+  private explicitBooleans(argv: readonly string[]): { args: string[]; booleans: Map<string, boolean> } {
+    const args: string[] = [];
+    const booleans = new Map<string, boolean>();
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i] as string;
+      if (a === "--") {
+        args.push(...argv.slice(i));
+        break;
+      }
+      const m = /^--([^=]+)(?:=(.*))?$/s.exec(a);
+      const name = m?.[1];
+      if (m === null || name === undefined || this.defs[name]?.type !== "boolean") {
+        args.push(a);
+        continue;
+      }
+      const raw = m[2];
+      if (raw === undefined) {
+        booleans.set(name, true);
+        args.push(a);
+        continue;
+      }
+      const v = parseBool(raw);
+      if (v === undefined)
+        throw new FlagError(
+          this.style === "etcd"
+            ? `invalid boolean value "${raw}" for -${name}: parse error`
+            : `invalid argument "${raw}" for "--${name}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`,
+        );
+      booleans.set(name, v);
+    }
+    return { args, booleans };
   }
 
   /** The flags section of --help: one line per flag, its default and usage. */
@@ -84,6 +124,13 @@ export class FlagSet<D extends FlagDefs> {
     if (positional) return `unexpected argument "${positional[1]}"`;
     return message;
   }
+}
+
+/** Go's strconv.ParseBool. */
+function parseBool(v: string): boolean | undefined {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(v)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(v)) return false;
+  return undefined;
 }
 
 /** An error for a flag's value, worded as both etcd and Kubernetes components word it. */

@@ -13,5 +13,14 @@ export {
   parseDuration,
 } from "./flags.js";
 export { Health, type HealthAnswer, type HealthCheck, type HealthEndpoint, healthPath } from "./health.js";
+export {
+  formatDuration,
+  type LeaderElectionConfiguration,
+  type LeaderElectionDefaults,
+  type LeaderElectionFlagValues,
+  leaderElectionConfiguration,
+  leaderElectionFlags,
+  validateLeaderElectionConfiguration,
+} from "./leader-election-flags.js";
 export { type Logger, type LogLevel, logLevels, newLogger, silentLogger } from "./logger.js";
 export { type OpsRoute, type OpsServer, type OpsServerOptions, opsHandler, serveOps } from "./ops-server.js";

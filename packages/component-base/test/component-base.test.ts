@@ -6,8 +6,11 @@ import {
   type Component,
   durationFlag,
   FlagSet,
+  formatDuration,
   Health,
   intFlag,
+  leaderElectionConfiguration,
+  leaderElectionFlags,
   listFlag,
   once,
   parseDuration,
@@ -203,4 +206,72 @@ t.test("runComponent: a signal before ready stops without a ready line", async (
   t.equal(await code, 0);
   t.same(lines, []);
   t.same(c.events, ["start", "stop"]);
+});
+
+t.test("flags: a boolean takes =true or =false, as pflag", async (t) => {
+  const set = new FlagSet({ debug: { type: "boolean", default: true, usage: "more logs" } });
+  t.equal(set.parse(["--debug=false"]).values.debug, false);
+  t.equal(set.parse(["--debug=false", "--debug"]).values.debug, true, "the last one wins");
+  t.equal(set.parse(["--debug", "--debug=0"]).values.debug, false);
+  t.equal(set.parse(["--debug=True"]).values.debug, true);
+  t.throws(() => set.parse(["--debug=yes"]), {
+    message: 'invalid argument "yes" for "--debug" flag: strconv.ParseBool: parsing "yes": invalid syntax',
+  });
+});
+
+t.test("leader election flags: kube's names, defaults from the caller, kube's checks", async (t) => {
+  const set = new FlagSet({
+    ...leaderElectionFlags({ resourceNamespace: "kube-system", resourceName: "kube-scheduler" }),
+  });
+  const defaults = leaderElectionConfiguration(set.parse([]).values);
+  t.same(defaults, {
+    leaderElect: true,
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+    resourceLock: "leases",
+    resourceName: "kube-scheduler",
+    resourceNamespace: "kube-system",
+  });
+  t.match(
+    set.usage(),
+    /--leader-elect-lease-duration string\s+The duration that non-leader candidates .* \(default "15s"\)/,
+  );
+  const custom = set.parse([
+    "--leader-elect-lease-duration=1m30s",
+    "--leader-elect-renew-deadline",
+    "1m",
+    "--leader-elect-retry-period=500ms",
+    "--leader-elect-resource-namespace=ns",
+    "--leader-elect-resource-name=kcm",
+  ]).values;
+  t.match(leaderElectionConfiguration(custom), {
+    leaseDurationMs: 90_000,
+    renewDeadlineMs: 60_000,
+    retryPeriodMs: 500,
+    resourceNamespace: "ns",
+    resourceName: "kcm",
+  });
+  const bad = (args: string[]) => () => leaderElectionConfiguration(set.parse(args).values);
+  t.throws(bad(["--leader-elect-renew-deadline=15s"]), {
+    name: "FlagError",
+    message: "leaderElection.leaseDuration: Invalid value: 15s: must be greater than `RenewDeadline`",
+  });
+  t.throws(bad(["--leader-elect-retry-period=0", "--leader-elect-resource-name="]), {
+    message:
+      "[leaderElection.retryPeriod: Invalid value: 0s: must be greater than zero, leaderElection.resourceName: Required value]",
+  });
+  t.throws(bad(["--leader-elect-lease-duration=soon"]), {
+    message: 'invalid value "soon" for flag --leader-elect-lease-duration: time: invalid duration "soon"',
+  });
+  t.throws(bad(["--leader-elect-resource-lock=endpoints"]), { message: "Invalid lock-type endpoints" });
+  const off = leaderElectionConfiguration(
+    set.parse(["--leader-elect=false", "--leader-elect-renew-deadline=1h"]).values,
+  );
+  t.equal(off.leaderElect, false, "nothing is checked when leader election is off");
+  t.same(
+    [0, 0.0005, 1.5, 100, 1500, 15_000, 90_000, 120_000, 3_600_000, 5_400_500].map(formatDuration),
+    ["0s", "500ns", "1.5ms", "100ms", "1.5s", "15s", "1m30s", "2m0s", "1h0m0s", "1h30m0.5s"],
+    "Go's Duration.String",
+  );
 });
