@@ -28,7 +28,12 @@ import { SchedulerCache } from "./cache/cache.js";
 import { ClientSchedulerApi } from "./client-api.js";
 import { SchedulerEventHandlers } from "./event-handlers.js";
 import type { CycleState } from "./framework/cycle-state.js";
-import { ActionType, type Handle } from "./framework/interface.js";
+import {
+  ActionType,
+  type ClusterEventWithHint,
+  type EventRecorderLike,
+  type Handle,
+} from "./framework/interface.js";
 import type { NodeInfo } from "./framework/node-info.js";
 import type { PodInfo } from "./framework/pod-info.js";
 import type { SchedulerConfig } from "./framework/profile.js";
@@ -141,11 +146,13 @@ export class SchedulerComponent implements Component {
     const pvs = factory.informerFor<PersistentVolume>("v1", "persistentvolumes");
     const namespaces = factory.informerFor<KubeObject>("v1", "namespaces");
 
-    this.broadcaster = new EventBroadcaster(client, { onError: (e: unknown) => onError(e, "event") });
-    const recorder = this.broadcaster.newRecorder({
-      reportingController: "default-scheduler",
-      reportingInstance: `default-scheduler-${o.leaderElection?.identity ?? "local"}`,
-    });
+    this.broadcaster = new EventBroadcaster({ client });
+    const events = this.broadcaster.newEventsRecorder("default-scheduler", o.leaderElection?.identity);
+    // Notes are plain text: never read as a format string.
+    const recorder: EventRecorderLike = {
+      eventf: (regarding, related, type, reason, action, note) =>
+        events.eventf(regarding as never, (related ?? undefined) as never, type, reason, action, "%s", note),
+    };
     const api = new ClientSchedulerApi(client);
     const metrics = new SchedulerMetrics(this.metrics);
     const cache = new SchedulerCache();
@@ -187,15 +194,12 @@ export class SchedulerComponent implements Component {
       frameworks.set(profile.schedulerName, fwk);
     }
     const first = frameworks.values().next().value as Framework;
-    const events = new Map<
-      string,
-      ReturnType<Framework["eventsToRegister"]> extends Map<string, infer V> ? V : never
-    >();
-    for (const f of frameworks.values()) for (const [k, v] of f.eventsToRegister()) events.set(k, v);
+    const clusterEvents = new Map<string, ClusterEventWithHint[]>();
+    for (const f of frameworks.values()) for (const [k, v] of f.eventsToRegister()) clusterEvents.set(k, v);
     queue = new PriorityQueue({
       less: first.less,
       preEnqueuePlugins: first.preEnqueue,
-      clusterEventMap: events,
+      clusterEventMap: clusterEvents,
       podInitialBackoffSeconds: o.config.podInitialBackoffSeconds,
       podMaxBackoffSeconds: o.config.podMaxBackoffSeconds,
       registry: this.metrics,

@@ -19,4 +19,5 @@ export * from "./framework/status.js";
 export { runScheduler } from "./main.js";
 export { parseSchedulerFlags, schedulerFlags } from "./options.js";
 export { inTreeRegistry } from "./plugins/registry.js";
+export { PriorityQueue } from "./queue/scheduling-queue.js";
 export { Scheduler } from "./scheduler.js";

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { configFromKubeconfig } from "@skiff/client";
-import { durationFlag, FlagError, FlagSet } from "@skiff/component-base";
+import { FlagError, FlagSet, leaderElectionConfiguration, leaderElectionFlags } from "@skiff/component-base";
 import { parse as parseYaml } from "yaml";
 import type { SchedulerComponentOptions } from "./component.js";
 import { ConfigError, parseSchedulerConfig } from "./framework/profile.js";
@@ -19,42 +19,7 @@ export const schedulerFlags = new FlagSet({
     type: "string",
     usage: "The path to the KubeSchedulerConfiguration file (kubescheduler.config.k8s.io/v1).",
   },
-  "leader-elect": {
-    type: "boolean",
-    default: true,
-    usage: "Start a leader election client and gain leadership before executing the main loop.",
-  },
-  "no-leader-elect": {
-    type: "boolean",
-    usage: "Run without leader election (same as --leader-elect=false).",
-  },
-  "leader-elect-lease-duration": {
-    type: "string",
-    default: "15s",
-    usage:
-      "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership.",
-  },
-  "leader-elect-renew-deadline": {
-    type: "string",
-    default: "10s",
-    usage:
-      "The interval between attempts by the acting master to renew a leadership slot before it stops leading.",
-  },
-  "leader-elect-retry-period": {
-    type: "string",
-    default: "2s",
-    usage: "The duration the clients should wait between attempting acquisition and renewal of a leadership.",
-  },
-  "leader-elect-resource-namespace": {
-    type: "string",
-    default: "kube-system",
-    usage: "The namespace of resource object that is used for locking during leader election.",
-  },
-  "leader-elect-resource-name": {
-    type: "string",
-    default: "kube-scheduler",
-    usage: "The name of resource object that is used for locking during leader election.",
-  },
+  ...leaderElectionFlags({ resourceNamespace: "kube-system", resourceName: "kube-scheduler" }),
   "metrics-bind-address": {
     type: "string",
     default: "127.0.0.1:10259",
@@ -62,19 +27,12 @@ export const schedulerFlags = new FlagSet({
   },
 });
 
-/** "--leader-elect=false" is Go's spelling; node's parser knows only --no-leader-elect style, so both are accepted. */
-function normalize(argv: readonly string[]): string[] {
-  return argv.map((a) =>
-    a === "--leader-elect=false" ? "--no-leader-elect" : a === "--leader-elect=true" ? "--leader-elect" : a,
-  );
-}
-
 export interface SchedulerCommandOptions extends SchedulerComponentOptions {
   metricsBindAddress: { host: string; port: number } | undefined;
 }
 
 export function parseSchedulerFlags(argv: readonly string[]): SchedulerCommandOptions {
-  const { values: v } = schedulerFlags.parse(normalize(argv));
+  const { values: v } = schedulerFlags.parse(argv);
   if (v.kubeconfig === undefined) throw new FlagError("--kubeconfig is required");
   let doc: unknown;
   if (v.config !== undefined) {
@@ -93,12 +51,7 @@ export function parseSchedulerFlags(argv: readonly string[]): SchedulerCommandOp
     if (e instanceof ConfigError) throw new FlagError(`invalid configuration: ${e.message}`);
     throw e;
   }
-  const leaseDurationMs = durationFlag("leader-elect-lease-duration", v["leader-elect-lease-duration"]);
-  const renewDeadlineMs = durationFlag("leader-elect-renew-deadline", v["leader-elect-renew-deadline"]);
-  const retryPeriodMs = durationFlag("leader-elect-retry-period", v["leader-elect-retry-period"]);
-  const leaderElect = v["leader-elect"] && !v["no-leader-elect"];
-  if (leaderElect && renewDeadlineMs >= leaseDurationMs)
-    throw new FlagError("leaseDuration must be greater than renewDeadline");
+  const le = leaderElectionConfiguration(v);
   let metricsBindAddress: SchedulerCommandOptions["metricsBindAddress"];
   const mba = v["metrics-bind-address"];
   if (mba !== "") {
@@ -111,14 +64,14 @@ export function parseSchedulerFlags(argv: readonly string[]): SchedulerCommandOp
   return {
     client: configFromKubeconfig(v.kubeconfig),
     config,
-    ...(leaderElect
+    ...(le.leaderElect
       ? {
           leaderElection: {
-            leaseDurationMs,
-            renewDeadlineMs,
-            retryPeriodMs,
-            namespace: v["leader-elect-resource-namespace"],
-            name: v["leader-elect-resource-name"],
+            leaseDurationMs: le.leaseDurationMs,
+            renewDeadlineMs: le.renewDeadlineMs,
+            retryPeriodMs: le.retryPeriodMs,
+            namespace: le.resourceNamespace,
+            name: le.resourceName,
           },
         }
       : {}),

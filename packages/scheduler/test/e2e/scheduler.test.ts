@@ -56,24 +56,37 @@ const nodes = client.resource<Node>("v1", "nodes");
 
 await hollow.start();
 await hollow.ready;
-await client.resource("v1", "namespaces").create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-await waitFor(async () => {
-  try {
-    await client.resource("v1", "serviceaccounts", NS).get("default");
-    return true;
-  } catch {
-    return false;
-  }
-}, { what: "the default ServiceAccount", timeoutMs: 30_000 });
+await client
+  .resource("v1", "namespaces")
+  .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+await waitFor(
+  async () => {
+    try {
+      await client.resource("v1", "serviceaccounts", NS).get("default");
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { what: "the default ServiceAccount", timeoutMs: 30_000 },
+);
 await scheduler.start();
 await scheduler.ready;
 
-function pod(name: string, spec: Partial<Pod["spec"]> = {}, labels: Record<string, string> = {}, cpu = "100m"): Pod {
+function pod(
+  name: string,
+  spec: Partial<Pod["spec"]> = {},
+  labels: Record<string, string> = {},
+  cpu = "100m",
+): Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: NS, labels },
-    spec: { containers: [{ name: "c", image: "busybox", resources: { requests: { cpu, memory: "64Mi" } } }], ...spec },
+    spec: {
+      containers: [{ name: "c", image: "busybox", resources: { requests: { cpu, memory: "64Mi" } } }],
+      ...spec,
+    },
   };
 }
 
@@ -94,8 +107,16 @@ async function zoneOf(node: string): Promise<string> {
 }
 
 async function events(podName: string, reason: string): Promise<string[]> {
-  const list = await client.resource<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>("events.k8s.io/v1", "events", NS).list();
-  return list.items.filter((e) => e.regarding?.name === podName && e.reason === reason).map((e) => e.note ?? "");
+  const list = await client
+    .resource<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>(
+      "events.k8s.io/v1",
+      "events",
+      NS,
+    )
+    .list();
+  return list.items
+    .filter((e) => e.regarding?.name === podName && e.reason === reason)
+    .map((e) => e.note ?? "");
 }
 
 t.test("pods spread evenly over the three zones (PodTopologySpread)", async (t) => {
@@ -105,7 +126,8 @@ t.test("pods spread evenly over the three zones (PodTopologySpread)", async (t) 
     whenUnsatisfiable: "DoNotSchedule" as const,
     labelSelector: { matchLabels: { app: "spread" } },
   };
-  for (let i = 0; i < 6; i++) await pods.create(pod(`spread-${i}`, { topologySpreadConstraints: [constraint] }, { app: "spread" }));
+  for (let i = 0; i < 6; i++)
+    await pods.create(pod(`spread-${i}`, { topologySpreadConstraints: [constraint] }, { app: "spread" }));
   const perZone = new Map<string, number>();
   for (let i = 0; i < 6; i++) {
     const z = await zoneOf(await boundNode(`spread-${i}`));
@@ -113,22 +135,37 @@ t.test("pods spread evenly over the three zones (PodTopologySpread)", async (t) 
   }
   t.same([...perZone.values()], [2, 2, 2], `two pods per zone: ${JSON.stringify([...perZone])}`);
   // Hollow nodes run what is bound: the pods become Running.
-  await waitFor(async () => (await pods.get("spread-0")).status?.phase === "Running", { what: "spread-0 Running", timeoutMs: 30_000 });
+  await waitFor(async () => (await pods.get("spread-0")).status?.phase === "Running", {
+    what: "spread-0 Running",
+    timeoutMs: 30_000,
+  });
 });
 
 t.test("required pod affinity joins a node; anti-affinity avoids it", async (t) => {
   await pods.create(pod("anchor", {}, { role: "db" }));
   const anchorNode = await boundNode("anchor");
   const term = { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { role: "db" } } };
-  await pods.create(pod("follower", { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } } }));
-  await pods.create(pod("loner", { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } } }));
+  await pods.create(
+    pod("follower", {
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } },
+    }),
+  );
+  await pods.create(
+    pod("loner", {
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } },
+    }),
+  );
   t.equal(await boundNode("follower"), anchorNode, "follower is on the anchor's node");
   t.not(await boundNode("loner"), anchorNode, "loner is elsewhere");
 });
 
 t.test("a NoSchedule taint keeps pods off unless they tolerate it", async (t) => {
   const target = `${PREFIX}0`;
-  await nodes.patch(target, { spec: { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] } }, "merge");
+  await nodes.patch(
+    target,
+    { spec: { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] } },
+    "merge",
+  );
   t.teardown(() => nodes.patch(target, { spec: { taints: null } }, "merge").then(() => undefined));
   const pinned = { nodeSelector: { "kubernetes.io/hostname": target } };
   await pods.create(pod("untolerated", pinned));
@@ -141,15 +178,30 @@ t.test("a NoSchedule taint keeps pods off unless they tolerate it", async (t) =>
     msg,
     /^0\/6 nodes are available: 1 node\(s\) had untolerated taint \{dedicated: gpu\}, 5 node\(s\) didn't match Pod's node affinity\/selector\. preemption: 0\/6 nodes are available: 6 Preemption is not helpful for scheduling\./,
   );
-  await pods.create(pod("tolerated", { ...pinned, tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }] }));
+  await pods.create(
+    pod("tolerated", {
+      ...pinned,
+      tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }],
+    }),
+  );
   t.equal(await boundNode("tolerated"), target);
   t.equal((await pods.get("untolerated")).spec.nodeName, undefined, "the untolerated pod stays Pending");
 });
 
 t.test("a higher-priority pod preempts a lower-priority one", async (t) => {
   const pcs = client.resource("scheduling.k8s.io/v1", "priorityclasses");
-  await pcs.create({ apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: "e2e-low" }, value: 100 });
-  await pcs.create({ apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: "e2e-high" }, value: 1000 });
+  await pcs.create({
+    apiVersion: "scheduling.k8s.io/v1",
+    kind: "PriorityClass",
+    metadata: { name: "e2e-low" },
+    value: 100,
+  });
+  await pcs.create({
+    apiVersion: "scheduling.k8s.io/v1",
+    kind: "PriorityClass",
+    metadata: { name: "e2e-high" },
+    value: 1000,
+  });
   const target = `${PREFIX}1`;
   const pinned = { nodeSelector: { "kubernetes.io/hostname": target } };
   // 2 cpu per node; other tests may have put a few 100m pods here: 1500m + 1500m never fit together.
@@ -166,16 +218,28 @@ t.test("a higher-priority pod preempts a lower-priority one", async (t) => {
   t.ok((await events("preemptor", "Scheduled")).length === 1, "one Scheduled event for the preemptor");
 });
 
-t.test("a pod that can never fit gets FailedScheduling and stays Pending; others still schedule", async (t) => {
-  await pods.create(pod("huge", {}, {}, "100"));
-  await waitFor(async () => (await events("huge", "FailedScheduling")).length > 0, { what: "FailedScheduling for huge", timeoutMs: 30_000 });
-  const [msg] = await events("huge", "FailedScheduling");
-  t.match(msg, /^0\/6 nodes are available: 6 Insufficient cpu\. preemption: 0\/6 nodes are available: 6 No preemption victims found for incoming pod\./);
-  await waitFor(
-    async () => (await pods.get("huge")).status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable") === true,
-    { what: "PodScheduled=False Unschedulable", timeoutMs: 30_000 },
-  );
-  await pods.create(pod("small"));
-  t.not(await boundNode("small"), "", "the scheduler goes on");
-  t.equal((await pods.get("huge")).spec.nodeName, undefined);
-});
+t.test(
+  "a pod that can never fit gets FailedScheduling and stays Pending; others still schedule",
+  async (t) => {
+    await pods.create(pod("huge", {}, {}, "100"));
+    await waitFor(async () => (await events("huge", "FailedScheduling")).length > 0, {
+      what: "FailedScheduling for huge",
+      timeoutMs: 30_000,
+    });
+    const [msg] = await events("huge", "FailedScheduling");
+    t.match(
+      msg,
+      /^0\/6 nodes are available: 6 Insufficient cpu\. preemption: 0\/6 nodes are available: 6 No preemption victims found for incoming pod\./,
+    );
+    await waitFor(
+      async () =>
+        (await pods.get("huge")).status?.conditions?.some(
+          (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
+        ) === true,
+      { what: "PodScheduled=False Unschedulable", timeoutMs: 30_000 },
+    );
+    await pods.create(pod("small"));
+    t.not(await boundNode("small"), "", "the scheduler goes on");
+    t.equal((await pods.get("huge")).spec.nodeName, undefined);
+  },
+);
