@@ -30,9 +30,30 @@ function parseInt64(s: string): number | undefined {
 
 type ValueMatcher = (value: string | undefined) => boolean;
 
+const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** validation.IsQualifiedName: [prefix/]name, the prefix a DNS subdomain. */
+function isQualifiedName(key: string): boolean {
+  const slash = key.indexOf("/");
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (name.length === 0 || name.length > 63 || !NAME.test(name)) return false;
+  if (slash < 0) return true;
+  const prefix = key.slice(0, slash);
+  return prefix.length > 0 && prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix);
+}
+
+/** validation.IsValidLabelValue: empty, or up to 63 characters of a name. */
+const isValidLabelValue = (v: string) => v === "" || (v.length <= 63 && NAME.test(v));
+
 /** A label requirement (labels.NewRequirement); an error string when it is malformed. */
 function labelRequirement(r: NodeSelectorRequirement, path: string): ValueMatcher | string {
   const values = r.values ?? [];
+  if (!isQualifiedName(r.key))
+    return `${path}.key: Invalid value: ${JSON.stringify(r.key)}: name part must consist of alphanumeric characters, '-', '_' or '.'`;
+  const badValue = values.findIndex((v) => typeof v !== "string" || !isValidLabelValue(v));
+  if (badValue >= 0)
+    return `${path}.values[${badValue}]: Invalid value: ${JSON.stringify(values[badValue])}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'`;
   switch (r.operator) {
     case "In":
     case "NotIn": {
