@@ -26,12 +26,48 @@ export const ErrReason = "node(s) didn't have free ports for the requested pod p
 
 const preFilterStateKey = `PreFilter${Name}`;
 
-/** The pod's host ports; never changes within a cycle, so clone shares it. */
+/**
+ * One wanted host port with its HostPortInfo keys built once per cycle, so that Filter only
+ * looks them up: a specific address conflicts with itself or 0.0.0.0 on the same protocol/port;
+ * 0.0.0.0 conflicts with any address on it (kube's HostPortInfo.CheckConflict).
+ */
+class WantedPort {
+  readonly anyAddress: boolean;
+  readonly key: string;
+  readonly anyAddressKey: string;
+  /** "/protocol/port": the end of every key on this protocol and port. */
+  readonly suffix: string;
+
+  constructor(p: ContainerPort) {
+    const port = p.hostPort as number;
+    this.key = HostPortInfo.key(p.hostIP, p.protocol, port);
+    this.anyAddressKey = HostPortInfo.key(undefined, p.protocol, port);
+    this.anyAddress = this.key === this.anyAddressKey;
+    this.suffix = this.key.slice(this.key.indexOf("/"));
+  }
+}
+
+/** The pod's wanted host ports; never changes within a cycle, so clone shares it. */
 class PreFilterState implements StateData {
-  constructor(readonly ports: readonly ContainerPort[]) {}
+  readonly wanted: readonly WantedPort[];
+  constructor(ports: readonly ContainerPort[]) {
+    this.wanted = ports.map((p) => new WantedPort(p));
+  }
   clone(): StateData {
     return this;
   }
+}
+
+/** fitsPorts over precomputed keys (no string is built per node). */
+function fitsWanted(wanted: readonly WantedPort[], used: HostPortInfo): boolean {
+  const m = used.used;
+  if (m.size === 0) return true;
+  for (const w of wanted) {
+    if (w.anyAddress) {
+      for (const k of m.keys()) if (k.endsWith(w.suffix)) return false;
+    } else if (m.has(w.key) || m.has(w.anyAddressKey)) return false;
+  }
+  return true;
 }
 
 /** kube's fitsPorts: none of the wanted ports conflicts with one in use. */
@@ -55,7 +91,7 @@ export class NodePorts implements PreFilterPlugin, FilterPlugin, EnqueueExtensio
     if (s === undefined)
       return Status.error(`error reading "${preFilterStateKey}" from cycleState: not found`);
     // Unschedulable, not unresolvable: evicting the pod that holds the port frees it.
-    return fitsPorts(s.ports, nodeInfo.usedPorts) ? undefined : Status.unschedulable(ErrReason);
+    return fitsWanted(s.wanted, nodeInfo.usedPorts) ? undefined : Status.unschedulable(ErrReason);
   }
 
   eventsToRegister(): ClusterEventWithHint[] {

@@ -22,11 +22,7 @@ import {
 } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
 import { Status } from "../../framework/status.js";
-import {
-  findMatchingUntoleratedTaint,
-  formatTaint,
-  tolerationsTolerateTaint,
-} from "../../framework/taints.js";
+import { findMatchingUntoleratedTaint, formatTaint, toleratesTaint } from "../../framework/taints.js";
 import { defaultNormalizeScore } from "../helper/normalize.js";
 
 export const Name = "TaintToleration";
@@ -44,14 +40,35 @@ class PreScoreState implements StateData {
   }
 }
 
+const NO_TOLERATIONS: readonly Toleration[] = [];
+
+function tolerated(tolerations: readonly Toleration[], taint: Taint): boolean {
+  for (const t of tolerations) if (toleratesTaint(t, taint)) return true;
+  return false;
+}
+
+/**
+ * FindMatchingUntoleratedTaint with DoNotScheduleTaintsFilterFunc, in plain loops: Filter runs it
+ * for every node, and most nodes have no taint at all.
+ */
+function untoleratedDoNotScheduleTaint(
+  taints: readonly Taint[] | undefined,
+  tolerations: readonly Toleration[] | undefined,
+): Taint | undefined {
+  if (taints === undefined || taints === null) return undefined;
+  const tols = tolerations ?? NO_TOLERATIONS;
+  for (const taint of taints) if (doNotSchedule(taint) && !tolerated(tols, taint)) return taint;
+  return undefined;
+}
+
 /** kube's countIntolerableTaintsPreferNoSchedule. */
 export function countIntolerableTaintsPreferNoSchedule(
   taints: readonly Taint[] | undefined,
   tolerations: readonly Toleration[],
 ): number {
+  if (taints === undefined || taints === null) return 0;
   let n = 0;
-  for (const t of taints ?? [])
-    if (t.effect === "PreferNoSchedule" && !tolerationsTolerateTaint(tolerations, t)) n++;
+  for (const t of taints) if (t.effect === "PreferNoSchedule" && !tolerated(tolerations, t)) n++;
   return n;
 }
 
@@ -61,11 +78,7 @@ export class TaintToleration
   readonly name = Name;
 
   filter(_state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | undefined {
-    const taint = findMatchingUntoleratedTaint(
-      nodeInfo.node?.spec?.taints,
-      pod.spec.tolerations,
-      doNotSchedule,
-    );
+    const taint = untoleratedDoNotScheduleTaint(nodeInfo.node?.spec?.taints, pod.spec.tolerations);
     if (taint === undefined) return undefined;
     return Status.unresolvable(`node(s) had untolerated taint ${formatTaint(taint)}`);
   }

@@ -33,6 +33,8 @@ export const ErrReasonUnboundImmediate = "pod has unbound immediate PersistentVo
 
 const stateKey = Name;
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** A bound claim's volume: its node affinity, or "missing" when the PV does not exist. */
 type BoundVolume = NodeSelectorMatcher | undefined | "missing";
 
@@ -101,7 +103,7 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, EnqueueExte
   filter(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): Status | undefined {
     const s = state.read<VolumeBindingState>(stateKey);
     if (s === undefined) return Status.error(`error reading "${stateKey}" from cycleState: not found`);
-    const labels = (nodeInfo.node as Node).metadata.labels ?? {};
+    const labels = (nodeInfo.node as Node).metadata.labels ?? NO_LABELS;
     // kube's checkBoundClaims: the first missing PV or mismatching affinity decides.
     for (const v of s.volumes) {
       if (v === undefined) continue;
