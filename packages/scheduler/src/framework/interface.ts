@@ -5,7 +5,7 @@
  * per pod, so they are synchronous; the binding cycle's points (PreBind, Bind) and PostFilter
  * (preemption deletes victims) are asynchronous.
  */
-import type { Node, ObjectReference, Pod, PodDisruptionBudget } from "@skiff/api";
+import type { Node, NodeSelector, ObjectReference, Pod, PodDisruptionBudget } from "@skiff/api";
 import type { CycleState } from "./cycle-state.js";
 import type { NodeInfo } from "./node-info.js";
 import type { PodInfo, QueuedPodInfo } from "./pod-info.js";
@@ -230,10 +230,16 @@ export interface Handle {
   namespaceLabels(namespace: string): Record<string, string> | undefined;
   /** PodDisruptionBudgets for preemption (empty when none are known). */
   pdbs(): readonly PodDisruptionBudget[];
-  /** PersistentVolumeClaims by "namespace/name" (VolumeBinding). */
-  pvc(namespace: string, name: string): { volumeName?: string; phase?: string } | undefined;
-  /** PersistentVolumes by name (VolumeBinding's node affinity check). */
-  pv(name: string): { nodeAffinity?: unknown } | undefined;
+  /**
+   * A PersistentVolumeClaim by namespace and name (VolumeBinding): spec.volumeName, status.phase
+   * and metadata.deletionTimestamp.
+   */
+  pvc(
+    namespace: string,
+    name: string,
+  ): { volumeName?: string; phase?: string; deletionTimestamp?: string } | undefined;
+  /** A PersistentVolume by name: its spec.nodeAffinity (VolumeBinding's node affinity check). */
+  pv(name: string): { nodeAffinity?: { required?: NodeSelector } } | undefined;
   /** Runs the profile's Filter plugins for a pod on a node (preemption re-checks after removing victims). */
   runFilterPlugins(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | undefined;
   runPreFilterExtensionAddPod(

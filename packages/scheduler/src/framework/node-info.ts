@@ -4,7 +4,7 @@
  * pods with affinity). `generation` grows on every change so that a snapshot copies only what
  * changed since it was last taken (kube's incremental UpdateSnapshot).
  */
-import type { Node } from "@skiff/api";
+import type { ContainerPort, Node, Pod } from "@skiff/api";
 import type { PodInfo } from "./pod-info.js";
 import { Resource } from "./resource.js";
 
@@ -13,12 +13,28 @@ export function nextGeneration(): number {
   return ++generation;
 }
 
-/** Host ports in use: "ip/protocol/port" strings ("0.0.0.0" for any address). */
+/**
+ * The host ports a pod holds (schedutil.GetHostPorts): its containers' ports with a hostPort, and
+ * those of restartable (sidecar) init containers, which run as long as the pod does. Ordinary init
+ * containers are ignored: they run before the others and hold no port afterwards.
+ */
+export function getHostPorts(pod: Pod): ContainerPort[] {
+  const ports: ContainerPort[] = [];
+  for (const c of pod.spec.initContainers ?? []) {
+    if (c.restartPolicy !== "Always") continue;
+    for (const p of c.ports ?? []) if (p.hostPort !== undefined && p.hostPort > 0) ports.push(p);
+  }
+  for (const c of pod.spec.containers ?? [])
+    for (const p of c.ports ?? []) if (p.hostPort !== undefined && p.hostPort > 0) ports.push(p);
+  return ports;
+}
+
+/** Host ports in use: "ip/protocol/port" strings ("0.0.0.0" for any address, TCP for no protocol). */
 export class HostPortInfo {
   readonly used = new Map<string, number>();
 
   static key(ip: string | undefined, protocol: string | undefined, port: number): string {
-    return `${ip === undefined || ip === "" ? "0.0.0.0" : ip}/${protocol ?? "TCP"}/${port}`;
+    return `${ip === undefined || ip === "" ? "0.0.0.0" : ip}/${protocol || "TCP"}/${port}`;
   }
 
   add(ip: string | undefined, protocol: string | undefined, port: number, sign = 1): void {
@@ -31,7 +47,7 @@ export class HostPortInfo {
   /** kube's CheckConflict: the same protocol and port, and the same IP or either side on 0.0.0.0. */
   conflicts(ip: string | undefined, protocol: string | undefined, port: number): boolean {
     const wantIp = ip === undefined || ip === "" ? "0.0.0.0" : ip;
-    const proto = protocol ?? "TCP";
+    const proto = protocol || "TCP";
     if (wantIp === "0.0.0.0") {
       const suffix = `/${proto}/${port}`;
       for (const k of this.used.keys()) if (k.endsWith(suffix)) return true;
@@ -112,10 +128,8 @@ export class NodeInfo {
     this.requested.allowedPodNumber = 0;
     this.nonZeroRequested.milliCPU += sign * pi.nonZero.milliCPU;
     this.nonZeroRequested.memory += sign * pi.nonZero.memory;
-    for (const c of pi.pod.spec.containers ?? [])
-      for (const p of c.ports ?? [])
-        if (p.hostPort !== undefined && p.hostPort > 0)
-          this.usedPorts.add(p.hostIP, p.protocol, p.hostPort, sign);
+    for (const p of getHostPorts(pi.pod))
+      this.usedPorts.add(p.hostIP, p.protocol, p.hostPort as number, sign);
     for (const v of pi.pod.spec.volumes ?? []) {
       const claim = v.persistentVolumeClaim?.claimName;
       if (claim === undefined) continue;

@@ -120,62 +120,54 @@ export class Resource {
   }
 }
 
-function requestsOf(
-  containers: readonly { resources?: { requests?: ResourceList } }[] | undefined,
-): Resource {
-  const r = new Resource();
-  for (const c of containers ?? []) r.addList(c.resources?.requests);
+/**
+ * One container's requests. With `nonMissing`, a container that names no cpu or memory request
+ * counts as DEFAULT_MILLI_CPU_REQUEST / DEFAULT_MEMORY_REQUEST (resourcehelper's
+ * NonMissingContainerRequests); an explicit "0" stays 0, as in kube.
+ */
+function containerRequests(c: { resources?: { requests?: ResourceList } }, nonMissing: boolean): Resource {
+  const requests = c.resources?.requests;
+  const r = Resource.fromList(requests);
+  if (nonMissing) {
+    if (requests?.[CPU] === undefined) r.milliCPU += DEFAULT_MILLI_CPU_REQUEST;
+    if (requests?.[MEMORY] === undefined) r.memory += DEFAULT_MEMORY_REQUEST;
+  }
   return r;
 }
 
 /**
  * The pod's effective request (resourcehelper.PodRequests): the sum of its containers, at least
  * the largest init container (restartable sidecar init containers add to both), plus overhead.
+ * `nonMissing` applies the scoring defaults to every container, init containers included.
  */
-export function podRequests(pod: Pod): Resource {
+export function podRequests(pod: Pod, nonMissing = false): Resource {
   const spec = pod.spec;
-  const req = requestsOf(spec.containers);
+  const req = new Resource();
+  for (const c of spec.containers ?? []) req.add(containerRequests(c, nonMissing));
   const sidecars = new Resource();
+  const initMax = new Resource();
   for (const c of spec.initContainers ?? []) {
-    const one = requestsOf([c]);
+    const one = containerRequests(c, nonMissing);
     if (c.restartPolicy === "Always") {
       sidecars.add(one);
       req.add(one);
+      initMax.setMax(sidecars);
     } else {
-      const withSidecars = one.clone();
-      withSidecars.add(sidecars);
-      req.setMax(withSidecars);
+      one.add(sidecars);
+      initMax.setMax(one);
     }
   }
+  req.setMax(initMax);
   if (spec.overhead !== undefined) req.addList(spec.overhead);
   return req;
 }
 
 /**
- * cpu and memory as scoring counts them (schedutil.GetNonzeroRequests): containers without a
- * request count as 100m and 200Mi so that best-effort pods still spread.
+ * cpu and memory as scoring counts them (schedutil.GetNonzeroRequests, i.e. PodRequests with
+ * NonMissingContainerRequests): containers without a request count as 100m and 200Mi so that
+ * best-effort pods still spread.
  */
 export function nonZeroRequests(pod: Pod): { milliCPU: number; memory: number } {
-  let milliCPU = 0;
-  let memory = 0;
-  for (const c of pod.spec.containers ?? []) {
-    const r = c.resources?.requests;
-    milliCPU += r?.[CPU] === undefined ? DEFAULT_MILLI_CPU_REQUEST : milli(parse(CPU, r[CPU]));
-    memory += r?.[MEMORY] === undefined ? DEFAULT_MEMORY_REQUEST : Math.ceil(parse(MEMORY, r[MEMORY]));
-  }
-  let initCPU = 0;
-  let initMem = 0;
-  for (const c of pod.spec.initContainers ?? []) {
-    const r = c.resources?.requests;
-    initCPU = Math.max(initCPU, r?.[CPU] === undefined ? 0 : milli(parse(CPU, r[CPU])));
-    initMem = Math.max(initMem, r?.[MEMORY] === undefined ? 0 : Math.ceil(parse(MEMORY, r[MEMORY])));
-  }
-  milliCPU = Math.max(milliCPU, initCPU);
-  memory = Math.max(memory, initMem);
-  const o = pod.spec.overhead;
-  if (o !== undefined) {
-    if (o[CPU] !== undefined) milliCPU += milli(parse(CPU, o[CPU]));
-    if (o[MEMORY] !== undefined) memory += Math.ceil(parse(MEMORY, o[MEMORY]));
-  }
-  return { milliCPU, memory };
+  const r = podRequests(pod, true);
+  return { milliCPU: r.milliCPU, memory: r.memory };
 }
