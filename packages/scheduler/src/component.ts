@@ -170,11 +170,19 @@ export class SchedulerComponent implements Component {
       pdbs: () => pdbs.list(),
       pvc: (ns, name) => {
         const c = pvcs.get(`${ns}/${name}`);
-        return c === undefined ? undefined : { volumeName: c.spec?.volumeName, phase: c.status?.phase };
+        return c === undefined
+          ? undefined
+          : {
+              volumeName: c.spec?.volumeName,
+              phase: c.status?.phase,
+              deletionTimestamp: c.metadata.deletionTimestamp,
+            };
       },
       pv: (name) => {
         const v = pvs.get(name);
-        return v === undefined ? undefined : { nodeAffinity: v.spec?.nodeAffinity };
+        return v === undefined
+          ? undefined
+          : { ...(v.spec?.nodeAffinity === undefined ? {} : { nodeAffinity: v.spec.nodeAffinity }) };
       },
       runFilterPlugins: (s: CycleState, p: Pod, ni: NodeInfo) => fwk().runFilterPlugins(s, p, ni),
       runPreFilterExtensionAddPod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) =>

@@ -6,6 +6,7 @@
  * NodeInfos that changed since the last snapshot.
  */
 import type { Node, Pod } from "@skiff/api";
+import { ImageStates } from "../framework/image-states.js";
 import { NodeInfo } from "../framework/node-info.js";
 import { PodInfo } from "../framework/pod-info.js";
 import type { Snapshot } from "../framework/snapshot.js";
@@ -29,6 +30,7 @@ export class SchedulerCache {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly podStates = new Map<string, PodState>();
   private readonly tree = new NodeTree();
+  private readonly imageStates = new ImageStates();
   /** Node names whose NodeInfo changed since the last snapshot. */
   private dirty = new Set<string>();
   /** Set when nodes came or went, or zones changed: the snapshot's lists are rebuilt. */
@@ -42,7 +44,12 @@ export class SchedulerCache {
       // Build it first so that a bad node leaves no trace.
       ni = new NodeInfo(node);
       this.nodes.set(name, ni);
-    } else ni.setNode(node);
+    } else {
+      const old = ni.node;
+      ni.setNode(node);
+      this.imageStates.removeNodeImageStates(old);
+    }
+    this.imageStates.addNodeImageStates(node, ni);
     this.tree.add(node);
     this.dirty.add(name);
     this.structureChanged = true;
@@ -55,8 +62,13 @@ export class SchedulerCache {
       this.addNode(node);
       return;
     }
-    const zoneBefore = ni.node.metadata.labels?.["topology.kubernetes.io/zone"];
+    const old = ni.node;
+    const zoneBefore = old.metadata.labels?.["topology.kubernetes.io/zone"];
     ni.setNode(node);
+    if (old.status?.images !== node.status?.images) {
+      this.imageStates.removeNodeImageStates(old);
+      this.imageStates.addNodeImageStates(node, ni);
+    }
     if (zoneBefore !== node.metadata.labels?.["topology.kubernetes.io/zone"]) {
       this.tree.add(node);
       this.structureChanged = true;
@@ -68,6 +80,7 @@ export class SchedulerCache {
     const name = node.metadata.name;
     const ni = this.nodes.get(name);
     if (ni === undefined) return;
+    this.imageStates.removeNodeImageStates(ni.node);
     // Pods still on it stay until their own deletes arrive (kube keeps a ghost NodeInfo).
     if (ni.pods.length === 0) this.nodes.delete(name);
     else ni.removeNode();

@@ -11,6 +11,7 @@ import * as nodeaffinity from "./nodeaffinity/index.js";
 import * as nodename from "./nodename/index.js";
 import * as nodeports from "./nodeports/index.js";
 import * as noderesources from "./noderesources/index.js";
+import * as noderesourcesbalanced from "./noderesources-balanced/index.js";
 import * as nodeunschedulable from "./nodeunschedulable/index.js";
 import * as podtopologyspread from "./podtopologyspread/index.js";
 import * as queuesort from "./queuesort/index.js";
@@ -27,6 +28,7 @@ const plugins: { Name: string; New: PluginFactory }[] = [
   nodeaffinity,
   nodeports,
   noderesources,
+  noderesourcesbalanced,
   volumebinding,
   podtopologyspread,
   interpodaffinity,
