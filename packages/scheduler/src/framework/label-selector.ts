@@ -17,40 +17,69 @@ export const matchNothing: LabelMatcher = () => false;
 /** labels.Everything(). */
 export const matchEverything: LabelMatcher = () => true;
 
-const has = (labels: Labels, key: string): boolean => labels !== undefined && Object.hasOwn(labels, key);
+/**
+ * Label values are strings and no inherited property of a plain object is one, so
+ * `typeof labels[k] === "string"` is an own-property test that is cheaper than Object.hasOwn.
+ */
+const labelValue = (labels: Labels, key: string): string | undefined => {
+  const v = labels?.[key];
+  return typeof v === "string" ? v : undefined;
+};
+
+type Requirement = (labels: Labels) => boolean;
+
+function requirement(key: string, operator: string, values: readonly string[]): Requirement {
+  const set = new Set(values);
+  switch (operator) {
+    case "In":
+      return (l) => {
+        const v = labelValue(l, key);
+        return v !== undefined && set.has(v);
+      };
+    case "NotIn":
+      return (l) => {
+        const v = labelValue(l, key);
+        return v === undefined || !set.has(v);
+      };
+    case "Exists":
+      return (l) => labelValue(l, key) !== undefined;
+    case "DoesNotExist":
+      return (l) => labelValue(l, key) === undefined;
+    default:
+      return () => false;
+  }
+}
 
 /** Compiles a selector; prefer compiledSelector, which caches by selector object. */
 export function compileSelector(sel: LabelSelector | undefined | null): LabelMatcher {
   if (sel === undefined || sel === null) return matchNothing;
   const equals = Object.entries(sel.matchLabels ?? {});
-  const exprs = (sel.matchExpressions ?? []).map((e) => ({
-    key: e.key,
-    operator: e.operator as string,
-    values: new Set(e.values ?? []),
-  }));
+  const exprs = (sel.matchExpressions ?? []).map((e) => requirement(e.key, e.operator, e.values ?? []));
   if (equals.length === 0 && exprs.length === 0) return matchEverything;
-  return (labels) => {
-    for (const [k, v] of equals)
-      if (!has(labels, k) || (labels as Record<string, string>)[k] !== v) return false;
-    for (const e of exprs) {
-      const present = has(labels, e.key);
-      switch (e.operator) {
-        case "In":
-          if (!present || !e.values.has((labels as Record<string, string>)[e.key] as string)) return false;
-          break;
-        case "NotIn":
-          if (present && e.values.has((labels as Record<string, string>)[e.key] as string)) return false;
-          break;
-        case "Exists":
-          if (!present) return false;
-          break;
-        case "DoesNotExist":
-          if (present) return false;
-          break;
-        default:
-          return false;
-      }
+  // The common shapes (one or a few matchLabels, nothing else) get loops without indirection.
+  if (exprs.length === 0) {
+    if (equals.length === 1) {
+      const [k, v] = equals[0] as [string, string];
+      return (l) => l !== undefined && l[k] === v;
     }
+    const keys = equals.map(([k]) => k);
+    const values = equals.map(([, v]) => v);
+    return (l) => {
+      if (l === undefined) return false;
+      for (let i = 0; i < keys.length; i++) if (l[keys[i] as string] !== values[i]) return false;
+      return true;
+    };
+  }
+  const reqs: Requirement[] = [
+    ...equals.map(
+      ([k, v]): Requirement =>
+        (l) =>
+          labelValue(l, k) === v,
+    ),
+    ...exprs,
+  ];
+  return (l) => {
+    for (const r of reqs) if (!r(l)) return false;
     return true;
   };
 }

@@ -9,9 +9,10 @@ import type { Node, Pod } from "@skiff/api";
 import type { CycleState, StateData } from "../../framework/cycle-state.js";
 import type { NodeInfoLister } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
+import type { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { PodInfo } from "../../framework/pod-info.js";
 import { Status } from "../../framework/status.js";
-import { type NamespaceLabels, podMatchesAllAffinityTerms } from "./terms.js";
+import { type NamespaceLabels, podMatchesAllAffinityTerms, termMatches, termsMatchKey } from "./terms.js";
 import { pairKey, TopologyCounts } from "./topology-counts.js";
 
 export const preFilterStateKey = "PreFilterInterPodAffinity";
@@ -87,23 +88,54 @@ function existingAntiAffinityCounts(
   return counts;
 }
 
-/** getIncomingAffinityAntiAffinityCounts: every pod is visited, but only for a pod with required terms. */
+/** Per node: pods matching all the incoming pod's affinity terms, and each of its anti-affinity terms. */
+export interface IncomingMatches {
+  affinity: number;
+  anti: number[];
+}
+
+function scanIncoming(pi: PodInfo, ni: NodeInfo, nsLabels: NamespaceLabels): IncomingMatches {
+  const anti = pi.requiredAntiAffinityTerms.map(() => 0);
+  let affinity = 0;
+  for (const existing of ni.pods) {
+    if (podMatchesAllAffinityTerms(pi.requiredAffinityTerms, existing.pod, nsLabels)) affinity++;
+    pi.requiredAntiAffinityTerms.forEach((t, i) => {
+      if (termMatches(t, existing.pod, nsLabels)) anti[i] = (anti[i] as number) + 1;
+    });
+  }
+  return { affinity, anti };
+}
+
+/**
+ * getIncomingAffinityAntiAffinityCounts: every pod is visited (only for a pod with required
+ * terms); per-node answers are reused from `cache` while the node's pods do not change. A node's
+ * n matching pods add n to the pair of each term, as n single updates would.
+ */
 function incomingCounts(
   pi: PodInfo,
   nodes: readonly NodeInfo[],
   nsLabels: NamespaceLabels,
+  cache: NodeMatchCache<IncomingMatches>,
 ): [TopologyCounts, TopologyCounts] {
   const affinity = new TopologyCounts();
   const anti = new TopologyCounts();
   if (pi.requiredAffinityTerms.length === 0 && pi.requiredAntiAffinityTerms.length === 0)
     return [affinity, anti];
+  const key = termsMatchKey(`required/${pi.requiredAffinityTerms.length}`, [
+    ...pi.requiredAffinityTerms,
+    ...pi.requiredAntiAffinityTerms,
+  ]);
+  const scan = (ni: NodeInfo) => scanIncoming(pi, ni, nsLabels);
   for (const ni of nodes) {
     const node = ni.node;
     if (node === undefined) continue;
-    for (const existing of ni.pods) {
-      affinity.updateWithAffinityTerms(pi.requiredAffinityTerms, existing.pod, node, 1, nsLabels);
-      anti.updateWithAntiAffinityTerms(pi.requiredAntiAffinityTerms, existing.pod, node, 1, nsLabels);
-    }
+    const m = key === undefined ? scan(ni) : cache.get(ni, key, scan);
+    if (m.affinity > 0)
+      for (const t of pi.requiredAffinityTerms) affinity.update(node, t.topologyKey, m.affinity);
+    pi.requiredAntiAffinityTerms.forEach((t, i) => {
+      const n = m.anti[i] as number;
+      if (n > 0) anti.update(node, t.topologyKey, n);
+    });
   }
   return [affinity, anti];
 }
@@ -115,6 +147,7 @@ export function preFilter(
   allNodes: readonly NodeInfo[],
   lister: NodeInfoLister,
   nsLabels: NamespaceLabels,
+  cache: NodeMatchCache<IncomingMatches>,
 ): Status | undefined {
   let pi: PodInfo;
   try {
@@ -123,7 +156,7 @@ export function preFilter(
     return Status.unresolvable(`parsing pod: ${e instanceof Error ? e.message : String(e)}`);
   }
   const existing = existingAntiAffinityCounts(pod, lister.havePodsWithRequiredAntiAffinityList(), nsLabels);
-  const [affinity, anti] = incomingCounts(pi, allNodes, nsLabels);
+  const [affinity, anti] = incomingCounts(pi, allNodes, nsLabels, cache);
   if (
     existing.size === 0 &&
     pi.requiredAffinityTerms.length === 0 &&

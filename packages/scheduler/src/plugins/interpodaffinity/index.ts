@@ -24,9 +24,16 @@ import {
   type ScorePlugin,
 } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
+import { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { PodInfo } from "../../framework/pod-info.js";
 import { Status } from "../../framework/status.js";
-import { filter, type PreFilterState, preFilter, preFilterStateKey } from "./filtering.js";
+import {
+  filter,
+  type IncomingMatches,
+  type PreFilterState,
+  preFilter,
+  preFilterStateKey,
+} from "./filtering.js";
 import { normalizeScore, type PreScoreState, preScore, preScoreStateKey, score } from "./scoring.js";
 import { type NamespaceLabels, namespaceLabelsLookup, podMatchesAllAffinityTerms } from "./terms.js";
 
@@ -80,6 +87,10 @@ export class InterPodAffinity
     ScoreExtensions
 {
   readonly name = Name;
+  /** Per-node matches of the incoming pod's required terms, reused while a node's pods do not change. */
+  private readonly requiredMatches = new NodeMatchCache<IncomingMatches>(32);
+  /** Per-node matches of one preferred term, likewise. */
+  private readonly preferredMatches = new NodeMatchCache<number>(64);
 
   constructor(
     readonly args: InterPodAffinityArgs,
@@ -96,7 +107,7 @@ export class InterPodAffinity
     nodes: readonly NodeInfo[],
   ): { result?: PreFilterResult; status?: Status } {
     const lister = this.handle.snapshotSharedLister().nodeInfos();
-    const status = preFilter(state, pod, nodes, lister, this.nsLabels());
+    const status = preFilter(state, pod, nodes, lister, this.nsLabels(), this.requiredMatches);
     return status === undefined ? {} : { status };
   }
 
@@ -125,7 +136,7 @@ export class InterPodAffinity
 
   preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status | undefined {
     const lister = this.handle.snapshotSharedLister().nodeInfos();
-    return preScore(state, pod, nodes, lister, this.args, this.nsLabels());
+    return preScore(state, pod, nodes, lister, this.args, this.nsLabels(), this.preferredMatches);
   }
 
   score(state: CycleState, _pod: Pod, nodeInfo: NodeInfo): { score: number; status?: Status } {

@@ -8,9 +8,10 @@ import type { Node, Pod } from "@skiff/api";
 import type { CycleState, StateData } from "../../framework/cycle-state.js";
 import { MAX_NODE_SCORE, type NodeInfoLister, type NodeScore } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
+import type { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { type AffinityTerm, PodInfo, type WeightedAffinityTerm } from "../../framework/pod-info.js";
 import { Status } from "../../framework/status.js";
-import { type NamespaceLabels, termMatches } from "./terms.js";
+import { type NamespaceLabels, termMatches, termsMatchKey } from "./terms.js";
 
 export const preScoreStateKey = "PreScoreInterPodAffinity";
 
@@ -65,8 +66,8 @@ export interface ScoringArgs {
   ignorePreferredTermsOfExistingPods: boolean;
 }
 
-/** processExistingPod: what one existing pod adds to the pairs of its node. */
-function processExistingPod(
+/** The existing pod's terms matched against the incoming pod (kube's processExistingPod, second half). */
+function processExistingPodTerms(
   m: ScoreMap,
   incoming: PodInfo,
   existing: PodInfo,
@@ -74,11 +75,6 @@ function processExistingPod(
   args: ScoringArgs,
   nsLabels: NamespaceLabels,
 ): void {
-  if (Object.keys(node.metadata.labels ?? {}).length === 0) return;
-  // The incoming pod's preferred terms, matched against the existing pod.
-  processTerms(m, incoming.preferredAffinityTerms, existing.pod, nsLabels, node, 1);
-  processTerms(m, incoming.preferredAntiAffinityTerms, existing.pod, nsLabels, node, -1);
-  // The existing pod's terms, matched against the incoming pod.
   if (args.hardPodAffinityWeight > 0)
     for (const t of existing.requiredAffinityTerms)
       processTerm(m, t, args.hardPodAffinityWeight, incoming.pod, nsLabels, node, 1);
@@ -86,6 +82,30 @@ function processExistingPod(
   processTerms(m, existing.preferredAntiAffinityTerms, incoming.pod, nsLabels, node, -1);
 }
 
+/** Adds `delta` to the pair (tk, node's value of tk) when the node has the label. */
+function addToPair(m: ScoreMap, node: Node, tk: string, delta: number): void {
+  const tv = node.metadata.labels?.[tk];
+  if (tv === undefined) return;
+  let values = m.get(tk);
+  if (values === undefined) {
+    values = new Map();
+    m.set(tk, values);
+  }
+  values.set(tv, (values.get(tv) ?? 0) + delta);
+}
+
+const countMatching = (t: AffinityTerm, ni: NodeInfo, nsLabels: NamespaceLabels): number => {
+  let n = 0;
+  for (const p of ni.pods) if (termMatches(t, p.pod, nsLabels)) n++;
+  return n;
+};
+
+/**
+ * PreScore. The incoming pod's preferred terms are matched against every pod of a node at once
+ * (n matching pods add n times the weight, as n single updates would), with per-node counts
+ * reused from `cache` while the node's pods do not change; the existing pods' own terms are
+ * matched against the incoming pod for the pods with affinity only, as only they have terms.
+ */
 export function preScore(
   cycleState: CycleState,
   pod: Pod,
@@ -93,6 +113,7 @@ export function preScore(
   lister: NodeInfoLister,
   args: ScoringArgs,
   nsLabels: NamespaceLabels,
+  cache: NodeMatchCache<number>,
 ): Status | undefined {
   if (nodes.length === 0) return Status.skip();
   const a = pod.spec.affinity;
@@ -106,14 +127,25 @@ export function preScore(
   } catch (e) {
     return Status.error(new Error(`failed to parse pod: ${e instanceof Error ? e.message : String(e)}`));
   }
+  const incomingTerms = [
+    ...pi.preferredAffinityTerms.map((t) => ({ t, sign: 1, key: termsMatchKey("preferred", [t]) })),
+    ...pi.preferredAntiAffinityTerms.map((t) => ({ t, sign: -1, key: termsMatchKey("preferred", [t]) })),
+  ];
   // Unless the incoming pod has preferred terms, only pods with affinity can contribute.
   const allNodes = hasConstraints ? lister.list() : lister.havePodsWithAffinityList();
   const m: ScoreMap = new Map();
   for (const ni of allNodes) {
     const node = ni.node;
-    if (node === undefined) continue;
-    for (const existing of hasConstraints ? ni.pods : ni.podsWithAffinity)
-      processExistingPod(m, pi, existing, node, args, nsLabels);
+    if (node === undefined || Object.keys(node.metadata.labels ?? {}).length === 0) continue;
+    for (const { t, sign, key } of incomingTerms) {
+      const n =
+        key === undefined
+          ? countMatching(t, ni, nsLabels)
+          : cache.get(ni, key, (x) => countMatching(t, x, nsLabels));
+      if (n > 0) addToPair(m, node, t.topologyKey, sign * t.weight * n);
+    }
+    for (const existing of ni.podsWithAffinity)
+      processExistingPodTerms(m, pi, existing, node, args, nsLabels);
   }
   if (m.size === 0) return Status.skip();
   cycleState.write(preScoreStateKey, new PreScoreState(m, pi));

@@ -61,3 +61,17 @@ export function podMatchesAllAffinityTerms(
   for (const t of terms) if (!termMatches(t, pod, nsLabels)) return false;
   return true;
 }
+
+/**
+ * A NodeMatchCache key for what matching pods against these terms depends on (namespaces and
+ * selectors; not the topology keys), or undefined when a term's namespaceSelector makes the
+ * answer depend on namespace labels, which may change while the node's pods do not.
+ */
+export function termsMatchKey(prefix: string, terms: readonly AffinityTerm[]): string | undefined {
+  const parts: unknown[] = [];
+  for (const t of terms) {
+    if (t.namespaceSelector !== undefined && !selectorIsEmpty(t.namespaceSelector)) return undefined;
+    parts.push([[...t.namespaces].sort(), t.selector ?? null, t.namespaceSelector === undefined ? 0 : 1]);
+  }
+  return `${prefix}:${JSON.stringify(parts)}`;
+}

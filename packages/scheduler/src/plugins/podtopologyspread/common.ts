@@ -5,6 +5,8 @@
  */
 import type { LabelSelector, Node, Pod, TopologySpreadConstraint } from "@skiff/api";
 import { compiledSelector, compileSelector, type LabelMatcher } from "../../framework/label-selector.js";
+import type { NodeInfo } from "../../framework/node-info.js";
+import type { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { podMatchesNodeSelectorAndAffinityTerms } from "../../framework/node-selector.js";
 import type { PodInfo } from "../../framework/pod-info.js";
 import { findMatchingUntoleratedTaint } from "../../framework/taints.js";
@@ -18,6 +20,8 @@ export interface SpreadConstraint {
   topologyKey: string;
   /** Whether a pod (of the incoming pod's namespace) is counted by this constraint. */
   matches: (pod: Pod) => boolean;
+  /** What the count depends on besides the node's pods (namespace, selector): a NodeMatchCache key. */
+  key: string;
   minDomains: number;
   nodeAffinityPolicy: NodeInclusionPolicy;
   nodeTaintsPolicy: NodeInclusionPolicy;
@@ -39,16 +43,16 @@ const byLabels =
 function selectorWithMatchLabelKeys(
   c: TopologySpreadConstraint,
   podLabels: Record<string, string>,
-): LabelMatcher {
+): { matcher: LabelMatcher; selector: LabelSelector | undefined } {
   const extra = (c.matchLabelKeys ?? []).flatMap((k) =>
     podLabels[k] === undefined ? [] : [{ key: k, operator: "In" as const, values: [podLabels[k]] }],
   );
-  if (extra.length === 0) return compiledSelector(c.labelSelector);
+  if (extra.length === 0) return { matcher: compiledSelector(c.labelSelector), selector: c.labelSelector };
   const merged: LabelSelector = {
     ...(c.labelSelector?.matchLabels === undefined ? {} : { matchLabels: c.labelSelector.matchLabels }),
     matchExpressions: [...extra, ...(c.labelSelector?.matchExpressions ?? [])],
   };
-  return compileSelector(merged);
+  return { matcher: compileSelector(merged), selector: merged };
 }
 
 /** filterTopologySpreadConstraints: the constraints of one action, with kube's field defaults. */
@@ -60,10 +64,12 @@ export function filterTopologySpreadConstraints(
   const out: SpreadConstraint[] = [];
   for (const c of constraints) {
     if (c.whenUnsatisfiable !== action) continue;
+    const { matcher, selector } = selectorWithMatchLabelKeys(c, podLabels ?? {});
     out.push({
       maxSkew: c.maxSkew,
       topologyKey: c.topologyKey,
-      matches: byLabels(selectorWithMatchLabelKeys(c, podLabels ?? {})),
+      matches: byLabels(matcher),
+      key: `labels:${JSON.stringify(selector ?? null)}`,
       minDomains: c.minDomains ?? 1,
       nodeAffinityPolicy: c.nodeAffinityPolicy ?? "Honor",
       nodeTaintsPolicy: c.nodeTaintsPolicy ?? "Ignore",
@@ -86,11 +92,17 @@ const controllerKinds: Record<string, string> = {
  * ownerReference): for a controller's own pods it selects what the controller's selector selects.
  * A pod selected only by a Service, with no such controller, gets no default constraints.
  */
-export function defaultSelector(pod: Pod): ((p: Pod) => boolean) | undefined {
+export function defaultSelector(pod: Pod): { matches: (p: Pod) => boolean; key: string } | undefined {
   const owner = pod.metadata.ownerReferences?.find((r) => r.controller === true);
   if (owner === undefined || controllerKinds[owner.kind] !== owner.apiVersion) return undefined;
   const uid = owner.uid;
-  return (p) => p.metadata.ownerReferences?.some((r) => r.controller === true && r.uid === uid) ?? false;
+  const matches = (p: Pod): boolean => {
+    const refs = p.metadata.ownerReferences;
+    if (refs === undefined) return false;
+    for (const r of refs) if (r.uid === uid && r.controller === true) return true;
+    return false;
+  };
+  return { matches, key: `controller:${uid}` };
 }
 
 /** buildDefaultConstraints: the default constraints of one action, selecting by defaultSelector. */
@@ -103,7 +115,10 @@ export function buildDefaultConstraints(
   if (constraints.length === 0) return [];
   const selector = defaultSelector(pod);
   if (selector === undefined) return [];
-  for (const c of constraints) c.matches = selector;
+  for (const c of constraints) {
+    c.matches = selector.matches;
+    c.key = selector.key;
+  }
   return constraints;
 }
 
@@ -131,6 +146,34 @@ export function matchNodeInclusionPolicies(c: SpreadConstraint, pod: Pod, node: 
   return true;
 }
 
+/**
+ * matchNodeInclusionPolicies for one pod over many nodes and constraints: the node affinity and
+ * taint verdicts are computed once per node, whatever the number of constraints.
+ */
+export function nodeInclusion(pod: Pod): (c: SpreadConstraint, node: Node) => boolean {
+  let last: Node | undefined;
+  let affinity: boolean | undefined;
+  let taints: boolean | undefined;
+  return (c, node) => {
+    if (node !== last) {
+      last = node;
+      affinity = undefined;
+      taints = undefined;
+    }
+    if (c.nodeAffinityPolicy === "Honor") {
+      affinity ??= podMatchesNodeSelectorAndAffinityTerms(pod, node);
+      if (!affinity) return false;
+    }
+    if (c.nodeTaintsPolicy === "Honor") {
+      taints ??=
+        findMatchingUntoleratedTaint(node.spec?.taints, pod.spec.tolerations, doNotScheduleTaints) ===
+        undefined;
+      if (!taints) return false;
+    }
+    return true;
+  };
+}
+
 /** countPodsMatchSelector: terminating pods and other namespaces are not counted (kube #87621). */
 export function countPodsMatchSelector(
   pods: readonly PodInfo[],
@@ -153,6 +196,24 @@ export function getConstraints(
   action: UnsatisfiableConstraintAction,
 ): SpreadConstraint[] {
   const own = pod.spec.topologySpreadConstraints ?? [];
-  if (own.length > 0) return filterTopologySpreadConstraints(own, pod.metadata.labels, action);
-  return buildDefaultConstraints(defaults, pod, action);
+  const constraints =
+    own.length > 0
+      ? filterTopologySpreadConstraints(own, pod.metadata.labels, action)
+      : buildDefaultConstraints(defaults, pod, action);
+  // Only pods of the incoming pod's namespace are counted: the namespace is part of the key.
+  for (const c of constraints) c.key = `${pod.metadata.namespace}\u0000${c.key}`;
+  return constraints;
+}
+
+/**
+ * countPodsMatchSelector for one node, remembered while the node's pods stay the same; `c` comes
+ * from getConstraints for a pod of `namespace` (its key names the namespace).
+ */
+export function countMatching(
+  cache: NodeMatchCache<number>,
+  ni: NodeInfo,
+  c: SpreadConstraint,
+  namespace: string,
+): number {
+  return cache.get(ni, c.key, (n) => countPodsMatchSelector(n.pods, c, namespace));
 }

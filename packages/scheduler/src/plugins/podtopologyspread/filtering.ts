@@ -7,11 +7,13 @@
 import type { Node, Pod, TopologySpreadConstraint } from "@skiff/api";
 import type { StateData } from "../../framework/cycle-state.js";
 import type { NodeInfo } from "../../framework/node-info.js";
+import type { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { Status } from "../../framework/status.js";
 import {
-  countPodsMatchSelector,
+  countMatching,
   getConstraints,
   matchNodeInclusionPolicies,
+  nodeInclusion,
   nodeLabelsMatchSpreadConstraints,
   type SpreadConstraint,
 } from "./common.js";
@@ -110,19 +112,22 @@ export function calPreFilterState(
   pod: Pod,
   allNodes: readonly NodeInfo[],
   defaults: readonly TopologySpreadConstraint[],
+  cache: NodeMatchCache<number>,
 ): PreFilterState {
   const constraints = getConstraints(pod, defaults, "DoNotSchedule");
   const counts = constraints.map(() => new Map<string, number>());
   const ns = pod.metadata.namespace;
+  const included = nodeInclusion(pod);
   for (const ni of allNodes) {
     const node = ni.node;
     if (node === undefined || !nodeLabelsMatchSpreadConstraints(node.metadata.labels, constraints)) continue;
-    constraints.forEach((c, i) => {
-      if (!matchNodeInclusionPolicies(c, pod, node)) return;
+    for (let i = 0; i < constraints.length; i++) {
+      const c = constraints[i] as SpreadConstraint;
+      if (!included(c, node)) continue;
       const v = node.metadata.labels?.[c.topologyKey] ?? "";
       const m = counts[i] as Map<string, number>;
-      m.set(v, (m.get(v) ?? 0) + countPodsMatchSelector(ni.pods, c, ns));
-    });
+      m.set(v, (m.get(v) ?? 0) + countMatching(cache, ni, c, ns));
+    }
   }
   const paths = counts.map((m) => {
     const p = new CriticalPaths();

@@ -24,6 +24,7 @@ import {
   type ScorePlugin,
 } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
+import { NodeMatchCache } from "../../framework/node-match-cache.js";
 import type { PodInfo } from "../../framework/pod-info.js";
 import { Status } from "../../framework/status.js";
 import {
@@ -111,6 +112,8 @@ export class PodTopologySpread
   readonly name = Name;
   readonly defaultConstraints: readonly TopologySpreadConstraint[];
   readonly systemDefaulted: boolean;
+  /** Matching-pod counts per node and selector, reused while a node's pods do not change. */
+  private readonly counts = new NodeMatchCache<number>(64);
 
   constructor(
     args: PodTopologySpreadArgs,
@@ -126,7 +129,7 @@ export class PodTopologySpread
     pod: Pod,
     nodes: readonly NodeInfo[],
   ): { result?: PreFilterResult; status?: Status } {
-    const s = calPreFilterState(pod, nodes, this.defaultConstraints);
+    const s = calPreFilterState(pod, nodes, this.defaultConstraints, this.counts);
     if (s.constraints.length === 0) return { status: Status.skip() };
     state.write(preFilterStateKey, s);
     return {};
@@ -155,7 +158,7 @@ export class PodTopologySpread
 
   preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status | undefined {
     const lister = this.handle.snapshotSharedLister().nodeInfos();
-    const r = preScore(pod, nodes, lister, this.defaultConstraints, this.systemDefaulted);
+    const r = preScore(pod, nodes, lister, this.defaultConstraints, this.systemDefaulted, this.counts);
     if (r.state !== undefined) state.write(preScoreStateKey, r.state);
     return r.status;
   }
@@ -163,7 +166,7 @@ export class PodTopologySpread
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo): { score: number; status?: Status } {
     const { s, status } = readState<PreScoreState>(state, preScoreStateKey, state.skipScorePlugins);
     if (s === undefined) return status === undefined ? { score: 0 } : { score: 0, status };
-    return { score: score(s, pod, nodeInfo) };
+    return { score: score(s, pod, nodeInfo, this.counts) };
   }
 
   scoreExtensions(): ScoreExtensions {

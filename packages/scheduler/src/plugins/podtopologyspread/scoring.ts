@@ -8,12 +8,13 @@ import type { Pod, TopologySpreadConstraint } from "@skiff/api";
 import type { StateData } from "../../framework/cycle-state.js";
 import { MAX_NODE_SCORE, type NodeInfoLister, type NodeScore } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
+import type { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { Status } from "../../framework/status.js";
 import {
-  countPodsMatchSelector,
+  countMatching,
   getConstraints,
   LabelHostname,
-  matchNodeInclusionPolicies,
+  nodeInclusion,
   nodeLabelsMatchSpreadConstraints,
   type SpreadConstraint,
 } from "./common.js";
@@ -83,6 +84,7 @@ export function preScore(
   lister: NodeInfoLister,
   defaults: readonly TopologySpreadConstraint[],
   systemDefaulted: boolean,
+  cache: NodeMatchCache<number>,
 ): { state?: PreScoreState; status?: Status } {
   const allNodes = lister.list();
   if (allNodes.length === 0) return { status: Status.skip() };
@@ -93,25 +95,26 @@ export function preScore(
   initPreScoreState(s, pod, filteredNodes, requireAllTopologies, defaults);
   if (s.constraints.length === 0) return { status: Status.skip() };
   const ns = pod.metadata.namespace;
+  const included = nodeInclusion(pod);
   for (const ni of allNodes) {
     const node = ni.node;
     if (node === undefined) continue;
     if (requireAllTopologies && !nodeLabelsMatchSpreadConstraints(node.metadata.labels, s.constraints))
       continue;
-    s.constraints.forEach((c, i) => {
-      if (!matchNodeInclusionPolicies(c, pod, node)) return;
-      const v = node.metadata.labels?.[c.topologyKey] ?? "";
+    for (let i = 0; i < s.constraints.length; i++) {
+      const c = s.constraints[i] as SpreadConstraint;
       const m = s.topologyValueToPodCounts[i] as Map<string, number>;
       // Only domains of candidate nodes count; per-node (hostname) counts are taken at Score.
+      const v = node.metadata.labels?.[c.topologyKey] ?? "";
       const cur = m.get(v);
-      if (cur === undefined) return;
-      m.set(v, cur + countPodsMatchSelector(ni.pods, c, ns));
-    });
+      if (cur === undefined || !included(c, node)) continue;
+      m.set(v, cur + countMatching(cache, ni, c, ns));
+    }
   }
   return { state: s };
 }
 
-export function score(s: PreScoreState, pod: Pod, nodeInfo: NodeInfo): number {
+export function score(s: PreScoreState, pod: Pod, nodeInfo: NodeInfo, cache: NodeMatchCache<number>): number {
   const node = nodeInfo.node;
   if (node === undefined || s.ignoredNodes.has(node.metadata.name)) return 0;
   const labels = node.metadata.labels ?? {};
@@ -121,7 +124,7 @@ export function score(s: PreScoreState, pod: Pod, nodeInfo: NodeInfo): number {
     if (tpVal === undefined) return;
     const cnt =
       c.topologyKey === LabelHostname
-        ? countPodsMatchSelector(nodeInfo.pods, c, pod.metadata.namespace)
+        ? countMatching(cache, nodeInfo, c, pod.metadata.namespace)
         : ((s.topologyValueToPodCounts[i] as Map<string, number>).get(tpVal) ?? 0);
     total += scoreForCount(cnt, c.maxSkew, s.topologyNormalizingWeight[i] as number);
   });
