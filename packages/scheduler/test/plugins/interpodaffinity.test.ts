@@ -7,7 +7,7 @@
 import type { Affinity, Pod } from "@skiff/api";
 import t from "tap";
 import { CycleState } from "../../src/framework/cycle-state.js";
-import type { PodInfo } from "../../src/framework/pod-info.js";
+import { PodInfo } from "../../src/framework/pod-info.js";
 import {
   ErrReasonAffinityRulesNotMatch,
   ErrReasonAntiAffinityRulesNotMatch,
@@ -337,4 +337,30 @@ t.test("queueing hints", async (t) => {
   t.equal(hint(pod, bound({ app: "x" }), bound({ app: "web" })), "Queue", "relabelled to match affinity");
   t.equal(nodeHint(pod, undefined, makeNode("n", { labels: { [ZONE]: "a" } })), "Queue");
   t.equal(nodeHint(pod, undefined, { metadata: { name: "bare", labels: {} } }), "QueueSkip");
+});
+
+t.test("consecutive pods: per-node matches follow the nodes' pods (NodeMatchCache)", async (t) => {
+  const handle = fakeHandle(cluster({}));
+  const pl = New(undefined, handle) as InterPodAffinity;
+  const pod = () =>
+    withAffinity(
+      "p",
+      {
+        podAntiAffinity: req(term({ app: "web" }, HOST)),
+        podAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [weighted(3, term({ app: "web" }, ZONE))],
+        },
+      },
+      { app: "web" },
+    );
+  t.same(Object.fromEntries(runFilter(pl, handle, pod()).outcome), { n1: "ok", n2: "ok", n3: "ok" });
+  t.equal(runScore(pl, handle, pod()), undefined, "nothing to prefer yet");
+  // The first pod lands on n1 (as the cache would record it); the second must avoid n1.
+  handle
+    .snapshotSharedLister()
+    .nodeInfos()
+    .get("n1")
+    ?.addPod(new PodInfo({ ...pod(), spec: { ...pod().spec, nodeName: "n1" } }));
+  t.same(Object.fromEntries(runFilter(pl, handle, pod()).outcome), { n1: ANTI, n2: "ok", n3: "ok" });
+  t.same(runScore(pl, handle, pod()), { n1: 100, n2: 100, n3: 0 }, "zone a is preferred now");
 });

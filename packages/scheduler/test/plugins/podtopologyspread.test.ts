@@ -409,3 +409,30 @@ t.test("queueing hints", async (t) => {
   t.equal(nodeEv?.queueingHintFn?.(pod, undefined, makeNode("n", { labels: { [ZONE]: "z" } })), "Queue");
   t.equal(nodeEv?.queueingHintFn?.(pod, undefined, makeNode("n")), "QueueSkip");
 });
+
+t.test("consecutive pods: per-node counts follow the nodes' pods (NodeMatchCache)", async (t) => {
+  const handle = fakeHandle(cluster(fourNodes, { "node-a": 1 }));
+  const pl = New(undefined, handle) as PodTopologySpread;
+  const pod = () => incoming([spread(HOST, 1)]);
+  t.same(Object.fromEntries(runFilter(pl, handle, pod()).outcome), {
+    "node-a": SKEW,
+    "node-b": "ok",
+    "node-x": "ok",
+    "node-y": "ok",
+  });
+  const lister = handle.snapshotSharedLister().nodeInfos();
+  for (const n of ["node-b", "node-x"])
+    lister.get(n)?.addPod(new PodInfo(makePod(`${n}-new`, { labels: { foo: "" }, nodeName: n })));
+  t.same(
+    Object.fromEntries(runFilter(pl, handle, pod()).outcome),
+    { "node-a": SKEW, "node-b": SKEW, "node-x": SKEW, "node-y": "ok" },
+    "the pods added since the last cycle are counted",
+  );
+  const a = lister.get("node-a");
+  a?.removePod(a.pods[0]?.uid ?? "");
+  t.same(
+    Object.fromEntries(runFilter(pl, handle, pod()).outcome),
+    { "node-a": "ok", "node-b": SKEW, "node-x": SKEW, "node-y": "ok" },
+    "and the removed one is not",
+  );
+});
