@@ -13,7 +13,7 @@ import type { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { PodInfo } from "../../framework/pod-info.js";
 import { Status } from "../../framework/status.js";
 import { type NamespaceLabels, podMatchesAllAffinityTerms, termMatches, termsMatchKey } from "./terms.js";
-import { pairKey, TopologyCounts } from "./topology-counts.js";
+import { TopologyCounts } from "./topology-counts.js";
 
 export const preFilterStateKey = "PreFilterInterPodAffinity";
 
@@ -175,8 +175,8 @@ export function getPreFilterState(cycleState: CycleState): PreFilterState {
 /** satisfyExistingPodsAntiAffinity: no pair of the node's labels is claimed by an existing pod's anti-affinity. */
 function satisfyExistingPodsAntiAffinity(s: PreFilterState, node: Node): boolean {
   if (s.existingAntiAffinityCounts.size === 0) return true;
-  for (const [k, v] of Object.entries(node.metadata.labels ?? {}))
-    if ((s.existingAntiAffinityCounts.m.get(pairKey(k, v)) ?? 0) > 0) return false;
+  const labels = node.metadata.labels ?? {};
+  for (const k in labels) if (s.existingAntiAffinityCounts.get(k, labels[k] as string) > 0) return false;
   return true;
 }
 
