@@ -184,7 +184,8 @@ export class SchedulerComponent implements Component {
           ? undefined
           : { ...(v.spec?.nodeAffinity === undefined ? {} : { nodeAffinity: v.spec.nodeAffinity }) };
       },
-      runFilterPlugins: (s: CycleState, p: Pod, ni: NodeInfo) => fwk().runFilterPlugins(s, p, ni),
+      runFilterPlugins: (s: CycleState, p: Pod, ni: NodeInfo) =>
+        fwk().runFilterPluginsWithNominatedPods(s, p, ni),
       runPreFilterExtensionAddPod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) =>
         fwk().runPreFilterExtensionAddPod(s, p, pi, ni),
       runPreFilterExtensionRemovePod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) =>

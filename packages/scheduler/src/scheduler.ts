@@ -259,7 +259,8 @@ export class Scheduler {
       const p: Pod = { ...pod, status: { ...pod.status, nominatedNodeName } };
       this.o.nominator.addNominatedPod(new PodInfo(p), nominatedNodeName);
     }
-    this.report(fwk, qpi, "unschedulable", "Unschedulable", e.message, cycle, start, nominatedNodeName);
+    // DefaultPreemption has written status.nominatedNodeName itself.
+    this.report(fwk, qpi, "unschedulable", "Unschedulable", e.message, cycle, start);
   }
 
   private failWithStatus(fwk: Framework, qpi: QueuedPodInfo, s: Status, cycle: number, start: number): void {
