@@ -1,9 +1,10 @@
 import type { Command } from "./command.js";
+import { hollowNodesCommand } from "./hollow-nodes.js";
 import { serverCommand } from "./server.js";
 import { storeCommand } from "./store.js";
 import { versionCommand } from "./version.js";
 
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
-  [serverCommand, storeCommand, versionCommand].map((c) => [c.name, c] as const),
+  [serverCommand, storeCommand, hollowNodesCommand, versionCommand].map((c) => [c.name, c] as const),
 );
