@@ -5,7 +5,15 @@
  * kube-proxy's (--metrics-bind-address) where they have the setting.
  */
 import { parseQuantity } from "@skiff/api";
-import { durationFlag, FlagSet, intFlag, invalidFlag, type LogLevel, logLevels } from "@skiff/component-base";
+import {
+  durationFlag,
+  FlagError,
+  FlagSet,
+  intFlag,
+  invalidFlag,
+  type LogLevel,
+  logLevels,
+} from "@skiff/component-base";
 import { blockSize, parseCidr, subnetCount } from "./cidr.js";
 import { podAddresses } from "./ipam.js";
 
@@ -132,7 +140,9 @@ function cidrFlag(flag: string, value: string): string {
 
 export function parseHollowNodesFlags(argv: readonly string[]): HollowNodesOptions {
   const { values: v } = hollowNodesFlags.parse(argv);
-  if (v.kubeconfig === undefined || v.kubeconfig === "") throw invalidFlag("kubeconfig", "", "required");
+  // cobra's wording for a flag marked required.
+  if (v.kubeconfig === undefined || v.kubeconfig === "")
+    throw new FlagError('required flag(s) "kubeconfig" not set');
   const maskSize = intFlag("node-cidr-mask-size", v["node-cidr-mask-size"], 8, 30);
   const podBase = parseCidr(cidrFlag("pod-cidr-base", v["pod-cidr-base"]));
   const ipBase = parseCidr(cidrFlag("node-ip-base", v["node-ip-base"]));

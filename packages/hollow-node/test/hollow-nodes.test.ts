@@ -157,6 +157,33 @@ t.test("each node's Lease exists and is renewed; the status is re-posted", async
   );
 });
 
+t.test("a Lease or a Node someone deletes comes back", async (t) => {
+  const name = `${PREFIX}9`;
+  const exists = (get: () => Promise<unknown>) => async () => {
+    try {
+      return (await get()) as Node | Lease;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+  const lease = await leases.get(name);
+  await leases.delete(name);
+  const again = await waitFor(
+    exists(() => leases.get(name)),
+    { what: "the Lease made again" },
+  );
+  t.not(again.metadata.uid, lease.metadata.uid, "a new Lease");
+  const node = await nodes.get(name);
+  await nodes.delete(name);
+  const back = (await waitFor(
+    exists(() => nodes.get(name)),
+    { what: "the Node registered again" },
+  )) as Node;
+  t.not(back.metadata.uid, node.metadata.uid, "a new Node");
+  t.equal(condition(back, "Ready")?.status, "True");
+});
+
 t.test("a pod bound to a hollow node runs and is Ready with an IP from its CIDR", async (t) => {
   // Bound elsewhere first: the one informer delivers events in order, so once the later pods run
   // the hollow nodes have seen this one too.
@@ -209,6 +236,25 @@ t.test("a pod bound to a hollow node runs and is Ready with an IP from its CIDR"
   t.equal(other.status?.phase, "Pending", "a pod bound to another node stays Pending");
   t.equal(other.status?.podIP, undefined, "and gets no IP");
   await pods.delete("elsewhere");
+});
+
+t.test("a pod bound later (pods/binding, as a scheduler binds) runs too", async (t) => {
+  const name = "bound-later";
+  await pods.create({ ...newPod(name, ""), spec: { containers: [{ name: "app", image: "pause" }] } });
+  const res = await client.raw("POST", `/api/v1/namespaces/${NS}/pods/${name}/binding`, {
+    apiVersion: "v1",
+    kind: "Binding",
+    metadata: { name },
+    target: { apiVersion: "v1", kind: "Node", name: `${PREFIX}7` },
+  });
+  t.equal(res.status, 201, "bound");
+  const p = await runningPod(name);
+  const node = await nodes.get(`${PREFIX}7`);
+  t.ok(
+    contains(parseCidr(node.spec?.podCIDR ?? ""), parseIPv4(p.status?.podIP ?? "") ?? -1),
+    "an IP of hn-7",
+  );
+  await pods.delete(name, { gracePeriodSeconds: 0 });
 });
 
 t.test("deleting a pod with the default grace period finishes", async (t) => {

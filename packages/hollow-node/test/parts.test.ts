@@ -228,7 +228,7 @@ t.test("flags: defaults, and errors naming the flag", async (t) => {
     nodeStatusReportFrequencyMs: 300_000,
     deleteNodesOnExit: false,
   });
-  t.throws(() => parseHollowNodesFlags([]), /--kubeconfig: required/);
+  t.throws(() => parseHollowNodesFlags([]), /required flag\(s\) "kubeconfig" not set/);
   t.throws(() => parseHollowNodesFlags(["--kubeconfig", "k", "--count", "20000"]), /--count/);
   t.throws(() => parseHollowNodesFlags(["--kubeconfig", "k", "--memory", "lots"]), /--memory/);
   t.throws(
