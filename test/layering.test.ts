@@ -27,6 +27,7 @@ export const allowed: Readonly<Record<string, readonly string[]>> = {
   "@skiff/controllers": ["@skiff/client", "@skiff/api", "@skiff/component-base"],
   "@skiff/kubelet": ["@skiff/client", "@skiff/api", "@skiff/component-base"],
   "@skiff/proxy": ["@skiff/client", "@skiff/api", "@skiff/component-base"],
+  "@skiff/hollow-node": ["@skiff/client", "@skiff/api", "@skiff/component-base"],
   "@skiff/cli": ["*"],
   "@skiff/bench": ["*"],
   "@skiff/jepsen-lite": ["*"],

@@ -1,0 +1,23 @@
+/**
+ * Time as the hollow nodes see it: the wall clock for timestamps, timers for the scheduler tick and
+ * retries. Injected (as client-go's clock.Clock) so the wheel, the limiter and the work queue can
+ * be driven step by step in tests.
+ */
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(f: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** metav1.MicroTime as the API writes it (RFC 3339 with microseconds): Lease renewTime. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, "000Z");
+}
