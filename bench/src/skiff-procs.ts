@@ -20,7 +20,11 @@ export async function startSkiff(
   args: readonly string[],
   log: (line: string) => void,
 ): Promise<SkiffProcess> {
-  const child = spawn(process.execPath, [skiffBin, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // SKIFF_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=prof") goes to every child's node.
+  const nodeArgs = (process.env.SKIFF_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+  const child = spawn(process.execPath, [...nodeArgs, skiffBin, command, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr.on("data", (d: Buffer) => {
     err = `${err}${d.toString()}`.slice(-2000);

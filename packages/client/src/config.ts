@@ -24,6 +24,8 @@ export interface ClientConfig {
   token?: string;
   /** Timeout of one non-watch request (headers and body), ms; default 30 s. */
   timeoutMs?: number;
+  /** Connections per API server for requests (watches have their own); default 32. */
+  maxConnectionsPerServer?: number;
   /**
    * Called before every request that is not a GET or HEAD; throwing refuses the write before
    * anything is sent (e.g. a component that is not the elected leader any more).

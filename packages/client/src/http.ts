@@ -5,6 +5,7 @@
  * cannot reach one goes to the next (endpoints.ts says when that is safe); the write guard is
  * asked before every request that is not a read.
  */
+import { createSecureContext } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
 import type { ClientConfig } from "./config.js";
 import { Endpoints, mayRetryElsewhere } from "./endpoints.js";
@@ -19,6 +20,8 @@ export interface RawResponse {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Connections per API server for requests other than watches. */
+const DEFAULT_MAX_CONNECTIONS = 32;
 
 export function withQuery(path: string, query: Query | undefined): string {
   if (query === undefined) return path;
@@ -52,6 +55,8 @@ async function readBody(res: Dispatcher.ResponseData): Promise<unknown> {
 /** What views of one Http share: the connection pool and the endpoints. */
 interface HttpShared {
   readonly agent: Agent;
+  /** Watches only: one connection each, however many. */
+  readonly watchAgent: Agent;
   readonly endpoints: Endpoints;
 }
 
@@ -75,17 +80,29 @@ export class Http {
       this.shared = shared;
       return;
     }
-    const connect: Record<string, unknown> = {};
-    if (cfg.ca !== undefined) connect.ca = cfg.ca;
-    if (cfg.cert !== undefined) connect.cert = cfg.cert;
-    if (cfg.key !== undefined) connect.key = cfg.key;
-    const agent = new Agent({
+    // One TLS context for every connection: building it (parsing the key and certificates) per
+    // connection cost more CPU than the requests themselves under load.
+    const tlsOpts: Record<string, string> = {};
+    if (cfg.ca !== undefined) tlsOpts.ca = cfg.ca;
+    if (cfg.cert !== undefined) tlsOpts.cert = cfg.cert;
+    if (cfg.key !== undefined) tlsOpts.key = cfg.key;
+    const connect = { secureContext: createSecureContext(tlsOpts) };
+    const common = {
       connect,
       keepAliveTimeout: 30_000,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
+    };
+    // Requests share a bounded pool per server (as HTTP/2's one connection bounds client-go):
+    // a burst queues instead of opening (and TLS-handshaking) a connection per request. Watches
+    // hold their connection for minutes, so they get their own unbounded pool and can never
+    // starve requests of connections.
+    const agent = new Agent({
+      ...common,
+      connections: cfg.maxConnectionsPerServer ?? DEFAULT_MAX_CONNECTIONS,
     });
-    this.shared = { agent, endpoints: new Endpoints(cfg.server, cfg.servers) };
+    const watchAgent = new Agent(common);
+    this.shared = { agent, watchAgent, endpoints: new Endpoints(cfg.server, cfg.servers) };
   }
 
   get agent(): Agent {
@@ -119,7 +136,8 @@ export class Http {
       else payload = JSON.stringify(body);
       h["content-type"] ??= "application/json";
     }
-    const { endpoints, agent } = this.shared;
+    const { endpoints } = this.shared;
+    const agent = extra.watch === true ? this.shared.watchAgent : this.shared.agent;
     let lastError: unknown;
     for (const { index, endpoint } of endpoints.order()) {
       try {
@@ -219,11 +237,11 @@ export class Http {
     }
   }
 
-  close(): Promise<void> {
-    return this.shared.agent.close();
+  async close(): Promise<void> {
+    await Promise.all([this.shared.agent.close(), this.shared.watchAgent.close()]);
   }
 
-  destroy(): Promise<void> {
-    return this.shared.agent.destroy();
+  async destroy(): Promise<void> {
+    await Promise.all([this.shared.agent.destroy(), this.shared.watchAgent.destroy()]);
   }
 }

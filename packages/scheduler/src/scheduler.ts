@@ -51,7 +51,7 @@ export interface SchedulerOptions {
   percentageOfNodesToScore?: number;
   now?: () => number;
   random?: () => number;
-  /** Binding cycles in flight at most; the loop waits for a slot (default 256). */
+  /** Binding cycles in flight at most; the loop waits for a slot (default 128). */
   maxBindsInFlight?: number;
   onError?(e: unknown, what: string): void;
 }
@@ -98,7 +98,7 @@ export class Scheduler {
         await new Promise((r) => setImmediate(r));
         lastYield = performance.now();
       }
-      if (this.bindsInFlight >= (this.o.maxBindsInFlight ?? 256))
+      if (this.bindsInFlight >= (this.o.maxBindsInFlight ?? 128))
         await new Promise<void>((r) => this.bindSlotWaiters.push(r));
     }
   }
