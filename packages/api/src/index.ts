@@ -21,6 +21,7 @@ export { parseQuantity } from "./quantity.js";
 export { allKinds, type GroupVersion, Registry } from "./registry.js";
 export { type Schema, schemaAt } from "./schema.js";
 export { age, ageColumn, humanDuration, nameColumn } from "./table.js";
+export type * from "./types/core.js";
 export {
   dns1035Label,
   dns1123Label,
@@ -32,4 +33,3 @@ export {
   notSupported,
   required,
 } from "./validation.js";
-export type * from "./types/core.js";

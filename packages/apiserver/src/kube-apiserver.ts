@@ -133,7 +133,8 @@ export class KubeApiServer implements Component {
     cert: string;
     key: string;
   } {
-    if (this.ca === undefined || this.serving === undefined) throw new Error("kube-apiserver: not serving yet");
+    if (this.ca === undefined || this.serving === undefined)
+      throw new Error("kube-apiserver: not serving yet");
     const pair = issueClientCert(this.ca, user);
     const url = new URL(this.serving);
     // A wildcard bind address is reached on loopback.

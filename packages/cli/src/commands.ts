@@ -1,11 +1,13 @@
 import type { Command } from "./command.js";
-import { schedulerCommand } from "./scheduler.js";
 import { hollowNodesCommand } from "./hollow-nodes.js";
+import { schedulerCommand } from "./scheduler.js";
 import { serverCommand } from "./server.js";
 import { storeCommand } from "./store.js";
 import { versionCommand } from "./version.js";
 
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
-  [hollowNodesCommand, schedulerCommand, serverCommand, storeCommand, versionCommand].map((c) => [c.name, c] as const),
+  [hollowNodesCommand, schedulerCommand, serverCommand, storeCommand, versionCommand].map(
+    (c) => [c.name, c] as const,
+  ),
 );
