@@ -5,14 +5,17 @@
  */
 
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: for the timestamps written to the API. */
   now(): number;
+  /** Milliseconds from an arbitrary start that never goes back: for periods and rates. */
+  monotonic(): number;
   setTimeout(f: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
 export const realClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (f, ms) => setTimeout(f, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };

@@ -7,7 +7,7 @@
  * node, every request through the shared limiter.
  */
 import type { Lease, Node } from "@skiff/api";
-import { isAlreadyExists, isNotFound, type KubeClient, type ResourceClient } from "@skiff/client";
+import { ApiError, isAlreadyExists, isNotFound, type KubeClient, type ResourceClient } from "@skiff/client";
 import type { Logger } from "@skiff/component-base";
 import type { Clock } from "./clock.js";
 import type { HollowNode } from "./hollow-node.js";
@@ -121,10 +121,7 @@ export class NodeHeartbeats {
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // kubelet's tryRegisterWithAPIServer on AlreadyExists: the Node is ours; bring it up to date.
-      const taken = await this.call(() =>
-        this.nodeClient.patch(n.name, takeOverPatch(n, this.o.shape), "strategic"),
-      );
-      n.uid = taken.metadata.uid;
+      n.uid = (await this.takeOver(n)).metadata.uid;
       await this.call(() => {
         now = this.clock.now();
         const status = { status: nodeStatus(n, this.o.shape, now, now) };
@@ -137,9 +134,26 @@ export class NodeHeartbeats {
     n.registered = true;
     // The first unchanged-status post comes after a share of the report period proportional to
     // the node's number, so that 5,000 nodes registered together do not all post together later.
-    n.nextStatusAt = now + (this.o.statusReportFrequencyMs * (n.index + 1)) / this.nodes.length;
+    n.nextStatusAt =
+      this.clock.monotonic() + (this.o.statusReportFrequencyMs * (n.index + 1)) / this.nodes.length;
     this.registeredCount++;
     if (this.registeredCount === this.nodes.length) this.allRegistered?.();
+  }
+
+  /**
+   * This run's labels and pod CIDR on an existing Node. kube-apiserver refuses to change a pod
+   * CIDR once set (422): then the Node keeps its own and only the labels change, and pods get IPs
+   * of this run's CIDR all the same (logged).
+   */
+  private async takeOver(n: HollowNode): Promise<Node> {
+    const patch = takeOverPatch(n, this.o.shape);
+    try {
+      return await this.call(() => this.nodeClient.patch(n.name, patch, "strategic"));
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 422)) throw e;
+      this.log.warn({ node: n.name, podCIDR: n.podCIDR, err: e.message }, "the Node keeps its pod CIDR");
+      return await this.call(() => this.nodeClient.patch(n.name, { metadata: patch.metadata }, "strategic"));
+    }
   }
 
   /** Creates the Lease, or renews and re-owns the one a previous run left. */
@@ -187,7 +201,7 @@ export class NodeHeartbeats {
       // Someone deleted the Lease: make it again, as the lease controller does.
       await this.createLease(n);
     }
-    if (this.clock.now() >= n.nextStatusAt) await this.postStatus(n);
+    if (this.clock.monotonic() >= n.nextStatusAt) await this.postStatus(n);
   }
 
   private async postStatus(n: HollowNode): Promise<void> {
@@ -199,7 +213,7 @@ export class NodeHeartbeats {
           subresource: "status",
         });
       });
-      n.nextStatusAt = now + this.o.statusReportFrequencyMs;
+      n.nextStatusAt = this.clock.monotonic() + this.o.statusReportFrequencyMs;
       this.metrics.statusReports.inc({ result: "success" });
     } catch (e) {
       this.metrics.statusReports.inc({ result: "error" });

@@ -18,7 +18,7 @@ export class HollowNode implements NodeIdentity {
   failures = 0;
   /** When the Node was registered by this run (the conditions' lastTransitionTime). */
   registeredAt = 0;
-  /** When the status is next posted though nothing changed. */
+  /** When the status is next posted though nothing changed (Clock.monotonic). */
   nextStatusAt = 0;
   /** When the Lease was last renewed (0: never by this run). */
   leaseRenewedAt = 0;

@@ -136,14 +136,17 @@ export class HollowNodes implements Component {
       this.ops = await serveOps([{ host, port }], { health: this.health, metrics: this.metrics });
     }
     this.pods.start();
-    this.startTicker(this.clock.now());
-    const began = this.clock.now();
+    this.startTicker(this.clock.monotonic());
+    const began = this.clock.monotonic();
     this.log.info({ nodes: this.nodes.length, server: client.config.server }, "registering hollow nodes");
     const registered = this.heartbeats.registerAll();
     const pods = this.pods;
     void Promise.all([registered, pods.waitForSync()]).then(([, synced]) => {
       if (!synced || this.stopping) return;
-      this.log.info({ nodes: this.nodes.length, ms: this.clock.now() - began }, "hollow nodes registered");
+      this.log.info(
+        { nodes: this.nodes.length, ms: Math.round(this.clock.monotonic() - began) },
+        "hollow nodes registered",
+      );
       this.readiness.resolve();
     });
   }
@@ -155,7 +158,7 @@ export class HollowNodes implements Component {
     const heartbeats = this.heartbeats as NodeHeartbeats;
     const step = () => {
       if (this.stopping) return;
-      wheel.advance(this.clock.now(), (n) => heartbeats.visit(n));
+      wheel.advance(this.clock.monotonic(), (n) => heartbeats.visit(n));
       this.tick = this.clock.setTimeout(step, tickMs);
     };
     this.tick = this.clock.setTimeout(step, tickMs);

@@ -46,7 +46,7 @@ export class RequestLimiter {
   constructor(private readonly o: LimiterOptions) {
     if (o.concurrency < 1) throw new Error("limiter: concurrency must be at least 1");
     this.tokens = Math.max(1, o.burst);
-    this.refilledAt = o.clock.now();
+    this.refilledAt = o.clock.monotonic();
   }
 
   /** Requests waiting for their turn, per lane. */
@@ -113,7 +113,7 @@ export class RequestLimiter {
 
   private takeToken(): boolean {
     if (this.o.qps <= 0) return true;
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     this.tokens = Math.min(
       Math.max(1, this.o.burst),
       this.tokens + ((now - this.refilledAt) * this.o.qps) / 1000,

@@ -113,7 +113,10 @@ export function newNode(n: NodeIdentity, shape: NodeShape, now: number): Node {
  * Taking over a Node of the same name (a restart): the labels and pod CIDR this run gives it, as
  * kubelet's reconcile on AlreadyExists updates its default labels. A strategic merge patch.
  */
-export function takeOverPatch(n: NodeIdentity, shape: NodeShape): object {
+export function takeOverPatch(
+  n: NodeIdentity,
+  shape: NodeShape,
+): { metadata: { labels: Record<string, string> }; spec: { podCIDR: string; podCIDRs: string[] } } {
   return {
     metadata: { labels: nodeLabels(n, shape) },
     spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },

@@ -28,6 +28,9 @@ class ManualClock implements Clock {
   now(): number {
     return this.t;
   }
+  monotonic(): number {
+    return this.t;
+  }
   setTimeout(f: () => void, ms: number): unknown {
     const id = ++this.seq;
     this.timers.set(id, { at: this.t + ms, f });
