@@ -17,7 +17,7 @@ import { HollowNodes, hollowNodesOptions } from "@skiff/hollow-node";
 import { freePort, waitFor } from "@skiff/testkit";
 import t from "tap";
 
-const skiff = fileURLToPath(new URL("../../../cli/test/fixtures/skiff.ts", import.meta.url));
+const schedulerMain = fileURLToPath(new URL("../fixtures/scheduler-main.ts", import.meta.url));
 const NS = "le-e2e";
 /** Short lease times so that the hand-over is quick; the flags are kube's. */
 const LEASE = [
@@ -70,8 +70,7 @@ async function startScheduler(): Promise<{ child: ChildProcess; metrics: string 
     process.execPath,
     [
       ...process.execArgv,
-      skiff,
-      "scheduler",
+      schedulerMain,
       "--kubeconfig",
       kubeconfig,
       "--metrics-bind-address",
