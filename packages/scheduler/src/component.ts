@@ -190,6 +190,7 @@ export class SchedulerComponent implements Component {
         fwk().runPreFilterExtensionAddPod(s, p, pi, ni),
       runPreFilterExtensionRemovePod: (s: CycleState, p: Pod, pi: PodInfo, ni: NodeInfo) =>
         fwk().runPreFilterExtensionRemovePod(s, p, pi, ni),
+      imageStatesFilled: true,
       now: () => Date.now(),
     });
     const registry = inTreeRegistry();

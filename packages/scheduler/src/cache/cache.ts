@@ -224,16 +224,10 @@ export class SchedulerCache {
       snapshot.rebuildLists(ordered);
     } else {
       // Same nodes in the same order: swap the changed clones into the lists in place.
-      const lists = [
-        snapshot.nodeInfoList,
-        snapshot.havePodsWithAffinityNodeInfoList,
-        snapshot.havePodsWithRequiredAntiAffinityNodeInfoList,
-      ];
-      for (const list of lists)
-        for (let i = 0; i < list.length; i++) {
-          const name = (list[i] as NodeInfo).name;
-          if (changedNames.has(name)) list[i] = snapshot.nodeInfoMap.get(name) as NodeInfo;
-        }
+      for (const name of changedNames) {
+        const ni = snapshot.nodeInfoMap.get(name);
+        if (ni !== undefined) snapshot.swap(ni);
+      }
     }
   }
 

@@ -254,6 +254,8 @@ export interface Handle {
     pi: PodInfo,
     nodeInfo: NodeInfo,
   ): Status | undefined;
+  /** True when every NodeInfo's imageStates is kept by the cache (ImageLocality needs no fallback). */
+  imageStatesFilled?: boolean;
   /** Clock (ms), injectable for tests. */
   now(): number;
 }

@@ -13,6 +13,8 @@ export class Snapshot implements SharedLister, NodeInfoLister {
   havePodsWithRequiredAntiAffinityNodeInfoList: NodeInfo[] = [];
   /** The cache generation this snapshot reflects. */
   generation = 0;
+  /** Where each node sits in each list, so that a changed node is swapped in without a scan. */
+  private positions: Map<string, number>[] = [new Map(), new Map(), new Map()];
 
   /** A snapshot of fixed NodeInfos (tests, and preemption's what-if copies). */
   static of(nodeInfos: readonly NodeInfo[]): Snapshot {
@@ -28,6 +30,24 @@ export class Snapshot implements SharedLister, NodeInfoLister {
     this.havePodsWithRequiredAntiAffinityNodeInfoList = this.nodeInfoList.filter(
       (n) => n.podsWithRequiredAntiAffinity.length > 0,
     );
+    this.positions = this.lists().map((list) => new Map(list.map((ni, i) => [ni.name, i])));
+  }
+
+  private lists(): NodeInfo[][] {
+    return [
+      this.nodeInfoList,
+      this.havePodsWithAffinityNodeInfoList,
+      this.havePodsWithRequiredAntiAffinityNodeInfoList,
+    ];
+  }
+
+  /** Puts a new copy of a node already in the lists in place of the old one (same order). */
+  swap(ni: NodeInfo): void {
+    const lists = this.lists();
+    for (let l = 0; l < lists.length; l++) {
+      const i = this.positions[l]?.get(ni.name);
+      if (i !== undefined) (lists[l] as NodeInfo[])[i] = ni;
+    }
   }
 
   nodeInfos(): NodeInfoLister {

@@ -70,7 +70,12 @@ export class ImageLocality implements PreScorePlugin, ScorePlugin {
     const all = this.handle.snapshotSharedLister().nodeInfos().list();
     const images = podImages(pod);
     const numContainers = (pod.spec.initContainers?.length ?? 0) + (pod.spec.containers?.length ?? 0);
-    const fallback = needsStatusImages(all) ? new StatusImageIndex(images, all) : undefined;
+    // The scheduler cache fills every NodeInfo's imageStates; only hand-made snapshots need the
+    // O(nodes) check for images it did not index.
+    const fallback =
+      this.handle.imageStatesFilled !== true && needsStatusImages(all)
+        ? new StatusImageIndex(images, all)
+        : undefined;
     state.write(preScoreStateKey, new PreScoreState(images, numContainers, all.length, fallback));
     return undefined;
   }

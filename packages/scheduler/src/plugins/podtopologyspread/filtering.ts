@@ -115,6 +115,8 @@ export function calPreFilterState(
   cache: NodeMatchCache<number>,
 ): PreFilterState {
   const constraints = getConstraints(pod, defaults, "DoNotSchedule");
+  // No DoNotSchedule constraint: the plugin skips its Filter; no node needs counting.
+  if (constraints.length === 0) return new PreFilterState(constraints, [], [], []);
   const counts = constraints.map(() => new Map<string, number>());
   const ns = pod.metadata.namespace;
   const included = nodeInclusion(pod);
