@@ -1,7 +1,9 @@
 /**
- * `pnpm bench scheduler [--quick] [--json FILE] [--shape NAME]`: kube-scheduler's scheduler_perf
- * shapes against Skiff's own processes: `skiff server --disable-scheduler` (embedded store),
- * `skiff hollow-nodes` (N kubemark-style nodes that also turn bound pods Running), and
+ * `pnpm bench scheduler [--quick] [--json FILE] [--shape NAME] [--hollow-only|--static-only]`:
+ * kube-scheduler's scheduler_perf shapes against Skiff's own processes: `skiff server
+ * --disable-scheduler` (embedded store), the nodes either from `skiff hollow-nodes` (N
+ * kubemark-style nodes renewing Leases and turning bound pods Running) or written as plain Node
+ * objects (scheduler_perf's own setup, no kubelet load), and
  * `skiff scheduler` started once every pod exists (the pods "created at once"), so that the
  * figure is the scheduler's throughput, not the create rate. Reports bind throughput (overall and
  * the median of 1 s samples, as scheduler_perf's SchedulingThroughput), the scheduling attempt
@@ -106,6 +108,8 @@ export function shapes(quick: boolean): Shape[] {
 
 export interface ShapeResult {
   shape: string;
+  /** "hollow": nodes from `skiff hollow-nodes` (Leases, pods made Running); "static": Node objects only, as scheduler_perf. */
+  nodeKind: "hollow" | "static";
   nodes: number;
   pods: number;
   bound: number;
@@ -169,7 +173,29 @@ async function attemptLatency(metricsUrl: string): Promise<{ p50ms: number; p99m
   return { p50ms: histogramQuantile(buckets, 0.5) * 1000, p99ms: histogramQuantile(buckets, 0.99) * 1000 };
 }
 
-async function runShape(shape: Shape, log: (l: string) => void): Promise<ShapeResult> {
+/** A Node as scheduler_perf's node-default.yaml: 4 cpu, 32Gi, 110 pods, Ready, a zone of three. */
+function staticNode(i: number): KubeObject {
+  const name = `static-${i}`;
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      labels: { "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": `zone-${i % 3}` },
+    },
+    status: {
+      capacity: { cpu: "4", memory: "32Gi", pods: "110" },
+      allocatable: { cpu: "4", memory: "32Gi", pods: "110" },
+      conditions: [{ type: "Ready", status: "True", reason: "KubeletReady" }],
+    },
+  } as KubeObject;
+}
+
+async function runShape(
+  shape: Shape,
+  nodeKind: "hollow" | "static",
+  log: (l: string) => void,
+): Promise<ShapeResult> {
   const dir = mkdtempSync(join(tmpdir(), "skiff-sched-bench-"));
   const procs: SkiffProcess[] = [];
   let client: KubeClient | undefined;
@@ -237,7 +263,10 @@ async function runShape(shape: Shape, log: (l: string) => void): Promise<ShapeRe
           bound.add(o.metadata.name ?? "");
       },
     });
-    const cpuBefore = { server: cpuSeconds(server.pid), hollow: cpuSeconds(hollow.pid) };
+    const cpuBefore = {
+      server: cpuSeconds(server.pid),
+      hollow: hollow === undefined ? 0 : cpuSeconds(hollow.pid),
+    };
     const metricsPort = await freePort();
     const start = performance.now();
     const sched = await startSkiff(
@@ -274,6 +303,7 @@ async function runShape(shape: Shape, log: (l: string) => void): Promise<ShapeRe
     const sorted = samples.filter((s) => s > 0).sort((a, b) => a - b);
     return {
       shape: shape.name,
+      nodeKind,
       nodes: shape.nodes,
       pods: shape.pods,
       bound: bound.size,
@@ -284,9 +314,9 @@ async function runShape(shape: Shape, log: (l: string) => void): Promise<ShapeRe
       attemptP99ms: lat.p99ms,
       schedulerCpuSeconds: cpuSeconds(sched.pid),
       apiserverCpuSeconds: cpuSeconds(server.pid) - cpuBefore.server,
-      hollowCpuSeconds: cpuSeconds(hollow.pid) - cpuBefore.hollow,
+      hollowCpuSeconds: hollow === undefined ? 0 : cpuSeconds(hollow.pid) - cpuBefore.hollow,
       schedulerPeakRssMiB: peakRssMiB(sched.pid),
-      hollowPeakRssMiB: peakRssMiB(hollow.pid),
+      hollowPeakRssMiB: hollow === undefined ? 0 : peakRssMiB(hollow.pid),
       target: shape.target,
     };
   } finally {
@@ -299,11 +329,11 @@ async function runShape(shape: Shape, log: (l: string) => void): Promise<ShapeRe
 function table(rows: readonly ShapeResult[]): string {
   const head =
     "| shape | nodes | pods | bound | s | pods/s | median 1 s sample | attempt p50 ms | attempt p99 ms | CPU s scheduler / apiserver / hollow | target pods/s |";
-  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|";
+  const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|";
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
   const lines = rows.map(
     (r) =>
-      `| ${r.shape} | ${r.nodes} | ${r.pods} | ${r.bound} | ${f(r.seconds)} | ${f(r.podsPerSecond, 0)} | ${r.medianSamplePodsPerSecond} | ${f(r.attemptP50ms, 2)} | ${f(r.attemptP99ms, 2)} | ${f(r.schedulerCpuSeconds)} / ${f(r.apiserverCpuSeconds)} / ${f(r.hollowCpuSeconds)} | ${r.target} ${r.podsPerSecond >= r.target ? "(met)" : "(missed)"} |`,
+      `| ${r.shape} | ${r.nodeKind} | ${r.nodes} | ${r.pods} | ${r.bound} | ${f(r.seconds)} | ${f(r.podsPerSecond, 0)} | ${r.medianSamplePodsPerSecond} | ${f(r.attemptP50ms, 2)} | ${f(r.attemptP99ms, 2)} | ${f(r.schedulerCpuSeconds)} / ${f(r.apiserverCpuSeconds)} / ${f(r.hollowCpuSeconds)} | ${r.target} ${r.podsPerSecond >= r.target ? "(met)" : "(missed)"} |`,
   );
   return [head, sep, ...lines].join("\n");
 }
@@ -319,10 +349,17 @@ export const schedulerBenchmark: Benchmark = {
     const only = shapeAt >= 0 ? args[shapeAt + 1] : undefined;
     const log = (l: string) => process.stderr.write(`${l}\n`);
     const rows: ShapeResult[] = [];
+    const kinds: ("hollow" | "static")[] = args.includes("--static-only")
+      ? ["static"]
+      : args.includes("--hollow-only")
+        ? ["hollow"]
+        : ["hollow", "static"];
     for (const s of shapes(quick)) {
       if (only !== undefined && s.name !== only) continue;
-      rows.push(await runShape(s, log));
-      process.stdout.write(`${table(rows.slice(-1))}\n`);
+      for (const kind of kinds) {
+        rows.push(await runShape(s, kind, log));
+        process.stdout.write(`${table(rows.slice(-1))}\n`);
+      }
     }
     process.stdout.write(`\n${table(rows)}\n`);
     if (json !== undefined) writeFileSync(json, `${JSON.stringify(rows, null, 2)}\n`);
