@@ -218,18 +218,21 @@ async function runShape(
     );
     procs.push(server);
     client = new KubeClient(configFromKubeconfig(kubeconfig));
-    const hollow = await startSkiff(
-      "hollow-nodes",
-      ["--kubeconfig", kubeconfig, "--count", String(shape.nodes)],
-      log,
-    );
-    procs.push(hollow);
     const nodes = client.resource("v1", "nodes");
+    let hollow: SkiffProcess | undefined;
+    if (nodeKind === "hollow") {
+      hollow = await startSkiff(
+        "hollow-nodes",
+        ["--kubeconfig", kubeconfig, "--count", String(shape.nodes)],
+        log,
+      );
+      procs.push(hollow);
+    } else await closedLoop(64, shape.nodes, (i) => nodes.create(staticNode(i)));
     for (const deadline = Date.now() + 600_000; ; ) {
       const list = await nodes.listAll({ limit: 1000 });
       if (list.items.length >= shape.nodes) break;
       if (Date.now() > deadline)
-        throw new Error(`only ${list.items.length} of ${shape.nodes} hollow nodes registered`);
+        throw new Error(`only ${list.items.length} of ${shape.nodes} nodes registered`);
       await sleep(500);
     }
     log(`${shape.name}: ${shape.nodes} nodes registered`);
@@ -328,7 +331,7 @@ async function runShape(
 
 function table(rows: readonly ShapeResult[]): string {
   const head =
-    "| shape | nodes | pods | bound | s | pods/s | median 1 s sample | attempt p50 ms | attempt p99 ms | CPU s scheduler / apiserver / hollow | target pods/s |";
+    "| shape | nodes from | nodes | pods | bound | s | pods/s | median 1 s sample | attempt p50 ms | attempt p99 ms | CPU s scheduler / apiserver / hollow | target pods/s |";
   const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|";
   const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
   const lines = rows.map(
@@ -340,7 +343,8 @@ function table(rows: readonly ShapeResult[]): string {
 
 export const schedulerBenchmark: Benchmark = {
   name: "scheduler",
-  summary: "scheduler_perf shapes (SchedulingBasic, PodTopologySpread, InterPodAntiAffinity) on hollow nodes",
+  summary:
+    "scheduler_perf shapes (SchedulingBasic, PodTopologySpread, InterPodAntiAffinity), hollow and static nodes",
   async run(args) {
     const quick = args.includes("--quick");
     const jsonAt = args.indexOf("--json");
