@@ -329,6 +329,146 @@ async function runShape(
   }
 }
 
+export interface PlacementResult {
+  placement: "embedded" | "process";
+  nodes: number;
+  pods: number;
+  bound: number;
+  seconds: number;
+  podsPerSecond: number;
+  cpuSeconds: number;
+}
+
+async function waitBound(
+  pods: ResourceClient,
+  fromRv: string,
+  total: number,
+  log: (l: string) => void,
+): Promise<{ bound: number; stop(): void; done: Promise<void> }> {
+  const bound = new Set<string>();
+  const watch = pods.watch({
+    resourceVersion: fromRv,
+    onEvent: (e) => {
+      const o = e.object as { metadata: { name?: string }; spec?: { nodeName?: string } };
+      if ((e.type === "MODIFIED" || e.type === "ADDED") && (o.spec?.nodeName ?? "") !== "")
+        bound.add(o.metadata.name ?? "");
+    },
+  });
+  const done = (async () => {
+    let last = 0;
+    let lastProgress = performance.now();
+    while (bound.size < total) {
+      await sleep(200);
+      if (bound.size > last) lastProgress = performance.now();
+      last = bound.size;
+      if (performance.now() - lastProgress > 30_000) {
+        log(`no progress for 30 s at ${bound.size} of ${total} bound; giving up`);
+        return;
+      }
+    }
+  })();
+  return {
+    get bound() {
+      return bound.size;
+    },
+    stop: () => watch.stop(),
+    done,
+  };
+}
+
+/**
+ * Where `skiff server` runs the scheduler, measured: the same static cluster with the scheduler
+ * inside the API server's process (the default) or as its own process, pods created by 64
+ * clients while it schedules; the figure is create-to-bound for all of them, and the CPU of
+ * the control-plane processes together.
+ */
+async function runPlacement(
+  placement: "embedded" | "process",
+  nodes: number,
+  podCount: number,
+  log: (l: string) => void,
+): Promise<PlacementResult> {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-sched-place-"));
+  const procs: SkiffProcess[] = [];
+  let client: KubeClient | undefined;
+  try {
+    const kubeconfig = join(dir, "kubeconfig");
+    const args = ["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"];
+    const server = await startSkiff(
+      "server",
+      [
+        ...(placement === "process" ? ["--disable-scheduler"] : []),
+        ...args,
+        "--write-kubeconfig",
+        kubeconfig,
+      ],
+      log,
+    );
+    procs.push(server);
+    if (placement === "process")
+      procs.push(
+        await startSkiff(
+          "scheduler",
+          ["--kubeconfig", kubeconfig, "--leader-elect=false", "--metrics-bind-address", ""],
+          log,
+        ),
+      );
+    client = new KubeClient(configFromKubeconfig(kubeconfig));
+    const nodeClient = client.resource("v1", "nodes");
+    await closedLoop(64, nodes, (i) => nodeClient.create(staticNode(i)));
+    await client
+      .resource("v1", "namespaces")
+      .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
+    const pods = client.resource("v1", "pods", NS);
+    for (const deadline = Date.now() + 30_000; ; ) {
+      try {
+        await client.resource("v1", "serviceaccounts", NS).get("default");
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(100);
+      }
+    }
+    const list = await pods.list({ limit: 1 });
+    const w = await waitBound(pods, list.metadata.resourceVersion, podCount, log);
+    const cpu = () => procs.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
+    const cpu0 = cpu();
+    const t0 = performance.now();
+    const basic = shapes(false)[0] as Shape;
+    await closedLoop(64, podCount, (i) =>
+      pods.create({ apiVersion: "v1", kind: "Pod", ...basic.pod(i) } as KubeObject),
+    );
+    await w.done;
+    const seconds = (performance.now() - t0) / 1000;
+    w.stop();
+    return {
+      placement,
+      nodes,
+      pods: podCount,
+      bound: w.bound,
+      seconds,
+      podsPerSecond: w.bound / seconds,
+      cpuSeconds: cpu() - cpu0,
+    };
+  } finally {
+    await client?.close().catch(() => undefined);
+    for (const p of procs.reverse()) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function placementTable(rows: readonly PlacementResult[]): string {
+  const lines = rows.map(
+    (r) =>
+      `| ${r.placement === "embedded" ? "inside skiff server" : "own process"} | ${r.nodes} | ${r.pods} | ${r.bound} | ${r.seconds.toFixed(1)} | ${r.podsPerSecond.toFixed(0)} | ${r.cpuSeconds.toFixed(1)} |`,
+  );
+  return [
+    "| scheduler runs | static nodes | pods created while scheduling | bound | s | pods/s create to bound | control-plane CPU s |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...lines,
+  ].join("\n");
+}
+
 function table(rows: readonly ShapeResult[]): string {
   const head =
     "| shape | nodes from | nodes | pods | bound | s | pods/s | median 1 s sample | attempt p50 ms | attempt p99 ms | CPU s scheduler / apiserver / hollow | target pods/s |";
@@ -365,8 +505,14 @@ export const schedulerBenchmark: Benchmark = {
         process.stdout.write(`${table(rows.slice(-1))}\n`);
       }
     }
-    process.stdout.write(`\n${table(rows)}\n`);
-    if (json !== undefined) writeFileSync(json, `${JSON.stringify(rows, null, 2)}\n`);
-    return rows.every((r) => r.bound === r.pods) ? 0 : 1;
+    const placements: PlacementResult[] = [];
+    if (only === undefined || only === "Placement")
+      for (const p of ["embedded", "process"] as const) {
+        placements.push(await runPlacement(p, quick ? 100 : 1000, quick ? 500 : 5000, log));
+        process.stdout.write(`${placementTable(placements.slice(-1))}\n`);
+      }
+    process.stdout.write(`\n${table(rows)}\n\n${placementTable(placements)}\n`);
+    if (json !== undefined) writeFileSync(json, `${JSON.stringify({ shapes: rows, placements }, null, 2)}\n`);
+    return rows.every((r) => r.bound === r.pods) && placements.every((p) => p.bound === p.pods) ? 0 : 1;
   },
 };
