@@ -72,18 +72,52 @@ export class PreFilterState implements StateData {
   }
 }
 
-/** getExistingAntiAffinityCounts: only nodes holding pods with required anti-affinity are visited. */
+/** Per node: the topology keys of its pods' required anti-affinity terms that match a pod, with counts. */
+export type ExistingAntiMatches = readonly (readonly [topologyKey: string, count: number])[];
+
+/**
+ * What decides whether existing pods' terms match the incoming pod: its namespace, that
+ * namespace's labels (namespaceSelector) and its own labels. Two pods with the same key get the
+ * same per-node answers, so a node's answer is kept while its pods do not change.
+ */
+function incomingMatchKey(pod: Pod, nsLabels: NamespaceLabels): string {
+  const labels = pod.metadata.labels ?? {};
+  const ns = pod.metadata.namespace;
+  const sorted = (l: Record<string, string> | undefined) =>
+    Object.keys(l ?? {})
+      .sort()
+      .map((k) => `${k}=${(l as Record<string, string>)[k]}`)
+      .join("\u0000");
+  return `existing-anti\u0001${ns}\u0001${sorted(nsLabels(ns))}\u0001${sorted(labels)}`;
+}
+
+function scanExistingAnti(pod: Pod, ni: NodeInfo, nsLabels: NamespaceLabels): ExistingAntiMatches {
+  const byKey = new Map<string, number>();
+  for (const existing of ni.podsWithRequiredAntiAffinity)
+    for (const t of existing.requiredAntiAffinityTerms)
+      if (termMatches(t, pod, nsLabels)) byKey.set(t.topologyKey, (byKey.get(t.topologyKey) ?? 0) + 1);
+  return [...byKey];
+}
+
+/**
+ * getExistingAntiAffinityCounts: only nodes holding pods with required anti-affinity are visited,
+ * and a node's answer is reused while its pods do not change (an O(pods with anti-affinity) scan
+ * per cycle otherwise, which kube spreads over 16 goroutines).
+ */
 function existingAntiAffinityCounts(
   pod: Pod,
   nodes: readonly NodeInfo[],
   nsLabels: NamespaceLabels,
+  cache: NodeMatchCache<ExistingAntiMatches>,
 ): TopologyCounts {
   const counts = new TopologyCounts();
+  if (nodes.length === 0) return counts;
+  const key = incomingMatchKey(pod, nsLabels);
+  const scan = (ni: NodeInfo) => scanExistingAnti(pod, ni, nsLabels);
   for (const ni of nodes) {
     const node = ni.node;
     if (node === undefined) continue;
-    for (const existing of ni.podsWithRequiredAntiAffinity)
-      counts.updateWithAntiAffinityTerms(existing.requiredAntiAffinityTerms, pod, node, 1, nsLabels);
+    for (const [tk, n] of cache.get(ni, key, scan)) counts.update(node, tk, n);
   }
   return counts;
 }
@@ -148,6 +182,7 @@ export function preFilter(
   lister: NodeInfoLister,
   nsLabels: NamespaceLabels,
   cache: NodeMatchCache<IncomingMatches>,
+  existingCache: NodeMatchCache<ExistingAntiMatches>,
 ): Status | undefined {
   let pi: PodInfo;
   try {
@@ -155,7 +190,12 @@ export function preFilter(
   } catch (e) {
     return Status.unresolvable(`parsing pod: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const existing = existingAntiAffinityCounts(pod, lister.havePodsWithRequiredAntiAffinityList(), nsLabels);
+  const existing = existingAntiAffinityCounts(
+    pod,
+    lister.havePodsWithRequiredAntiAffinityList(),
+    nsLabels,
+    existingCache,
+  );
   const [affinity, anti] = incomingCounts(pi, allNodes, nsLabels, cache);
   if (
     existing.size === 0 &&

@@ -28,6 +28,7 @@ import { NodeMatchCache } from "../../framework/node-match-cache.js";
 import { PodInfo } from "../../framework/pod-info.js";
 import { Status } from "../../framework/status.js";
 import {
+  type ExistingAntiMatches,
   filter,
   type IncomingMatches,
   type PreFilterState,
@@ -89,6 +90,8 @@ export class InterPodAffinity
   readonly name = Name;
   /** Per-node matches of the incoming pod's required terms, reused while a node's pods do not change. */
   private readonly requiredMatches = new NodeMatchCache<IncomingMatches>(32);
+  /** Per node: what its pods' required anti-affinity terms count for an incoming pod (by labels). */
+  private readonly existingAntiMatches = new NodeMatchCache<ExistingAntiMatches>(64);
   /** Per-node matches of one preferred term, likewise. */
   private readonly preferredMatches = new NodeMatchCache<number>(64);
 
@@ -107,7 +110,15 @@ export class InterPodAffinity
     nodes: readonly NodeInfo[],
   ): { result?: PreFilterResult; status?: Status } {
     const lister = this.handle.snapshotSharedLister().nodeInfos();
-    const status = preFilter(state, pod, nodes, lister, this.nsLabels(), this.requiredMatches);
+    const status = preFilter(
+      state,
+      pod,
+      nodes,
+      lister,
+      this.nsLabels(),
+      this.requiredMatches,
+      this.existingAntiMatches,
+    );
     return status === undefined ? {} : { status };
   }
 

@@ -1,0 +1,136 @@
+/**
+ * `skiff server` runs the scheduler in its own process by default: a pod created against it is
+ * bound to a (plain) Node, the scheduler holds kube-system/kube-scheduler, and its metrics are on
+ * the API server's /metrics. `--disable-scheduler` leaves pods Pending.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { configFromKubeconfig, KubeClient } from "@skiff/client";
+import { waitFor } from "@skiff/testkit";
+import t from "tap";
+
+const fixture = fileURLToPath(new URL("./fixtures/skiff.ts", import.meta.url));
+
+async function startServer(
+  dir: string,
+  extra: string[],
+): Promise<{ child: ChildProcess; client: KubeClient }> {
+  const kubeconfig = join(dir, "kubeconfig");
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fixture,
+      "server",
+      ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
+      ...["--write-kubeconfig", kubeconfig, ...extra],
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stderr?.resume();
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"event":"ready"')) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`skiff server exited ${code}`)));
+  });
+  child.stdout?.resume();
+  return { child, client: new KubeClient(configFromKubeconfig(kubeconfig)) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const force = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  await exited;
+  clearTimeout(force);
+}
+
+const node = {
+  apiVersion: "v1",
+  kind: "Node",
+  metadata: { name: "plain-node", labels: { "kubernetes.io/hostname": "plain-node" } },
+  status: {
+    allocatable: { cpu: "4", memory: "8Gi", pods: "110" },
+    conditions: [{ type: "Ready", status: "True" }],
+  },
+};
+const pod = {
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "p" },
+  spec: { containers: [{ name: "c", image: "busybox", resources: { requests: { cpu: "100m" } } }] },
+};
+
+async function defaultServiceAccount(client: KubeClient): Promise<void> {
+  await waitFor(
+    () =>
+      client
+        .resource("v1", "serviceaccounts", "default")
+        .get("default")
+        .then(
+          () => true,
+          () => false,
+        ),
+    { what: "the default ServiceAccount", timeoutMs: 30_000 },
+  );
+}
+
+t.test("skiff server schedules pods by default", { timeout: 180_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-server-sched-"));
+  const { child, client } = await startServer(dir, []);
+  t.teardown(async () => {
+    await client.close();
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await client.resource("v1", "nodes").create(node);
+  await defaultServiceAccount(client);
+  const pods = client.resource("v1", "pods", "default");
+  await pods.create(pod);
+  await waitFor(async () => ((await pods.get("p")).spec as { nodeName?: string }).nodeName === "plain-node", {
+    what: "pod p bound to plain-node",
+    timeoutMs: 60_000,
+  });
+  const lease = await client
+    .resource("coordination.k8s.io/v1", "leases", "kube-system")
+    .get("kube-scheduler");
+  t.match(
+    (lease.spec as { holderIdentity?: string }).holderIdentity,
+    /_[0-9a-f]{12}$/,
+    "the scheduler holds its Lease",
+  );
+  const metrics = await client.raw("GET", "/metrics");
+  t.match(
+    String(metrics.body),
+    /scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 1/,
+  );
+});
+
+t.test("--disable-scheduler leaves pods Pending", { timeout: 180_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-server-nosched-"));
+  const { child, client } = await startServer(dir, ["--disable-scheduler"]);
+  t.teardown(async () => {
+    await client.close();
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await client.resource("v1", "nodes").create(node);
+  await defaultServiceAccount(client);
+  await client.resource("v1", "pods", "default").create(pod);
+  const leases = await client.resource("coordination.k8s.io/v1", "leases", "kube-system").list();
+  t.notOk(
+    leases.items.some((l) => l.metadata.name === "kube-scheduler"),
+    "no scheduler Lease",
+  );
+  t.equal(
+    ((await client.resource("v1", "pods", "default").get("p")).spec as { nodeName?: string }).nodeName,
+    undefined,
+  );
+});
