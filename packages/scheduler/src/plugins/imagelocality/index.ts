@@ -18,7 +18,7 @@ import {
   type ScorePlugin,
 } from "../../framework/interface.js";
 import type { ImageStateSummary, NodeInfo } from "../../framework/node-info.js";
-import type { Status } from "../../framework/status.js";
+import { Status } from "../../framework/status.js";
 import { needsStatusImages, type PodImage, podImages, StatusImageIndex } from "./image-index.js";
 
 export { alternateImageName, normalizedImageName } from "./image-index.js";
@@ -76,6 +76,9 @@ export class ImageLocality implements PreScorePlugin, ScorePlugin {
       this.handle.imageStatesFilled !== true && needsStatusImages(all)
         ? new StatusImageIndex(images, all)
         : undefined;
+    // No node holds any image: every node would score calculatePriority(0) = 0, so Score need
+    // not run (kube scores them all; the totals are the same).
+    if (fallback === undefined && !all.some((ni) => ni.imageStates.size > 0)) return Status.skip();
     state.write(preScoreStateKey, new PreScoreState(images, numContainers, all.length, fallback));
     return undefined;
   }
