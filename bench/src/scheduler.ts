@@ -173,6 +173,22 @@ async function attemptLatency(metricsUrl: string): Promise<{ p50ms: number; p99m
   return { p50ms: histogramQuantile(buckets, 0.5) * 1000, p99ms: histogramQuantile(buckets, 0.99) * 1000 };
 }
 
+/** The benchmark's namespace, once its default ServiceAccount exists (pods are admitted only then). */
+async function benchNamespace(client: KubeClient): Promise<ResourceClient> {
+  await client
+    .resource("v1", "namespaces")
+    .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
+  for (const deadline = Date.now() + 30_000; ; ) {
+    try {
+      await client.resource("v1", "serviceaccounts", NS).get("default");
+      return client.resource("v1", "pods", NS);
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(100);
+    }
+  }
+}
+
 /** A Node as scheduler_perf's node-default.yaml: 4 cpu, 32Gi, 110 pods, Ready, a zone of three. */
 function staticNode(i: number): KubeObject {
   const name = `static-${i}`;
@@ -236,20 +252,7 @@ async function runShape(
       await sleep(500);
     }
     log(`${shape.name}: ${shape.nodes} nodes registered`);
-    await client
-      .resource("v1", "namespaces")
-      .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
-    const pods = client.resource("v1", "pods", NS);
-    // The namespace's default ServiceAccount must exist before pods are admitted.
-    for (const deadline = Date.now() + 30_000; ; ) {
-      try {
-        await client.resource("v1", "serviceaccounts", NS).get("default");
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await sleep(100);
-      }
-    }
+    const pods = await benchNamespace(client);
     const t0 = performance.now();
     await closedLoop(64, shape.pods, (i) =>
       pods.create({ apiVersion: "v1", kind: "Pod", ...shape.pod(i) } as KubeObject),
@@ -416,19 +419,7 @@ async function runPlacement(
     client = new KubeClient(configFromKubeconfig(kubeconfig));
     const nodeClient = client.resource("v1", "nodes");
     await closedLoop(64, nodes, (i) => nodeClient.create(staticNode(i)));
-    await client
-      .resource("v1", "namespaces")
-      .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } as KubeObject);
-    const pods = client.resource("v1", "pods", NS);
-    for (const deadline = Date.now() + 30_000; ; ) {
-      try {
-        await client.resource("v1", "serviceaccounts", NS).get("default");
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await sleep(100);
-      }
-    }
+    const pods = await benchNamespace(client);
     const list = await pods.list({ limit: 1 });
     const w = await waitBound(pods, list.metadata.resourceVersion, podCount, log);
     const cpu = () => procs.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
