@@ -11,6 +11,9 @@ import { podKey } from "./keys.js";
 /** Looks a pod up in the informer cache (kube's podLister); undefined when it is gone. */
 export type PodLookup = (namespace: string, name: string) => Pod | undefined;
 
+/** What most nodes have nominated: shared, frozen, allocated once. */
+const NONE: readonly PodInfo[] = Object.freeze([]);
+
 export class Nominator {
   /** node name -> pods nominated there. Invariant: a pod is in at most one list, the one nominatedPodToNode names. */
   private readonly nominatedPods = new Map<string, PodInfo[]>();
@@ -65,9 +68,10 @@ export class Nominator {
     else this.nominatedPods.set(node, list);
   }
 
-  /** A copy: callers may hold it across later changes. */
-  nominatedPodsForNode(nodeName: string): PodInfo[] {
-    return [...(this.nominatedPods.get(nodeName) ?? [])];
+  /** A copy: callers may hold it across later changes (asked for every node of every cycle). */
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
+    const list = this.nominatedPods.get(nodeName);
+    return list === undefined ? NONE : [...list];
   }
 
   nominatedNodeFor(pod: Pod): string | undefined {

@@ -347,7 +347,7 @@ export class PriorityQueue implements PodNominator {
 
   // PodNominator (kube's nominator, embedded in PriorityQueue).
 
-  nominatedPodsForNode(nodeName: string): PodInfo[] {
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
     return this.nominator.nominatedPodsForNode(nodeName);
   }
 
