@@ -240,30 +240,30 @@ export class Framework {
     pod: Pod,
     pi: PodInfo,
     ni: NodeInfo,
-  ): Status | undefined => {
-    for (const p of this.preFilter) {
-      if (state.skipFilterPlugins.has(p.name)) continue;
-      const ext = p.preFilterExtensions?.();
-      const s = ext?.addPod(state, pod, pi, ni);
-      if (!isSuccess(s)) return (s as Status).withPlugin(p.name);
-    }
-    return undefined;
-  };
+  ): Status | undefined => this.runPreFilterExtension("addPod", state, pod, pi, ni);
 
   runPreFilterExtensionRemovePod = (
     state: CycleState,
     pod: Pod,
     pi: PodInfo,
     ni: NodeInfo,
-  ): Status | undefined => {
+  ): Status | undefined => this.runPreFilterExtension("removePod", state, pod, pi, ni);
+
+  /** AddPod / RemovePod of every PreFilter plugin not skipped this cycle; the first failure wins. */
+  private runPreFilterExtension(
+    which: "addPod" | "removePod",
+    state: CycleState,
+    pod: Pod,
+    pi: PodInfo,
+    ni: NodeInfo,
+  ): Status | undefined {
     for (const p of this.preFilter) {
       if (state.skipFilterPlugins.has(p.name)) continue;
-      const ext = p.preFilterExtensions?.();
-      const s = ext?.removePod(state, pod, pi, ni);
+      const s = p.preFilterExtensions?.()?.[which](state, pod, pi, ni);
       if (!isSuccess(s)) return (s as Status).withPlugin(p.name);
     }
     return undefined;
-  };
+  }
 
   /** PostFilter (preemption): the first plugin that succeeds (or errs) ends the run. */
   async runPostFilterPlugins(

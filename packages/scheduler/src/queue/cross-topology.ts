@@ -5,22 +5,12 @@
  * about single nodes, which an assigned pod does not change for the better.
  */
 import type { Pod } from "@skiff/api";
-import { labelSelectorMatches } from "../framework/labels.js";
-import type { AffinityTerm, QueuedPodInfo } from "../framework/pod-info.js";
+import { type NamespaceLabels, termMatches } from "../framework/affinity-term.js";
+import type { QueuedPodInfo } from "../framework/pod-info.js";
 
 const POD_TOPOLOGY_SPREAD = "PodTopologySpread";
 
-/** Labels of a namespace, for namespaceSelector (undefined when unknown). */
-export type NamespaceLabels = (namespace: string) => Record<string, string> | undefined;
-
-/** kube's AffinityTerm.Matches: the pod is in one of the term's namespaces and has matching labels. */
-export function affinityTermMatches(term: AffinityTerm, pod: Pod, nsLabels: NamespaceLabels): boolean {
-  const ns = pod.metadata.namespace;
-  const inNamespace =
-    term.namespaces.has(ns) ||
-    (term.namespaceSelector !== undefined && labelSelectorMatches(term.namespaceSelector, nsLabels(ns)));
-  return inNamespace && labelSelectorMatches(term.selector, pod.metadata.labels);
-}
+export type { NamespaceLabels };
 
 export function mayBeHelpedByAssignedPod(
   qpi: QueuedPodInfo,
@@ -32,5 +22,5 @@ export function mayBeHelpedByAssignedPod(
     qpi.podInfo.pod.metadata.namespace === assigned.metadata.namespace
   )
     return true;
-  return qpi.podInfo.requiredAffinityTerms.some((t) => affinityTermMatches(t, assigned, nsLabels));
+  return qpi.podInfo.requiredAffinityTerms.some((t) => termMatches(t, assigned, nsLabels));
 }

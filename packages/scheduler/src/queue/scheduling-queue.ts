@@ -14,7 +14,7 @@ import { ActionType, type ClusterEvent, type PodNominator } from "../framework/i
 import { PodInfo, type QueuedPodInfo } from "../framework/pod-info.js";
 import type { ActiveQueue, RecordedEvent } from "./active-queue.js";
 import type { BackoffQueue } from "./backoff-queue.js";
-import { type Clock, realClock } from "./clock.js";
+import { type Clock, realClock, type TimerHandle } from "./clock.js";
 import { mayBeHelpedByAssignedPod, type NamespaceLabels } from "./cross-topology.js";
 import {
   BackoffComplete,
@@ -68,7 +68,7 @@ export class PriorityQueue implements PodNominator {
   private readonly deletedInFlight = new Set<string>();
   /** kube's moveRequestCycle: the scheduling cycle of the last move; used for pods not in flight. */
   private moveRequestCycle = -1;
-  private readonly timers: unknown[] = [];
+  private readonly timers: TimerHandle[] = [];
   private running = false;
 
   constructor(opts: PriorityQueueOptions) {

@@ -5,10 +5,10 @@
  * fractions). Uses the real requests (kube's useRequested: true), not the non-zero defaults.
  */
 import type { Pod } from "@skiff/api";
-import type { CycleState, StateData } from "../../framework/cycle-state.js";
+import type { CycleState } from "../../framework/cycle-state.js";
 import type { Handle, Plugin, PreScorePlugin, ScorePlugin } from "../../framework/interface.js";
 import type { NodeInfo } from "../../framework/node-info.js";
-import { Status } from "../../framework/status.js";
+import type { Status } from "../../framework/status.js";
 import {
   type NodeResourcesBalancedAllocationArgs,
   nodeResourcesBalancedAllocationArgs,
@@ -22,13 +22,6 @@ export const Name = "NodeResourcesBalancedAllocation";
 
 const preScoreStateKey = `PreScore${Name}`;
 
-class PreScoreState implements StateData {
-  constructor(readonly podRequests: readonly number[]) {}
-  clone(): StateData {
-    return this;
-  }
-}
-
 export class BalancedAllocation implements PreScorePlugin, ScorePlugin {
   readonly name = Name;
   readonly scorer: ResourceAllocationScorer;
@@ -38,24 +31,11 @@ export class BalancedAllocation implements PreScorePlugin, ScorePlugin {
   }
 
   preScore(state: CycleState, pod: Pod): Status | undefined {
-    try {
-      state.write(preScoreStateKey, new PreScoreState(this.scorer.podRequestList(pod)));
-    } catch (e) {
-      return Status.error(e);
-    }
-    return undefined;
+    return this.scorer.preScore(state, preScoreStateKey, pod);
   }
 
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo): { score: number; status?: Status } {
-    let s = state.read<PreScoreState>(preScoreStateKey);
-    if (s === undefined) {
-      try {
-        s = new PreScoreState(this.scorer.podRequestList(pod));
-      } catch (e) {
-        return { score: 0, status: Status.error(e) };
-      }
-    }
-    return { score: this.scorer.score(nodeInfo, s.podRequests) };
+    return this.scorer.scoreWithState(state, preScoreStateKey, pod, nodeInfo);
   }
 }
 

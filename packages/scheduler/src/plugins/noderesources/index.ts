@@ -53,13 +53,6 @@ class PreFilterState implements StateData {
   }
 }
 
-class PreScoreState implements StateData {
-  constructor(readonly podRequests: readonly number[]) {}
-  clone(): StateData {
-    return this;
-  }
-}
-
 /** nodeResourceStrategyTypeMap: the scorer of each strategy type. */
 function strategyScorer(s: ScoringStrategy): Scorer {
   switch (s.type) {
@@ -107,25 +100,11 @@ export class Fit implements PreFilterPlugin, FilterPlugin, PreScorePlugin, Score
   }
 
   preScore(state: CycleState, pod: Pod): Status | undefined {
-    try {
-      state.write(preScoreStateKey, new PreScoreState(this.scorer.podRequestList(pod)));
-    } catch (e) {
-      return Status.error(e);
-    }
-    return undefined;
+    return this.scorer.preScore(state, preScoreStateKey, pod);
   }
 
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo): { score: number; status?: Status } {
-    let s = state.read<PreScoreState>(preScoreStateKey);
-    if (s === undefined) {
-      // PreScore disabled in the profile: compute here, as kube falls back to.
-      try {
-        s = new PreScoreState(this.scorer.podRequestList(pod));
-      } catch (e) {
-        return { score: 0, status: Status.error(e) };
-      }
-    }
-    return { score: this.scorer.score(nodeInfo, s.podRequests) };
+    return this.scorer.scoreWithState(state, preScoreStateKey, pod, nodeInfo);
   }
 
   eventsToRegister(): ClusterEventWithHint[] {

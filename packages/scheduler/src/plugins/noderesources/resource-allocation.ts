@@ -5,6 +5,7 @@
  * 200Mi, so they spread) and NodeResourcesBalancedAllocation (the real requests).
  */
 import type { Pod } from "@skiff/api";
+import type { CycleState, StateData } from "../../framework/cycle-state.js";
 import type { NodeInfo } from "../../framework/node-info.js";
 import {
   CPU,
@@ -13,6 +14,7 @@ import {
   MEMORY,
   podRequests,
 } from "../../framework/resource.js";
+import { Status } from "../../framework/status.js";
 import type { ResourceSpec } from "./args.js";
 import type { Scorer } from "./scorers.js";
 
@@ -30,6 +32,14 @@ function kindOf(name: string): Kind {
   if (name === MEMORY) return Kind.Memory;
   if (name === EPHEMERAL_STORAGE) return Kind.EphemeralStorage;
   return isScalarResourceName(name) ? Kind.Scalar : Kind.Other;
+}
+
+/** The pod's request list, computed once per cycle at PreScore. */
+class PodRequestsState implements StateData {
+  constructor(readonly podRequests: readonly number[]) {}
+  clone(): StateData {
+    return this;
+  }
 }
 
 export class ResourceAllocationScorer {
@@ -110,5 +120,33 @@ export class ResourceAllocationScorer {
       this.requested[i] = a === 0 ? 0 : r;
     }
     return this.scorer(this.requested, this.allocatable);
+  }
+
+  /** PreScore of a plugin built on this scorer: the pod's request list into the cycle state under `key`. */
+  preScore(state: CycleState, key: string, pod: Pod): Status | undefined {
+    try {
+      state.write(key, new PodRequestsState(this.podRequestList(pod)));
+    } catch (e) {
+      return Status.error(e);
+    }
+    return undefined;
+  }
+
+  /** Score from the cycle state, or computed here when PreScore is disabled (as kube falls back to). */
+  scoreWithState(
+    state: CycleState,
+    key: string,
+    pod: Pod,
+    nodeInfo: NodeInfo,
+  ): { score: number; status?: Status } {
+    let s = state.read<PodRequestsState>(key);
+    if (s === undefined) {
+      try {
+        s = new PodRequestsState(this.podRequestList(pod));
+      } catch (e) {
+        return { score: 0, status: Status.error(e) };
+      }
+    }
+    return { score: this.score(nodeInfo, s.podRequests) };
   }
 }

@@ -7,9 +7,9 @@ import type { LabelSelector, Node, Pod, TopologySpreadConstraint } from "@skiff/
 import { compiledSelector, compileSelector, type LabelMatcher } from "../../framework/label-selector.js";
 import type { NodeInfo } from "../../framework/node-info.js";
 import type { NodeMatchCache } from "../../framework/node-match-cache.js";
-import { podMatchesNodeSelectorAndAffinityTerms } from "../../framework/node-selector.js";
 import type { PodInfo } from "../../framework/pod-info.js";
 import { findMatchingUntoleratedTaint } from "../../framework/taints.js";
+import { RequiredNodeAffinity } from "../helper/node-affinity.js";
 
 export type NodeInclusionPolicy = "Honor" | "Ignore";
 export type UnsatisfiableConstraintAction = "DoNotSchedule" | "ScheduleAnyway";
@@ -137,7 +137,7 @@ const doNotScheduleTaints = (t: { effect: string }) => t.effect === "NoSchedule"
 
 /** matchNodeInclusionPolicies: whether the node's domain counts for this pod at all. */
 export function matchNodeInclusionPolicies(c: SpreadConstraint, pod: Pod, node: Node): boolean {
-  if (c.nodeAffinityPolicy === "Honor" && !podMatchesNodeSelectorAndAffinityTerms(pod, node)) return false;
+  if (c.nodeAffinityPolicy === "Honor" && !new RequiredNodeAffinity(pod).match(node)) return false;
   if (
     c.nodeTaintsPolicy === "Honor" &&
     findMatchingUntoleratedTaint(node.spec?.taints, pod.spec.tolerations, doNotScheduleTaints) !== undefined
@@ -152,6 +152,7 @@ export function matchNodeInclusionPolicies(c: SpreadConstraint, pod: Pod, node: 
  */
 export function nodeInclusion(pod: Pod): (c: SpreadConstraint, node: Node) => boolean {
   let last: Node | undefined;
+  let required: RequiredNodeAffinity | undefined;
   let affinity: boolean | undefined;
   let taints: boolean | undefined;
   return (c, node) => {
@@ -161,7 +162,8 @@ export function nodeInclusion(pod: Pod): (c: SpreadConstraint, node: Node) => bo
       taints = undefined;
     }
     if (c.nodeAffinityPolicy === "Honor") {
-      affinity ??= podMatchesNodeSelectorAndAffinityTerms(pod, node);
+      required ??= new RequiredNodeAffinity(pod);
+      affinity ??= required.match(node);
       if (!affinity) return false;
     }
     if (c.nodeTaintsPolicy === "Honor") {
