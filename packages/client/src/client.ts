@@ -42,23 +42,23 @@ export class KubeClient {
     return this.http.currentServer;
   }
 
+  /**
+   * Registers a watch's abort controller (aborted on close); returns its unregister. A method, not
+   * a field: the views withoutWriteGuard makes share the prototype, not the instance's fields.
+   */
+  private trackWatch(ac: AbortController): () => boolean {
+    if (this.life.closed) ac.abort();
+    this.life.watches.add(ac);
+    return () => this.life.watches.delete(ac);
+  }
+
   /** e.g. ("v1", "pods", "default"), ("apps/v1", "deployments", "ns"), ("v1", "nodes"). */
   resource<T extends KubeObject = KubeObject>(
     apiVersion: string,
     resource: string,
     namespace?: string,
   ): ResourceClient<T> {
-    return new HttpResourceClient<T>(
-      this.http,
-      (ac) => {
-        if (this.life.closed) ac.abort();
-        this.life.watches.add(ac);
-        return () => this.life.watches.delete(ac);
-      },
-      apiVersion,
-      resource,
-      namespace,
-    );
+    return new HttpResourceClient<T>(this.http, (ac) => this.trackWatch(ac), apiVersion, resource, namespace);
   }
 
   /**
@@ -68,11 +68,7 @@ export class KubeClient {
   metadata(apiVersion: string, resource: string, namespace?: string): ResourceClient<PartialObjectMetadata> {
     return new HttpResourceClient<PartialObjectMetadata>(
       this.http,
-      (ac) => {
-        if (this.life.closed) ac.abort();
-        this.life.watches.add(ac);
-        return () => this.life.watches.delete(ac);
-      },
+      (ac) => this.trackWatch(ac),
       apiVersion,
       resource,
       namespace,

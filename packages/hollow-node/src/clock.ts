@@ -21,6 +21,4 @@ export const realClock: Clock = {
 };
 
 /** metav1.MicroTime as the API writes it (RFC 3339 with microseconds): Lease renewTime. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, "000Z");
-}
+export { microTime } from "@skiff/client";
