@@ -14,7 +14,20 @@ interface Life {
   closed: boolean;
 }
 
-export class KubeClient {
+/**
+ * What informers, event sinks and controllers need of a client (client-go's kubernetes.Interface
+ * plus its metadata client): KubeClient, or a fake one recording actions in tests.
+ */
+export interface ClientInterface {
+  resource<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    resource: string,
+    namespace?: string,
+  ): ResourceClient<T>;
+  metadata(apiVersion: string, resource: string, namespace?: string): ResourceClient<PartialObjectMetadata>;
+}
+
+export class KubeClient implements ClientInterface {
   private readonly http: Http;
   private readonly life: Life;
 

@@ -1,5 +1,5 @@
 /** @skiff/client: a typed Kubernetes REST and watch client (undici), and informers. */
-export { KubeClient } from "./client.js";
+export { type ClientInterface, KubeClient } from "./client.js";
 export { type ClientConfig, configFromKubeconfig } from "./config.js";
 export { ApiError, isAlreadyExists, isConflict, isNotFound, type StatusObject } from "./errors.js";
 export {

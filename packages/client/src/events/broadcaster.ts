@@ -9,7 +9,7 @@
  * KubeClient write guard).
  */
 import { hostname } from "node:os";
-import type { KubeClient } from "../client.js";
+import type { ClientInterface } from "../client.js";
 import { ApiError, isAlreadyExists, isNotFound } from "../errors.js";
 import { type ClientLogger, silentLogger } from "../logging.js";
 import { type Clock, realClock, sleep, type TimerHandle } from "../workqueue/clock.js";
@@ -25,7 +25,7 @@ const DEFAULT_SLEEP_MS = 10_000;
 
 export interface EventBroadcasterOptions {
   /** Both sinks on this client (unless given below). */
-  client?: KubeClient;
+  client?: ClientInterface;
   coreSink?: EventSink<CoreEvent>;
   eventsSink?: EventSink<EventsV1Event>;
   clock?: Clock;

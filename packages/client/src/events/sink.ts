@@ -3,7 +3,7 @@
  * KubeClient sinks write in the Event's own namespace, patches as strategic merge patches, as
  * client-go's EventSinkImpl (CreateWithEventNamespace, PatchWithEventNamespace).
  */
-import type { KubeClient } from "../client.js";
+import type { ClientInterface } from "../client.js";
 import type { CoreEvent, EventsV1Event } from "./types.js";
 
 export interface EventSink<E> {
@@ -11,7 +11,10 @@ export interface EventSink<E> {
   patch(event: E, patch: Record<string, unknown>): Promise<E>;
 }
 
-function sinkFor<E extends CoreEvent | EventsV1Event>(client: KubeClient, apiVersion: string): EventSink<E> {
+function sinkFor<E extends CoreEvent | EventsV1Event>(
+  client: ClientInterface,
+  apiVersion: string,
+): EventSink<E> {
   const events = (e: E) => {
     const ns = e.metadata.namespace;
     if (!ns) throw new Error("can't write an event with empty namespace");
@@ -24,8 +27,9 @@ function sinkFor<E extends CoreEvent | EventsV1Event>(client: KubeClient, apiVer
 }
 
 /** core/v1 Events through `client`. */
-export const coreEventSink = (client: KubeClient): EventSink<CoreEvent> => sinkFor<CoreEvent>(client, "v1");
+export const coreEventSink = (client: ClientInterface): EventSink<CoreEvent> =>
+  sinkFor<CoreEvent>(client, "v1");
 
 /** events.k8s.io/v1 Events through `client`. */
-export const eventsV1Sink = (client: KubeClient): EventSink<EventsV1Event> =>
+export const eventsV1Sink = (client: ClientInterface): EventSink<EventsV1Event> =>
   sinkFor<EventsV1Event>(client, "events.k8s.io/v1");

@@ -7,7 +7,7 @@
  * as client-go's generated informers do.
  */
 import type { KubeObject } from "@skiff/api";
-import type { KubeClient } from "../client.js";
+import type { ClientInterface } from "../client.js";
 import type { ResourceClient } from "../resource.js";
 import { type Indexers, MetaNamespaceIndexFunc, NamespaceIndex } from "./indexer.js";
 import { Informer } from "./informer.js";
@@ -39,7 +39,7 @@ export class SharedInformerFactory {
   private shuttingDown = false;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: ClientInterface,
     private readonly opts: SharedInformerFactoryOptions = {},
   ) {}
 
