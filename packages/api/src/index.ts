@@ -17,7 +17,19 @@ export {
 export { componentName, openApiDocument, openApiIndex, toOpenApi } from "./openapi.js";
 export * from "./patch/index.js";
 export { decodeKubernetesProtobuf, ProtobufDecodeError } from "./protobuf/index.js";
-export { parseQuantity } from "./quantity.js";
+export { formatQuantity, parseQuantity } from "./quantity.js";
+export {
+  handlesOperation,
+  ignoredByQuota,
+  matchesScopes,
+  matchingResources,
+  podCountsForQuota,
+  quotaMatches,
+  type ScopeSelector,
+  scopeSelectorsOf,
+  type Usage,
+  usageOf,
+} from "./quota.js";
 export { allKinds, type GroupVersion, Registry } from "./registry.js";
 export { type Schema, schemaAt } from "./schema.js";
 export { age, ageColumn, humanDuration, nameColumn } from "./table.js";

@@ -42,3 +42,42 @@ export function parseQuantity(q: string): number {
   if (e !== null) return Number(`${number}e${e[1]}`);
   throw new Error(formatWrong);
 }
+
+const DECIMAL: [number, string][] = [
+  [18, "E"],
+  [15, "P"],
+  [12, "T"],
+  [9, "G"],
+  [6, "M"],
+  [3, "k"],
+  [0, ""],
+  [-3, "m"],
+  [-6, "u"],
+  [-9, "n"],
+];
+const BINARY: [number, string][] = [
+  [60, "Ei"],
+  [50, "Pi"],
+  [40, "Ti"],
+  [30, "Gi"],
+  [20, "Mi"],
+  [10, "Ki"],
+];
+
+/**
+ * A quantity as kube prints it (resource.Quantity's canonical form): binary suffixes for byte
+ * amounts that are whole multiples of 1024 (memory, storage, hugepages), else the largest
+ * decimal suffix that keeps the number whole ("600m", "1", "2k").
+ */
+export function formatQuantity(n: number, resource = ""): string {
+  if (n === 0) return "0";
+  const bytes = /memory|storage|hugepages/.test(resource);
+  if (bytes && Number.isInteger(n))
+    for (const [p, s] of BINARY) if (n % 2 ** p === 0) return `${n / 2 ** p}${s}`;
+  for (const [e, s] of DECIMAL) {
+    const m = n / 10 ** e;
+    const r = Math.round(m);
+    if (r !== 0 && Math.abs(m - r) < 1e-9 * Math.abs(m)) return `${r}${s}`;
+  }
+  return `${Math.ceil(n * 1e9)}n`;
+}

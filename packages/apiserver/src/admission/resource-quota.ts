@@ -9,8 +9,8 @@
  * unknown"). A dry run is checked but charges nothing. A new ResourceQuota starts with the usage
  * of what its namespace already holds.
  */
-import { handlesOperation } from "../registry/quota-evaluator.js";
-import { formatQuantity, type QuotaChange, type QuotaUsage } from "../registry/quota-usage.js";
+import { formatQuantity, handlesOperation } from "@skiff/api";
+import type { QuotaChange, QuotaUsage } from "../registry/quota-usage.js";
 import type { StatusError } from "../status.js";
 import type { AdmissionPlugin, Attributes, Operation } from "./interface.js";
 import { forbidden } from "./shared.js";

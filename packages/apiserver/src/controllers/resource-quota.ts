@@ -8,9 +8,8 @@
  * Service changing type), at start, and every resync (kube's --resource-quota-sync-period, 5 min).
  * A conflict with a concurrent charge is retried with backoff.
  */
-import { type KindDef, type KubeObject, parseQuantity } from "@skiff/api";
+import { type KindDef, type KubeObject, parseQuantity, podCountsForQuota } from "@skiff/api";
 import type { Logger } from "@skiff/component-base";
-import { podCountsForQuota } from "../registry/quota-evaluator.js";
 import type { QuotaUsage } from "../registry/quota-usage.js";
 import type { CacheEvent, WatchCache } from "../storage/watch-cache.js";
 import type { Informers } from "./informer.js";

@@ -1,17 +1,27 @@
 /**
- * ResourceQuota usage as the store keeps it. What an object counts is quota-evaluator.ts; here
+ * ResourceQuota usage as the store keeps it. What an object counts is @skiff/api's quota.ts; here
  * is what a write does to its namespace's quotas: a create charges what the object counts, a
  * Service update what it counts more than before (a ClusterIP turned NodePort takes node ports),
  * a delete gives usage back. Each change is a guarded write in the SAME store transaction as the
  * object (guarded by the quota's mod revision), so concurrent writes cannot race past a limit:
  * the loser reads the new usage and tries again. Limits are the quota's status.hard, as kube's
- * admission reads them (the quota controller, controllers/resource-quota.ts, copies spec.hard
+ * admission reads them (the controller manager's resource quota controller copies spec.hard
  * there and recalculates status.used from what the namespace holds). A new quota starts with
  * status.hard and the usage of what its namespace already holds (kube leaves that to the
  * controller, and enforces nothing until then).
  */
-import type { KindDef, KubeObject, Registry } from "@skiff/api";
-import { parseQuantity } from "@skiff/api";
+import {
+  formatQuantity,
+  ignoredByQuota,
+  type KindDef,
+  type KubeObject,
+  matchingResources,
+  parseQuantity,
+  quotaMatches,
+  type Registry,
+  type Usage,
+  usageOf,
+} from "@skiff/api";
 import {
   decodeObject,
   encodeForStore,
@@ -21,51 +31,9 @@ import {
 } from "../storage/registry-store.js";
 import { versioner } from "../storage/versioner.js";
 import type { WatchCache } from "../storage/watch-cache.js";
-import { ignoredByQuota, matchingResources, quotaMatches, type Usage, usageOf } from "./quota-evaluator.js";
 
 type Json = Record<string, unknown>;
 type Quantities = Record<string, string>;
-
-export { usageOf } from "./quota-evaluator.js";
-
-const DECIMAL: [number, string][] = [
-  [18, "E"],
-  [15, "P"],
-  [12, "T"],
-  [9, "G"],
-  [6, "M"],
-  [3, "k"],
-  [0, ""],
-  [-3, "m"],
-  [-6, "u"],
-  [-9, "n"],
-];
-const BINARY: [number, string][] = [
-  [60, "Ei"],
-  [50, "Pi"],
-  [40, "Ti"],
-  [30, "Gi"],
-  [20, "Mi"],
-  [10, "Ki"],
-];
-
-/**
- * A quantity as kube prints it (resource.Quantity's canonical form): binary suffixes for byte
- * amounts that are whole multiples of 1024 (memory, storage, hugepages), else the largest
- * decimal suffix that keeps the number whole ("600m", "1", "2k").
- */
-export function formatQuantity(n: number, resource = ""): string {
-  if (n === 0) return "0";
-  const bytes = /memory|storage|hugepages/.test(resource);
-  if (bytes && Number.isInteger(n))
-    for (const [p, s] of BINARY) if (n % 2 ** p === 0) return `${n / 2 ** p}${s}`;
-  for (const [e, s] of DECIMAL) {
-    const m = n / 10 ** e;
-    const r = Math.round(m);
-    if (r !== 0 && Math.abs(m - r) < 1e-9 * Math.abs(m)) return `${r}${s}`;
-  }
-  return `${Math.ceil(n * 1e9)}n`;
-}
 
 /** One quota's side of a write. */
 export interface QuotaChange {

@@ -13,8 +13,13 @@
  * NotTerminating (activeDeadlineSeconds), BestEffort, NotBestEffort (QoS), PriorityClass
  * (In/NotIn/Exists/DoesNotExist on spec.priorityClassName) and CrossNamespacePodAffinity; a
  * quota with a scope tracks no other kind.
+ * One module for both users, as kube's evaluators serve both: the API server's ResourceQuota
+ * admission (charging at create) and the controller manager's resource quota controller
+ * (recalculating status.used).
  */
-import { type KindDef, type KubeObject, parseQuantity } from "@skiff/api";
+import type { KindDef } from "./kind.js";
+import type { KubeObject } from "./meta.js";
+import { parseQuantity } from "./quantity.js";
 
 type Json = Record<string, unknown>;
 export type Usage = Record<string, number>;
