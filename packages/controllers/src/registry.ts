@@ -6,6 +6,10 @@
  */
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
+import { namespaceControllerDescriptor } from "./namespace/descriptor.js";
+import { resourceQuotaControllerDescriptor } from "./resourcequota/descriptor.js";
+import { rootCACertPublisherDescriptor } from "./rootcacertpublisher/descriptor.js";
+import { serviceAccountControllerDescriptor } from "./serviceaccount/descriptor.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -23,6 +27,10 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  resourceQuotaControllerDescriptor,
+  namespaceControllerDescriptor,
+  serviceAccountControllerDescriptor,
+  rootCACertPublisherDescriptor,
 ];
 
 /** The descriptors `--controllers` turns on (kube's IsControllerEnabled). */

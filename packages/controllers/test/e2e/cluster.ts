@@ -18,6 +18,7 @@ import { newControllerContext } from "../../src/context.js";
 import type { Controller } from "../../src/controller.js";
 import type { ControllerDescriptor } from "../../src/registry.js";
 import { startControllers } from "../../src/run.js";
+import { serviceAccountControllerDescriptor } from "../../src/serviceaccount/descriptor.js";
 
 export interface ClusterOptions {
   /** Hollow nodes (0: none). Default 3. */
@@ -25,6 +26,7 @@ export interface ClusterOptions {
   hollow?: Partial<HollowNodesOptions>;
   /** Run the scheduler (default true). */
   scheduler?: boolean;
+  /** The controllers to run; the serviceaccount controller always runs (pods need "default"). */
   controllers?: readonly ControllerDescriptor[];
   config?: Partial<ControllerManagerConfig>;
   /** Extra `skiff apiserver` flags. */
@@ -96,7 +98,12 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       await scheduler.start();
       await scheduler.ready;
     }
-    started = await startControllers(ctx, o.controllers ?? [], ac.signal);
+    // The API server makes no ServiceAccount (kube-controller-manager does): without "default"
+    // the ServiceAccount admission plugin refuses every pod.
+    const descriptors = [...(o.controllers ?? [])];
+    if (!descriptors.some((d) => d.name === serviceAccountControllerDescriptor.name))
+      descriptors.push(serviceAccountControllerDescriptor);
+    started = await startControllers(ctx, descriptors, ac.signal);
   } catch (e) {
     await stop();
     throw e;

@@ -1,0 +1,74 @@
+/**
+ * What a namespace uses of a quota's resources (kube's quota.CalculateUsage with the registry of
+ * evaluators), read through the API: for every kind the quota tracks, its objects in the
+ * namespace (full objects for pods and services, whose spec counts; metadata only for the kinds
+ * that are only counted), each counted as @skiff/api's quota evaluator says, the same module the
+ * API server's ResourceQuota admission charges with.
+ */
+import {
+  apiVersionOf,
+  formatQuantity,
+  ignoredByQuota,
+  type KindDef,
+  type KubeObject,
+  matchingResources,
+  parseQuantity,
+  quotaMatches,
+  Registry,
+  type Usage,
+  usageOf,
+} from "@skiff/api";
+import type { ClientInterface } from "@skiff/client";
+import type { ResourceList, ResourceQuota } from "./types.js";
+
+const registry = new Registry();
+
+/** The kinds quota can count: namespaced, listable, not ignored (kube's DefaultIgnoredResources). */
+export const quotableKinds: readonly KindDef[] = registry.kinds.filter(
+  (k) => !ignoredByQuota(k) && (k.verbs === undefined || k.verbs.includes("list")),
+);
+
+/** Whether an evaluator tracks any of these resource names (kube: evaluator.MatchingResources). */
+export function anyEvaluatorMatches(names: string[]): boolean {
+  return quotableKinds.some((k) => matchingResources(k, names).length > 0);
+}
+
+/** Kinds whose usage depends on their spec, so that counting them needs full objects. */
+const needsSpec = (k: KindDef) => k.group === "" && (k.kind === "Pod" || k.kind === "Service");
+
+/** kube's quota.Equals: the same names with equal quantities. */
+export function quantitiesEqual(a: ResourceList | undefined, b: ResourceList | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => b[k] !== undefined && parseQuantity(String(a[k])) === parseQuantity(String(b[k])));
+}
+
+/** kube's CalculateUsage: every name of `hard` that an evaluator tracks, "0" when nothing counts. */
+export async function calculateUsage(
+  client: ClientInterface,
+  quota: ResourceQuota,
+  hard: ResourceList,
+  now: number,
+): Promise<ResourceList> {
+  const namespace = quota.metadata.namespace as string;
+  const names = Object.keys(hard);
+  const used: Usage = {};
+  await Promise.all(
+    quotableKinds.map(async (k) => {
+      const tracked = matchingResources(k, names);
+      if (tracked.length === 0) return;
+      for (const n of tracked) used[n] ??= 0;
+      const apiVersion = apiVersionOf(k);
+      const list = needsSpec(k)
+        ? await client.resource(apiVersion, k.resource, namespace).list()
+        : await client.metadata(apiVersion, k.resource, namespace).list();
+      for (const obj of list.items as KubeObject[]) {
+        if (!quotaMatches(quota, hard, k, obj)) continue;
+        const u = usageOf(k, obj, now);
+        for (const n of tracked) used[n] = (used[n] ?? 0) + (u[n] ?? 0);
+      }
+    }),
+  );
+  return Object.fromEntries(Object.entries(used).map(([n, v]) => [n, formatQuantity(v, n)]));
+}
