@@ -98,6 +98,7 @@ export class KubeApiServer implements Component {
       metrics: this.metrics,
       log: this.log,
       serviceAccountKey: ensureSigningKey(o.dataDir),
+      disableAdmissionPlugins: o.disableAdmissionPlugins,
     });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     let address: string;

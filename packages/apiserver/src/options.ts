@@ -4,7 +4,8 @@
  * options `new KubeApiServer(options)` takes. One FlagSet gives the parser and `--help`.
  */
 import { isIP } from "node:net";
-import { durationFlag, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
+import { durationFlag, FlagError, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
+import { orderedPlugins } from "./admission/plugins.js";
 
 export interface ServerOptions {
   /** Where the PKI (DIR/pki) and the embedded store (DIR/store) live. */
@@ -28,6 +29,8 @@ export interface ServerOptions {
   maxMutatingRequestsInflight: number;
   /** The embedded store's log level (its Raft member logs on stderr). */
   storeLogLevel: string;
+  /** kube-apiserver's --disable-admission-plugins: plugins left out of the chain. */
+  disableAdmissionPlugins: string[];
 }
 
 export const serverFlags = new FlagSet({
@@ -90,6 +93,11 @@ export const serverFlags = new FlagSet({
     default: "200",
     usage: "The maximum number of mutating requests in flight at a given time.",
   },
+  "disable-admission-plugins": {
+    type: "string",
+    default: "",
+    usage: `Admission plugins that should be disabled although they are in the default enabled plugins list (${orderedPlugins.map((p) => p.name).join(", ")}), comma separated.`,
+  },
   "store-log-level": {
     type: "string",
     default: "warn",
@@ -121,7 +129,17 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       100_000,
     ),
     storeLogLevel: v["store-log-level"],
+    disableAdmissionPlugins: admissionPlugins(v["disable-admission-plugins"]),
   };
+}
+
+/** kube's AdmissionOptions.Validate: every name a registered plugin. */
+function admissionPlugins(v: string): string[] {
+  const names = listFlag(v);
+  for (const n of names)
+    if (!orderedPlugins.some((p) => p.name === n))
+      throw new FlagError(`disable-admission-plugins plugin "${n}" is unknown`);
+  return names;
 }
 
 function ipFlag(name: string, v: string | undefined): string | undefined {

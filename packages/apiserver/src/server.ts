@@ -8,14 +8,13 @@
 import type { KeyObject } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { IncomingMessage } from "node:http";
-import { decodeKubernetesProtobuf, type KindDef, Registry } from "@skiff/api";
+import { decodeKubernetesProtobuf, Registry } from "@skiff/api";
 import { Health, type Logger, silentLogger } from "@skiff/component-base";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Registry as MetricsRegistry } from "prom-client";
 import { newAdmissionChain } from "./admission/plugins.js";
 import { type Authenticator, type Authorizer, allowAll, isPublicInfoPath } from "./auth.js";
 import { type ControllerOptions, InProcessControllers } from "./controllers/manager.js";
-import { startRootCaPublisher } from "./controllers/root-ca-publisher.js";
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
 import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
@@ -68,17 +67,20 @@ export interface ApiServerOptions {
   /** Where apiserver_request_* are registered and /metrics reads from. */
   metrics?: MetricsRegistry;
   /**
-   * The in-process controllers (namespace, resource quota, service accounts; controllers/):
-   * their clock and resync periods, or false for none (default: on, with kube's periods).
+   * The `default/kubernetes` Service reconciler (controllers/): its clock and interval, or false
+   * for none (default: on). The namespace, quota, service account and root CA controllers are
+   * the controller manager's, as in kube.
    */
-  controllers?: false | Omit<ControllerOptions, "scope" | "quotaUsage" | "kubernetesServiceIP" | "log">;
+  controllers?: false | Omit<ControllerOptions, "scope" | "kubernetesServiceIP" | "log">;
+  /** Admission plugins left out (kube-apiserver's --disable-admission-plugins). */
+  disableAdmissionPlugins?: readonly string[];
   /** Signs ServiceAccount tokens (kube: --service-account-signing-key-file); a new key if unset. */
   serviceAccountKey?: KeyObject;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
-  /** The in-process controllers, unless turned off; advertise() starts the `kubernetes` Service's. */
+  /** The in-process `kubernetes` Service reconciler, unless turned off; advertise() starts it. */
   controllers: InProcessControllers | undefined;
   /** Stops accepting, ends watch streams, waits for in-flight requests. */
   close(): Promise<void>;
@@ -130,7 +132,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     store,
     cache,
     storage: (kind) => storage.for(kind),
-    admission: newAdmissionChain({ registry, store, cache, quotaUsage }),
+    admission: newAdmissionChain({ registry, store, cache, quotaUsage }, o.disableAdmissionPlugins),
     now,
     serviceAccountTokens,
     authorizer: o.authorizer ?? allowAll,
@@ -197,20 +199,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
       : new InProcessControllers({
           ...o.controllers,
           scope,
-          quotaUsage,
           kubernetesServiceIP: services.firstIP,
-          log: o.log,
-        });
-  await controllers?.start();
-  const stopRootCaPublisher =
-    o.tls === undefined
-      ? () => {}
-      : startRootCaPublisher({
-          registry,
-          cache,
-          configMaps: storage.for(registry.resource("", "v1", "configmaps") as KindDef),
-          caPem: o.tls.ca,
-          now,
           log: o.log,
         });
   return {
@@ -219,7 +208,6 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     async close() {
       await controllers?.stop(); // no controller writes once the server stops
       stopping.abort(); // ends every watch stream (sink.end)
-      stopRootCaPublisher();
       cache.stop();
       // Let the ended streams flush their last chunk before connections are closed.
       await Promise.race([Promise.all(openWatches), new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -1,6 +1,7 @@
 /**
  * Authentication and authorization as kube-apiserver 1.32 does them, end to end on `skiff server`
- * (started in this process on a new data directory): anonymous public info, ServiceAccount tokens
+ * (the API server started in this process on a new data directory, with the controller manager's
+ * namespace controllers beside it): anonymous public info, ServiceAccount tokens
  * (TokenRequest, bearer authentication, TokenReview, rejection once the ServiceAccount is gone),
  * the ServiceAccount admission plugin's projected volume, kube-root-ca.crt, the reviews, file
  * modes and the embedded store's sockets; then kubectl 1.32's auth commands. Token expiry on an
@@ -16,6 +17,7 @@ import { parse } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
 import { createCA, issueClientCert } from "../src/pki/pki.js";
+import { controllersFor, type RunningControllers } from "./controller-manager.js";
 import { kubectlRunner, kubectlSkip } from "./kubectl-runner.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read loosely by the assertions
@@ -28,7 +30,9 @@ async function main(t: Test) {
   const home = join(dir, "home");
   mkdirSync(home);
   let running: KubeApiServer | undefined;
+  let controllers: RunningControllers | undefined;
   t.teardown(async () => {
+    await controllers?.stop();
     await running?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -50,6 +54,8 @@ async function main(t: Test) {
     ],
     () => {},
   );
+  // The default ServiceAccounts and kube-root-ca.crt: the controller manager's (as `skiff server`).
+  controllers = await controllersFor(kubeconfig);
   const url = running.url;
   const config = parse(readFileSync(kubeconfig, "utf8"));
   const b64 = (s: string) => Buffer.from(s, "base64").toString("utf8");

@@ -1,11 +1,13 @@
 /**
  * Shared set-up of the new kinds' REST tests (kinds.test.ts, kinds-shared.test.ts): an API server
- * in process on the embedded store, a request helper, and one valid object of each new kind.
+ * in process on the embedded store with the controller manager's namespace controllers, a request
+ * helper, and one valid object of each new kind.
  */
 import type { Test } from "tap";
 import { authenticator } from "../src/auth.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import { embeddedBackend } from "./backends.js";
+import { controllersForApp, type RunningControllers } from "./controller-manager.js";
 
 const TOKEN = "test-token";
 export const auth = { authorization: `Bearer ${TOKEN}` };
@@ -155,7 +157,9 @@ export async function startKindsServer(t: Test) {
   const kv = backend.kv?.();
   if (kv === undefined) throw new Error("the embedded backend has a client");
   let server: ApiServer | undefined;
+  let controllers: RunningControllers | undefined;
   t.teardown(async () => {
+    await controllers?.stop();
     await server?.close();
     kv.close();
     await backend.stop();
@@ -164,6 +168,8 @@ export async function startKindsServer(t: Test) {
     kv,
     authenticate: authenticator(new Map([[TOKEN, { name: "admin", groups: ["system:masters"] }]])),
   });
+  // Pods need the default ServiceAccount (the controller manager's).
+  controllers = await controllersForApp(server, TOKEN);
   const app = server.app;
   const req = (method: string, url: string, body?: unknown, headers: Record<string, string> = json) =>
     app.inject({

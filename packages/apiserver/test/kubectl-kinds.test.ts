@@ -11,6 +11,7 @@ import { join } from "node:path";
 import t from "tap";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
+import { controllersFor, type RunningControllers } from "./controller-manager.js";
 import { kubectlRunner, kubectlSkip } from "./kubectl-runner.js";
 
 /** The header line of kubectl's column output, with runs of spaces collapsed. */
@@ -33,7 +34,9 @@ async function main(): Promise<void> {
   const cacheDir = join(dir, "cache");
   mkdirSync(home);
   let running: KubeApiServer | undefined;
+  let controllers: RunningControllers | undefined;
   t.teardown(async () => {
+    await controllers?.stop();
     await running?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
     ],
     () => undefined,
   );
+  // As `skiff server`: the controller manager's namespace controllers beside the API server.
+  controllers = await controllersFor(kubeconfig);
 
   const kubectl = kubectlRunner({ kubeconfig, home, cacheDir });
   const ok = kubectl.ok;

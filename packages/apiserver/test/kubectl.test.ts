@@ -15,6 +15,7 @@ import t from "tap";
 import { parse, stringify } from "yaml";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
+import { controllersFor, type RunningControllers } from "./controller-manager.js";
 import { KUBECTL, kubectlRunner, kubectlSkip } from "./kubectl-runner.js";
 
 const AGE = /^(\d+(s|m|h|d|y))+$/;
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
   const env = { ...process.env, KUBECONFIG: kubeconfig, HOME: home };
 
   let running: KubeApiServer | undefined;
+  let controllers: RunningControllers | undefined;
   t.teardown(async () => {
+    await controllers?.stop();
     await running?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -89,6 +92,9 @@ async function main(): Promise<void> {
       t.comment(`server: ${line}`);
     },
   );
+  // As `skiff server`: the controller manager makes the default ServiceAccounts and
+  // kube-root-ca.crt, and empties deleted namespaces.
+  controllers = await controllersFor(kubeconfig);
   const url = running.url;
 
   const kubectl = kubectlRunner({ kubeconfig, home, cacheDir });

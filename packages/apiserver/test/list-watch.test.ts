@@ -8,6 +8,7 @@ import { authenticator } from "../src/auth.js";
 import { encodeContinue } from "../src/handlers/continue.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import { embeddedBackend } from "./backends.js";
+import { controllersForApp } from "./controller-manager.js";
 
 const auth = { authorization: "Bearer tok" };
 const json = { ...auth, "content-type": "application/json" };
@@ -33,7 +34,10 @@ t.before(async () => {
     kv,
     authenticate: authenticator(new Map([["tok", { name: "a", groups: [] }]])),
   });
+  // The pods below need the default ServiceAccount (the controller manager's).
+  const controllers = await controllersForApp(server, "tok");
   t.teardown(async () => {
+    await controllers.stop();
     await server.close();
     kv.close();
     await backend.stop();

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import t from "tap";
 import type { KubeApiServer } from "../src/kube-apiserver.js";
 import { startServer } from "../src/main.js";
+import { controllersFor, type RunningControllers } from "./controller-manager.js";
 
 const PYTHON = "/usr/bin/python3";
 const here = join(dirname(fileURLToPath(import.meta.url)), "python");
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
   const kubeconfig = join(dir, "kubeconfig");
   mkdirSync(join(dir, "home"));
   let running: KubeApiServer | undefined;
+  let controllers: RunningControllers | undefined;
   t.teardown(async () => {
+    await controllers?.stop();
     await running?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -60,6 +63,8 @@ async function main(): Promise<void> {
     ],
     () => undefined,
   );
+  // As `skiff server`: the controller manager's namespace controllers beside the API server.
+  controllers = await controllersFor(kubeconfig);
   const files = readdirSync(here).filter((f) => /^test_\w+\.py$/.test(f));
   t.ok(files.length > 0, "there are python test files");
   for (const file of files.sort()) {

@@ -14,6 +14,7 @@ import { ServiceAccount } from "../src/admission/service-account.js";
 import { type Authorizer, authenticator, type RequestAttributes } from "../src/auth.js";
 import { defaultHandlerChain } from "../src/filters/chain.js";
 import { type FilterRequest, runFilters } from "../src/filters/filter.js";
+import { parseServerFlags } from "../src/options.js";
 import { QuotaUsage } from "../src/registry/quota-usage.js";
 import { resolveRequestInfo } from "../src/request/requestinfo.js";
 import { isHealthPath } from "../src/routes/health.js";
@@ -282,6 +283,18 @@ t.test("admission plugins are registered by name in kube's order", async (t) => 
     built.plugins.map((p) => p.name),
     names,
   );
+  // kube-apiserver's --disable-admission-plugins.
+  const deps = { registry, store, cache: undefined, quotaUsage: new QuotaUsage(registry, store) };
+  const flags = parseServerFlags(["--disable-admission-plugins", "ServiceAccount,Priority"]);
+  t.same(flags.disableAdmissionPlugins, ["ServiceAccount", "Priority"]);
+  t.same(
+    newAdmissionChain(deps, flags.disableAdmissionPlugins).plugins.map((p) => p.name),
+    ["NamespaceLifecycle", "LimitRanger", "ResourceQuota"],
+  );
+  t.same(parseServerFlags([]).disableAdmissionPlugins, [], "none by default");
+  t.throws(() => parseServerFlags(["--disable-admission-plugins=Nope"]), {
+    message: 'disable-admission-plugins plugin "Nope" is unknown',
+  });
 });
 
 t.test(

@@ -8,6 +8,7 @@ import { authenticator } from "../src/auth.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import { GrpcEtcd } from "../src/storage/etcd.js";
 import { type Backend, backends } from "./backends.js";
+import { controllersForApp } from "./controller-manager.js";
 
 const TOKEN = "test-token";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -28,11 +29,14 @@ async function start(b: () => Promise<Backend>, opts: { maxMutating?: number } =
     watchCacheSize: 50,
     watchBookmarkIntervalMs: 300,
   });
+  // Default ServiceAccounts, namespace deletion and quota status: the controller manager's.
+  const controllers = await controllersForApp(server, TOKEN);
   return {
     server,
     backend: {
       ...backend,
       async stop() {
+        await controllers.stop();
         await server.close();
         kv.close();
         await backend.stop();

@@ -1,11 +1,12 @@
 /**
  * The API server the write-semantics tests share: in process on the embedded store, with one
- * admin token, and the request helpers they use.
+ * admin token and the controller manager's namespace controllers, and the request helpers they use.
  */
 import type { Test } from "tap";
 import { authenticator } from "../src/auth.js";
 import { type ApiServer, createApiServer } from "../src/server.js";
 import { embeddedBackend } from "./backends.js";
+import { controllersForApp } from "./controller-manager.js";
 
 const TOKEN = "writes-token";
 export const auth = { authorization: `Bearer ${TOKEN}` };
@@ -34,7 +35,10 @@ export async function writesServer(t: Test): Promise<Req> {
     kv,
     authenticate: authenticator(new Map([[TOKEN, { name: "admin", groups: ["system:masters"] }]])),
   });
+  // The pods need the default ServiceAccount (the controller manager's).
+  const controllers = await controllersForApp(server, TOKEN);
   t.teardown(async () => {
+    await controllers.stop();
     await server.close();
     kv.close();
     await backend.stop();

@@ -35,6 +35,9 @@ const server = await startServer(
   [
     ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
     ...["--write-kubeconfig", kubeconfig],
+    // No controller manager here to make "default" ServiceAccounts: as kube's integration
+    // tests, leave the ServiceAccount admission plugin out so pods need none.
+    "--disable-admission-plugins=ServiceAccount",
   ],
   () => {},
 );

@@ -49,13 +49,18 @@ export const orderedPlugins: readonly { name: string; make(d: PluginDeps): Admis
   { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
 ];
 
-/** Every registered plugin, in order (kube: --enable-admission-plugins with all of them on). */
-export function newAdmissionChain(d: PluginDeps): AdmissionChain {
+/**
+ * Every registered plugin, in order (kube: all of them enabled), but those named in `disabled`
+ * (kube-apiserver's --disable-admission-plugins).
+ */
+export function newAdmissionChain(d: PluginDeps, disabled: readonly string[] = []): AdmissionChain {
   return new AdmissionChain(
-    orderedPlugins.map((p) => {
-      const plugin = p.make(d);
-      if (plugin.name !== p.name) throw new Error(`plugin ${p.name} calls itself ${plugin.name}`);
-      return plugin;
-    }),
+    orderedPlugins
+      .filter((p) => !disabled.includes(p.name))
+      .map((p) => {
+        const plugin = p.make(d);
+        if (plugin.name !== p.name) throw new Error(`plugin ${p.name} calls itself ${plugin.name}`);
+        return plugin;
+      }),
   );
 }

@@ -7,7 +7,7 @@
  * /var/run/secrets/kubernetes.io/serviceaccount in every init container and container that has
  * nothing mounted there yet. The service account it names must exist (403 `error looking up
  * service account ns/name: serviceaccount "name" not found`). "default" is made by the
- * serviceaccounts controller (controllers/service-account.ts) right after its namespace, so as
+ * controller manager's serviceaccount controller right after its namespace, so as
  * kube's plugin this one looks for it again for a while (10 tries, 100-200 ms apart) before
  * refusing. Mirror pods (the kubelet's static pods) are left as they are, as in kube.
  */

@@ -88,6 +88,13 @@ export async function remove(scope: RequestScope, req: RestRequest): Promise<Res
   return { code: 200, body: await deleteObject(scope, req, old, deleteOptions(req)) };
 }
 
+/**
+ * Objects a DeleteCollection deletes at once (kube-apiserver's --delete-collection-workers,
+ * 1 there): the store commits concurrent writes together, so a few at a time empty a large
+ * collection several times faster.
+ */
+export const DELETE_COLLECTION_WORKERS = 8;
+
 export async function deleteCollection(scope: RequestScope, req: RestRequest): Promise<RestAnswer> {
   const listed = await list(scope, {
     ...req,
@@ -95,16 +102,27 @@ export async function deleteCollection(scope: RequestScope, req: RestRequest): P
     query: { ...req.query, limit: undefined, continue: undefined },
   });
   const opts = deleteOptions(req);
-  // As kube's DeleteCollection: the answer lists the objects as they were listed.
-  const deleted: KubeObject[] = [];
-  for (const obj of listed.list?.items ?? []) {
-    try {
-      await deleteObject(scope, req, obj, { ...opts });
-      deleted.push(obj);
-    } catch (e) {
-      if (!(e instanceof StatusError && e.reason === "NotFound")) throw e;
+  const items = listed.list?.items ?? [];
+  // As kube's DeleteCollection: workers take the listed objects in turn (its
+  // --delete-collection-workers), the first error other than NotFound ends the request, and the
+  // answer lists the deleted objects as they were listed.
+  const gone: boolean[] = items.map(() => false);
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const i = next++;
+      try {
+        await deleteObject(scope, req, items[i] as KubeObject, { ...opts });
+        gone[i] = true;
+      } catch (e) {
+        if (!(e instanceof StatusError && e.reason === "NotFound")) failed ??= e;
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELETE_COLLECTION_WORKERS, items.length) }, worker));
+  if (failed !== undefined) throw failed;
+  const deleted = items.filter((_, i) => gone[i]);
   const k = req.path.kind;
   return {
     code: 200,

@@ -28,6 +28,9 @@ const server = await startServer(
   [
     ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
     ...["--write-kubeconfig", kubeconfig],
+    // No controller manager here to make "default" ServiceAccounts: as kube's integration
+    // tests, leave the ServiceAccount admission plugin out so pods need none.
+    "--disable-admission-plugins=ServiceAccount",
   ],
   () => {},
   silentLogger,
@@ -59,17 +62,6 @@ await hollow.ready;
 await client
   .resource("v1", "namespaces")
   .create({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-await waitFor(
-  async () => {
-    try {
-      await client.resource("v1", "serviceaccounts", NS).get("default");
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { what: "the default ServiceAccount", timeoutMs: 30_000 },
-);
 await scheduler.start();
 await scheduler.ready;
 

@@ -2,8 +2,8 @@
  * Namespace storage (kube: pkg/registry/core/namespace/storage, a REST of its own): the built-in
  * namespaces exist from the start; a new namespace carries the kubernetes.io/metadata.name label.
  * DELETE only marks a namespace (deletionTimestamp, phase Terminating; dryRun stores nothing;
- * uid and resourceVersion preconditions are checked); emptying it is the namespace controller's
- * job (controllers/namespace.ts), which then removes its `kubernetes` finalizer through the
+ * uid and resourceVersion preconditions are checked); emptying it is the controller manager's
+ * namespace controller's job, which then removes its `kubernetes` finalizer through the
  * `finalize` subresource. The namespace goes once spec.finalizers and metadata.finalizers are
  * both empty (kube's ShouldDeleteNamespaceDuringUpdate). spec.finalizers change only through
  * `finalize`. There is no DELETE on the collection.
