@@ -34,6 +34,13 @@ export interface ControllerManagerConfig {
   hpaSyncPeriodMs: number;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; "" when unknown. */
   rootCaPem: string;
+  // job, cronjob, ttl-after-finished (no kube flags: kube's package variables, set here for tests)
+  /** job's DefaultJobPodFailureBackOff (10 s): the delay before a failed pod's replacement. */
+  jobPodFailureBackoffMs: number;
+  /** job's MaxJobPodFailureBackOff (10 min): the cap of that delay as it doubles. */
+  jobPodFailureBackoffMaxMs: number;
+  /** job's syncJobBatchPeriod (1 s): pod events for one Job within it make one sync. */
+  jobSyncBatchPeriodMs: number;
 }
 
 /** kube-controller-manager's default worker counts (its --concurrent-*-syncs flags). */
@@ -76,6 +83,9 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     namespaceSyncPeriodMs: 300_000,
     hpaSyncPeriodMs: 15_000,
     rootCaPem: "",
+    jobPodFailureBackoffMs: 10_000,
+    jobPodFailureBackoffMaxMs: 600_000,
+    jobSyncBatchPeriodMs: 1_000,
   };
 }
 
