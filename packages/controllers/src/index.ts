@@ -44,6 +44,29 @@ export {
 // the manager
 
 export { ControllerManagerComponent, type ControllerManagerOptions } from "./component.js";
+export {
+  type CronJob,
+  CronJobController,
+  type CronJobSpec,
+  type CronJobStatus,
+  cronJobControllerDescriptor,
+  loadLocation,
+  parseStandard,
+  type Schedule,
+  type Zone,
+} from "./cronjob/index.js";
+// job, cronjob, ttl-after-finished
+export {
+  finishedCondition,
+  isJobFinished,
+  isJobSucceeded,
+  type Job,
+  type JobCondition,
+  JobController,
+  type JobSpec,
+  type JobStatus,
+  jobControllerDescriptor,
+} from "./job/index.js";
 export { runControllerManager } from "./main.js";
 export {
   CONCURRENCY_FLAGS,
@@ -54,3 +77,7 @@ export {
   parseControllerManagerArgs,
   parseControllerManagerFlags,
 } from "./options.js";
+export {
+  TTLAfterFinishedController,
+  ttlAfterFinishedControllerDescriptor,
+} from "./ttlafterfinished/index.js";

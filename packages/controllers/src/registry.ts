@@ -6,6 +6,9 @@
  */
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
+import { cronJobControllerDescriptor } from "./cronjob/index.js";
+import { jobControllerDescriptor } from "./job/index.js";
+import { ttlAfterFinishedControllerDescriptor } from "./ttlafterfinished/index.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -23,6 +26,9 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  jobControllerDescriptor,
+  cronJobControllerDescriptor,
+  ttlAfterFinishedControllerDescriptor,
 ];
 
 /** The descriptors `--controllers` turns on (kube's IsControllerEnabled). */
