@@ -12,6 +12,18 @@ export {
   QueueController,
   type QueueControllerOptions,
 } from "./controller.js";
+export { DeploymentController } from "./deployment/deployment-controller.js";
+// deployment: kube's pkg/controller/deployment
+export { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+export type {
+  Deployment,
+  DeploymentCondition,
+  DeploymentSpec,
+  DeploymentStatus,
+  ReplicaSet,
+  ReplicaSetSpec,
+  ReplicaSetStatus,
+} from "./deployment/types.js";
 export {
   type ControllerDescriptor,
   controllerDescriptors,
