@@ -18,7 +18,33 @@ export {
   enabledControllers,
   unknownControllers,
 } from "./registry.js";
+// replicaset: the ReplicaSet controller and the pod helpers other workload controllers share
+export { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+export {
+  BURST_REPLICAS,
+  ReplicaSetController,
+  type ReplicaSetControllerOptions,
+} from "./replicaset/replica-set.js";
+export {
+  calculateStatus as calculateReplicaSetStatus,
+  getPodsToDelete,
+} from "./replicaset/replica-set-utils.js";
+export {
+  REPLICA_SET_KIND,
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
+} from "./replicaset/types.js";
 export { type StartedControllers, startControllers } from "./run.js";
+export {
+  activePodLess,
+  maxContainerRestarts,
+  POD_DELETION_COST_ANNOTATION,
+  podDeletionCost,
+  sortActivePodsWithRanks,
+} from "./util/active-pods.js";
 export {
   type ClaimOptions,
   claimObjects,
@@ -32,6 +58,19 @@ export {
   EXPECTATIONS_TIMEOUT_MS,
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
+export {
+  filterActivePods,
+  filterPodsByOwner,
+  getPodReadyCondition,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  orphanPodIndexKeyForNamespace,
+  PodControllerUIDIndex,
+  podControllerUIDIndexFunc,
+  podKey,
+  podReadyTime,
+} from "./util/pod.js";
 export {
   messageOf,
   PodControl,
