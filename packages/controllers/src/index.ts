@@ -79,3 +79,17 @@ export {
   SLOW_START_INITIAL_BATCH_SIZE,
   slowStartBatch,
 } from "./util/pod-control.js";
+
+// the manager
+
+export { ControllerManagerComponent, type ControllerManagerOptions } from "./component.js";
+export { runControllerManager } from "./main.js";
+export {
+  CONCURRENCY_FLAGS,
+  type ControllerManagerCommandOptions,
+  type ControllerManagerLeaderElection,
+  controllerManagerConfig,
+  controllerManagerFlags,
+  parseControllerManagerArgs,
+  parseControllerManagerFlags,
+} from "./options.js";
