@@ -1,9 +1,17 @@
 /**
  * The apps/v1 shapes the Deployment controller reads and writes (k8s.io/api/apps/v1 types.go):
- * Deployment and ReplicaSet with their specs, statuses and conditions, as JSON.
+ * Deployment with its spec, status and conditions, as JSON; ReplicaSet is the ReplicaSet
+ * controller's.
  */
 import type { KubeObject, LabelSelector, ObjectMeta } from "@skiff/api";
 import type { PodTemplateSpec } from "../util/pod-control.js";
+
+export type {
+  ReplicaSet,
+  ReplicaSetCondition,
+  ReplicaSetSpec,
+  ReplicaSetStatus,
+} from "../replicaset/types.js";
 
 /** intstr.IntOrString: 3 or "25%". */
 export type IntOrString = number | string;
@@ -62,36 +70,6 @@ export interface Deployment extends KubeObject {
   metadata: ObjectMeta & { name: string; namespace: string };
   spec: DeploymentSpec;
   status?: DeploymentStatus;
-}
-
-export interface ReplicaSetCondition {
-  type: string;
-  status: ConditionStatus;
-  lastTransitionTime?: string;
-  reason?: string;
-  message?: string;
-}
-
-export interface ReplicaSetSpec {
-  replicas?: number;
-  minReadySeconds?: number;
-  selector: LabelSelector;
-  template: PodTemplateSpec;
-}
-
-export interface ReplicaSetStatus {
-  replicas?: number;
-  fullyLabeledReplicas?: number;
-  readyReplicas?: number;
-  availableReplicas?: number;
-  observedGeneration?: number;
-  conditions?: ReplicaSetCondition[];
-}
-
-export interface ReplicaSet extends KubeObject {
-  metadata: ObjectMeta & { name: string; namespace: string };
-  spec: ReplicaSetSpec;
-  status?: ReplicaSetStatus;
 }
 
 /** apps/v1's DefaultDeploymentUniqueLabelKey. */
