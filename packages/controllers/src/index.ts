@@ -18,7 +18,33 @@ export {
   enabledControllers,
   unknownControllers,
 } from "./registry.js";
+// replicaset: the ReplicaSet controller and the pod helpers other workload controllers share
+export { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+export {
+  BURST_REPLICAS,
+  ReplicaSetController,
+  type ReplicaSetControllerOptions,
+} from "./replicaset/replica-set.js";
+export {
+  calculateStatus as calculateReplicaSetStatus,
+  getPodsToDelete,
+} from "./replicaset/replica-set-utils.js";
+export {
+  REPLICA_SET_KIND,
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
+} from "./replicaset/types.js";
 export { type StartedControllers, startControllers } from "./run.js";
+export {
+  activePodLess,
+  maxContainerRestarts,
+  POD_DELETION_COST_ANNOTATION,
+  podDeletionCost,
+  sortActivePodsWithRanks,
+} from "./util/active-pods.js";
 export {
   type ClaimOptions,
   claimObjects,
@@ -33,6 +59,19 @@ export {
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
 export {
+  filterActivePods,
+  filterPodsByOwner,
+  getPodReadyCondition,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  orphanPodIndexKeyForNamespace,
+  PodControllerUIDIndex,
+  podControllerUIDIndexFunc,
+  podKey,
+  podReadyTime,
+} from "./util/pod.js";
+export {
   messageOf,
   PodControl,
   type PodTemplateSpec,
@@ -44,6 +83,32 @@ export {
 // the manager
 
 export { ControllerManagerComponent, type ControllerManagerOptions } from "./component.js";
+export { runControllerManager } from "./main.js";
+export {
+  CONCURRENCY_FLAGS,
+  type ControllerManagerCommandOptions,
+  type ControllerManagerLeaderElection,
+  controllerManagerConfig,
+  controllerManagerFlags,
+  parseControllerManagerArgs,
+  parseControllerManagerFlags,
+} from "./options.js";
+
+// deployment: kube's pkg/controller/deployment
+
+export { DeploymentController } from "./deployment/deployment-controller.js";
+export { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+export type {
+  Deployment,
+  DeploymentCondition,
+  DeploymentSpec,
+  DeploymentStatus,
+  DeploymentStrategy,
+  IntOrString,
+} from "./deployment/types.js";
+
+// job, cronjob, ttl-after-finished: kube's pkg/controller/{job,cronjob,ttlafterfinished}
+
 export {
   type CronJob,
   CronJobController,
@@ -55,7 +120,6 @@ export {
   type Schedule,
   type Zone,
 } from "./cronjob/index.js";
-// job, cronjob, ttl-after-finished
 export {
   finishedCondition,
   isJobFinished,
@@ -67,16 +131,6 @@ export {
   type JobStatus,
   jobControllerDescriptor,
 } from "./job/index.js";
-export { runControllerManager } from "./main.js";
-export {
-  CONCURRENCY_FLAGS,
-  type ControllerManagerCommandOptions,
-  type ControllerManagerLeaderElection,
-  controllerManagerConfig,
-  controllerManagerFlags,
-  parseControllerManagerArgs,
-  parseControllerManagerFlags,
-} from "./options.js";
 export {
   TTLAfterFinishedController,
   ttlAfterFinishedControllerDescriptor,

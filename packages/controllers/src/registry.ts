@@ -7,7 +7,9 @@
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
 import { cronJobControllerDescriptor } from "./cronjob/index.js";
+import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
 import { jobControllerDescriptor } from "./job/index.js";
+import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
 import { ttlAfterFinishedControllerDescriptor } from "./ttlafterfinished/index.js";
 
 export interface ControllerDescriptor {
@@ -27,6 +29,8 @@ export interface ControllerDescriptor {
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
   jobControllerDescriptor,
+  deploymentControllerDescriptor,
+  replicaSetControllerDescriptor,
   cronJobControllerDescriptor,
   ttlAfterFinishedControllerDescriptor,
 ];

@@ -4,23 +4,16 @@
  * tracking finalizer, and kube's ActivePods order for choosing which pods to delete first.
  */
 import type { Pod } from "@skiff/api";
+import { isPodActive, isPodReady, podReadyTime } from "../util/pod.js";
 import { type ContainerStatus, JOB_TRACKING_FINALIZER, type Job } from "./types.js";
 
-const isTerminal = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
+export { isPodActive, isPodReady };
 
-/** controller.FilterActivePods' predicate: not terminal and not being deleted. */
-export function isPodActive(p: Pod): boolean {
-  return !isTerminal(p) && p.metadata.deletionTimestamp === undefined;
-}
+const isTerminal = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
 
 /** controller.IsPodTerminating: being deleted and not yet terminal. */
 export function isPodTerminating(p: Pod): boolean {
   return !isTerminal(p) && p.metadata.deletionTimestamp !== undefined;
-}
-
-/** podutil.IsPodReady. */
-export function isPodReady(p: Pod): boolean {
-  return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
 }
 
 export function hasJobTrackingFinalizer(p: Pod): boolean {
@@ -66,11 +59,6 @@ const time = (s: string | undefined): number | undefined => {
   return Number.isNaN(t) ? undefined : t;
 };
 
-function readyTime(p: Pod): number | undefined {
-  const c = p.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True");
-  return time(c?.lastTransitionTime);
-}
-
 function maxRestarts(p: Pod): number {
   return Math.max(0, ...containerStatuses(p).map((s) => s.restartCount ?? 0));
 }
@@ -95,8 +83,8 @@ export function activePodsLess(a: Pod, b: Pod): boolean {
   const rb = isPodReady(b);
   if (ra !== rb) return !ra;
   if (ra && rb) {
-    const ta = readyTime(a);
-    const tb = readyTime(b);
+    const ta = podReadyTime(a);
+    const tb = podReadyTime(b);
     if (ta !== tb) return afterOrZero(ta, tb);
   }
   const ca = maxRestarts(a);
