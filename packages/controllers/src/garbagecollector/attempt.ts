@@ -40,7 +40,7 @@ async function isDangling(
   const namespaced = c.ops.namespaced(ref.apiVersion, ref.kind);
   if (!namespaced) key.namespace = "";
   if (item.identity.namespace === "" && namespaced) {
-    c.log.info(
+    c.log.debug(
       { item: formatReference(item.identity), owner: ref.uid },
       "garbage collector: item is cluster-scoped, but refers to a namespaced owner",
     );
@@ -91,7 +91,7 @@ async function deleteItem(
   latest: PartialObjectMetadata,
   policy: Propagation,
 ): Promise<void> {
-  c.log.info(
+  c.log.debug(
     { item: formatReference(item.identity), propagationPolicy: policy },
     "garbage collector: deleting item",
   );
@@ -175,7 +175,7 @@ export async function attemptToDeleteItem(c: AttemptContext, item: GraphNode): P
 async function processDeletingDependentsItem(c: AttemptContext, item: GraphNode): Promise<void> {
   const blocking = item.blockingDependents();
   if (blocking.length === 0) {
-    c.log.info(
+    c.log.debug(
       { item: formatReference(item.identity) },
       "garbage collector: removing the foregroundDeletion finalizer",
     );
