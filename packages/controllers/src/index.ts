@@ -36,7 +36,33 @@ export {
   enabledControllers,
   unknownControllers,
 } from "./registry.js";
+// replicaset: the ReplicaSet controller and the pod helpers other workload controllers share
+export { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+export {
+  BURST_REPLICAS,
+  ReplicaSetController,
+  type ReplicaSetControllerOptions,
+} from "./replicaset/replica-set.js";
+export {
+  calculateStatus as calculateReplicaSetStatus,
+  getPodsToDelete,
+} from "./replicaset/replica-set-utils.js";
+export {
+  REPLICA_SET_KIND,
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
+} from "./replicaset/types.js";
 export { type StartedControllers, startControllers } from "./run.js";
+export {
+  activePodLess,
+  maxContainerRestarts,
+  POD_DELETION_COST_ANNOTATION,
+  podDeletionCost,
+  sortActivePodsWithRanks,
+} from "./util/active-pods.js";
 export {
   type ClaimOptions,
   claimObjects,
@@ -51,6 +77,19 @@ export {
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
 export {
+  filterActivePods,
+  filterPodsByOwner,
+  getPodReadyCondition,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  orphanPodIndexKeyForNamespace,
+  PodControllerUIDIndex,
+  podControllerUIDIndexFunc,
+  podKey,
+  podReadyTime,
+} from "./util/pod.js";
+export {
   messageOf,
   PodControl,
   type PodTemplateSpec,
@@ -58,3 +97,30 @@ export {
   SLOW_START_INITIAL_BATCH_SIZE,
   slowStartBatch,
 } from "./util/pod-control.js";
+
+// the manager
+
+export { ControllerManagerComponent, type ControllerManagerOptions } from "./component.js";
+export { runControllerManager } from "./main.js";
+export {
+  CONCURRENCY_FLAGS,
+  type ControllerManagerCommandOptions,
+  type ControllerManagerLeaderElection,
+  controllerManagerConfig,
+  controllerManagerFlags,
+  parseControllerManagerArgs,
+  parseControllerManagerFlags,
+} from "./options.js";
+
+// deployment: kube's pkg/controller/deployment
+
+export { DeploymentController } from "./deployment/deployment-controller.js";
+export { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+export type {
+  Deployment,
+  DeploymentCondition,
+  DeploymentSpec,
+  DeploymentStatus,
+  DeploymentStrategy,
+  IntOrString,
+} from "./deployment/types.js";

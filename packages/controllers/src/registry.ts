@@ -6,7 +6,9 @@
  */
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
+import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
 import { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
+import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -25,6 +27,8 @@ export interface ControllerDescriptor {
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
   garbageCollectorControllerDescriptor,
+  deploymentControllerDescriptor,
+  replicaSetControllerDescriptor,
 ];
 
 /** The descriptors `--controllers` turns on (kube's IsControllerEnabled). */
