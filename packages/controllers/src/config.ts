@@ -32,6 +32,8 @@ export interface ControllerManagerConfig {
   namespaceSyncPeriodMs: number;
   /** --horizontal-pod-autoscaler-sync-period (15 s). */
   hpaSyncPeriodMs: number;
+  /** --enable-garbage-collector (true): off, the garbage collector does not start. */
+  enableGarbageCollector: boolean;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; "" when unknown. */
   rootCaPem: string;
   // job, cronjob, ttl-after-finished (no kube flags: kube's package variables, set here for tests)
@@ -82,6 +84,7 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     resourceQuotaSyncPeriodMs: 300_000,
     namespaceSyncPeriodMs: 300_000,
     hpaSyncPeriodMs: 15_000,
+    enableGarbageCollector: true,
     rootCaPem: "",
     jobPodFailureBackoffMs: 10_000,
     jobPodFailureBackoffMaxMs: 600_000,

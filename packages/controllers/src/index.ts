@@ -12,6 +12,24 @@ export {
   QueueController,
   type QueueControllerOptions,
 } from "./controller.js";
+export { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
+// garbage collector
+export {
+  type APIResource,
+  type APIResourceList,
+  DEFAULT_IGNORED_RESOURCES,
+  type DiscoveryInterface,
+  deletableResources,
+  HttpDiscovery,
+  type MonitoredResource,
+  RestMapper,
+  type ServerResources,
+} from "./garbagecollector/discovery.js";
+export {
+  GarbageCollector,
+  type GarbageCollectorOptions,
+  GC_RESOURCE_RESYNC_PERIOD_MS,
+} from "./garbagecollector/garbage-collector.js";
 export {
   type ControllerDescriptor,
   controllerDescriptors,

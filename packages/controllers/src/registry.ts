@@ -8,6 +8,7 @@ import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
 import { cronJobControllerDescriptor } from "./cronjob/index.js";
 import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+import { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
 import { jobControllerDescriptor } from "./job/index.js";
 import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
 import { ttlAfterFinishedControllerDescriptor } from "./ttlafterfinished/index.js";
@@ -28,6 +29,7 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  garbageCollectorControllerDescriptor,
   jobControllerDescriptor,
   deploymentControllerDescriptor,
   replicaSetControllerDescriptor,
