@@ -7,7 +7,11 @@
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
 import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+import { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
+import { nodeLifecycleControllerDescriptor } from "./nodelifecycle/descriptor.js";
+import { podGarbageCollectorControllerDescriptor } from "./podgc/descriptor.js";
 import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+import { taintEvictionControllerDescriptor } from "./tainteviction/descriptor.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -25,8 +29,12 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  podGarbageCollectorControllerDescriptor,
   deploymentControllerDescriptor,
   replicaSetControllerDescriptor,
+  nodeIpamControllerDescriptor,
+  nodeLifecycleControllerDescriptor,
+  taintEvictionControllerDescriptor,
 ];
 
 /** The descriptors `--controllers` turns on (kube's IsControllerEnabled). */
