@@ -153,3 +153,50 @@ export {
   TTLAfterFinishedController,
   ttlAfterFinishedControllerDescriptor,
 } from "./ttlafterfinished/index.js";
+
+// node lifecycle, taint eviction, pod GC, node IPAM: kube's pkg/controller/{nodelifecycle,
+// tainteviction,podgc,nodeipam}
+
+export { CidrSet, formatIpv4Cidr, type Ipv4Cidr, parseIpv4Cidr } from "./nodeipam/cidrset.js";
+export { NODE_IPAM_CONTROLLER, NodeIpamController } from "./nodeipam/controller.js";
+export { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
+export {
+  NODE_EVICTION_PERIOD_MS,
+  NODE_LEASE_NAMESPACE,
+  NODE_LIFECYCLE_CONTROLLER,
+  NodeLifecycleController,
+} from "./nodelifecycle/controller.js";
+export { nodeLifecycleControllerDescriptor } from "./nodelifecycle/descriptor.js";
+export { computeZoneState, getZoneKey, type ZoneState } from "./nodelifecycle/zone.js";
+export {
+  byEvictionAndCreationTimestamp,
+  GC_CHECK_PERIOD_MS,
+  isPodTerminated,
+  POD_GARBAGE_COLLECTOR_CONTROLLER,
+  PodGCController,
+  type PodGCOptions,
+  QUARANTINE_TIME_MS,
+} from "./podgc/controller.js";
+export { podGarbageCollectorControllerDescriptor } from "./podgc/descriptor.js";
+export {
+  getMinTolerationTime,
+  getNoExecuteTaints,
+  TAINT_EVICTION_CONTROLLER,
+  TaintEvictionController,
+} from "./tainteviction/controller.js";
+export { taintEvictionControllerDescriptor } from "./tainteviction/descriptor.js";
+export { TimedWorkerQueue, type WorkArgs } from "./tainteviction/timed-workers.js";
+export {
+  getMatchingTolerations,
+  matchTaint,
+  TaintNodeDiskPressure,
+  TaintNodeMemoryPressure,
+  TaintNodeNetworkUnavailable,
+  TaintNodeNotReady,
+  TaintNodeOutOfService,
+  TaintNodePIDPressure,
+  TaintNodeUnreachable,
+  TaintNodeUnschedulable,
+  taintExists,
+  toleratesTaint,
+} from "./util/taints.js";

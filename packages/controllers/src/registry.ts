@@ -10,7 +10,11 @@ import { cronJobControllerDescriptor } from "./cronjob/index.js";
 import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
 import { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
 import { jobControllerDescriptor } from "./job/index.js";
+import { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
+import { nodeLifecycleControllerDescriptor } from "./nodelifecycle/descriptor.js";
+import { podGarbageCollectorControllerDescriptor } from "./podgc/descriptor.js";
 import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+import { taintEvictionControllerDescriptor } from "./tainteviction/descriptor.js";
 import { ttlAfterFinishedControllerDescriptor } from "./ttlafterfinished/index.js";
 
 export interface ControllerDescriptor {
@@ -29,11 +33,15 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  podGarbageCollectorControllerDescriptor,
   garbageCollectorControllerDescriptor,
   jobControllerDescriptor,
   deploymentControllerDescriptor,
   replicaSetControllerDescriptor,
   cronJobControllerDescriptor,
+  nodeIpamControllerDescriptor,
+  nodeLifecycleControllerDescriptor,
+  taintEvictionControllerDescriptor,
   ttlAfterFinishedControllerDescriptor,
 ];
 
