@@ -34,6 +34,11 @@ export interface ControllerManagerConfig {
   hpaSyncPeriodMs: number;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; "" when unknown. */
   rootCaPem: string;
+  /**
+   * --feature-gates=MaxUnavailableStatefulSet=true (alpha in kube 1.32, off by default): StatefulSet
+   * rolling updates replace up to rollingUpdate.maxUnavailable pods at once instead of one.
+   */
+  maxUnavailableStatefulSet: boolean;
 }
 
 /** kube-controller-manager's default worker counts (its --concurrent-*-syncs flags). */
@@ -76,6 +81,7 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     namespaceSyncPeriodMs: 300_000,
     hpaSyncPeriodMs: 15_000,
     rootCaPem: "",
+    maxUnavailableStatefulSet: false,
   };
 }
 

@@ -12,6 +12,25 @@ export {
   QueueController,
   type QueueControllerOptions,
 } from "./controller.js";
+// daemonset, statefulset and their ControllerRevision history
+export {
+  DaemonSetsController,
+  type DaemonSetsControllerOptions,
+  daemonSetControllerDescriptor,
+} from "./daemonset/daemon-controller.js";
+export type { DaemonSet, DaemonSetSpec, DaemonSetStatus } from "./daemonset/types.js";
+export { nodeShouldRunDaemonPod } from "./daemonset/util.js";
+export {
+  CONTROLLER_REVISION_HASH_LABEL,
+  controllerRevisionName,
+  equalRevision,
+  findEqualRevisions,
+  History,
+  newControllerRevision,
+  sortControllerRevisions,
+} from "./history/controller-history.js";
+export { computeHash, hashControllerRevisionData } from "./history/hash.js";
+export type { ControllerRevision } from "./history/types.js";
 export {
   type ControllerDescriptor,
   controllerDescriptors,
@@ -19,6 +38,8 @@ export {
   unknownControllers,
 } from "./registry.js";
 export { type StartedControllers, startControllers } from "./run.js";
+export { StatefulSetController, statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
+export type { StatefulSet, StatefulSetSpec, StatefulSetStatus } from "./statefulset/types.js";
 export {
   type ClaimOptions,
   claimObjects,

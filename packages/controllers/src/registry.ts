@@ -6,6 +6,8 @@
  */
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
+import { daemonSetControllerDescriptor } from "./daemonset/daemon-controller.js";
+import { statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -23,6 +25,8 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  daemonSetControllerDescriptor,
+  statefulSetControllerDescriptor,
 ];
 
 /** The descriptors `--controllers` turns on (kube's IsControllerEnabled). */
