@@ -1,4 +1,5 @@
 import type { Command } from "./command.js";
+import { controllerManagerCommand } from "./controller-manager.js";
 import { hollowNodesCommand } from "./hollow-nodes.js";
 import { schedulerCommand } from "./scheduler.js";
 import { serverCommand } from "./server.js";
@@ -7,7 +8,12 @@ import { versionCommand } from "./version.js";
 
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
-  [hollowNodesCommand, schedulerCommand, serverCommand, storeCommand, versionCommand].map(
-    (c) => [c.name, c] as const,
-  ),
+  [
+    controllerManagerCommand,
+    hollowNodesCommand,
+    schedulerCommand,
+    serverCommand,
+    storeCommand,
+    versionCommand,
+  ].map((c) => [c.name, c] as const),
 );

@@ -1,11 +1,12 @@
 /**
- * `skiff server`: the API server and, unless --disable-scheduler, the scheduler in the same
- * process (as k3s runs them), the scheduler in a worker thread (scheduler-worker.ts) so that its
- * cycles use the second core instead of the API server's event loop. It reaches the API server
- * over HTTPS on loopback with a client certificate for system:kube-scheduler, exactly as it would
- * from another machine, and elects itself on the kube-system/kube-scheduler Lease (a stable
- * identity per data directory, so a restarted server takes its own lease back at once instead of
- * waiting for it to expire). Its metrics are appended to the API server's /metrics.
+ * `skiff server`: the API server and, unless disabled, the scheduler and the controller manager
+ * in the same process (as k3s runs them), each in a worker thread (component-worker.ts) so their
+ * work uses the second core instead of the API server's event loop. They reach the API server
+ * over HTTPS on loopback with client certificates for system:kube-scheduler and
+ * system:kube-controller-manager, exactly as they would from another machine, and elect
+ * themselves on their kube-system Leases (a stable identity per data directory, so a restarted
+ * server takes its own leases back at once instead of waiting for them to expire). Their metrics
+ * are appended to the API server's /metrics.
  */
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
@@ -13,7 +14,20 @@ import { resolve } from "node:path";
 import type { KubeApiServer } from "@skiff/apiserver";
 import { type Component, Health, once, Readiness } from "@skiff/component-base";
 import type { Registry } from "prom-client";
-import { SchedulerWorker } from "./scheduler-worker-host.js";
+import type { ComponentWorkerData } from "./component-worker.js";
+import { ComponentWorker } from "./component-worker-host.js";
+
+export interface ControlPlaneOptions {
+  scheduler: boolean;
+  controllerManager: boolean;
+  /** kube-controller-manager flags (`--kube-controller-manager-arg`, as k3s). */
+  controllerManagerArgs?: readonly string[];
+}
+
+const LEASES: Record<ComponentWorkerData["kind"], { name: string; commonName: string }> = {
+  scheduler: { name: "kube-scheduler", commonName: "system:kube-scheduler" },
+  "controller-manager": { name: "kube-controller-manager", commonName: "system:kube-controller-manager" },
+};
 
 export class ControlPlane implements Component {
   readonly name = "kube-apiserver";
@@ -21,11 +35,12 @@ export class ControlPlane implements Component {
   readonly metrics: Registry;
   readonly stop: () => Promise<void>;
   private readonly readiness = new Readiness();
-  scheduler: SchedulerWorker | undefined;
+  readonly workers = new Map<ComponentWorkerData["kind"], ComponentWorker>();
+  private stopping = false;
 
   constructor(
     readonly apiserver: KubeApiServer,
-    private readonly opts: { scheduler: boolean },
+    private readonly opts: ControlPlaneOptions,
   ) {
     this.health = apiserver.health ?? new Health();
     this.metrics = apiserver.metrics;
@@ -36,19 +51,32 @@ export class ControlPlane implements Component {
     return this.readiness.promise;
   }
 
+  get scheduler(): ComponentWorker | undefined {
+    return this.workers.get("scheduler");
+  }
+
   describe(): Record<string, unknown> {
-    return { ...this.apiserver.describe(), scheduler: this.scheduler !== undefined };
+    return {
+      ...this.apiserver.describe(),
+      scheduler: this.workers.has("scheduler"),
+      controllerManager: this.workers.has("controller-manager"),
+    };
   }
 
   async start(): Promise<void> {
     try {
       await this.apiserver.start();
       await this.apiserver.ready;
-      if (this.opts.scheduler) {
-        await this.startScheduler();
+      const kinds: ComponentWorkerData["kind"][] = [];
+      if (this.opts.controllerManager) kinds.push("controller-manager");
+      if (this.opts.scheduler) kinds.push("scheduler");
+      await Promise.all(kinds.map((k) => this.startWorker(k)));
+      if (kinds.length > 0) {
         const apiserverMetrics = this.metrics.metrics.bind(this.metrics);
-        this.metrics.metrics = async () =>
-          `${await apiserverMetrics()}${(await this.scheduler?.metricsText()) ?? ""}`;
+        this.metrics.metrics = async () => {
+          const texts = await Promise.all([...this.workers.values()].map((w) => w.metricsText()));
+          return `${await apiserverMetrics()}${texts.join("")}`;
+        };
       }
       this.readiness.resolve();
     } catch (e) {
@@ -58,38 +86,39 @@ export class ControlPlane implements Component {
   }
 
   /**
-   * Starts the scheduler's worker; one that loses its lease has stopped scheduling (kube-scheduler
-   * exits then and is restarted), so a new one campaigns again.
+   * Starts a component's worker; one that loses its lease has stopped working (the upstream
+   * binary exits then and is restarted), so a new one campaigns again.
    */
-  private async startScheduler(): Promise<void> {
+  private async startWorker(kind: ComponentWorkerData["kind"]): Promise<void> {
     const id = createHash("sha256")
       .update(resolve(this.apiserver.options.dataDir))
       .digest("hex")
       .slice(0, 12);
-    const worker = await SchedulerWorker.start({
-      client: this.apiserver.loopbackClientConfig({ commonName: "system:kube-scheduler" }),
+    const lease = LEASES[kind];
+    const worker = await ComponentWorker.start({
+      kind,
+      client: this.apiserver.loopbackClientConfig({ commonName: lease.commonName }),
       leaderElection: {
         leaseDurationMs: 15_000,
         renewDeadlineMs: 10_000,
         retryPeriodMs: 2_000,
         namespace: "kube-system",
-        name: "kube-scheduler",
+        name: lease.name,
         identity: `${hostname()}_${id}`,
       },
+      args: kind === "controller-manager" ? [...(this.opts.controllerManagerArgs ?? [])] : [],
     });
-    this.scheduler = worker;
+    this.workers.set(kind, worker);
     void worker.lost.then(async () => {
       if (this.stopping) return;
       await worker.stop();
-      if (!this.stopping) await this.startScheduler().catch(() => undefined);
+      if (!this.stopping) await this.startWorker(kind).catch(() => undefined);
     });
   }
 
-  private stopping = false;
-
   private async shutdown(): Promise<void> {
     this.stopping = true;
-    await this.scheduler?.stop();
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
     await this.apiserver.stop();
   }
 }

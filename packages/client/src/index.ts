@@ -111,3 +111,15 @@ export {
   type TimerHandle,
   TokenBucket,
 } from "./workqueue/index.js";
+
+// testing: the fake clientset
+
+export {
+  type FakeAction,
+  FakeClient,
+  type FakeClientOptions,
+  type FakeVerb,
+  type Reactor,
+  type ReactorAnswer,
+} from "./testing/fake-client.js";
+export { matchesFieldSelector, ObjectTracker, resourceOf } from "./testing/tracker.js";

@@ -37,9 +37,35 @@ export {
   enabledControllers,
   unknownControllers,
 } from "./registry.js";
+// replicaset: the ReplicaSet controller and the pod helpers other workload controllers share
+export { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+export {
+  BURST_REPLICAS,
+  ReplicaSetController,
+  type ReplicaSetControllerOptions,
+} from "./replicaset/replica-set.js";
+export {
+  calculateStatus as calculateReplicaSetStatus,
+  getPodsToDelete,
+} from "./replicaset/replica-set-utils.js";
+export {
+  REPLICA_SET_KIND,
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
+} from "./replicaset/types.js";
 export { type StartedControllers, startControllers } from "./run.js";
 export { StatefulSetController, statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
 export type { StatefulSet, StatefulSetSpec, StatefulSetStatus } from "./statefulset/types.js";
+export {
+  activePodLess,
+  maxContainerRestarts,
+  POD_DELETION_COST_ANNOTATION,
+  podDeletionCost,
+  sortActivePodsWithRanks,
+} from "./util/active-pods.js";
 export {
   type ClaimOptions,
   claimObjects,
@@ -54,6 +80,19 @@ export {
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
 export {
+  filterActivePods,
+  filterPodsByOwner,
+  getPodReadyCondition,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  orphanPodIndexKeyForNamespace,
+  PodControllerUIDIndex,
+  podControllerUIDIndexFunc,
+  podKey,
+  podReadyTime,
+} from "./util/pod.js";
+export {
   messageOf,
   PodControl,
   type PodTemplateSpec,
@@ -61,3 +100,17 @@ export {
   SLOW_START_INITIAL_BATCH_SIZE,
   slowStartBatch,
 } from "./util/pod-control.js";
+
+// the manager
+
+export { ControllerManagerComponent, type ControllerManagerOptions } from "./component.js";
+export { runControllerManager } from "./main.js";
+export {
+  CONCURRENCY_FLAGS,
+  type ControllerManagerCommandOptions,
+  type ControllerManagerLeaderElection,
+  controllerManagerConfig,
+  controllerManagerFlags,
+  parseControllerManagerArgs,
+  parseControllerManagerFlags,
+} from "./options.js";

@@ -8,8 +8,8 @@
 import type { Node, Pod } from "@skiff/api";
 import { type ApiError, toSelector } from "@skiff/client";
 import { claimObjects, newControllerRef, recheckController } from "../util/controller-ref.js";
+import { isPodAvailable, isPodReady } from "../util/pod.js";
 import { messageOf, SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from "../util/pod-control.js";
-import { isPodAvailable, isPodReady, isPodTerminal } from "../util/podutil.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import { DAEMONSET_KIND, type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } from "./types.js";
 import {
@@ -17,6 +17,7 @@ import {
   compareByCreationTimestampAndPhase,
   createPodTemplate,
   getTargetNodeName,
+  isPodTerminal,
   nodeShouldRunDaemonPod,
   replaceDaemonSetPodNodeNameNodeAffinity,
 } from "./util.js";

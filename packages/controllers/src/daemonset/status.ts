@@ -7,7 +7,7 @@
  */
 import type { Node } from "@skiff/api";
 import { cloneObject } from "@skiff/client";
-import { isPodAvailable, isPodReady } from "../util/podutil.js";
+import { isPodAvailable, isPodReady } from "../util/pod.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import { getNodesToDaemonPods } from "./manage.js";
 import type { DaemonSet, DaemonSetStatus } from "./types.js";

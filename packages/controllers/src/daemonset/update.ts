@@ -7,7 +7,7 @@
  * several new pods are left to the manage loop.
  */
 import type { Node, Pod } from "@skiff/api";
-import { isPodAvailable } from "../util/podutil.js";
+import { isPodAvailable } from "../util/pod.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import { getNodesToDaemonPods, syncNodes } from "./manage.js";
 import type { DaemonSet } from "./types.js";

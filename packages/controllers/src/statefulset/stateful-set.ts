@@ -20,7 +20,7 @@ import { History } from "../history/controller-history.js";
 import type { ControllerRevision } from "../history/types.js";
 import type { ControllerDescriptor } from "../registry.js";
 import { claimObjects, getControllerOf, recheckController } from "../util/controller-ref.js";
-import { isPodReady } from "../util/podutil.js";
+import { isPodReady } from "../util/pod.js";
 import { StatefulPodControl } from "./pod-control.js";
 import { StatefulSetControl } from "./set-control.js";
 import { StatefulSetStatusUpdater } from "./status-updater.js";

@@ -11,8 +11,8 @@ import { newControllerRevision } from "../history/controller-history.js";
 import type { ControllerRevision } from "../history/types.js";
 import { newControllerRef } from "../util/controller-ref.js";
 import { getScaledValueFromIntOrPercent } from "../util/intstr.js";
+import { isPodAvailable, isPodReady } from "../util/pod.js";
 import { podFromTemplate } from "../util/pod-control.js";
-import { isPodAvailable, isPodReady } from "../util/podutil.js";
 import {
   POD_INDEX_LABEL,
   STATEFULSET_KIND,

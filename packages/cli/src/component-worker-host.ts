@@ -1,21 +1,21 @@
 /**
- * The parent's side of scheduler-worker.ts: starts the worker, waits for its ready (or failure),
+ * The parent's side of component-worker.ts: starts the worker, waits for its ready (or failure),
  * asks for its metrics text, and stops it (draining, then terminate() after 20 s).
  */
 import { Worker } from "node:worker_threads";
-import type { FromWorker, SchedulerWorkerData, ToWorker } from "./scheduler-worker.js";
+import type { ComponentWorkerData, FromWorker, ToWorker } from "./component-worker.js";
 
 /** The worker's module next to this one: .ts when running from source (tests), .js when built. */
 const entry = new URL(
-  `./scheduler-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+  `./component-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
   import.meta.url,
 );
 
-export class SchedulerWorker {
+export class ComponentWorker {
   private nextId = 0;
   private readonly pending = new Map<number, (text: string) => void>();
   private readonly exited: Promise<void>;
-  /** Resolves if the scheduler loses its lease (the worker then has stopped scheduling). */
+  /** Resolves if the component loses its lease (the worker then has stopped working). */
   readonly lost: Promise<void>;
 
   private constructor(private readonly worker: Worker) {
@@ -33,17 +33,17 @@ export class SchedulerWorker {
     });
   }
 
-  static async start(data: SchedulerWorkerData): Promise<SchedulerWorker> {
+  static async start(data: ComponentWorkerData): Promise<ComponentWorker> {
     const worker = new Worker(entry, { workerData: data });
-    const w = new SchedulerWorker(worker);
+    const w = new ComponentWorker(worker);
     await new Promise<void>((resolve, reject) => {
       worker.on("message", (m: FromWorker) => {
         if (m.type === "ready") resolve();
-        if (m.type === "failed") reject(new Error(`scheduler: ${m.message}`));
+        if (m.type === "failed") reject(new Error(`${data.kind}: ${m.message}`));
       });
       worker.once("error", reject);
       worker.once("exit", (code) =>
-        reject(new Error(`scheduler worker exited (${code}) before it was ready`)),
+        reject(new Error(`${data.kind} worker exited (${code}) before it was ready`)),
       );
     }).catch(async (e: unknown) => {
       await worker.terminate();

@@ -1,0 +1,84 @@
+/**
+ * A control-plane component of `skiff server` in a worker thread (the scheduler, the controller
+ * manager): its work runs on its own core instead of between the API server's requests
+ * (measured in docs/benchmarks.md). It talks to the API server over HTTPS like any client; the
+ * parent asks it to stop and for its metrics text, and hears when it loses its lease.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { Component } from "@skiff/component-base";
+import type { Registry } from "prom-client";
+
+export interface LeaderElectionData {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  namespace: string;
+  name: string;
+  identity: string;
+}
+
+export interface ComponentWorkerData {
+  kind: "scheduler" | "controller-manager";
+  client: { server: string; ca: string; cert: string; key: string };
+  leaderElection: LeaderElectionData;
+  /** The component's own flags (`--kube-controller-manager-arg` values), parsed in the worker. */
+  args: string[];
+}
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "failed"; message: string }
+  | { type: "lost" }
+  | { type: "metrics"; id: number; text: string }
+  | { type: "stopped" };
+
+export type ToWorker = { type: "stop" } | { type: "metrics"; id: number };
+
+interface Built {
+  component: Component & { metrics: Registry };
+  lost: Promise<void>;
+}
+
+async function build(data: ComponentWorkerData): Promise<Built> {
+  if (data.kind === "scheduler") {
+    const { parseSchedulerConfig, SchedulerComponent } = await import("@skiff/scheduler");
+    const c = new SchedulerComponent({
+      client: data.client,
+      config: parseSchedulerConfig(undefined),
+      leaderElection: data.leaderElection,
+    });
+    return { component: c, lost: c.lost };
+  }
+  const { ControllerManagerComponent, parseControllerManagerArgs } = await import("@skiff/controllers");
+  const o = parseControllerManagerArgs(data.args);
+  const c = new ControllerManagerComponent({
+    client: data.client,
+    controllers: o.controllers,
+    config: { ...o.config, rootCaPem: o.config.rootCaPem === "" ? data.client.ca : o.config.rootCaPem },
+    leaderElection: { ...data.leaderElection, ...o.leaderElection, identity: data.leaderElection.identity },
+  });
+  return { component: c, lost: c.lost };
+}
+
+const port = parentPort;
+if (port === null) throw new Error("component-worker: not in a worker thread");
+const data = workerData as ComponentWorkerData;
+const post = (m: FromWorker) => port.postMessage(m);
+try {
+  const { component, lost } = await build(data);
+  port.on("message", (m: ToWorker) => {
+    if (m.type === "metrics")
+      void component.metrics.metrics().then((text) => post({ type: "metrics", id: m.id, text }));
+    else if (m.type === "stop")
+      void component.stop().finally(() => {
+        post({ type: "stopped" });
+        port.close();
+      });
+  });
+  void lost.then(() => post({ type: "lost" }));
+  await component.start();
+  await component.ready;
+  post({ type: "ready" });
+} catch (e) {
+  post({ type: "failed", message: e instanceof Error ? e.message : String(e) });
+}
