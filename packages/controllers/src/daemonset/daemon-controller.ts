@@ -27,7 +27,12 @@ import { Backoff } from "./backoff.js";
 import { cleanupHistory, constructHistory } from "./history.js";
 import { manage } from "./manage.js";
 import { updateDaemonSetStatus } from "./status.js";
-import { DAEMONSET_KIND, type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } from "./types.js";
+import {
+  DAEMONSET_KIND,
+  type DaemonSet,
+  DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY,
+  SELECTING_ALL_REASON,
+} from "./types.js";
 import { rollingUpdate } from "./update.js";
 import { nodeShouldRunDaemonPod } from "./util.js";
 
@@ -38,11 +43,6 @@ const BACKOFF_GC_INTERVAL_MS = 60_000;
 /** The failed-pod backoff kube-controller-manager gives the controller: 1 s doubling to 15 min. */
 const FAILED_PODS_BACKOFF_INITIAL_MS = 1_000;
 const FAILED_PODS_BACKOFF_MAX_MS = 15 * 60_000;
-
-/** Reasons of the controller's events. */
-export const SELECTING_ALL_REASON = "SelectingAll";
-export const FAILED_DAEMON_POD_REASON = "FailedDaemonPod";
-export const SUCCEEDED_DAEMON_POD_REASON = "SucceededDaemonPod";
 
 const isEmptySelector = (s: LabelSelector | undefined) =>
   s === undefined ||

@@ -6,12 +6,18 @@
  * many deletes, with expectations set first so that the next sync waits for their events.
  */
 import type { Node, Pod } from "@skiff/api";
-import { type ApiError, toSelector } from "@skiff/client";
+import { ApiError, toSelector } from "@skiff/client";
 import { claimObjects, newControllerRef, recheckController } from "../util/controller-ref.js";
 import { isPodAvailable, isPodReady } from "../util/pod.js";
 import { messageOf, SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from "../util/pod-control.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
-import { DAEMONSET_KIND, type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } from "./types.js";
+import {
+  DAEMONSET_KIND,
+  type DaemonSet,
+  DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY,
+  FAILED_DAEMON_POD_REASON,
+  SUCCEEDED_DAEMON_POD_REASON,
+} from "./types.js";
 import {
   allowsSurge,
   compareByCreationTimestampAndPhase,
@@ -112,7 +118,7 @@ export function podsShouldBeOnNode(
       dsc.recorder.event(
         ds,
         "Warning",
-        "FailedDaemonPod",
+        FAILED_DAEMON_POD_REASON,
         `Found failed daemon pod ${pod.metadata.namespace}/${pod.metadata.name} on node ${node.metadata.name}, will try to kill it`,
       );
       podsToDelete.push(pod.metadata.name);
@@ -120,7 +126,7 @@ export function podsShouldBeOnNode(
       dsc.recorder.event(
         ds,
         "Normal",
-        "SucceededDaemonPod",
+        SUCCEEDED_DAEMON_POD_REASON,
         `Found succeeded daemon pod ${pod.metadata.namespace}/${pod.metadata.name} on node ${node.metadata.name}, will try to delete it`,
       );
       podsToDelete.push(pod.metadata.name);
@@ -184,12 +190,11 @@ export async function manage(
   await syncNodes(dsc, ds, podsToDelete, nodesNeedingDaemonPods, hash);
 }
 
-/** Whether a create failed only because the namespace is being deleted (NamespaceTerminatingCause). */
+/** kube's HasStatusCause(err, NamespaceTerminatingCause): the namespace is being deleted. */
 function isNamespaceTerminating(e: unknown): boolean {
-  const details = (e as ApiError | undefined)?.statusObject?.details as
-    | { causes?: { type?: string }[] }
-    | undefined;
-  return (details?.causes ?? []).some((c) => c.type === "NamespaceTerminating");
+  if (!(e instanceof ApiError)) return false;
+  const causes = (e.details as { causes?: { reason?: string }[] } | undefined)?.causes;
+  return causes?.some((c) => c.reason === "NamespaceTerminating") === true;
 }
 
 /**
@@ -221,9 +226,10 @@ export async function syncNodes(
         pod.spec.affinity = replaceDaemonSetPodNodeNameNodeAffinity(pod.spec.affinity, nodeName);
       });
     } catch (e) {
-      dsc.expectations.creationObserved(key);
-      // In a namespace being deleted every create fails: nothing to retry.
+      // In a namespace being deleted every create fails: nothing to retry (and, as kube, the
+      // expectation stays until it expires).
       if (isNamespaceTerminating(e)) return;
+      dsc.expectations.creationObserved(key);
       throw e;
     }
   });

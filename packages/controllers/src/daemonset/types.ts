@@ -42,3 +42,8 @@ export const DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY = "controller-revision-hash";
 
 /** The controller's kind, for controller references and adoption. */
 export const DAEMONSET_KIND = { apiVersion: "apps/v1", kind: "DaemonSet" } as const;
+
+/** Reasons of the controller's events (daemon_controller.go). */
+export const SELECTING_ALL_REASON = "SelectingAll";
+export const FAILED_DAEMON_POD_REASON = "FailedDaemonPod";
+export const SUCCEEDED_DAEMON_POD_REASON = "SucceededDaemonPod";
