@@ -114,3 +114,16 @@ export {
   parseControllerManagerArgs,
   parseControllerManagerFlags,
 } from "./options.js";
+
+// deployment: kube's pkg/controller/deployment
+
+export { DeploymentController } from "./deployment/deployment-controller.js";
+export { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+export type {
+  Deployment,
+  DeploymentCondition,
+  DeploymentSpec,
+  DeploymentStatus,
+  DeploymentStrategy,
+  IntOrString,
+} from "./deployment/types.js";

@@ -7,6 +7,7 @@
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
 import { daemonSetControllerDescriptor } from "./daemonset/daemon-controller.js";
+import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
 import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
 import { statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
 
@@ -27,6 +28,7 @@ export interface ControllerDescriptor {
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
   daemonSetControllerDescriptor,
+  deploymentControllerDescriptor,
   replicaSetControllerDescriptor,
   statefulSetControllerDescriptor,
 ];
