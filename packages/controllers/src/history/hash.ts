@@ -1,8 +1,9 @@
 /**
  * The hashes behind ControllerRevision names and the `controller-revision-hash` label: FNV-32
  * (hash/fnv) over JSON bytes, printed as a decimal number and passed through rand.SafeEncodeString
- * so that a name never spells a word. The JSON is Go's encoding of a map: keys sorted at every
- * level, `<`, `>`, `&`, U+2028 and U+2029 escaped, which is the byte form kube hashes and
+ * so that a name never spells a word. The JSON is Go's encoding of the object decoded into a map:
+ * keys sorted at every level, `<`, `>`, `&`, U+2028 and U+2029 escaped, and (as the Go structs'
+ * omitempty fields) no null, empty object or empty array; that is the byte form kube hashes and
  * compares (a revision's Data.Raw), so two equal templates always give the same bytes.
  */
 
@@ -42,27 +43,32 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+/** Keys sorted; null, empty objects and empty arrays dropped (Go's omitempty). */
 function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
+  if (Array.isArray(v)) return v.map((x) => sortKeys(x) ?? null);
   if (typeof v !== "object" || v === null) return v;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v).sort()) {
-    const x = (v as Record<string, unknown>)[k];
-    if (x !== undefined) out[k] = sortKeys(x);
+    const x = sortKeys((v as Record<string, unknown>)[k]);
+    if (x === undefined || x === null) continue;
+    if (Array.isArray(x) && x.length === 0) continue;
+    if (typeof x === "object" && !Array.isArray(x) && Object.keys(x).length === 0) continue;
+    out[k] = x;
   }
   return out;
 }
 
 /**
- * controller.ComputeHash (pkg/controller/controller_utils.go): FNV-1a of the pod template, then the
- * collision count as 4 little-endian bytes when set. kube hashes the template's Go struct dump
- * (DeepHashObject); Skiff hashes its canonical JSON, so the values differ from kube's while
- * keeping their properties: equal templates, equal hashes; a collision count changes the hash.
+ * controller.ComputeHash (pkg/controller/controller_utils.go): FNV-1a of the pod template, then,
+ * when set, the collision count little-endian in an 8-byte buffer (4 bytes used). kube hashes the
+ * template's Go struct dump (DeepHashObject); Skiff hashes its canonical JSON, so the values
+ * differ from kube's while keeping their properties: equal templates, equal hashes; a collision
+ * count changes the hash.
  */
 export function computeHash(template: unknown, collisionCount?: number): string {
   let h = fnv32a(utf8.encode(canonicalJson(template)));
   if (collisionCount !== undefined) {
-    const le = new Uint8Array(4);
+    const le = new Uint8Array(8);
     new DataView(le.buffer).setUint32(0, collisionCount >>> 0, true);
     h = fnv32a(le, h);
   }

@@ -67,7 +67,12 @@ t.test("canonical JSON: Go's map encoding, keys sorted at every level, HTML esca
     canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: "<&>" } }),
     '{"a":{"c":"\\u003c\\u0026\\u003e","d":[{"y":2,"z":1}]},"b":1}',
   );
-  t.equal(canonicalJson({ a: undefined, b: null }), '{"b":null}');
+  t.equal(
+    canonicalJson({ a: undefined, b: null, c: {}, d: [], e: { f: {} }, g: 0, h: "" }),
+    '{"g":0,"h":""}',
+    "as omitempty",
+  );
+  t.equal(canonicalJson([{}, 1]), "[{},1]", "array elements stay");
 });
 
 t.test(
