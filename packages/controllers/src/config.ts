@@ -43,6 +43,12 @@ export interface ControllerManagerConfig {
   jobPodFailureBackoffMaxMs: number;
   /** job's syncJobBatchPeriod (1 s): pod events for one Job within it make one sync. */
   jobSyncBatchPeriodMs: number;
+
+  /**
+   * --feature-gates=MaxUnavailableStatefulSet=true (alpha in kube 1.32, off by default): StatefulSet
+   * rolling updates replace up to rollingUpdate.maxUnavailable pods at once instead of one.
+   */
+  maxUnavailableStatefulSet: boolean;
 }
 
 /** kube-controller-manager's default worker counts (its --concurrent-*-syncs flags). */
@@ -89,6 +95,8 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     jobPodFailureBackoffMs: 10_000,
     jobPodFailureBackoffMaxMs: 600_000,
     jobSyncBatchPeriodMs: 1_000,
+
+    maxUnavailableStatefulSet: false,
   };
 }
 

@@ -12,6 +12,14 @@ export {
   QueueController,
   type QueueControllerOptions,
 } from "./controller.js";
+// daemonset, statefulset and their ControllerRevision history
+export {
+  DaemonSetsController,
+  type DaemonSetsControllerOptions,
+  daemonSetControllerDescriptor,
+} from "./daemonset/daemon-controller.js";
+export type { DaemonSet, DaemonSetSpec, DaemonSetStatus } from "./daemonset/types.js";
+export { nodeShouldRunDaemonPod } from "./daemonset/util.js";
 export { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
 // garbage collector
 export {
@@ -30,6 +38,17 @@ export {
   type GarbageCollectorOptions,
   GC_RESOURCE_RESYNC_PERIOD_MS,
 } from "./garbagecollector/garbage-collector.js";
+export {
+  CONTROLLER_REVISION_HASH_LABEL,
+  controllerRevisionName,
+  equalRevision,
+  findEqualRevisions,
+  History,
+  newControllerRevision,
+  sortControllerRevisions,
+} from "./history/controller-history.js";
+export { computeHash, hashControllerRevisionData } from "./history/hash.js";
+export type { ControllerRevision } from "./history/types.js";
 export {
   type ControllerDescriptor,
   controllerDescriptors,
@@ -56,6 +75,8 @@ export {
   type ReplicaSetStatus,
 } from "./replicaset/types.js";
 export { type StartedControllers, startControllers } from "./run.js";
+export { StatefulSetController, statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
+export type { StatefulSet, StatefulSetSpec, StatefulSetStatus } from "./statefulset/types.js";
 export {
   activePodLess,
   maxContainerRestarts,

@@ -7,6 +7,7 @@
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
 import { cronJobControllerDescriptor } from "./cronjob/index.js";
+import { daemonSetControllerDescriptor } from "./daemonset/daemon-controller.js";
 import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
 import { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
 import { jobControllerDescriptor } from "./job/index.js";
@@ -14,6 +15,7 @@ import { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
 import { nodeLifecycleControllerDescriptor } from "./nodelifecycle/descriptor.js";
 import { podGarbageCollectorControllerDescriptor } from "./podgc/descriptor.js";
 import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+import { statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
 import { taintEvictionControllerDescriptor } from "./tainteviction/descriptor.js";
 import { ttlAfterFinishedControllerDescriptor } from "./ttlafterfinished/index.js";
 
@@ -35,9 +37,11 @@ export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
   podGarbageCollectorControllerDescriptor,
   garbageCollectorControllerDescriptor,
+  daemonSetControllerDescriptor,
   jobControllerDescriptor,
   deploymentControllerDescriptor,
   replicaSetControllerDescriptor,
+  statefulSetControllerDescriptor,
   cronJobControllerDescriptor,
   nodeIpamControllerDescriptor,
   nodeLifecycleControllerDescriptor,
