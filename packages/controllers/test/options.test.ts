@@ -31,7 +31,11 @@ t.test("flags set the configuration", async (t) => {
     "--node-eviction-rate=0.5",
     "--leader-elect=false",
     "--controllers=*,-deployment-controller",
+    "--enable-garbage-collector=false",
+    "--feature-gates=MaxUnavailableStatefulSet=true",
   ]);
+  t.equal(o.config.enableGarbageCollector, false);
+  t.equal(o.config.maxUnavailableStatefulSet, true);
   t.equal(o.config.nodeMonitorGracePeriodMs, 20_000);
   t.equal(o.config.concurrency.deployment, 9);
   t.equal(o.config.nodeEvictionRate, 0.5);
