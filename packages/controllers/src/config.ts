@@ -34,6 +34,13 @@ export interface ControllerManagerConfig {
   hpaSyncPeriodMs: number;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; "" when unknown. */
   rootCaPem: string;
+  /** --max-endpoints-per-slice (100): the most endpoints the EndpointSlice controller puts in one slice. */
+  maxEndpointsPerSlice: number;
+  /**
+   * --endpoint-updates-batch-period (0): how long the endpoint and EndpointSlice controllers wait
+   * after a pod change before syncing its Services, to batch changes.
+   */
+  endpointUpdatesBatchPeriodMs: number;
 }
 
 /** kube-controller-manager's default worker counts (its --concurrent-*-syncs flags). */
@@ -76,6 +83,8 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     namespaceSyncPeriodMs: 300_000,
     hpaSyncPeriodMs: 15_000,
     rootCaPem: "",
+    maxEndpointsPerSlice: 100,
+    endpointUpdatesBatchPeriodMs: 0,
   };
 }
 
