@@ -6,6 +6,9 @@
  */
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
+import { disruptionControllerDescriptor } from "./disruption/controller.js";
+import { endpointsControllerDescriptor } from "./endpoint/controller.js";
+import { endpointSliceControllerDescriptor } from "./endpointslice/controller.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -23,6 +26,9 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  endpointsControllerDescriptor,
+  endpointSliceControllerDescriptor,
+  disruptionControllerDescriptor,
 ];
 
 /** The descriptors `--controllers` turns on (kube's IsControllerEnabled). */
