@@ -98,6 +98,8 @@ export class KubeApiServer implements Component {
       metrics: this.metrics,
       log: this.log,
       serviceAccountKey: ensureSigningKey(o.dataDir),
+      defaultNotReadyTolerationSeconds: o.defaultNotReadyTolerationSeconds,
+      defaultUnreachableTolerationSeconds: o.defaultUnreachableTolerationSeconds,
     });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     let address: string;

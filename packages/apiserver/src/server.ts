@@ -74,6 +74,9 @@ export interface ApiServerOptions {
   controllers?: false | Omit<ControllerOptions, "scope" | "quotaUsage" | "kubernetesServiceIP" | "log">;
   /** Signs ServiceAccount tokens (kube: --service-account-signing-key-file); a new key if unset. */
   serviceAccountKey?: KeyObject;
+  /** DefaultTolerationSeconds' --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds (300). */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
 }
 
 export interface ApiServer {
@@ -130,7 +133,14 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     store,
     cache,
     storage: (kind) => storage.for(kind),
-    admission: newAdmissionChain({ registry, store, cache, quotaUsage }),
+    admission: newAdmissionChain({
+      registry,
+      store,
+      cache,
+      quotaUsage,
+      defaultNotReadyTolerationSeconds: o.defaultNotReadyTolerationSeconds,
+      defaultUnreachableTolerationSeconds: o.defaultUnreachableTolerationSeconds,
+    }),
     now,
     serviceAccountTokens,
     authorizer: o.authorizer ?? allowAll,

@@ -266,7 +266,14 @@ function attrs(
 }
 
 t.test("admission plugins are registered by name in kube's order", async (t) => {
-  const names = ["NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "ResourceQuota"];
+  const names = [
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "ResourceQuota",
+  ];
   t.same(
     orderedPlugins.map((p) => p.name),
     names,

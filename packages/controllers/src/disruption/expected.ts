@@ -7,8 +7,8 @@
  */
 import type { Pod } from "@skiff/api";
 import { getControllerOf } from "../util/controller-ref.js";
+import { getScaledValueFromIntOrPercent } from "../util/intstr.js";
 import type { PodControllerFinder } from "./finders.js";
-import { getScaledValueFromIntOrPercent } from "./status.js";
 import type { PodDisruptionBudget } from "./types.js";
 
 /**

@@ -1,11 +1,10 @@
 /**
- * The arithmetic and conditions of a PodDisruptionBudget's status: intstr's
- * GetScaledValueFromIntOrPercent, the disruption controller's countHealthyPods and
- * buildDisruptedPodMap, apimachinery's SetStatusCondition, and component-helpers'
- * UpdateDisruptionAllowedCondition / ConditionsAreUpToDate.
+ * The arithmetic and conditions of a PodDisruptionBudget's status: the disruption controller's
+ * countHealthyPods and buildDisruptedPodMap, apimachinery's SetStatusCondition, and
+ * component-helpers' UpdateDisruptionAllowedCondition / ConditionsAreUpToDate.
  */
 import { metav1Time, type Pod } from "@skiff/api";
-import { isPodReady } from "../endpointslice/util/controller-utils.js";
+import { isPodReady } from "../util/pod.js";
 import {
   type Condition,
   DISRUPTION_ALLOWED_CONDITION,
@@ -19,21 +18,6 @@ import {
  * deleted this long after is assumed not to be deleted at all, and counts as healthy again.
  */
 export const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
-
-/**
- * GetScaledValueFromIntOrPercent: a number as is; "N%" of total, rounded up or down. Throws
- * "invalid value for IntOrString: ..." for a string that is not a percentage.
- */
-export function getScaledValueFromIntOrPercent(v: number | string, total: number, roundUp: boolean): number {
-  if (typeof v === "number") return v;
-  if (!v.endsWith("%"))
-    throw new Error("invalid value for IntOrString: invalid type: string is not a percentage");
-  const digits = v.slice(0, -1);
-  if (!/^[+-]?\d+$/.test(digits))
-    throw new Error(`invalid value for IntOrString: invalid value ${JSON.stringify(v)}: not an integer`);
-  const scaled = (Number(digits) * total) / 100;
-  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
-}
 
 const parseTime = (t: string): number => {
   const ms = Date.parse(t);

@@ -6,8 +6,8 @@
 import type { KubeObject, Pod } from "@skiff/api";
 import t, { type Test } from "tap";
 import { DisruptionController } from "../../src/disruption/controller.js";
-import { getScaledValueFromIntOrPercent } from "../../src/disruption/status.js";
 import type { PodDisruptionBudget } from "../../src/disruption/types.js";
+import { getScaledValueFromIntOrPercent } from "../../src/util/intstr.js";
 import { pod } from "../endpointslice/fixtures.js";
 import { type Harness, harness } from "../endpointslice/harness.js";
 

@@ -6,12 +6,10 @@
  */
 import type { Pod } from "@skiff/api";
 import { ApiError, type Lister } from "@skiff/client";
+import { isPodReady } from "../../util/pod.js";
 import type { Endpoint, Service, ServicePort } from "../types.js";
 
-/** podutil.IsPodReady: the Ready condition is True. */
-export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-}
+export { isPodReady } from "../../util/pod.js";
 
 /** podutil.IsPodTerminal: Succeeded or Failed. */
 export function isPodTerminal(pod: Pod): boolean {
