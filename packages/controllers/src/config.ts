@@ -36,6 +36,13 @@ export interface ControllerManagerConfig {
   enableGarbageCollector: boolean;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; "" when unknown. */
   rootCaPem: string;
+  /** --max-endpoints-per-slice (100): the most endpoints the EndpointSlice controller puts in one slice. */
+  maxEndpointsPerSlice: number;
+  /**
+   * --endpoint-updates-batch-period (0): how long the endpoint and EndpointSlice controllers wait
+   * after a pod change before syncing its Services, to batch changes.
+   */
+  endpointUpdatesBatchPeriodMs: number;
   // job, cronjob, ttl-after-finished (no kube flags: kube's package variables, set here for tests)
   /** job's DefaultJobPodFailureBackOff (10 s): the delay before a failed pod's replacement. */
   jobPodFailureBackoffMs: number;
@@ -92,6 +99,8 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     hpaSyncPeriodMs: 15_000,
     enableGarbageCollector: true,
     rootCaPem: "",
+    maxEndpointsPerSlice: 100,
+    endpointUpdatesBatchPeriodMs: 0,
     jobPodFailureBackoffMs: 10_000,
     jobPodFailureBackoffMaxMs: 600_000,
     jobSyncBatchPeriodMs: 1_000,

@@ -221,3 +221,16 @@ export {
   taintExists,
   toleratesTaint,
 } from "./util/taints.js";
+
+// endpoints, EndpointSlices and disruption budgets
+
+export { DisruptionController, disruptionControllerDescriptor } from "./disruption/controller.js";
+export { EndpointsController, endpointsControllerDescriptor } from "./endpoint/controller.js";
+export {
+  CONTROLLER_QUALIFIED_NAME as ENDPOINTSLICE_CONTROLLER_NAME,
+  EndpointSliceController,
+  endpointSliceControllerDescriptor,
+} from "./endpointslice/controller.js";
+export { Reconciler as EndpointSliceReconciler } from "./endpointslice/reconciler.js";
+export type { EndpointSlice, Endpoints, Service } from "./endpointslice/types.js";
+export { EndpointSliceTracker } from "./endpointslice/util/endpointslice-tracker.js";

@@ -9,6 +9,9 @@ import type { Controller } from "./controller.js";
 import { cronJobControllerDescriptor } from "./cronjob/index.js";
 import { daemonSetControllerDescriptor } from "./daemonset/daemon-controller.js";
 import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+import { disruptionControllerDescriptor } from "./disruption/controller.js";
+import { endpointsControllerDescriptor } from "./endpoint/controller.js";
+import { endpointSliceControllerDescriptor } from "./endpointslice/controller.js";
 import { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
 import { jobControllerDescriptor } from "./job/index.js";
 import { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
@@ -35,12 +38,15 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  endpointsControllerDescriptor,
+  endpointSliceControllerDescriptor,
   podGarbageCollectorControllerDescriptor,
   garbageCollectorControllerDescriptor,
   daemonSetControllerDescriptor,
   jobControllerDescriptor,
   deploymentControllerDescriptor,
   replicaSetControllerDescriptor,
+  disruptionControllerDescriptor,
   statefulSetControllerDescriptor,
   cronJobControllerDescriptor,
   nodeIpamControllerDescriptor,
