@@ -142,6 +142,17 @@ export const controllerManagerFlags = new FlagSet({
     default: sec(d.namespaceSyncPeriodMs),
     usage: "The period for syncing namespace life-cycle updates.",
   },
+  "max-endpoints-per-slice": {
+    type: "string",
+    default: String(d.maxEndpointsPerSlice),
+    usage: "The maximum number of endpoints that will be added to an EndpointSlice.",
+  },
+  "endpoint-updates-batch-period": {
+    type: "string",
+    default: `${d.endpointUpdatesBatchPeriodMs / 1000}s`,
+    usage:
+      "The length of endpoint updates batching period. Processing of pod changes will be delayed by this duration.",
+  },
   "enable-garbage-collector": {
     type: "boolean",
     default: true,
@@ -253,6 +264,11 @@ export function controllerManagerConfig(
     namespaceSyncPeriodMs: durationFlag("namespace-sync-period", s("namespace-sync-period")),
     rootCaPem,
     enableGarbageCollector: v["enable-garbage-collector"] !== false,
+    maxEndpointsPerSlice: intFlag("max-endpoints-per-slice", s("max-endpoints-per-slice"), 1, 1000),
+    endpointUpdatesBatchPeriodMs: durationFlag(
+      "endpoint-updates-batch-period",
+      s("endpoint-updates-batch-period"),
+    ),
     maxUnavailableStatefulSet:
       featureGates(String(v["feature-gates"] ?? "")).MaxUnavailableStatefulSet ?? false,
   };
