@@ -1,4 +1,5 @@
 import { apiserverBenchmark } from "./apiserver.js";
+import { densityBenchmark } from "./density.js";
 import { raftBenchmark } from "./raft.js";
 import { raftNodeBenchmark } from "./raft-node.js";
 import { schedulerBenchmark } from "./scheduler.js";
@@ -13,7 +14,12 @@ export interface Benchmark {
 
 /** Every benchmark, by name. */
 export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchmark>(
-  [apiserverBenchmark, raftBenchmark, raftNodeBenchmark, schedulerBenchmark, storeBenchmark].map(
-    (b) => [b.name, b] as const,
-  ),
+  [
+    apiserverBenchmark,
+    densityBenchmark,
+    raftBenchmark,
+    raftNodeBenchmark,
+    schedulerBenchmark,
+    storeBenchmark,
+  ].map((b) => [b.name, b] as const),
 );

@@ -44,6 +44,12 @@ export interface KindDef {
   subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec" | "approval" | "token")[];
   /** Fields kept on a main-resource update when a status subresource exists (status is ignored). */
   hasStatus: boolean;
+  /**
+   * metadata.generation is kept although the kind has no spec: 1 on create, bumped by any change
+   * outside metadata or of the labels (kube's endpointSliceStrategy.PrepareForUpdate, which the
+   * EndpointSlice controller's tracker relies on to tell its own writes from others').
+   */
+  contentGeneration?: boolean;
   /** Fills in defaults in place (pod restartPolicy Always, ...). */
   defaults?(obj: KubeObject): void;
   /** Kind-specific validation of a new object, or of an update against the old one. */

@@ -99,6 +99,8 @@ export class KubeApiServer implements Component {
       log: this.log,
       serviceAccountKey: ensureSigningKey(o.dataDir),
       disableAdmissionPlugins: o.disableAdmissionPlugins,
+      defaultNotReadyTolerationSeconds: o.defaultNotReadyTolerationSeconds,
+      defaultUnreachableTolerationSeconds: o.defaultUnreachableTolerationSeconds,
     });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     let address: string;

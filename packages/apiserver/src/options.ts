@@ -31,6 +31,9 @@ export interface ServerOptions {
   storeLogLevel: string;
   /** kube-apiserver's --disable-admission-plugins: plugins left out of the chain. */
   disableAdmissionPlugins: string[];
+  /** --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds (DefaultTolerationSeconds). */
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
 }
 
 export const serverFlags = new FlagSet({
@@ -103,6 +106,18 @@ export const serverFlags = new FlagSet({
     default: "warn",
     usage: "Log level of the embedded store (debug, info, warn, error, silent).",
   },
+  "default-not-ready-toleration-seconds": {
+    type: "string",
+    default: "300",
+    usage:
+      "Indicates the tolerationSeconds of the toleration for notReady:NoExecute that is added by default to every pod that does not already have such a toleration.",
+  },
+  "default-unreachable-toleration-seconds": {
+    type: "string",
+    default: "300",
+    usage:
+      "Indicates the tolerationSeconds of the toleration for unreachable:NoExecute that is added by default to every pod that does not already have such a toleration.",
+  },
 });
 
 export function parseServerFlags(argv: readonly string[]): ServerOptions {
@@ -130,6 +145,14 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     ),
     storeLogLevel: v["store-log-level"],
     disableAdmissionPlugins: admissionPlugins(v["disable-admission-plugins"]),
+    defaultNotReadyTolerationSeconds: tolerationSecondsFlag(
+      "default-not-ready-toleration-seconds",
+      v["default-not-ready-toleration-seconds"],
+    ),
+    defaultUnreachableTolerationSeconds: tolerationSecondsFlag(
+      "default-unreachable-toleration-seconds",
+      v["default-unreachable-toleration-seconds"],
+    ),
   };
 }
 
@@ -140,6 +163,11 @@ function admissionPlugins(v: string): string[] {
     if (!orderedPlugins.some((p) => p.name === n))
       throw new FlagError(`disable-admission-plugins plugin "${n}" is unknown`);
   return names;
+}
+
+/** A tolerationSeconds flag (kube's int64; Skiff keeps it to what a toleration can hold). */
+function tolerationSecondsFlag(name: string, v: string): number {
+  return intFlag(name, v, 0, 2_147_483_647);
 }
 
 function ipFlag(name: string, v: string | undefined): string | undefined {

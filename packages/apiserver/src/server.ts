@@ -76,6 +76,9 @@ export interface ApiServerOptions {
   disableAdmissionPlugins?: readonly string[];
   /** Signs ServiceAccount tokens (kube: --service-account-signing-key-file); a new key if unset. */
   serviceAccountKey?: KeyObject;
+  /** DefaultTolerationSeconds' --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds (300). */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
 }
 
 export interface ApiServer {
@@ -132,7 +135,17 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     store,
     cache,
     storage: (kind) => storage.for(kind),
-    admission: newAdmissionChain({ registry, store, cache, quotaUsage }, o.disableAdmissionPlugins),
+    admission: newAdmissionChain(
+      {
+        registry,
+        store,
+        cache,
+        quotaUsage,
+        defaultNotReadyTolerationSeconds: o.defaultNotReadyTolerationSeconds,
+        defaultUnreachableTolerationSeconds: o.defaultUnreachableTolerationSeconds,
+      },
+      o.disableAdmissionPlugins,
+    ),
     now,
     serviceAccountTokens,
     authorizer: o.authorizer ?? allowAll,

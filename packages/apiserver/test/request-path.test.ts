@@ -267,7 +267,14 @@ function attrs(
 }
 
 t.test("admission plugins are registered by name in kube's order", async (t) => {
-  const names = ["NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority", "ResourceQuota"];
+  const names = [
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "Priority",
+    "DefaultTolerationSeconds",
+    "ResourceQuota",
+  ];
   t.same(
     orderedPlugins.map((p) => p.name),
     names,
@@ -289,7 +296,7 @@ t.test("admission plugins are registered by name in kube's order", async (t) => 
   t.same(flags.disableAdmissionPlugins, ["ServiceAccount", "Priority"]);
   t.same(
     newAdmissionChain(deps, flags.disableAdmissionPlugins).plugins.map((p) => p.name),
-    ["NamespaceLifecycle", "LimitRanger", "ResourceQuota"],
+    names.filter((n) => n !== "ServiceAccount" && n !== "Priority"),
   );
   t.same(parseServerFlags([]).disableAdmissionPlugins, [], "none by default");
   t.throws(() => parseServerFlags(["--disable-admission-plugins=Nope"]), {

@@ -32,8 +32,30 @@ export interface ControllerManagerConfig {
   namespaceSyncPeriodMs: number;
   /** --horizontal-pod-autoscaler-sync-period (15 s). */
   hpaSyncPeriodMs: number;
+  /** --enable-garbage-collector (true): off, the garbage collector does not start. */
+  enableGarbageCollector: boolean;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; "" when unknown. */
   rootCaPem: string;
+  /** --max-endpoints-per-slice (100): the most endpoints the EndpointSlice controller puts in one slice. */
+  maxEndpointsPerSlice: number;
+  /**
+   * --endpoint-updates-batch-period (0): how long the endpoint and EndpointSlice controllers wait
+   * after a pod change before syncing its Services, to batch changes.
+   */
+  endpointUpdatesBatchPeriodMs: number;
+  // job, cronjob, ttl-after-finished (no kube flags: kube's package variables, set here for tests)
+  /** job's DefaultJobPodFailureBackOff (10 s): the delay before a failed pod's replacement. */
+  jobPodFailureBackoffMs: number;
+  /** job's MaxJobPodFailureBackOff (10 min): the cap of that delay as it doubles. */
+  jobPodFailureBackoffMaxMs: number;
+  /** job's syncJobBatchPeriod (1 s): pod events for one Job within it make one sync. */
+  jobSyncBatchPeriodMs: number;
+
+  /**
+   * --feature-gates=MaxUnavailableStatefulSet=true (alpha in kube 1.32, off by default): StatefulSet
+   * rolling updates replace up to rollingUpdate.maxUnavailable pods at once instead of one.
+   */
+  maxUnavailableStatefulSet: boolean;
 }
 
 /** kube-controller-manager's default worker counts (its --concurrent-*-syncs flags). */
@@ -75,7 +97,15 @@ export function defaultControllerManagerConfig(): ControllerManagerConfig {
     resourceQuotaSyncPeriodMs: 300_000,
     namespaceSyncPeriodMs: 300_000,
     hpaSyncPeriodMs: 15_000,
+    enableGarbageCollector: true,
     rootCaPem: "",
+    maxEndpointsPerSlice: 100,
+    endpointUpdatesBatchPeriodMs: 0,
+    jobPodFailureBackoffMs: 10_000,
+    jobPodFailureBackoffMaxMs: 600_000,
+    jobSyncBatchPeriodMs: 1_000,
+
+    maxUnavailableStatefulSet: false,
   };
 }
 

@@ -25,11 +25,17 @@ export interface QueueControllerOptions {
   /** The work queue's name (the `name` label of workqueue_* metrics), kube's: e.g. "deployment". */
   queueName: string;
   rateLimiter?: RateLimiter<string>;
+  /**
+   * A key that failed this many times in a row is dropped (forgotten) instead of requeued, as
+   * the endpoint controllers' maxRetries; unset: requeued for ever. An event for it queues it again.
+   */
+  maxRetries?: number;
 }
 
 export abstract class QueueController implements Controller {
   readonly queue: RateLimitingQueue<string>;
   protected readonly log: Logger;
+  private readonly maxRetries: number;
 
   constructor(
     readonly name: string,
@@ -43,6 +49,7 @@ export abstract class QueueController implements Controller {
       ...(opts.rateLimiter === undefined ? {} : { rateLimiter: opts.rateLimiter }),
     });
     this.log = ctx.log;
+    this.maxRetries = opts.maxRetries ?? Number.POSITIVE_INFINITY;
   }
 
   /** One step toward the desired state of the object with this key; throw to retry with backoff. */
@@ -75,11 +82,14 @@ export abstract class QueueController implements Controller {
       await this.sync(key);
       this.queue.forget(key);
     } catch (e) {
-      this.log.warn(
-        { controller: this.name, key, err: e instanceof Error ? e.message : String(e) },
-        "error syncing; requeuing with backoff",
-      );
-      this.queue.addRateLimited(key);
+      const err = e instanceof Error ? e.message : String(e);
+      if (this.queue.numRequeues(key) < this.maxRetries) {
+        this.log.warn({ controller: this.name, key, err }, "error syncing; requeuing with backoff");
+        this.queue.addRateLimited(key);
+      } else {
+        this.log.warn({ controller: this.name, key, err }, "retry budget exceeded, dropping the key");
+        this.queue.forget(key);
+      }
     } finally {
       this.queue.done(key);
     }

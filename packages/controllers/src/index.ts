@@ -12,13 +12,78 @@ export {
   QueueController,
   type QueueControllerOptions,
 } from "./controller.js";
+// daemonset, statefulset and their ControllerRevision history
+export {
+  DaemonSetsController,
+  type DaemonSetsControllerOptions,
+  daemonSetControllerDescriptor,
+} from "./daemonset/daemon-controller.js";
+export type { DaemonSet, DaemonSetSpec, DaemonSetStatus } from "./daemonset/types.js";
+export { nodeShouldRunDaemonPod } from "./daemonset/util.js";
+export { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
+// garbage collector
+export {
+  type APIResource,
+  type APIResourceList,
+  DEFAULT_IGNORED_RESOURCES,
+  type DiscoveryInterface,
+  deletableResources,
+  HttpDiscovery,
+  type MonitoredResource,
+  RestMapper,
+  type ServerResources,
+} from "./garbagecollector/discovery.js";
+export {
+  GarbageCollector,
+  type GarbageCollectorOptions,
+  GC_RESOURCE_RESYNC_PERIOD_MS,
+} from "./garbagecollector/garbage-collector.js";
+export {
+  CONTROLLER_REVISION_HASH_LABEL,
+  controllerRevisionName,
+  equalRevision,
+  findEqualRevisions,
+  History,
+  newControllerRevision,
+  sortControllerRevisions,
+} from "./history/controller-history.js";
+export { computeHash, hashControllerRevisionData } from "./history/hash.js";
+export type { ControllerRevision } from "./history/types.js";
 export {
   type ControllerDescriptor,
   controllerDescriptors,
   enabledControllers,
   unknownControllers,
 } from "./registry.js";
+// replicaset: the ReplicaSet controller and the pod helpers other workload controllers share
+export { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
+export {
+  BURST_REPLICAS,
+  ReplicaSetController,
+  type ReplicaSetControllerOptions,
+} from "./replicaset/replica-set.js";
+export {
+  calculateStatus as calculateReplicaSetStatus,
+  getPodsToDelete,
+} from "./replicaset/replica-set-utils.js";
+export {
+  REPLICA_SET_KIND,
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
+} from "./replicaset/types.js";
 export { type StartedControllers, startControllers } from "./run.js";
+export { StatefulSetController, statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
+export type { StatefulSet, StatefulSetSpec, StatefulSetStatus } from "./statefulset/types.js";
+export {
+  activePodLess,
+  maxContainerRestarts,
+  POD_DELETION_COST_ANNOTATION,
+  podDeletionCost,
+  sortActivePodsWithRanks,
+} from "./util/active-pods.js";
 export {
   type ClaimOptions,
   claimObjects,
@@ -32,6 +97,19 @@ export {
   EXPECTATIONS_TIMEOUT_MS,
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
+export {
+  filterActivePods,
+  filterPodsByOwner,
+  getPodReadyCondition,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  orphanPodIndexKeyForNamespace,
+  PodControllerUIDIndex,
+  podControllerUIDIndexFunc,
+  podKey,
+  podReadyTime,
+} from "./util/pod.js";
 export {
   messageOf,
   PodControl,
@@ -55,6 +133,108 @@ export {
   parseControllerManagerFlags,
 } from "./options.js";
 
+// deployment: kube's pkg/controller/deployment
+
+export { DeploymentController } from "./deployment/deployment-controller.js";
+export { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+export type {
+  Deployment,
+  DeploymentCondition,
+  DeploymentSpec,
+  DeploymentStatus,
+  DeploymentStrategy,
+  IntOrString,
+} from "./deployment/types.js";
+
+// job, cronjob, ttl-after-finished: kube's pkg/controller/{job,cronjob,ttlafterfinished}
+
+export {
+  type CronJob,
+  CronJobController,
+  type CronJobSpec,
+  type CronJobStatus,
+  cronJobControllerDescriptor,
+  loadLocation,
+  parseStandard,
+  type Schedule,
+  type Zone,
+} from "./cronjob/index.js";
+export {
+  finishedCondition,
+  isJobFinished,
+  isJobSucceeded,
+  type Job,
+  type JobCondition,
+  JobController,
+  type JobSpec,
+  type JobStatus,
+  jobControllerDescriptor,
+} from "./job/index.js";
+export {
+  TTLAfterFinishedController,
+  ttlAfterFinishedControllerDescriptor,
+} from "./ttlafterfinished/index.js";
+
+// node lifecycle, taint eviction, pod GC, node IPAM: kube's pkg/controller/{nodelifecycle,
+// tainteviction,podgc,nodeipam}
+
+export { CidrSet, formatIpv4Cidr, type Ipv4Cidr, parseIpv4Cidr } from "./nodeipam/cidrset.js";
+export { NODE_IPAM_CONTROLLER, NodeIpamController } from "./nodeipam/controller.js";
+export { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
+export {
+  NODE_EVICTION_PERIOD_MS,
+  NODE_LEASE_NAMESPACE,
+  NODE_LIFECYCLE_CONTROLLER,
+  NodeLifecycleController,
+} from "./nodelifecycle/controller.js";
+export { nodeLifecycleControllerDescriptor } from "./nodelifecycle/descriptor.js";
+export { computeZoneState, getZoneKey, type ZoneState } from "./nodelifecycle/zone.js";
+export {
+  byEvictionAndCreationTimestamp,
+  GC_CHECK_PERIOD_MS,
+  isPodTerminated,
+  POD_GARBAGE_COLLECTOR_CONTROLLER,
+  PodGCController,
+  type PodGCOptions,
+  QUARANTINE_TIME_MS,
+} from "./podgc/controller.js";
+export { podGarbageCollectorControllerDescriptor } from "./podgc/descriptor.js";
+export {
+  getMinTolerationTime,
+  getNoExecuteTaints,
+  TAINT_EVICTION_CONTROLLER,
+  TaintEvictionController,
+} from "./tainteviction/controller.js";
+export { taintEvictionControllerDescriptor } from "./tainteviction/descriptor.js";
+export { TimedWorkerQueue, type WorkArgs } from "./tainteviction/timed-workers.js";
+export {
+  getMatchingTolerations,
+  matchTaint,
+  TaintNodeDiskPressure,
+  TaintNodeMemoryPressure,
+  TaintNodeNetworkUnavailable,
+  TaintNodeNotReady,
+  TaintNodeOutOfService,
+  TaintNodePIDPressure,
+  TaintNodeUnreachable,
+  TaintNodeUnschedulable,
+  taintExists,
+  toleratesTaint,
+} from "./util/taints.js";
+
+// endpoints, EndpointSlices and disruption budgets
+
+export { DisruptionController, disruptionControllerDescriptor } from "./disruption/controller.js";
+export { EndpointsController, endpointsControllerDescriptor } from "./endpoint/controller.js";
+export {
+  CONTROLLER_QUALIFIED_NAME as ENDPOINTSLICE_CONTROLLER_NAME,
+  EndpointSliceController,
+  endpointSliceControllerDescriptor,
+} from "./endpointslice/controller.js";
+export { Reconciler as EndpointSliceReconciler } from "./endpointslice/reconciler.js";
+export type { EndpointSlice, Endpoints, Service } from "./endpointslice/types.js";
+export { EndpointSliceTracker } from "./endpointslice/util/endpointslice-tracker.js";
+
 // namespace, service accounts, root CA, resource quota: the namespace lifecycle's controllers
 
 export { httpNamespaceApi, type NamespaceDeleterApi } from "./namespace/api.js";
@@ -65,9 +245,8 @@ export {
   ResourcesRemainingError,
 } from "./namespace/deleter.js";
 export { namespaceControllerDescriptor } from "./namespace/descriptor.js";
+// (APIResource and APIResourceList: the same shapes as the garbage collector's, exported above.)
 export {
-  type APIResource,
-  type APIResourceList,
   type DiscoverResourcesFn,
   type DiscoveryResult,
   ErrGroupDiscoveryFailed,

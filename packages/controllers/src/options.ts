@@ -142,6 +142,29 @@ export const controllerManagerFlags = new FlagSet({
     default: sec(d.namespaceSyncPeriodMs),
     usage: "The period for syncing namespace life-cycle updates.",
   },
+  "max-endpoints-per-slice": {
+    type: "string",
+    default: String(d.maxEndpointsPerSlice),
+    usage: "The maximum number of endpoints that will be added to an EndpointSlice.",
+  },
+  "endpoint-updates-batch-period": {
+    type: "string",
+    default: `${d.endpointUpdatesBatchPeriodMs / 1000}s`,
+    usage:
+      "The length of endpoint updates batching period. Processing of pod changes will be delayed by this duration.",
+  },
+  "enable-garbage-collector": {
+    type: "boolean",
+    default: true,
+    usage:
+      "Enables the generic garbage collector. MUST be synced with the corresponding flag of the kube-apiserver.",
+  },
+  "feature-gates": {
+    type: "string",
+    default: "",
+    usage:
+      "A set of key=value pairs that describe feature gates for alpha/experimental features. Known: MaxUnavailableStatefulSet=true|false (default false).",
+  },
   "root-ca-file": {
     type: "string",
     usage:
@@ -240,7 +263,31 @@ export function controllerManagerConfig(
     resourceQuotaSyncPeriodMs: durationFlag("resource-quota-sync-period", s("resource-quota-sync-period")),
     namespaceSyncPeriodMs: durationFlag("namespace-sync-period", s("namespace-sync-period")),
     rootCaPem,
+    enableGarbageCollector: v["enable-garbage-collector"] !== false,
+    maxEndpointsPerSlice: intFlag("max-endpoints-per-slice", s("max-endpoints-per-slice"), 1, 1000),
+    endpointUpdatesBatchPeriodMs: durationFlag(
+      "endpoint-updates-batch-period",
+      s("endpoint-updates-batch-period"),
+    ),
+    maxUnavailableStatefulSet:
+      featureGates(String(v["feature-gates"] ?? "")).MaxUnavailableStatefulSet ?? false,
   };
+}
+
+const KNOWN_GATES = ["MaxUnavailableStatefulSet"];
+
+/** --feature-gates as pflag's mapStringBool: key=true|false pairs, unknown gates refused as kube. */
+function featureGates(value: string): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const pair of listFlag(value)) {
+    const [k, v] = pair.split("=", 2) as [string, string | undefined];
+    if (!KNOWN_GATES.includes(k))
+      throw invalidFlag("feature-gates", value, `unrecognized feature gate: ${k}`);
+    if (v !== "true" && v !== "false")
+      throw invalidFlag("feature-gates", value, `invalid value of ${k}=${v ?? ""}, err: strconv.ParseBool`);
+    out[k] = v === "true";
+  }
+  return out;
 }
 
 /** Parses `skiff controller-manager` flags (kubeconfig optional here: `skiff server` passes a client). */

@@ -6,10 +6,25 @@
  */
 import type { ControllerContext } from "./context.js";
 import type { Controller } from "./controller.js";
+import { cronJobControllerDescriptor } from "./cronjob/index.js";
+import { daemonSetControllerDescriptor } from "./daemonset/daemon-controller.js";
+import { deploymentControllerDescriptor } from "./deployment/descriptor.js";
+import { disruptionControllerDescriptor } from "./disruption/controller.js";
+import { endpointsControllerDescriptor } from "./endpoint/controller.js";
+import { endpointSliceControllerDescriptor } from "./endpointslice/controller.js";
+import { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
+import { jobControllerDescriptor } from "./job/index.js";
 import { namespaceControllerDescriptor } from "./namespace/descriptor.js";
+import { nodeIpamControllerDescriptor } from "./nodeipam/descriptor.js";
+import { nodeLifecycleControllerDescriptor } from "./nodelifecycle/descriptor.js";
+import { podGarbageCollectorControllerDescriptor } from "./podgc/descriptor.js";
+import { replicaSetControllerDescriptor } from "./replicaset/descriptor.js";
 import { resourceQuotaControllerDescriptor } from "./resourcequota/descriptor.js";
 import { rootCACertPublisherDescriptor } from "./rootcacertpublisher/descriptor.js";
 import { serviceAccountControllerDescriptor } from "./serviceaccount/descriptor.js";
+import { statefulSetControllerDescriptor } from "./statefulset/stateful-set.js";
+import { taintEvictionControllerDescriptor } from "./tainteviction/descriptor.js";
+import { ttlAfterFinishedControllerDescriptor } from "./ttlafterfinished/index.js";
 
 export interface ControllerDescriptor {
   /** kube 1.32's name, e.g. "deployment-controller". */
@@ -27,9 +42,24 @@ export interface ControllerDescriptor {
 /** Every controller, in the order the manager starts them. */
 export const controllerDescriptors: ControllerDescriptor[] = [
   // controllers: one line each, kept in kube's order of NewControllerDescriptors
+  endpointsControllerDescriptor,
+  endpointSliceControllerDescriptor,
+  podGarbageCollectorControllerDescriptor,
   resourceQuotaControllerDescriptor,
   namespaceControllerDescriptor,
   serviceAccountControllerDescriptor,
+  garbageCollectorControllerDescriptor,
+  daemonSetControllerDescriptor,
+  jobControllerDescriptor,
+  deploymentControllerDescriptor,
+  replicaSetControllerDescriptor,
+  disruptionControllerDescriptor,
+  statefulSetControllerDescriptor,
+  cronJobControllerDescriptor,
+  nodeIpamControllerDescriptor,
+  nodeLifecycleControllerDescriptor,
+  taintEvictionControllerDescriptor,
+  ttlAfterFinishedControllerDescriptor,
   rootCACertPublisherDescriptor,
 ];
 

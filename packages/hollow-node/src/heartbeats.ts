@@ -65,7 +65,7 @@ export class NodeHeartbeats {
 
   /** A visit of the wheel: register, renew the Lease, post the status, as the node is due. */
   visit(n: HollowNode): void {
-    if (n.busy) return;
+    if (n.busy || n.heartbeatsPaused) return;
     if (!n.registered) this.beat(n, () => this.register(n));
     else this.beat(n, () => this.renew(n));
   }

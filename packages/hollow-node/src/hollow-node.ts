@@ -14,6 +14,8 @@ export class HollowNode implements NodeIdentity {
   registered = false;
   /** A registration, renewal or status post is in flight; a visit of the wheel skips the node. */
   busy = false;
+  /** Heartbeats stopped by pauseHeartbeats (a node gone silent, for failover tests). */
+  heartbeatsPaused = false;
   /** Consecutive failed heartbeats (registration, renewal or status); logged on the first. */
   failures = 0;
   /** When the Node was registered by this run (the conditions' lastTransitionTime). */

@@ -80,6 +80,23 @@ export class HollowNodes implements Component {
     return this.nodes.map((n) => n.name);
   }
 
+  /**
+   * Stops (or, with resume, restarts) one node's Lease renewals and status posts, as a kubelet
+   * cut off from the API server: the node lifecycle controller then sees it go silent. Its pods
+   * are still served (their status and the end of their deletion), a simplification.
+   */
+  pauseHeartbeats(nodeName: string, paused = true): void {
+    const n = this.byName.get(nodeName);
+    if (n === undefined) throw new Error(`hollow-node: no node ${nodeName}`);
+    n.heartbeatsPaused = paused;
+    // Back: the status goes with the next renewal, as a kubelet posts a status that changed.
+    if (!paused) n.nextStatusAt = 0;
+  }
+
+  resumeHeartbeats(nodeName: string): void {
+    this.pauseHeartbeats(nodeName, false);
+  }
+
   describe(): Record<string, unknown> {
     return {
       nodes: this.nodes.length,

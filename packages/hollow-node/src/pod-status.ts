@@ -100,3 +100,81 @@ export function isRunningAndReady(pod: Pod): boolean {
 export function isTerminal(pod: Pod): boolean {
   return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
 }
+
+/**
+ * A test knob (no kubelet counterpart): a pod annotated `hollow.skiff.dev/exit-after-ms` "exits"
+ * that long after it started, with `hollow.skiff.dev/exit-code` (default 0), so that Jobs can
+ * finish on hollow nodes. Only for restartPolicy Never, or OnFailure with exit code 0: a real
+ * kubelet would restart the other containers, which a hollow node does not model.
+ */
+export const EXIT_AFTER_MS_ANNOTATION = "hollow.skiff.dev/exit-after-ms";
+export const EXIT_CODE_ANNOTATION = "hollow.skiff.dev/exit-code";
+
+export interface ExitPlan {
+  afterMs: number;
+  code: number;
+}
+
+/** The pod's exit plan, if it asks for one the hollow node can honour. */
+export function exitPlan(pod: Pod): ExitPlan | undefined {
+  const a = pod.metadata.annotations ?? {};
+  const after = a[EXIT_AFTER_MS_ANNOTATION];
+  if (after === undefined || !/^\d+$/.test(after)) return undefined;
+  const codeText = a[EXIT_CODE_ANNOTATION] ?? "0";
+  if (!/^\d+$/.test(codeText)) return undefined;
+  const code = Number(codeText);
+  const policy = (pod.spec as { restartPolicy?: string }).restartPolicy ?? "Always";
+  if (policy === "Never" || (policy === "OnFailure" && code === 0)) return { afterMs: Number(after), code };
+  return undefined;
+}
+
+/**
+ * The status patch of a pod whose containers all exited with `code` at `now`, as the kubelet
+ * reports a terminal pod: phase Succeeded (0) or Failed, Ready and ContainersReady False with
+ * reason PodCompleted (PodFailed), every container terminated (Completed or Error).
+ */
+export function terminatedStatusPatch(pod: Pod, r: RunningPod, now: number, code: number): object {
+  const started = metav1Time(new Date(r.startedAt));
+  const finished = metav1Time(new Date(now));
+  const reason = code === 0 ? "PodCompleted" : "PodFailed";
+  const previous = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
+  const conditions: PodCondition[] = podConditionTypes.map((type) => {
+    const prior = previous.get(type);
+    const stays = type === "Initialized" || type === "PodScheduled";
+    if (stays)
+      return {
+        type,
+        status: "True",
+        lastProbeTime: null,
+        lastTransitionTime: prior?.lastTransitionTime ?? finished,
+      };
+    return { type, status: "False", reason, lastProbeTime: null, lastTransitionTime: finished };
+  });
+  const terminated = (c: Container) => ({
+    name: c.name,
+    state: {
+      terminated: {
+        exitCode: code,
+        reason: code === 0 ? "Completed" : "Error",
+        startedAt: started,
+        finishedAt: finished,
+        containerID: containerID(pod.metadata.uid ?? "", c.name),
+      },
+    },
+    lastState: {},
+    ready: false,
+    restartCount: 0,
+    image: c.image ?? "",
+    imageID: `fake://${c.image ?? ""}`,
+    containerID: containerID(pod.metadata.uid ?? "", c.name),
+    started: false,
+  });
+  return {
+    metadata: { uid: pod.metadata.uid },
+    status: {
+      phase: code === 0 ? "Succeeded" : "Failed",
+      conditions,
+      containerStatuses: pod.spec.containers.map(terminated),
+    },
+  };
+}

@@ -15,7 +15,13 @@ import type { HollowNode } from "./hollow-node.js";
 import { PodIPAllocator } from "./ipam.js";
 import { LimiterClosed, type RequestLimiter } from "./limiter.js";
 import type { HollowMetrics } from "./metrics.js";
-import { isRunningAndReady, isTerminal, runningStatusPatch } from "./pod-status.js";
+import {
+  exitPlan,
+  isRunningAndReady,
+  isTerminal,
+  runningStatusPatch,
+  terminatedStatusPatch,
+} from "./pod-status.js";
 import { WorkQueue } from "./workqueue.js";
 
 /** A pod a hollow node "runs": the IP it holds and when it started. */
@@ -131,12 +137,21 @@ export class PodWorker {
       return;
     }
     const r = this.record(key, pod, node);
-    if (isRunningAndReady(pod)) return;
-    const patch = runningStatusPatch(
-      pod,
-      { hostIP: node.internalIP, podIP: r.ip, startedAt: r.startedAt },
-      this.clock.now(),
-    );
+    const running = isRunningAndReady(pod);
+    const exit = exitPlan(pod);
+    let exitCode: number | undefined;
+    if (exit !== undefined) {
+      // The test knob: the pod "exits" exitAfterMs after it started (see pod-status.ts).
+      const due = r.startedAt + exit.afterMs - this.clock.now();
+      if (due > 0) this.queue.addAfter(key, due);
+      else if (running) exitCode = exit.code;
+    }
+    if (running && exitCode === undefined) return;
+    const at = { hostIP: node.internalIP, podIP: r.ip, startedAt: r.startedAt };
+    const patch =
+      exitCode === undefined
+        ? runningStatusPatch(pod, at, this.clock.now())
+        : terminatedStatusPatch(pod, at, this.clock.now(), exitCode);
     try {
       await this.limiter.run("pod", () =>
         this.pods(pod.metadata.namespace).patch(pod.metadata.name, patch, "strategic", {

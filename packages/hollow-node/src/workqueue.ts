@@ -60,6 +60,11 @@ export class WorkQueue {
     this.queue.add(key);
   }
 
+  /** Adds `key` once `ms` have passed (the earlier time wins if it is already waiting). */
+  addAfter(key: string, ms: number): void {
+    this.queue.addAfter(key, ms);
+  }
+
   /** Drops what is queued and delayed; resolves once no sync is running. */
   async shutDown(): Promise<void> {
     // Keys still queued are dropped, not synced (the client's queue would hand them out still).

@@ -278,6 +278,38 @@ t.test("deleting a pod with the default grace period finishes", async (t) => {
   t.pass("the hollow node deleted it with grace 0");
 });
 
+t.test("a pod annotated to exit after a while ends Succeeded or Failed with its exit code", async (t) => {
+  const exiting = (name: string, code: string): Pod => {
+    const p = newPod(name, `${PREFIX}4`, { restartPolicy: "Never" } as Partial<Pod["spec"]>);
+    p.metadata.annotations = { "hollow.skiff.dev/exit-after-ms": "200", "hollow.skiff.dev/exit-code": code };
+    return p;
+  };
+  await pods.create(exiting("exit-0", "0"));
+  await pods.create(exiting("exit-3", "3"));
+  const phase = (name: string, want: string) =>
+    waitFor(
+      async () => {
+        const p = await pods.get(name);
+        return p.status?.phase === want ? p : undefined;
+      },
+      { what: `pod ${name} ${want}` },
+    );
+  const ok = await phase("exit-0", "Succeeded");
+  const failed = await phase("exit-3", "Failed");
+  t.equal(terminated(ok)?.exitCode, 0);
+  t.equal(terminated(failed)?.exitCode, 3);
+  t.ok(
+    Date.parse(terminated(failed)?.finishedAt ?? "") >= Date.parse(failed.status?.startTime ?? ""),
+    "finished after it started",
+  );
+  await pods.delete("exit-0");
+  await pods.delete("exit-3");
+});
+
+type Terminated = { exitCode?: number; finishedAt?: string };
+const terminated = (p: Pod): Terminated | undefined =>
+  ((p.status?.containerStatuses ?? []) as { state?: { terminated?: Terminated } }[])[0]?.state?.terminated;
+
 t.test("a second run takes the Nodes over and deletes them on exit", async (t) => {
   const before = await nodes.get(`${PREFIX}3`);
   const web2 = await pods.get("web-2");

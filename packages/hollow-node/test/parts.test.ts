@@ -18,7 +18,7 @@ import {
   Wheel,
   WorkQueue,
 } from "../src/index.js";
-import { isRunningAndReady, runningStatusPatch } from "../src/pod-status.js";
+import { exitPlan, isRunningAndReady, runningStatusPatch, terminatedStatusPatch } from "../src/pod-status.js";
 
 /** Timers that fire only when the test moves time on. */
 class ManualClock implements Clock {
@@ -276,4 +276,58 @@ t.test("the pod status patch: Running, Ready, IPs, containers, uid precondition"
   );
   t.notOk(isRunningAndReady(pod));
   t.ok(isRunningAndReady({ ...pod, status: patch.status }), "the patched status reads as done");
+});
+
+t.test("the exit knob: a plan only where no restart is due; the terminal status", async (t) => {
+  const pod = (restartPolicy: string, annotations: Record<string, string>): Pod => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "p", namespace: "ns", uid: "u-2", annotations },
+    spec: { nodeName: "n", restartPolicy, containers: [{ name: "c", image: "img" }] },
+  });
+  const after = { "hollow.skiff.dev/exit-after-ms": "250" };
+  t.same(exitPlan(pod("Never", after)), { afterMs: 250, code: 0 });
+  t.same(exitPlan(pod("Never", { ...after, "hollow.skiff.dev/exit-code": "3" })), { afterMs: 250, code: 3 });
+  t.same(exitPlan(pod("OnFailure", after)), { afterMs: 250, code: 0 });
+  t.equal(
+    exitPlan(pod("OnFailure", { ...after, "hollow.skiff.dev/exit-code": "3" })),
+    undefined,
+    "would restart",
+  );
+  t.equal(exitPlan(pod("Always", after)), undefined);
+  t.equal(exitPlan(pod("Never", {})), undefined);
+  t.equal(exitPlan(pod("Never", { "hollow.skiff.dev/exit-after-ms": "soon" })), undefined);
+
+  const failed = terminatedStatusPatch(
+    pod("Never", after),
+    { hostIP: "h", podIP: "p", startedAt: 0 },
+    2000,
+    3,
+  ) as {
+    status: Pod["status"] & { containerStatuses: { state: { terminated: Record<string, unknown> } }[] };
+  };
+  t.equal(failed.status.phase, "Failed");
+  t.match(failed.status.containerStatuses[0]?.state.terminated, {
+    exitCode: 3,
+    reason: "Error",
+    startedAt: "1970-01-01T00:00:00Z",
+    finishedAt: "1970-01-01T00:00:02Z",
+  });
+  t.match(
+    failed.status.conditions?.find((c) => c.type === "Ready"),
+    { status: "False", reason: "PodFailed" },
+  );
+  const ok = terminatedStatusPatch(
+    pod("Never", after),
+    { hostIP: "h", podIP: "p", startedAt: 0 },
+    2000,
+    0,
+  ) as {
+    status: Pod["status"];
+  };
+  t.equal(ok.status?.phase, "Succeeded");
+  t.match(
+    ok.status?.conditions?.find((c) => c.type === "Ready"),
+    { status: "False", reason: "PodCompleted" },
+  );
 });

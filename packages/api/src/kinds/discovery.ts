@@ -91,6 +91,7 @@ export const endpointSliceKind: KindDef = {
   nameRule: dns1123Subdomain,
   subresources: [],
   hasStatus: false,
+  contentGeneration: true,
   defaults(es) {
     es.endpoints ??= [];
     for (const p of asList(es.ports)) {

@@ -10,6 +10,7 @@ import { StatusError } from "../status.js";
 import type { RegistryStore } from "../storage/registry-store.js";
 import type { WatchCache } from "../storage/watch-cache.js";
 import { AdmissionChain } from "./chain.js";
+import { DefaultTolerationSeconds } from "./default-toleration-seconds.js";
 import type { AdmissionPlugin } from "./interface.js";
 import { LimitRanger } from "./limit-ranger.js";
 import { NamespaceLifecycle } from "./namespace-lifecycle.js";
@@ -23,6 +24,9 @@ export interface PluginDeps {
   store: RegistryStore;
   cache: WatchCache | undefined;
   quotaUsage: QuotaUsage;
+  /** DefaultTolerationSeconds' flags (default 300 s each). */
+  defaultNotReadyTolerationSeconds?: number | undefined;
+  defaultUnreachableTolerationSeconds?: number | undefined;
 }
 
 /** A service account from the watch cache (this server's own writes included), else the store. */
@@ -46,6 +50,14 @@ export const orderedPlugins: readonly { name: string; make(d: PluginDeps): Admis
   { name: "LimitRanger", make: (d) => new LimitRanger(d.registry, d.store, d.cache) },
   { name: "ServiceAccount", make: (d) => new ServiceAccount(serviceAccountLookup(d)) },
   { name: "Priority", make: (d) => new Priority(d.registry, d.store, d.cache) },
+  {
+    name: "DefaultTolerationSeconds",
+    make: (d) =>
+      new DefaultTolerationSeconds({
+        notReadySeconds: d.defaultNotReadyTolerationSeconds,
+        unreachableSeconds: d.defaultUnreachableTolerationSeconds,
+      }),
+  },
   { name: "ResourceQuota", make: (d) => new ResourceQuota(d.quotaUsage) },
 ];
 

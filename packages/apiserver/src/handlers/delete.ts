@@ -4,7 +4,7 @@
  * preconditions are checked against the stored object, then admission, then the storage decides
  * between removing it and marking it (finalizers, a grace period).
  */
-import { apiVersionOf, type FieldError, type KubeObject, notSupported } from "@skiff/api";
+import { apiVersionOf, type FieldError, invalid, type KubeObject, notSupported } from "@skiff/api";
 import type { DeleteOptions } from "../registry/store.js";
 import { badRequest, invalidObject, StatusError } from "../status.js";
 import type { GuardedWrite } from "../storage/registry-store.js";
@@ -28,6 +28,7 @@ function deleteOptions(req: RestRequest): DeleteOptions {
       throw badRequest("gracePeriodSeconds must be an integer");
   } else delete opts.gracePeriodSeconds;
   if (req.query.propagationPolicy !== undefined) opts.propagationPolicy = req.query.propagationPolicy;
+  if (req.query.orphanDependents !== undefined) opts.orphanDependents = req.query.orphanDependents === "true";
   if (req.query.dryRun === "All") opts.dryRun = ["All"];
   validateDeleteOptions(opts);
   return opts;
@@ -39,6 +40,15 @@ function validateDeleteOptions(opts: DeleteOptions): void {
   const policy = opts.propagationPolicy;
   if (policy !== undefined && policy !== null && !["Foreground", "Background", "Orphan"].includes(policy))
     errs.push(notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"]));
+  if (
+    opts.orphanDependents !== undefined &&
+    opts.orphanDependents !== null &&
+    policy !== undefined &&
+    policy !== null
+  )
+    errs.push(
+      invalid("propagationPolicy", policy, "orphanDependents and deletionPropagation cannot be both set"),
+    );
   if (opts.dryRun !== undefined && opts.dryRun !== null) {
     if (!Array.isArray(opts.dryRun)) errs.push(notSupported("dryRun", opts.dryRun, ["All"]));
     else for (const d of opts.dryRun) if (d !== "All") errs.push(notSupported("dryRun", d, ["All"]));

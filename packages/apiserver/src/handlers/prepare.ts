@@ -75,6 +75,8 @@ function specOf(obj: KubeObject): string {
   return JSON.stringify(rest);
 }
 
+const labelsOf = (obj: KubeObject) => JSON.stringify(Object.entries(obj.metadata.labels ?? {}).sort());
+
 export function validate(k: KindDef, obj: KubeObject, old?: KubeObject): void {
   const errs = [
     ...validateObjectMeta(obj.metadata, { namespaced: k.namespaced, nameRule: k.nameRule }),
@@ -123,8 +125,8 @@ export function prepareCreate(
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;
-  // kube-apiserver keeps metadata.generation for kinds with a spec only.
-  if (hasSpec(k)) meta.generation = 1;
+  // kube-apiserver keeps metadata.generation for kinds with a spec (and EndpointSlices) only.
+  if (hasSpec(k) || k.contentGeneration === true) meta.generation = 1;
   else delete meta.generation;
   k.defaults?.(obj);
   // A kind with a status subresource always has a status, empty until a controller fills it.
@@ -165,7 +167,10 @@ export function prepareUpdate(
   }
   k.defaults?.(next);
   if (hasSpec(k)) meta.generation = (old.metadata.generation ?? 1) + (specOf(next) !== specOf(old) ? 1 : 0);
-  else delete meta.generation;
+  else if (k.contentGeneration === true) {
+    const changed = specOf(next) !== specOf(old) || labelsOf(next) !== labelsOf(old);
+    meta.generation = (old.metadata.generation ?? 1) + (changed ? 1 : 0);
+  } else delete meta.generation;
   validate(k, next, old);
   return next;
 }

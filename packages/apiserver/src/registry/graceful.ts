@@ -21,18 +21,43 @@ const bumpGeneration = (meta: KubeObject["metadata"]) => {
   if (meta.generation !== undefined && meta.generation > 0) meta.generation += 1;
 };
 
-/** kube's deletionFinalizersForGarbageCollection: the finalizers a propagation policy asks for. */
+/**
+ * kube's shouldOrphanDependents: the deprecated orphanDependents, else the propagation policy,
+ * else the object's own GC finalizer; Skiff serves no kind whose default is to orphan (kube's
+ * are v1 ReplicationController and the extensions/apps beta workloads).
+ */
+function shouldOrphanDependents(finalizers: readonly string[], opts: DeleteOptions): boolean {
+  if (opts.orphanDependents !== undefined && opts.orphanDependents !== null) return opts.orphanDependents;
+  if (opts.propagationPolicy === "Orphan") return true;
+  if (opts.propagationPolicy === "Background" || opts.propagationPolicy === "Foreground") return false;
+  for (const f of finalizers) {
+    if (f === "orphan") return true;
+    if (f === "foregroundDeletion") return false;
+  }
+  return false;
+}
+
+/** kube's shouldDeleteDependents: Foreground, or a foregroundDeletion finalizer without orphan. */
+function shouldDeleteDependents(finalizers: readonly string[], opts: DeleteOptions): boolean {
+  if (opts.orphanDependents !== undefined && opts.orphanDependents !== null) return false;
+  if (opts.propagationPolicy === "Foreground") return true;
+  if (opts.propagationPolicy === "Background" || opts.propagationPolicy === "Orphan") return false;
+  if (finalizers.includes("orphan")) return false;
+  return finalizers.includes("foregroundDeletion");
+}
+
+/**
+ * kube's deletionFinalizersForGarbageCollection: the object's finalizers with the garbage
+ * collector's two (orphan, foregroundDeletion) replaced by the one the delete asks for, if any
+ * (so Background drops both, and Foreground replaces orphan). Unchanged (same set): the old list.
+ */
 function finalizersFor(old: KubeObject, opts: DeleteOptions): string[] {
-  const finalizers = [...(old.metadata.finalizers ?? [])];
-  const want =
-    opts.propagationPolicy === "Foreground"
-      ? "foregroundDeletion"
-      : opts.propagationPolicy === "Orphan"
-        ? "orphan"
-        : undefined;
-  if (want !== undefined && old.metadata.deletionTimestamp === undefined && !finalizers.includes(want))
-    finalizers.push(want);
-  return finalizers;
+  const current = old.metadata.finalizers ?? [];
+  const next = current.filter((f) => f !== "orphan" && f !== "foregroundDeletion");
+  if (shouldOrphanDependents(current, opts)) next.push("orphan");
+  if (shouldDeleteDependents(current, opts)) next.push("foregroundDeletion");
+  const same = next.length === current.length && next.every((f) => current.includes(f));
+  return same ? [...current] : next;
 }
 
 export function planDelete(strategy: Strategy, old: KubeObject, opts: DeleteOptions, now: Date): DeletePlan {
@@ -64,8 +89,8 @@ export function planDelete(strategy: Strategy, old: KubeObject, opts: DeleteOpti
     }
   }
   const finalizers = finalizersFor(old, opts);
-  const changed = finalizers.length !== (old.metadata.finalizers ?? []).length;
   if (finalizers.length > 0) meta.finalizers = finalizers;
+  else delete meta.finalizers;
   if (!graceful && finalizers.length === 0) return { pending: false, marked: undefined, deleteNow: true };
   if (!graceful) {
     // markAsDeleting: the finalizers' owners see the object going; it goes when they are done.
@@ -78,7 +103,8 @@ export function planDelete(strategy: Strategy, old: KubeObject, opts: DeleteOpti
   return {
     pending: false,
     marked: { ...old, metadata: meta },
-    deleteNow: finalizers.length === 0 && period === 0 && !changed,
+    // kube: no pending finalizer and no grace period left is a removal now.
+    deleteNow: finalizers.length === 0 && period === 0,
   };
 }
 

@@ -19,6 +19,8 @@ import { RETURNS_DELETED_OBJECT, type Strategy } from "./strategy.js";
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
   propagationPolicy?: string;
+  /** Deprecated (kube 1.7): true is Orphan, false is the kind's default; not with propagationPolicy. */
+  orphanDependents?: boolean | null;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: string[];
 }

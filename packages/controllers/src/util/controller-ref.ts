@@ -44,6 +44,11 @@ export interface ClaimOptions<T extends KubeObject> {
    * is gone, has another uid, or is being deleted. Called at most once per claim.
    */
   canAdopt(): Promise<void>;
+  /**
+   * Finalizers an adopted object gets and a released one loses, in the same patch (the
+   * ControllerRefManager's finalizers: the Job's batch.kubernetes.io/job-tracking).
+   */
+  finalizers?: readonly string[];
 }
 
 /**
@@ -89,7 +94,14 @@ export async function claimObjects<T extends KubeObject>(
 
 async function adoptObject<T extends KubeObject>(obj: T, o: ClaimOptions<T>): Promise<T | undefined> {
   const ref = newControllerRef(o.controller, o.gvk);
-  const patch = { metadata: { ownerReferences: [ref], uid: obj.metadata.uid } };
+  const fin = o.finalizers ?? [];
+  const patch = {
+    metadata: {
+      ownerReferences: [ref],
+      uid: obj.metadata.uid,
+      ...(fin.length > 0 ? { finalizers: fin } : {}),
+    },
+  };
   try {
     return await o
       .client(obj.metadata.namespace ?? "")
@@ -105,8 +117,13 @@ async function releaseObject<T extends KubeObject>(
   ownerUid: string,
   o: ClaimOptions<T>,
 ): Promise<void> {
+  const fin = o.finalizers ?? [];
   const patch = {
-    metadata: { ownerReferences: [{ $patch: "delete", uid: ownerUid }], uid: obj.metadata.uid },
+    metadata: {
+      ownerReferences: [{ $patch: "delete", uid: ownerUid }],
+      uid: obj.metadata.uid,
+      ...(fin.length > 0 ? { "$deleteFromPrimitiveList/finalizers": fin } : {}),
+    },
   };
   try {
     await o.client(obj.metadata.namespace ?? "").patch(obj.metadata.name as string, patch, "strategic");

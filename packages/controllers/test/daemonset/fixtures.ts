@@ -1,0 +1,172 @@
+/**
+ * What the DaemonSet unit tests share (the shape of kube's daemon_controller_test.go helpers): a
+ * controller on a FakeClient with a fake clock and a recording event sink, and fixture DaemonSets,
+ * nodes, pods and revisions put into the tracker and the informer caches alike.
+ */
+import type { KubeObject, Node, Pod, Taint } from "@skiff/api";
+import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer } from "@skiff/client";
+import { newControllerContext } from "../../src/context.js";
+import { DaemonSetsController } from "../../src/daemonset/daemon-controller.js";
+import type { DaemonSet } from "../../src/daemonset/types.js";
+import { computeHash } from "../../src/history/hash.js";
+import type { ControllerRevision } from "../../src/history/types.js";
+
+export const T0 = Date.parse("2025-01-01T00:00:00Z");
+export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+export const KEY = "ns/web";
+
+export interface Fixture {
+  client: FakeClient;
+  clock: FakeClock;
+  c: DaemonSetsController;
+  events: CoreEvent[];
+  flushEvents(): Promise<void>;
+  /** Puts objects into the tracker and the informer caches (no event handlers run). */
+  seed(...objs: KubeObject[]): void;
+  /** Removes an object from the informer cache (the tracker keeps whatever it has). */
+  unseed(obj: KubeObject): void;
+  /** What the informers would show now: the tracker's pods and revisions copied into the caches. */
+  observe(): void;
+  pods(): Pod[];
+  ds(): DaemonSet;
+  revisions(): ControllerRevision[];
+  /** The actions of one verb on one resource. */
+  acts(verb: string, resource: string): FakeClient["actions"];
+}
+
+export function newFixture(): Fixture {
+  const clock = new FakeClock(T0);
+  const client = new FakeClient({ now: () => new Date(clock.now()) });
+  const events: CoreEvent[] = [];
+  const sink = async (e: CoreEvent) => {
+    events.push(e);
+    return e;
+  };
+  const broadcaster = new EventBroadcaster({ clock, coreSink: { create: sink, patch: sink } });
+  const ctx = newControllerContext({ client, clock, broadcaster });
+  const c = new DaemonSetsController(ctx);
+  const informer = (kind: string): Informer<KubeObject> => {
+    if (kind === "DaemonSet") return ctx.informers.informerFor("apps/v1", "daemonsets");
+    if (kind === "ControllerRevision") return ctx.informers.informerFor("apps/v1", "controllerrevisions");
+    if (kind === "Node") return ctx.informers.informerFor("v1", "nodes");
+    return ctx.informers.informerFor("v1", "pods");
+  };
+  const f: Fixture = {
+    client,
+    clock,
+    c,
+    events,
+    flushEvents: () => broadcaster.flush(),
+    seed(...objs) {
+      for (const o of objs) informer(o.kind).indexer.add(client.tracker.add(o));
+    },
+    unseed(obj) {
+      informer(obj.kind).indexer.delete(obj);
+    },
+    observe() {
+      for (const kind of ["Pod", "ControllerRevision"]) {
+        const inf = informer(kind);
+        for (const o of inf.indexer.list()) inf.indexer.delete(o);
+      }
+      for (const p of f.pods()) informer("Pod").indexer.add(p);
+      for (const r of f.revisions()) informer("ControllerRevision").indexer.add(r);
+    },
+    pods: () => client.tracker.list("v1", "pods", "ns") as Pod[],
+    ds: () => client.tracker.get("apps/v1", "daemonsets", "ns", "web") as DaemonSet,
+    revisions: () => client.tracker.list("apps/v1", "controllerrevisions", "ns") as ControllerRevision[],
+    acts: (verb, resource) => client.actions.filter((a) => a.verb === verb && a.resource === resource),
+  };
+  return f;
+}
+
+export function newDS(extra: Partial<DaemonSet["spec"]> = {}, image = "agent:1"): DaemonSet {
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "web", namespace: "ns", uid: "uid-web", generation: 1 },
+    spec: {
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "c", image }] } as Pod["spec"],
+      },
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+      revisionHistoryLimit: 10,
+      ...extra,
+    },
+    status: { currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0 },
+  };
+}
+
+/** The hash the controller gives the DaemonSet's present template. */
+export const hashOf = (ds: DaemonSet) => computeHash(ds.spec.template, ds.status?.collisionCount);
+
+export function newNode(name: string, o: { labels?: Record<string, string>; taints?: Taint[] } = {}): Node {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels: { "kubernetes.io/hostname": name, ...o.labels } },
+    spec: o.taints === undefined ? {} : { taints: o.taints },
+  };
+}
+
+export interface PodOpts {
+  /** The template hash label (default: the DaemonSet's present one). */
+  hash?: string;
+  phase?: "Pending" | "Running" | "Succeeded" | "Failed";
+  /** Ready since this time (ms); undefined: not ready. */
+  readySince?: number | undefined;
+  created?: number;
+  deleting?: boolean;
+  /** Not bound yet: only the node affinity names the node. */
+  unbound?: boolean;
+}
+
+export function newDaemonPod(ds: DaemonSet, name: string, node: string, o: PodOpts = {}): Pod {
+  const pod: Pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "ns",
+      uid: `uid-${name}`,
+      labels: { app: "web", "controller-revision-hash": o.hash ?? hashOf(ds) },
+      creationTimestamp: iso(o.created ?? T0 - 3_600_000),
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "DaemonSet",
+          name: "web",
+          uid: "uid-web",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      containers: [{ name: "c", image: "agent:1" }],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: [node] }] }],
+          },
+        },
+      },
+      ...(o.unbound === true ? {} : { nodeName: node }),
+    },
+    status: {
+      phase: o.phase ?? "Running",
+      conditions: [
+        o.readySince === undefined
+          ? { type: "Ready", status: "False" }
+          : { type: "Ready", status: "True", lastTransitionTime: iso(o.readySince) },
+      ],
+    },
+  };
+  if (o.deleting === true) pod.metadata.deletionTimestamp = iso(T0);
+  return pod;
+}
+
+/** A ready pod of the present template. */
+export const readyPod = (ds: DaemonSet, name: string, node: string, o: PodOpts = {}) =>
+  newDaemonPod(ds, name, node, { readySince: T0 - 60_000, ...o });

@@ -1,0 +1,136 @@
+/**
+ * What the ReplicaSet unit tests share (the shape of kube's replica_set_test.go helpers): a
+ * controller on a FakeClient with a fake clock and a recording event sink, and fixture RSs and
+ * pods put into the tracker and the informer caches alike.
+ */
+import type { KubeObject, Pod } from "@skiff/api";
+import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock } from "@skiff/client";
+import { newControllerContext } from "../../src/context.js";
+import { ReplicaSetController } from "../../src/replicaset/replica-set.js";
+import type { ReplicaSet } from "../../src/replicaset/types.js";
+
+export const T0 = Date.parse("2025-01-01T00:00:00Z");
+export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export interface Fixture {
+  client: FakeClient;
+  clock: FakeClock;
+  c: ReplicaSetController;
+  events: CoreEvent[];
+  /** Waits for the recorded events to reach the sink. */
+  flushEvents(): Promise<void>;
+  /** Puts objects into the tracker and the informer caches (no event handlers run). */
+  seed(...objs: KubeObject[]): void;
+  /** The pods in the tracker. */
+  pods(): Pod[];
+  rs(name?: string): ReplicaSet;
+}
+
+export function newFixture(opts: { burstReplicas?: number } = {}): Fixture {
+  const clock = new FakeClock(T0);
+  const client = new FakeClient({ now: () => new Date(clock.now()) });
+  const events: CoreEvent[] = [];
+  const broadcaster = new EventBroadcaster({
+    clock,
+    coreSink: {
+      create: async (e) => {
+        events.push(e);
+        return e;
+      },
+      patch: async (e) => {
+        events.push(e);
+        return e;
+      },
+    },
+  });
+  const ctx = newControllerContext({ client, clock, broadcaster });
+  const c = new ReplicaSetController(ctx, opts);
+  return {
+    client,
+    clock,
+    c,
+    events,
+    flushEvents: () => broadcaster.flush(),
+    seed(...objs) {
+      for (const o of objs) {
+        const stored = client.tracker.add(o);
+        if (o.kind === "Pod") c.podInformer.indexer.add(stored as Pod);
+        else c.rsInformer.indexer.add(stored as ReplicaSet);
+      }
+    },
+    pods: () => client.tracker.list("v1", "pods", "ns") as Pod[],
+    rs: (name = "web") => client.tracker.get("apps/v1", "replicasets", "ns", name) as ReplicaSet,
+  };
+}
+
+export function newRS(name: string, replicas: number, extra: Partial<ReplicaSet["spec"]> = {}): ReplicaSet {
+  return {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: { name, namespace: "ns", uid: `uid-${name}`, generation: 1 },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, tier: "fe" } },
+        spec: { containers: [{ name: "c", image: "busybox" }] } as Pod["spec"],
+      },
+      ...extra,
+    },
+  };
+}
+
+export interface PodOpts {
+  owner?: ReplicaSet | undefined;
+  labels?: Record<string, string>;
+  node?: string;
+  phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+  /** Ready since this time (ms). */
+  readySince?: number;
+  restarts?: number;
+  created?: number;
+  deleting?: boolean;
+  annotations?: Record<string, string>;
+}
+
+export function newPod(name: string, o: PodOpts = {}): Pod {
+  const owner = o.owner;
+  const pod: Pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "ns",
+      uid: `uid-${name}`,
+      labels: o.labels ?? (owner === undefined ? {} : { ...owner.spec.template.metadata?.labels }),
+      creationTimestamp: iso(o.created ?? T0 - 3_600_000),
+    },
+    spec: {
+      containers: [{ name: "c", image: "busybox" }],
+      ...(o.node === undefined ? {} : { nodeName: o.node }),
+    },
+    status: {
+      phase: o.phase ?? "Running",
+      conditions: [
+        o.readySince === undefined
+          ? { type: "Ready", status: "False" }
+          : { type: "Ready", status: "True", lastTransitionTime: iso(o.readySince) },
+      ],
+      containerStatuses: [{ name: "c", restartCount: o.restarts ?? 0 }],
+    },
+  } as Pod;
+  if (owner !== undefined)
+    pod.metadata.ownerReferences = [
+      {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        name: owner.metadata.name,
+        uid: owner.metadata.uid as string,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ];
+  if (o.annotations !== undefined) pod.metadata.annotations = o.annotations;
+  if (o.deleting === true) pod.metadata.deletionTimestamp = iso(T0);
+  return pod;
+}
