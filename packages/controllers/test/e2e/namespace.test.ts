@@ -224,6 +224,6 @@ t.test("a namespace of 1,000 objects is deleted through the API", async (t) => {
   });
   t.comment(
     `namespace gone ${((Date.now() - released) / 1000).toFixed(1)} s after the finalizer was removed ` +
-      `(the controller rechecks after half kube's 15 s finalizer estimate), ${((Date.now() - start) / 1000).toFixed(1)} s in all`,
+      `(the controller looks again at the latest after half kube's 15 s finalizer estimate), ${((Date.now() - start) / 1000).toFixed(1)} s in all`,
   );
 });

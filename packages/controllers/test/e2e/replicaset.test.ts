@@ -10,9 +10,14 @@ import t from "tap";
 import { replicaSetControllerDescriptor } from "../../src/replicaset/descriptor.js";
 import type { ReplicaSetController } from "../../src/replicaset/replica-set.js";
 import type { ReplicaSet } from "../../src/replicaset/types.js";
+import { resourceQuotaControllerDescriptor } from "../../src/resourcequota/descriptor.js";
 import { startCluster } from "./cluster.js";
 
-const c = await startCluster({ nodes: 2, controllers: [replicaSetControllerDescriptor] });
+// The resource quota controller: a quota's raised spec.hard reaches status.hard, which admission reads.
+const c = await startCluster({
+  nodes: 2,
+  controllers: [replicaSetControllerDescriptor, resourceQuotaControllerDescriptor],
+});
 t.teardown(() => c.stop());
 const NS = "rs-e2e";
 await c.namespace(NS);
