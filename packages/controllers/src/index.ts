@@ -44,10 +44,10 @@ export {
   equalRevision,
   findEqualRevisions,
   History,
+  hashControllerRevisionData,
   newControllerRevision,
   sortControllerRevisions,
 } from "./history/controller-history.js";
-export { computeHash, hashControllerRevisionData } from "./history/hash.js";
 export type { ControllerRevision } from "./history/types.js";
 export {
   type ControllerDescriptor,
@@ -97,6 +97,7 @@ export {
   EXPECTATIONS_TIMEOUT_MS,
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
+export { computeHash } from "./util/hash.js";
 export {
   filterActivePods,
   filterPodsByOwner,

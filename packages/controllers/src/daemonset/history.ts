@@ -8,9 +8,9 @@
  */
 import type { Pod } from "@skiff/api";
 import { cloneObject, isAlreadyExists, toSelector } from "@skiff/client";
-import { canonicalJson, computeHash } from "../history/hash.js";
 import type { ControllerRevision } from "../history/types.js";
 import { claimObjects, newControllerRef, recheckController } from "../util/controller-ref.js";
+import { canonicalJson, computeHash } from "../util/hash.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import { getDaemonPods, getNodesToDaemonPods } from "./manage.js";
 import { DAEMONSET_KIND, type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } from "./types.js";

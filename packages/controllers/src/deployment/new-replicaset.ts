@@ -9,6 +9,7 @@
 import type { LabelSelector } from "@skiff/api";
 import { ApiError, cloneObject, isAlreadyExists } from "@skiff/client";
 import { getControllerOf, newControllerRef } from "../util/controller-ref.js";
+import { computeHash } from "../util/hash.js";
 import { messageOf } from "../util/pod-control.js";
 import { type DeploymentSyncer, replicaSetsOf, updateDeploymentStatus } from "./syncer.js";
 import {
@@ -32,7 +33,7 @@ import {
   newDeploymentCondition,
   setDeploymentCondition,
 } from "./util/conditions.js";
-import { computeHash, equalIgnoreHash } from "./util/hash.js";
+import { equalIgnoreHash } from "./util/hash.js";
 import { hasProgressDeadline } from "./util/progress.js";
 import { maxSurge, newRSNewReplicas } from "./util/replicas.js";
 import { findNewReplicaSet, findOldReplicaSets } from "./util/replicasets.js";

@@ -19,7 +19,7 @@ import {
   type Selector,
 } from "@skiff/client";
 import { type GroupVersionKind, getControllerOf, newControllerRef } from "../util/controller-ref.js";
-import { canonicalJson, hashControllerRevisionData } from "./hash.js";
+import { canonicalJson, fnv32, safeEncodeString } from "../util/hash.js";
 import type { ControllerRevision } from "./types.js";
 
 /** history.ControllerRevisionHashLabel: the hash of a revision's data. */
@@ -33,6 +33,18 @@ const MAX_UPDATE_ATTEMPTS = 5;
 /** history.ControllerRevisionName: prefix-hash, the prefix cut to 223 bytes (names are <= 253). */
 export function controllerRevisionName(prefix: string, hash: string): string {
   return `${prefix.length > 223 ? prefix.slice(0, 223) : prefix}-${hash}`;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * history.HashControllerRevision of a revision's data: FNV-1 of its canonical JSON bytes, then
+ * the probe (the collision count) in decimal when set.
+ */
+export function hashControllerRevisionData(data: unknown, probe?: number): string {
+  let h = fnv32(utf8.encode(canonicalJson(data)));
+  if (probe !== undefined) h = fnv32(utf8.encode(String(probe)), h);
+  return safeEncodeString(String(h));
 }
 
 /** history.HashControllerRevision. */

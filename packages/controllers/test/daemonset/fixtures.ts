@@ -8,8 +8,8 @@ import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer 
 import { newControllerContext } from "../../src/context.js";
 import { DaemonSetsController } from "../../src/daemonset/daemon-controller.js";
 import type { DaemonSet } from "../../src/daemonset/types.js";
-import { computeHash } from "../../src/history/hash.js";
 import type { ControllerRevision } from "../../src/history/types.js";
+import { computeHash } from "../../src/util/hash.js";
 
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

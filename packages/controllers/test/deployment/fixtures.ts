@@ -17,8 +17,8 @@ import {
   MAX_REPLICAS_ANNOTATION,
   REVISION_ANNOTATION,
 } from "../../src/deployment/util/annotations.js";
-import { computeHash } from "../../src/deployment/util/hash.js";
 import { newControllerRef } from "../../src/util/controller-ref.js";
+import { computeHash } from "../../src/util/hash.js";
 
 export const NS = "default";
 export const T0 = Date.parse("2025-01-01T00:00:00Z");

@@ -7,7 +7,7 @@ import t from "tap";
 import type { DeploymentStatus } from "../../src/deployment/types.js";
 import { REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION } from "../../src/deployment/util/annotations.js";
 import { getDeploymentCondition, newDeploymentCondition } from "../../src/deployment/util/conditions.js";
-import { computeHash } from "../../src/deployment/util/hash.js";
+import { computeHash } from "../../src/util/hash.js";
 import { Fixture, NS, newDeployment, newPod, newReplicaSet, T0 } from "./fixtures.js";
 
 t.test("a new Deployment gets its ReplicaSet, revision 1 and NewReplicaSetCreated", async (t) => {

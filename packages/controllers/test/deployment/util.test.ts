@@ -11,7 +11,7 @@ import {
   newDeploymentCondition,
   setDeploymentCondition,
 } from "../../src/deployment/util/conditions.js";
-import { computeHash, equalIgnoreHash, fnv32a, safeEncodeString } from "../../src/deployment/util/hash.js";
+import { equalIgnoreHash } from "../../src/deployment/util/hash.js";
 import { deploymentTimedOut } from "../../src/deployment/util/progress.js";
 import {
   getProportion,
@@ -22,6 +22,7 @@ import {
   roundToInt32,
 } from "../../src/deployment/util/replicas.js";
 import { findActiveOrLatest, findNewReplicaSet } from "../../src/deployment/util/replicasets.js";
+import { computeHash, fnv32a, safeEncodeString } from "../../src/util/hash.js";
 import { newDeployment, newReplicaSet, T0 } from "./fixtures.js";
 
 t.test("ResolveFenceposts rounds surge up and unavailable down, never both zero", async (t) => {
