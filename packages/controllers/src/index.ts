@@ -98,6 +98,7 @@ export {
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
 export { computeHash } from "./util/hash.js";
+export type { IntOrString } from "./util/intstr.js";
 export {
   filterActivePods,
   filterPodsByOwner,
@@ -144,7 +145,6 @@ export type {
   DeploymentSpec,
   DeploymentStatus,
   DeploymentStrategy,
-  IntOrString,
 } from "./deployment/types.js";
 
 // job, cronjob, ttl-after-finished: kube's pkg/controller/{job,cronjob,ttlafterfinished}

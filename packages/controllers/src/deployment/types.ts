@@ -4,6 +4,7 @@
  * controller's.
  */
 import type { KubeObject, LabelSelector, ObjectMeta } from "@skiff/api";
+import type { IntOrString } from "../util/intstr.js";
 import type { PodTemplateSpec } from "../util/pod-control.js";
 
 export type {
@@ -12,9 +13,6 @@ export type {
   ReplicaSetSpec,
   ReplicaSetStatus,
 } from "../replicaset/types.js";
-
-/** intstr.IntOrString: 3 or "25%". */
-export type IntOrString = number | string;
 
 export interface RollingUpdateDeployment {
   maxUnavailable?: IntOrString;
