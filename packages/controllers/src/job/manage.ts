@@ -8,9 +8,10 @@
 import type { Pod } from "@skiff/api";
 import { cloneObject, isNotFound, keyOf } from "@skiff/client";
 import { newControllerRef } from "../util/controller-ref.js";
+import { isNamespaceTerminating } from "../util/errors.js";
 import { messageOf, SLOW_START_INITIAL_BATCH_SIZE } from "../util/pod-control.js";
 import { remainingBackoff } from "./backoff.js";
-import { isNamespaceTerminating, type JobDeps, MAX_POD_CREATE_DELETE_PER_SYNC } from "./deps.js";
+import { type JobDeps, MAX_POD_CREATE_DELETE_PER_SYNC } from "./deps.js";
 import {
   addCompletionIndexEnvVariables,
   addIndexFailureCountAnnotation,
