@@ -9,7 +9,7 @@ import type { Node, Pod } from "@skiff/api";
 import { toSelector } from "@skiff/client";
 import { claimObjects, newControllerRef, recheckController } from "../util/controller-ref.js";
 import { isNamespaceTerminating } from "../util/errors.js";
-import { isPodAvailable, isPodReady } from "../util/pod.js";
+import { isPodAvailable, isPodReady, isPodTerminal } from "../util/pod.js";
 import { messageOf, SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from "../util/pod-control.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import {
@@ -24,7 +24,6 @@ import {
   compareByCreationTimestampAndPhase,
   createPodTemplate,
   getTargetNodeName,
-  isPodTerminal,
   nodeShouldRunDaemonPod,
   replaceDaemonSetPodNodeNameNodeAffinity,
 } from "./util.js";

@@ -207,9 +207,3 @@ export function compareByCreationTimestampAndPhase(a: Pod, b: Pod): number {
   if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
 }
-
-/** podutil.IsPodTerminal: Failed or Succeeded. */
-export function isPodTerminal(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase === "Failed" || phase === "Succeeded";
-}

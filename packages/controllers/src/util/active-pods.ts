@@ -12,9 +12,13 @@
  * Times in 6 and 8 are compared on a log2 scale of their age (LogarithmicScaleDown, on by default
  * since kube 1.22), ties broken by uid, so that scale-down spreads over pods of similar age
  * rather than always taking the very newest.
+ *
+ * Also the older controller.ActivePods order the job controller deletes by: the same without
+ * deletion cost and rank, and with plain (not logarithmic) time comparisons.
  */
 import type { Pod } from "@skiff/api";
 import { isPodReady, podReadyTime } from "./pod.js";
+import { parseTime } from "./time.js";
 
 /** kube's PodDeletionCost annotation. */
 export const POD_DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost";
@@ -38,12 +42,6 @@ export function maxContainerRestarts(pod: Pod): number {
   }
   return max;
 }
-
-const timeOf = (s: string | undefined): number | undefined => {
-  if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-};
 
 /** kube's afterOrZero: a missing time sorts first, then the later time. */
 function afterOrZero(t1: number | undefined, t2: number | undefined): boolean {
@@ -91,8 +89,8 @@ export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now:
   const restartsA = maxContainerRestarts(a);
   const restartsB = maxContainerRestarts(b);
   if (restartsA !== restartsB) return restartsA > restartsB;
-  const ca = timeOf(a.metadata.creationTimestamp);
-  const cb = timeOf(b.metadata.creationTimestamp);
+  const ca = parseTime(a.metadata.creationTimestamp);
+  const cb = parseTime(b.metadata.creationTimestamp);
   if (ca !== cb) return youngerFirst(a, ca, b, cb, now);
   return false;
 }
@@ -109,4 +107,40 @@ export function sortActivePodsWithRanks(pods: readonly Pod[], ranks: readonly nu
     return 0;
   });
   return items.map((x) => x.pod);
+}
+
+/**
+ * kube's controller.ActivePods' Less: unassigned < assigned, Pending < Unknown < Running, not
+ * ready < ready, ready for less time < more, more restarts < fewer, newer < older. The smaller
+ * are the ones to delete first.
+ */
+export function activePodsLess(a: Pod, b: Pod): boolean {
+  const nodeA = a.spec.nodeName ?? "";
+  const nodeB = b.spec.nodeName ?? "";
+  if (nodeA !== nodeB && (nodeA === "" || nodeB === "")) return nodeA === "";
+  const phaseA = podPhaseToOrdinal[a.status?.phase ?? ""] ?? 0;
+  const phaseB = podPhaseToOrdinal[b.status?.phase ?? ""] ?? 0;
+  if (phaseA !== phaseB) return phaseA < phaseB;
+  const readyA = isPodReady(a);
+  const readyB = isPodReady(b);
+  if (readyA !== readyB) return !readyA;
+  if (readyA && readyB) {
+    const ta = podReadyTime(a);
+    const tb = podReadyTime(b);
+    if (ta !== tb) return afterOrZero(ta, tb);
+  }
+  const restartsA = maxContainerRestarts(a);
+  const restartsB = maxContainerRestarts(b);
+  if (restartsA !== restartsB) return restartsA > restartsB;
+  const ca = parseTime(a.metadata.creationTimestamp);
+  const cb = parseTime(b.metadata.creationTimestamp);
+  if (ca !== cb) return afterOrZero(ca, cb);
+  return false;
+}
+
+/** sort.Sort(controller.ActivePods(pods)) as an Array.sort comparator. */
+export function compareActivePods(a: Pod, b: Pod): number {
+  if (activePodsLess(a, b)) return -1;
+  if (activePodsLess(b, a)) return 1;
+  return 0;
 }
