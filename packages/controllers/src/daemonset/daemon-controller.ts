@@ -6,23 +6,23 @@
  * old pods within the update strategy's budget (update.ts), prunes old revisions (history.ts) and
  * writes the status (status.ts). Expectations keep it from acting twice while its cache lags.
  */
-import type { LabelSelector, Node, OwnerReference, Pod } from "@skiff/api";
+import type { Node, OwnerReference, Pod } from "@skiff/api";
 import {
   type DeletedFinalStateUnknown,
   type EventRecorder,
   type Informer,
   keyOf,
   type Lister,
-  toSelector,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
 import type { ControllerRevision } from "../history/types.js";
 import type { ControllerDescriptor } from "../registry.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { ControllerExpectations } from "../util/expectations.js";
 import { isPodReady } from "../util/pod.js";
 import { PodControl } from "../util/pod-control.js";
+import { isEmptySelector, nonEmptySelectorMatches } from "../util/selector.js";
 import { Backoff } from "./backoff.js";
 import { cleanupHistory, constructHistory } from "./history.js";
 import { manage } from "./manage.js";
@@ -43,10 +43,6 @@ const BACKOFF_GC_INTERVAL_MS = 60_000;
 /** The failed-pod backoff kube-controller-manager gives the controller: 1 s doubling to 15 min. */
 const FAILED_PODS_BACKOFF_INITIAL_MS = 1_000;
 const FAILED_PODS_BACKOFF_MAX_MS = 15 * 60_000;
-
-const isEmptySelector = (s: LabelSelector | undefined) =>
-  s === undefined ||
-  (Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0);
 
 export interface DaemonSetsControllerOptions {
   /** The failed-pod backoff (tests inject one on a fake clock). */
@@ -168,9 +164,7 @@ export class DaemonSetsController extends QueueController {
 
   /** resolveControllerRef: the DaemonSet a controller reference names, if it is that one (uid). */
   resolveControllerRef(namespace: string, ref: OwnerReference): DaemonSet | undefined {
-    if (ref.kind !== DAEMONSET_KIND.kind) return undefined;
-    const ds = this.dsLister.get(`${namespace}/${ref.name}`);
-    return ds?.metadata.uid === ref.uid ? ds : undefined;
+    return resolveControllerRef(this.dsLister, DAEMONSET_KIND.kind, namespace, ref);
   }
 
   /** GetPodDaemonSets / GetHistoryDaemonSets: the DaemonSets whose selector matches the labels. */
@@ -178,7 +172,7 @@ export class DaemonSetsController extends QueueController {
     return this.dsLister
       .namespace(namespace)
       .list()
-      .filter((ds) => !isEmptySelector(ds.spec.selector) && toSelector(ds.spec.selector).matches(labels));
+      .filter((ds) => nonEmptySelectorMatches(ds.spec.selector, labels));
   }
 
   private addHandlers(

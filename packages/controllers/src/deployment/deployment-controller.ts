@@ -19,7 +19,13 @@ import {
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
-import { claimObjects, getControllerOf, recheckController } from "../util/controller-ref.js";
+import {
+  claimObjects,
+  getControllerOf,
+  recheckController,
+  resolveControllerRef,
+} from "../util/controller-ref.js";
+import { nonEmptySelectorMatches } from "../util/selector.js";
 import { rolloutRecreate } from "./recreate.js";
 import { rolloutRolling } from "./rolling.js";
 import { checkPausedConditions, isScalingEvent, sync, syncStatusOnly } from "./sync.js";
@@ -139,9 +145,7 @@ export class DeploymentController extends QueueController implements DeploymentS
     namespace: string,
     ref: { kind: string; name: string; uid: string },
   ): Deployment | undefined {
-    if (ref.kind !== deploymentGVK.kind) return undefined;
-    const d = this.dLister.namespace(namespace).get(ref.name);
-    return d?.metadata.uid === ref.uid ? d : undefined;
+    return resolveControllerRef(this.dLister, deploymentGVK.kind, namespace, ref);
   }
 
   /** DeploymentLister.GetDeploymentsForReplicaSet: non-empty selectors matching its labels. */
@@ -150,19 +154,15 @@ export class DeploymentController extends QueueController implements DeploymentS
     return this.dLister
       .namespace(rs.metadata.namespace)
       .list()
-      .filter((d) => {
-        if (d.spec?.selector === undefined) return false;
-        const sel = toSelector(d.spec.selector);
-        return !sel.empty() && sel.matches(rs.metadata.labels);
-      });
+      .filter((d) => nonEmptySelectorMatches(d.spec?.selector, rs.metadata.labels));
   }
 
   /** getDeploymentForPod: pod -> its controlling ReplicaSet -> that one's Deployment. */
   private getDeploymentForPod(pod: Pod): Deployment | undefined {
     const ref = getControllerOf(pod);
-    if (ref === undefined || ref.kind !== "ReplicaSet") return undefined;
-    const rs = this.rsLister.namespace(pod.metadata.namespace).get(ref.name);
-    if (rs === undefined || rs.metadata.uid !== ref.uid) return undefined;
+    if (ref === undefined) return undefined;
+    const rs = resolveControllerRef(this.rsLister, "ReplicaSet", pod.metadata.namespace, ref);
+    if (rs === undefined) return undefined;
     const rsRef = getControllerOf(rs);
     return rsRef === undefined ? undefined : this.resolveControllerRef(rs.metadata.namespace, rsRef);
   }

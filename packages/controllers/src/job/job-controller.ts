@@ -23,7 +23,7 @@ import {
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { ControllerExpectations } from "../util/expectations.js";
 import { PodControl } from "../util/pod-control.js";
 import { BackoffStore } from "./backoff.js";
@@ -108,9 +108,7 @@ export class JobController extends QueueController implements JobDeps {
 
   /** The Job in the cache a controller reference points to (same uid), if any. */
   resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string }): Job | undefined {
-    if (ref.kind !== "Job") return undefined;
-    const job = this.jobs.get(`${namespace}/${ref.name}`);
-    return job?.metadata.uid === ref.uid ? job : undefined;
+    return resolveControllerRef(this.jobs, "Job", namespace, ref);
   }
 
   /** getPodJobs: the Jobs whose selector matches an orphan pod (candidates to adopt it). */

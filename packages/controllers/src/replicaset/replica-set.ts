@@ -14,14 +14,14 @@ import {
   OwnerUidIndex,
   OwnerUidIndexFunc,
   splitMetaNamespaceKey,
-  toSelector,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { UIDTrackingControllerExpectations } from "../util/expectations.js";
 import { isPodReady, PodControllerUIDIndex, podControllerUIDIndexFunc, podKey } from "../util/pod.js";
 import { PodControl } from "../util/pod-control.js";
+import { nonEmptySelectorMatches } from "../util/selector.js";
 import { syncReplicaSet } from "./sync.js";
 import { REPLICA_SET_KIND, type ReplicaSet } from "./types.js";
 
@@ -98,9 +98,7 @@ export class ReplicaSetController extends QueueController {
 
   /** kube's resolveControllerRef: the RS a controller reference names, if it is still that one. */
   resolveControllerRef(namespace: string, ref: OwnerReference): ReplicaSet | undefined {
-    if (ref.kind !== REPLICA_SET_KIND.kind) return undefined;
-    const rs = this.rsInformer.indexer.get(`${namespace}/${ref.name}`);
-    return rs?.metadata.uid === ref.uid ? rs : undefined;
+    return resolveControllerRef(this.rsInformer.indexer, REPLICA_SET_KIND.kind, namespace, ref);
   }
 
   /**
@@ -113,10 +111,7 @@ export class ReplicaSetController extends QueueController {
       .lister()
       .namespace(pod.metadata.namespace)
       .list()
-      .filter((rs) => {
-        const sel = toSelector(rs.spec.selector);
-        return !sel.empty() && sel.matches(pod.metadata.labels);
-      });
+      .filter((rs) => nonEmptySelectorMatches(rs.spec.selector, pod.metadata.labels));
     if (rss.length > 1)
       this.log.warn(
         { pod: podKey(pod), replicaSets: rss.map(keyOf) },

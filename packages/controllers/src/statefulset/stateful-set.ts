@@ -19,8 +19,14 @@ import { deletedObject, QueueController } from "../controller.js";
 import { History } from "../history/controller-history.js";
 import type { ControllerRevision } from "../history/types.js";
 import type { ControllerDescriptor } from "../registry.js";
-import { claimObjects, getControllerOf, recheckController } from "../util/controller-ref.js";
+import {
+  claimObjects,
+  getControllerOf,
+  recheckController,
+  resolveControllerRef,
+} from "../util/controller-ref.js";
 import { isPodReady } from "../util/pod.js";
+import { nonEmptySelectorMatches } from "../util/selector.js";
 import { StatefulPodControl } from "./pod-control.js";
 import { StatefulSetControl } from "./set-control.js";
 import { StatefulSetStatusUpdater } from "./status-updater.js";
@@ -101,9 +107,7 @@ export class StatefulSetController extends QueueController {
   }
 
   private resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string }) {
-    if (ref.kind !== STATEFULSET_KIND.kind) return undefined;
-    const set = this.setLister.get(`${namespace}/${ref.name}`);
-    return set?.metadata.uid === ref.uid ? set : undefined;
+    return resolveControllerRef(this.setLister, STATEFULSET_KIND.kind, namespace, ref);
   }
 
   /** getStatefulSetsForPod: the sets whose selector matches the pod's labels. */
@@ -111,12 +115,7 @@ export class StatefulSetController extends QueueController {
     return this.setLister
       .namespace(pod.metadata.namespace)
       .list()
-      .filter((s) => {
-        const sel = s.spec.selector;
-        const empty =
-          Object.keys(sel?.matchLabels ?? {}).length === 0 && (sel?.matchExpressions ?? []).length === 0;
-        return !empty && toSelector(sel).matches(pod.metadata.labels);
-      });
+      .filter((s) => nonEmptySelectorMatches(s.spec.selector, pod.metadata.labels));
   }
 
   private addHandlers(setInformer: Informer<StatefulSet>, podInformer: Informer<Pod>): void {
