@@ -7,11 +7,12 @@ import type { KubeObject, LabelSelector, ObjectMeta } from "@skiff/api";
 import type { IntOrString } from "../util/intstr.js";
 import type { PodTemplateSpec } from "../util/pod-control.js";
 
-export type {
-  ReplicaSet,
-  ReplicaSetCondition,
-  ReplicaSetSpec,
-  ReplicaSetStatus,
+export {
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
 } from "../replicaset/types.js";
 
 export interface RollingUpdateDeployment {
