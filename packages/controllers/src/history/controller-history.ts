@@ -20,7 +20,7 @@ import {
 } from "@skiff/client";
 import { type GroupVersionKind, getControllerOf, newControllerRef } from "../util/controller-ref.js";
 import { canonicalJson, fnv32, safeEncodeString } from "../util/hash.js";
-import type { ControllerRevision } from "./types.js";
+import type { ControllerRevision, TemplatePatch } from "./types.js";
 
 /** history.ControllerRevisionHashLabel: the hash of a revision's data. */
 export const CONTROLLER_REVISION_HASH_LABEL = "controller.kubernetes.io/hash";
@@ -29,6 +29,15 @@ export const CONTROLLER_REVISION_HASH_LABEL = "controller.kubernetes.io/hash";
 const MAX_CREATE_ATTEMPTS = 100;
 /** Conflicts UpdateControllerRevision retries (retry.DefaultBackoff's 5 steps). */
 const MAX_UPDATE_ATTEMPTS = 5;
+
+/**
+ * The data of a DaemonSet's and a StatefulSet's revisions (each controller's getPatch): a
+ * strategic merge patch whose `$patch: replace` puts back the whole spec.template, which is what
+ * `kubectl rollout undo` applies.
+ */
+export function getTemplatePatch(template: object): TemplatePatch {
+  return { spec: { template: { ...cloneObject(template as Record<string, unknown>), $patch: "replace" } } };
+}
 
 /** history.ControllerRevisionName: prefix-hash, the prefix cut to 223 bytes (names are <= 253). */
 export function controllerRevisionName(prefix: string, hash: string): string {
