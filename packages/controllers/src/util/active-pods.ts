@@ -66,8 +66,16 @@ function youngerFirst(a: Pod, ta: number | undefined, b: Pod, tb: number | undef
   return diff < 0;
 }
 
-/** kube's ActivePodsWithRanks.Less: whether pod a should be deleted before pod b. */
-export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now: number): boolean {
+/**
+ * The chain both orders share. `ranks` (ActivePodsWithRanks) adds the deletion cost and the rank
+ * after readiness; `first` says which of two (different) times sorts first.
+ */
+function less(
+  a: Pod,
+  b: Pod,
+  ranks: readonly [number, number] | undefined,
+  first: (ta: number | undefined, tb: number | undefined) => boolean,
+): boolean {
   const nodeA = a.spec.nodeName ?? "";
   const nodeB = b.spec.nodeName ?? "";
   if (nodeA !== nodeB && (nodeA === "" || nodeB === "")) return nodeA === "";
@@ -77,22 +85,29 @@ export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now:
   const readyA = isPodReady(a);
   const readyB = isPodReady(b);
   if (readyA !== readyB) return !readyA;
-  const costA = podDeletionCost(a);
-  const costB = podDeletionCost(b);
-  if (costA !== costB) return costA < costB;
-  if (rankA !== rankB) return rankA > rankB;
+  if (ranks !== undefined) {
+    const costA = podDeletionCost(a);
+    const costB = podDeletionCost(b);
+    if (costA !== costB) return costA < costB;
+    if (ranks[0] !== ranks[1]) return ranks[0] > ranks[1];
+  }
   if (readyA && readyB) {
     const ta = podReadyTime(a);
     const tb = podReadyTime(b);
-    if (ta !== tb) return youngerFirst(a, ta, b, tb, now);
+    if (ta !== tb) return first(ta, tb);
   }
   const restartsA = maxContainerRestarts(a);
   const restartsB = maxContainerRestarts(b);
   if (restartsA !== restartsB) return restartsA > restartsB;
   const ca = parseTime(a.metadata.creationTimestamp);
   const cb = parseTime(b.metadata.creationTimestamp);
-  if (ca !== cb) return youngerFirst(a, ca, b, cb, now);
+  if (ca !== cb) return first(ca, cb);
   return false;
+}
+
+/** kube's ActivePodsWithRanks.Less: whether pod a should be deleted before pod b. */
+export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now: number): boolean {
+  return less(a, b, [rankA, rankB], (ta, tb) => youngerFirst(a, ta, b, tb, now));
 }
 
 /**
@@ -115,27 +130,7 @@ export function sortActivePodsWithRanks(pods: readonly Pod[], ranks: readonly nu
  * are the ones to delete first.
  */
 export function activePodsLess(a: Pod, b: Pod): boolean {
-  const nodeA = a.spec.nodeName ?? "";
-  const nodeB = b.spec.nodeName ?? "";
-  if (nodeA !== nodeB && (nodeA === "" || nodeB === "")) return nodeA === "";
-  const phaseA = podPhaseToOrdinal[a.status?.phase ?? ""] ?? 0;
-  const phaseB = podPhaseToOrdinal[b.status?.phase ?? ""] ?? 0;
-  if (phaseA !== phaseB) return phaseA < phaseB;
-  const readyA = isPodReady(a);
-  const readyB = isPodReady(b);
-  if (readyA !== readyB) return !readyA;
-  if (readyA && readyB) {
-    const ta = podReadyTime(a);
-    const tb = podReadyTime(b);
-    if (ta !== tb) return afterOrZero(ta, tb);
-  }
-  const restartsA = maxContainerRestarts(a);
-  const restartsB = maxContainerRestarts(b);
-  if (restartsA !== restartsB) return restartsA > restartsB;
-  const ca = parseTime(a.metadata.creationTimestamp);
-  const cb = parseTime(b.metadata.creationTimestamp);
-  if (ca !== cb) return afterOrZero(ca, cb);
-  return false;
+  return less(a, b, undefined, afterOrZero);
 }
 
 /** sort.Sort(controller.ActivePods(pods)) as an Array.sort comparator. */
