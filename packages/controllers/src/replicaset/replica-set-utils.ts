@@ -10,6 +10,7 @@ import { sortActivePodsWithRanks } from "../util/active-pods.js";
 import { getCondition, removeCondition, setCondition } from "../util/conditions.js";
 import { isPodActive, isPodAvailable, isPodReady } from "../util/pod.js";
 import { messageOf } from "../util/pod-control.js";
+import { updateStatusWithRetries } from "../util/status-update.js";
 import { REPLICA_SET_REPLICA_FAILURE, type ReplicaSet, type ReplicaSetStatus } from "./types.js";
 
 /** kube's statusUpdateRetries: one fresh GET and a second try after a failed status update. */
@@ -86,17 +87,11 @@ export async function updateReplicaSetStatus(
     sameConditions(cur, newStatus)
   )
     return rs;
-  let target = rs;
-  for (let i = 0; ; i++) {
+  const withStatus = (target: ReplicaSet): ReplicaSet => {
     const status = { ...newStatus, observedGeneration: target.metadata.generation ?? 0 };
-    const next: ReplicaSet = { ...cloneObject(target), apiVersion: "apps/v1", kind: "ReplicaSet", status };
-    try {
-      return await client.updateStatus(next);
-    } catch (e) {
-      if (i >= STATUS_UPDATE_RETRIES) throw e;
-    }
-    target = await client.get(rs.metadata.name);
-  }
+    return { ...target, apiVersion: "apps/v1", kind: "ReplicaSet", status };
+  };
+  return updateStatusWithRetries(client, rs, withStatus, { attempts: STATUS_UPDATE_RETRIES + 1 });
 }
 
 /**
