@@ -321,21 +321,26 @@ t.test("a deleted RS: its expectations go, nothing is done", async (t) => {
   t.same(f.client.actions, []);
 });
 
+const day = 86_400_000;
+const base = { node: "n1", readySince: T0 - day, created: T0 - 2 * day };
+/** Pods that differ in one sort key each from `base`. */
+const orderFixtures = () => [
+  newPod("oldest", { ...base, created: T0 - 10 * day }),
+  newPod("costly-young", {
+    ...base,
+    readySince: T0 - 1_000,
+    annotations: { [POD_DELETION_COST_ANNOTATION]: "100" },
+  }),
+  newPod("restarts", { ...base, restarts: 3 }),
+  newPod("plain", base),
+];
+
 t.test("ActivePodsWithRanks: deletion cost, rank, ready time, restarts, then creation time", async (t) => {
-  const day = 86_400_000;
-  const base = { node: "n1", readySince: T0 - day, created: T0 - 2 * day };
   const pods = [
-    newPod("oldest", { ...base, created: T0 - 10 * day }),
-    newPod("costly-young", {
-      ...base,
-      readySince: T0 - 1_000,
-      annotations: { [POD_DELETION_COST_ANNOTATION]: "100" },
-    }),
+    ...orderFixtures(),
     newPod("cheap", { ...base, annotations: { [POD_DELETION_COST_ANNOTATION]: "-5" } }),
     newPod("crowded", base),
     newPod("young-ready", { ...base, readySince: T0 - 1_000 }),
-    newPod("restarts", { ...base, restarts: 3 }),
-    newPod("plain", base),
   ];
   const ranks = pods.map((p) => (p.metadata.name === "crowded" ? 2 : 0));
   const order = sortActivePodsWithRanks(pods, ranks, T0).map((p) => p.metadata.name);
@@ -352,17 +357,8 @@ t.test("ActivePodsWithRanks: deletion cost, rank, ready time, restarts, then cre
 });
 
 t.test("ActivePods (the Job's order): no cost or rank, plain times", async (t) => {
-  const day = 86_400_000;
-  const base = { node: "n1", readySince: T0 - day, created: T0 - 2 * day };
   const pods = [
-    newPod("oldest", { ...base, created: T0 - 10 * day }),
-    newPod("costly-young", {
-      ...base,
-      readySince: T0 - 1_000,
-      annotations: { [POD_DELETION_COST_ANNOTATION]: "100" },
-    }),
-    newPod("restarts", { ...base, restarts: 3 }),
-    newPod("plain", base),
+    ...orderFixtures(),
     newPod("unready", { node: "n1", created: base.created }),
     newPod("unassigned", { readySince: base.readySince, created: base.created }),
     newPod("pending", { ...base, phase: "Pending" }),
