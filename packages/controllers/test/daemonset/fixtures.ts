@@ -4,12 +4,12 @@
  * nodes, pods and revisions put into the tracker and the informer caches alike.
  */
 import type { KubeObject, Node, Pod, Taint } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer } from "@skiff/client";
-import { newControllerContext } from "../../src/context.js";
+import type { CoreEvent, FakeClient, FakeClock, Informer } from "@skiff/client";
 import { DaemonSetsController } from "../../src/daemonset/daemon-controller.js";
 import type { DaemonSet } from "../../src/daemonset/types.js";
 import type { ControllerRevision } from "../../src/history/types.js";
 import { computeHash } from "../../src/util/hash.js";
+import { newFakeContext } from "../fake-context.js";
 
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -35,15 +35,7 @@ export interface Fixture {
 }
 
 export function newFixture(): Fixture {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const sink = async (e: CoreEvent) => {
-    events.push(e);
-    return e;
-  };
-  const broadcaster = new EventBroadcaster({ clock, coreSink: { create: sink, patch: sink } });
-  const ctx = newControllerContext({ client, clock, broadcaster });
+  const { clock, client, broadcaster, ctx, events } = newFakeContext({ start: T0 });
   const c = new DaemonSetsController(ctx);
   const informer = (kind: string): Informer<KubeObject> => {
     if (kind === "DaemonSet") return ctx.informers.informerFor("apps/v1", "daemonsets");

@@ -369,7 +369,7 @@ t.test("a create refused by a terminating namespace is neither an event nor a co
     details: { causes: [{ reason: "NamespaceTerminating", field: "metadata.namespace" }] },
   });
   f.client.prependReactor("create", "replicasets", () => ({ handled: true, error: refused }));
-  await t.rejects(f.sync(d), { reason: "Forbidden" });
+  await t.rejects(f.sync(d), /being terminated/);
   t.same(f.writes(), [`create replicasets web-${computeHash(d.spec.template)}`], "no status write");
   t.same(await f.eventMessages(), [], "no ReplicaSetCreateError event");
 });

@@ -4,10 +4,10 @@
  * pods put into the tracker and the informer caches alike.
  */
 import type { KubeObject, Pod } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock } from "@skiff/client";
-import { newControllerContext } from "../../src/context.js";
+import type { CoreEvent, FakeClient, FakeClock } from "@skiff/client";
 import { ReplicaSetController } from "../../src/replicaset/replica-set.js";
 import type { ReplicaSet } from "../../src/replicaset/types.js";
+import { newFakeContext } from "../fake-context.js";
 
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -27,23 +27,7 @@ export interface Fixture {
 }
 
 export function newFixture(opts: { burstReplicas?: number } = {}): Fixture {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const broadcaster = new EventBroadcaster({
-    clock,
-    coreSink: {
-      create: async (e) => {
-        events.push(e);
-        return e;
-      },
-      patch: async (e) => {
-        events.push(e);
-        return e;
-      },
-    },
-  });
-  const ctx = newControllerContext({ client, clock, broadcaster });
+  const { clock, client, broadcaster, ctx, events } = newFakeContext({ start: T0 });
   const c = new ReplicaSetController(ctx, opts);
   return {
     client,

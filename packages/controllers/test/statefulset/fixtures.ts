@@ -4,13 +4,13 @@
  * claims and revisions put into the tracker and the informer caches alike.
  */
 import type { KubeObject, PersistentVolumeClaim, Pod } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer } from "@skiff/client";
+import type { CoreEvent, FakeClient, FakeClock, Informer } from "@skiff/client";
 import type { ControllerManagerConfig } from "../../src/config.js";
-import { newControllerContext } from "../../src/context.js";
 import type { ControllerRevision } from "../../src/history/types.js";
 import { StatefulSetController } from "../../src/statefulset/stateful-set.js";
 import type { StatefulSet } from "../../src/statefulset/types.js";
 import { newRevision } from "../../src/statefulset/utils.js";
+import { newFakeContext } from "../fake-context.js";
 
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -43,15 +43,7 @@ const RESOURCES: Record<string, [string, string]> = {
 };
 
 export function newFixture(config: Partial<ControllerManagerConfig> = {}): Fixture {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const sink = async (e: CoreEvent) => {
-    events.push(e);
-    return e;
-  };
-  const broadcaster = new EventBroadcaster({ clock, coreSink: { create: sink, patch: sink } });
-  const ctx = newControllerContext({ client, clock, broadcaster, config });
+  const { clock, client, broadcaster, ctx, events } = newFakeContext({ start: T0, config });
   const c = new StatefulSetController(ctx);
   const informer = (kind: string): Informer<KubeObject> => {
     const [apiVersion, resource] = RESOURCES[kind] as [string, string];
