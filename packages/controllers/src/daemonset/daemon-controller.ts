@@ -20,6 +20,7 @@ import type { ControllerRevision } from "../history/types.js";
 import type { ControllerDescriptor } from "../registry.js";
 import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { ControllerExpectations } from "../util/expectations.js";
+import { dependentUpdate } from "../util/owner-events.js";
 import { isPodReady } from "../util/pod.js";
 import { PodControl } from "../util/pod-control.js";
 import { isEmptySelector, nonEmptySelectorMatches } from "../util/selector.js";
@@ -267,23 +268,16 @@ export class DaemonSetsController extends QueueController {
 
   /** The shared part of updatePod and updateHistory; returns the current owner, if any. */
   private updateOwnedObject<T extends Pod | ControllerRevision>(old: T, cur: T): DaemonSet | undefined {
-    const ns = cur.metadata.namespace ?? "";
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const oldDs = this.resolveControllerRef(ns, oldRef);
-      if (oldDs !== undefined) this.enqueue(oldDs);
-    }
-    if (curRef !== undefined) {
-      const ds = this.resolveControllerRef(ns, curRef);
-      if (ds !== undefined) this.enqueue(ds);
-      return ds;
-    }
-    const labelsChanged = JSON.stringify(cur.metadata.labels) !== JSON.stringify(old.metadata.labels);
-    if (labelsChanged || refChanged)
-      for (const ds of this.daemonSetsSelecting(ns, cur.metadata.labels)) this.enqueue(ds);
-    return undefined;
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (o) => this.daemonSetsSelecting(o.metadata.namespace ?? "", o.metadata.labels),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    if (u.controller !== undefined) this.enqueue(u.controller);
+    for (const ds of u.adopters) this.enqueue(ds);
+    return u.controller;
   }
 
   /** deletePod: a deletion observed for the owner. */

@@ -25,6 +25,7 @@ import {
   recheckController,
   resolveControllerRef,
 } from "../util/controller-ref.js";
+import { dependentUpdate } from "../util/owner-events.js";
 import { nonEmptySelectorMatches } from "../util/selector.js";
 import { rolloutRecreate } from "./recreate.js";
 import { rolloutRolling } from "./rolling.js";
@@ -100,21 +101,15 @@ export class DeploymentController extends QueueController implements DeploymentS
   private updateReplicaSet(old: ReplicaSet, cur: ReplicaSet): void {
     // A resync: nothing changed.
     if (cur.metadata.resourceVersion === old.metadata.resourceVersion) return;
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const d = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (d !== undefined) this.enqueue(d);
-    }
-    if (curRef !== undefined) {
-      const d = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (d !== undefined) this.enqueue(d);
-      return;
-    }
-    const labelsChanged =
-      JSON.stringify(cur.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {});
-    if (labelsChanged || refChanged) for (const d of this.getDeploymentsForReplicaSet(cur)) this.enqueue(d);
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (rs) => this.getDeploymentsForReplicaSet(rs),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    if (u.controller !== undefined) this.enqueue(u.controller);
+    for (const d of u.adopters) this.enqueue(d);
   }
 
   /** deleteReplicaSet: only an owned ReplicaSet matters (orphans are nobody's). */

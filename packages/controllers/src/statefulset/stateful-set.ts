@@ -25,6 +25,7 @@ import {
   recheckController,
   resolveControllerRef,
 } from "../util/controller-ref.js";
+import { dependentUpdate } from "../util/owner-events.js";
 import { isPodReady } from "../util/pod.js";
 import { nonEmptySelectorMatches } from "../util/selector.js";
 import { StatefulPodControl } from "./pod-control.js";
@@ -147,24 +148,21 @@ export class StatefulSetController extends QueueController {
 
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata.resourceVersion === cur.metadata.resourceVersion) return;
-    const labelsChanged = JSON.stringify(old.metadata.labels) !== JSON.stringify(cur.metadata.labels);
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const set = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (set !== undefined) this.enqueue(set);
-    }
-    if (curRef !== undefined) {
-      const set = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (set === undefined) return;
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (p) => this.setsSelecting(p),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    const set = u.controller;
+    if (set !== undefined) {
       this.enqueue(set);
       // A pod just ready is available minReadySeconds later: look again then.
       const minReady = set.spec.minReadySeconds ?? 0;
       if (!isPodReady(old) && isPodReady(cur) && minReady > 0) this.enqueueAfter(set, minReady * 1000);
-      return;
     }
-    if (labelsChanged || refChanged) for (const set of this.setsSelecting(cur)) this.enqueue(set);
+    for (const candidate of u.adopters) this.enqueue(candidate);
   }
 
   private deletePod(obj: Pod, tombstone?: DeletedFinalStateUnknown<Pod>): void {
