@@ -44,10 +44,10 @@ export {
   equalRevision,
   findEqualRevisions,
   History,
+  hashControllerRevisionData,
   newControllerRevision,
   sortControllerRevisions,
 } from "./history/controller-history.js";
-export { computeHash, hashControllerRevisionData } from "./history/hash.js";
 export type { ControllerRevision } from "./history/types.js";
 export {
   type ControllerDescriptor,
@@ -97,6 +97,8 @@ export {
   EXPECTATIONS_TIMEOUT_MS,
   UIDTrackingControllerExpectations,
 } from "./util/expectations.js";
+export { computeHash } from "./util/hash.js";
+export type { IntOrString } from "./util/intstr.js";
 export {
   filterActivePods,
   filterPodsByOwner,
@@ -143,7 +145,6 @@ export type {
   DeploymentSpec,
   DeploymentStatus,
   DeploymentStrategy,
-  IntOrString,
 } from "./deployment/types.js";
 
 // job, cronjob, ttl-after-finished: kube's pkg/controller/{job,cronjob,ttlafterfinished}

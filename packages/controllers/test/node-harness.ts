@@ -6,9 +6,10 @@
  */
 import type { KubeObject, Lease, Node, NodeCondition, Pod, Taint, Toleration } from "@skiff/api";
 import { metav1Time } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, microTime } from "@skiff/client";
+import { type CoreEvent, type FakeClient, type FakeClock, microTime } from "@skiff/client";
 import type { ControllerManagerConfig } from "../src/config.js";
-import { type ControllerContext, newControllerContext } from "../src/context.js";
+import type { ControllerContext } from "../src/context.js";
+import { newFakeContext } from "./fake-context.js";
 
 /** The fake clock's start. */
 export const T0 = Date.parse("2026-03-01T12:00:00Z");
@@ -31,23 +32,13 @@ export interface Harness {
 }
 
 export function harness(objects: KubeObject[], config: Partial<ControllerManagerConfig> = {}): Harness {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ objects, now: () => new Date(clock.now()) });
-  const recorded: CoreEvent[] = [];
-  const broadcaster = new EventBroadcaster({
+  const {
     clock,
-    coreSink: {
-      create: async (e) => {
-        recorded.push(e);
-        return e;
-      },
-      patch: async (e) => {
-        recorded.push(e);
-        return e;
-      },
-    },
-  });
-  const ctx = newControllerContext({ client, clock, config, broadcaster });
+    client,
+    broadcaster,
+    ctx,
+    events: recorded,
+  } = newFakeContext({ start: T0, objects, config });
   return {
     clock,
     client,

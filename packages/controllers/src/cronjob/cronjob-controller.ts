@@ -10,7 +10,7 @@ import { cloneObject, type EventRecorder, type Informer, splitMetaNamespaceKey }
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
 import type { Job } from "../job/types.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { type CronJobSyncState, reconcileActive } from "./active.js";
 import { cleanupFinishedJobs } from "./history.js";
 import { parseStandard, type Schedule } from "./schedule.js";
@@ -49,9 +49,8 @@ export class CronJobController extends QueueController {
   /** resolveControllerRef: the cached CronJob a Job's controller reference points to. */
   private resolveControllerRef(job: Job): CronJob | undefined {
     const ref = getControllerOf(job);
-    if (ref === undefined || ref.kind !== "CronJob") return undefined;
-    const cj = this.cronJobs.get(`${job.metadata.namespace}/${ref.name}`);
-    return cj?.metadata.uid === ref.uid ? cj : undefined;
+    if (ref === undefined) return undefined;
+    return resolveControllerRef(this.cronJobs, "CronJob", job.metadata.namespace ?? "", ref);
   }
 
   private enqueueOwner(job: Job): void {

@@ -8,9 +8,9 @@
  */
 import { metav1Time } from "@skiff/api";
 import { type ClientInterface, type EventRecorder, isAlreadyExists } from "@skiff/client";
-import { isNamespaceTerminating } from "../job/deps.js";
 import type { Job } from "../job/types.js";
 import { getControllerOf } from "../util/controller-ref.js";
+import { isNamespaceTerminating } from "../util/errors.js";
 import { type CronJobSyncState, inActiveList } from "./active.js";
 import { deleteJob } from "./history.js";
 import type { Schedule } from "./schedule.js";

@@ -8,6 +8,7 @@
 import { cloneObject } from "@skiff/client";
 import type { Job } from "../job/types.js";
 import { newControllerRef } from "../util/controller-ref.js";
+import { parseTime } from "../util/time.js";
 import type { Schedule } from "./schedule.js";
 import { CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION, type CronJob } from "./types.js";
 import { loadLocation, type Zone } from "./zone.js";
@@ -16,12 +17,6 @@ import { loadLocation, type Zone } from "./zone.js";
 export const NEXT_SCHEDULE_DELTA_MS = 100;
 
 export type MissedSchedules = "none" | "few" | "many";
-
-const time = (s: string | undefined): number | undefined => {
-  if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-};
 
 export interface MostRecent {
   /** The last schedule time, or the creation time. */
@@ -42,8 +37,8 @@ export function mostRecentScheduleTime(
   schedule: Schedule,
   includeStartingDeadlineSeconds: boolean,
 ): MostRecent {
-  let earliestTime = time(cj.metadata.creationTimestamp) ?? 0;
-  const last = time(cj.status?.lastScheduleTime);
+  let earliestTime = parseTime(cj.metadata.creationTimestamp) ?? 0;
+  const last = parseTime(cj.status?.lastScheduleTime);
   if (last !== undefined) earliestTime = last;
   const sds = cj.spec.startingDeadlineSeconds;
   if (includeStartingDeadlineSeconds && typeof sds === "number") {
@@ -144,8 +139,8 @@ export function getJobFromTemplate(cj: CronJob, scheduledTime: number): Job {
 
 /** byJobStartTime: started before not started, earlier first, then by name. */
 export function compareByJobStartTime(a: Job, b: Job): number {
-  const sa = time(a.status?.startTime);
-  const sb = time(b.status?.startTime);
+  const sa = parseTime(a.status?.startTime);
+  const sb = parseTime(b.status?.startTime);
   if (sa === undefined && sb !== undefined) return 1;
   if (sa !== undefined && sb === undefined) return -1;
   if (sa === sb) return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;

@@ -6,23 +6,24 @@
  * old pods within the update strategy's budget (update.ts), prunes old revisions (history.ts) and
  * writes the status (status.ts). Expectations keep it from acting twice while its cache lags.
  */
-import type { LabelSelector, Node, OwnerReference, Pod } from "@skiff/api";
+import type { Node, OwnerReference, Pod } from "@skiff/api";
 import {
   type DeletedFinalStateUnknown,
   type EventRecorder,
   type Informer,
   keyOf,
   type Lister,
-  toSelector,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
 import type { ControllerRevision } from "../history/types.js";
 import type { ControllerDescriptor } from "../registry.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { ControllerExpectations } from "../util/expectations.js";
+import { dependentUpdate } from "../util/owner-events.js";
 import { isPodReady } from "../util/pod.js";
 import { PodControl } from "../util/pod-control.js";
+import { isEmptySelector, nonEmptySelectorMatches } from "../util/selector.js";
 import { Backoff } from "./backoff.js";
 import { cleanupHistory, constructHistory } from "./history.js";
 import { manage } from "./manage.js";
@@ -43,10 +44,6 @@ const BACKOFF_GC_INTERVAL_MS = 60_000;
 /** The failed-pod backoff kube-controller-manager gives the controller: 1 s doubling to 15 min. */
 const FAILED_PODS_BACKOFF_INITIAL_MS = 1_000;
 const FAILED_PODS_BACKOFF_MAX_MS = 15 * 60_000;
-
-const isEmptySelector = (s: LabelSelector | undefined) =>
-  s === undefined ||
-  (Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0);
 
 export interface DaemonSetsControllerOptions {
   /** The failed-pod backoff (tests inject one on a fake clock). */
@@ -168,9 +165,7 @@ export class DaemonSetsController extends QueueController {
 
   /** resolveControllerRef: the DaemonSet a controller reference names, if it is that one (uid). */
   resolveControllerRef(namespace: string, ref: OwnerReference): DaemonSet | undefined {
-    if (ref.kind !== DAEMONSET_KIND.kind) return undefined;
-    const ds = this.dsLister.get(`${namespace}/${ref.name}`);
-    return ds?.metadata.uid === ref.uid ? ds : undefined;
+    return resolveControllerRef(this.dsLister, DAEMONSET_KIND.kind, namespace, ref);
   }
 
   /** GetPodDaemonSets / GetHistoryDaemonSets: the DaemonSets whose selector matches the labels. */
@@ -178,7 +173,7 @@ export class DaemonSetsController extends QueueController {
     return this.dsLister
       .namespace(namespace)
       .list()
-      .filter((ds) => !isEmptySelector(ds.spec.selector) && toSelector(ds.spec.selector).matches(labels));
+      .filter((ds) => nonEmptySelectorMatches(ds.spec.selector, labels));
   }
 
   private addHandlers(
@@ -273,23 +268,16 @@ export class DaemonSetsController extends QueueController {
 
   /** The shared part of updatePod and updateHistory; returns the current owner, if any. */
   private updateOwnedObject<T extends Pod | ControllerRevision>(old: T, cur: T): DaemonSet | undefined {
-    const ns = cur.metadata.namespace ?? "";
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const oldDs = this.resolveControllerRef(ns, oldRef);
-      if (oldDs !== undefined) this.enqueue(oldDs);
-    }
-    if (curRef !== undefined) {
-      const ds = this.resolveControllerRef(ns, curRef);
-      if (ds !== undefined) this.enqueue(ds);
-      return ds;
-    }
-    const labelsChanged = JSON.stringify(cur.metadata.labels) !== JSON.stringify(old.metadata.labels);
-    if (labelsChanged || refChanged)
-      for (const ds of this.daemonSetsSelecting(ns, cur.metadata.labels)) this.enqueue(ds);
-    return undefined;
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (o) => this.daemonSetsSelecting(o.metadata.namespace ?? "", o.metadata.labels),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    if (u.controller !== undefined) this.enqueue(u.controller);
+    for (const ds of u.adopters) this.enqueue(ds);
+    return u.controller;
   }
 
   /** deletePod: a deletion observed for the owner. */

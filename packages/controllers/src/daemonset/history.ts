@@ -8,9 +8,10 @@
  */
 import type { Pod } from "@skiff/api";
 import { cloneObject, isAlreadyExists, toSelector } from "@skiff/client";
-import { canonicalJson, computeHash } from "../history/hash.js";
+import { getTemplatePatch } from "../history/controller-history.js";
 import type { ControllerRevision } from "../history/types.js";
 import { claimObjects, newControllerRef, recheckController } from "../util/controller-ref.js";
+import { canonicalJson, computeHash } from "../util/hash.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import { getDaemonPods, getNodesToDaemonPods } from "./manage.js";
 import { DAEMONSET_KIND, type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } from "./types.js";
@@ -18,17 +19,9 @@ import { DAEMONSET_KIND, type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } fr
 /** kube's default revisionHistoryLimit (the API server defaults it too). */
 const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
-/**
- * getPatch: a strategic merge patch that restores the template (`$patch: replace`), the data of
- * every DaemonSet revision; kubectl rollout undo applies it.
- */
-export function getPatch(ds: DaemonSet): { spec: { template: Record<string, unknown> } } {
-  return { spec: { template: { ...cloneObject(ds.spec.template), $patch: "replace" } } };
-}
-
 /** Match: the revision records the DaemonSet's present template. */
 export function match(ds: DaemonSet, history: ControllerRevision): boolean {
-  return canonicalJson(getPatch(ds)) === canonicalJson(history.data ?? null);
+  return canonicalJson(getTemplatePatch(ds.spec.template)) === canonicalJson(history.data ?? null);
 }
 
 const revisionsClient = (dsc: DaemonSetsController, ns: string) =>
@@ -136,7 +129,7 @@ async function snapshot(
       ...(ds.metadata.annotations === undefined ? {} : { annotations: { ...ds.metadata.annotations } }),
       ownerReferences: [newControllerRef(ds, DAEMONSET_KIND)],
     },
-    data: getPatch(ds),
+    data: getTemplatePatch(ds.spec.template),
     revision,
   };
   try {

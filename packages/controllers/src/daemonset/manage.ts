@@ -6,9 +6,10 @@
  * many deletes, with expectations set first so that the next sync waits for their events.
  */
 import type { Node, Pod } from "@skiff/api";
-import { ApiError, toSelector } from "@skiff/client";
+import { toSelector } from "@skiff/client";
 import { claimObjects, newControllerRef, recheckController } from "../util/controller-ref.js";
-import { isPodAvailable, isPodReady } from "../util/pod.js";
+import { isNamespaceTerminating } from "../util/errors.js";
+import { isPodAvailable, isPodReady, isPodTerminal } from "../util/pod.js";
 import { messageOf, SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from "../util/pod-control.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import {
@@ -23,7 +24,6 @@ import {
   compareByCreationTimestampAndPhase,
   createPodTemplate,
   getTargetNodeName,
-  isPodTerminal,
   nodeShouldRunDaemonPod,
   replaceDaemonSetPodNodeNameNodeAffinity,
 } from "./util.js";
@@ -188,13 +188,6 @@ export async function manage(
   }
   podsToDelete.push(...getUnscheduledPodsWithoutNode(nodeList, nodeToDaemonPods));
   await syncNodes(dsc, ds, podsToDelete, nodesNeedingDaemonPods, hash);
-}
-
-/** kube's HasStatusCause(err, NamespaceTerminatingCause): the namespace is being deleted. */
-function isNamespaceTerminating(e: unknown): boolean {
-  if (!(e instanceof ApiError)) return false;
-  const causes = (e.details as { causes?: { reason?: string }[] } | undefined)?.causes;
-  return causes?.some((c) => c.reason === "NamespaceTerminating") === true;
 }
 
 /**

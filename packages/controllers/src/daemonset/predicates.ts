@@ -2,10 +2,10 @@
  * The scheduling predicates the daemonset controller evaluates itself to decide which nodes should
  * run a daemon pod (daemon_controller.go's predicates): the pod's required node affinity
  * (component-helpers' nodeaffinity.GetRequiredNodeAffinity: nodeSelector AND one of the required
- * terms) and taints against tolerations (v1helper.FindMatchingUntoleratedTaint). A small matcher
- * of its own: the controllers may not import the scheduler.
+ * terms); taints against tolerations are util/taints.ts's. A small matcher of its own: the
+ * controllers may not import the scheduler.
  */
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration } from "@skiff/api";
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm, PodSpec } from "@skiff/api";
 
 /** metav1.ObjectNameField: the one field a matchFields requirement may name. */
 export const OBJECT_NAME_FIELD = "metadata.name";
@@ -73,24 +73,4 @@ export function requiredNodeAffinityMatches(spec: PodSpec, node: Node): boolean 
   const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (required === undefined || required === null) return true;
   return (required.nodeSelectorTerms ?? []).some((t) => nodeSelectorTermMatches(t, node));
-}
-
-/** Toleration.ToleratesTaint: empty key with Exists tolerates every key; empty effect every effect. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect !== undefined && t.effect !== "" && t.effect !== taint.effect) return false;
-  if (t.key !== undefined && t.key !== "" && t.key !== taint.key) return false;
-  const op = t.operator ?? "Equal";
-  if (op === "Exists") return true;
-  return op === "Equal" && (t.value ?? "") === (taint.value ?? "");
-}
-
-/** v1helper.FindMatchingUntoleratedTaint: the first taint passing `filter` that nothing tolerates. */
-export function findMatchingUntoleratedTaint(
-  taints: readonly Taint[] | undefined,
-  tolerations: readonly Toleration[] | undefined,
-  filter: (t: Taint) => boolean,
-): Taint | undefined {
-  for (const taint of taints ?? [])
-    if (filter(taint) && !(tolerations ?? []).some((t) => toleratesTaint(t, taint))) return taint;
-  return undefined;
 }

@@ -6,8 +6,8 @@
  * on a fresh read (StatusUpdateRetries); a failure requeues the DaemonSet with backoff.
  */
 import type { Node } from "@skiff/api";
-import { cloneObject } from "@skiff/client";
 import { isPodAvailable, isPodReady } from "../util/pod.js";
+import { updateStatusWithRetries } from "../util/status-update.js";
 import type { DaemonSetsController } from "./daemon-controller.js";
 import { getNodesToDaemonPods } from "./manage.js";
 import type { DaemonSet, DaemonSetStatus } from "./types.js";
@@ -87,18 +87,12 @@ async function storeDaemonSetStatus(
 ): Promise<void> {
   if (statusUnchanged(ds, c, updateObservedGen)) return;
   const dsClient = dsc.client.resource<DaemonSet>("apps/v1", "daemonsets", ds.metadata.namespace);
-  let toUpdate = cloneObject(ds);
-  for (let i = 0; ; i++) {
+  const withStatus = (toUpdate: DaemonSet) => {
     const status: DaemonSetStatus = { ...toUpdate.status, ...c };
     if (updateObservedGen) status.observedGeneration = ds.metadata.generation ?? 0;
     toUpdate.status = status;
-    try {
-      await dsClient.updateStatus(toUpdate);
-      return;
-    } catch (e) {
-      // Past the retries the DaemonSet is requeued with a rate limit.
-      if (i >= STATUS_UPDATE_RETRIES) throw e;
-    }
-    toUpdate = await dsClient.get(ds.metadata.name);
-  }
+    return toUpdate;
+  };
+  // Past the retries the DaemonSet is requeued with a rate limit.
+  await updateStatusWithRetries(dsClient, ds, withStatus, { attempts: STATUS_UPDATE_RETRIES + 1 });
 }

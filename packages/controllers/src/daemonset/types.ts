@@ -1,5 +1,6 @@
 /** apps/v1 DaemonSet, the fields the daemonset controller reads and writes (k8s.io/api/apps/v1). */
 import type { KubeObject, LabelSelector, ObjectMeta, PodCondition } from "@skiff/api";
+import { CONTROLLER_REVISION_HASH_LABEL_KEY } from "../history/types.js";
 import type { IntOrString } from "../util/intstr.js";
 import type { PodTemplateSpec } from "../util/pod-control.js";
 
@@ -38,7 +39,7 @@ export interface DaemonSet extends KubeObject {
 }
 
 /** apps.DefaultDaemonSetUniqueLabelKey (= ControllerRevisionHashLabelKey): a pod's template hash. */
-export const DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY = "controller-revision-hash";
+export const DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY = CONTROLLER_REVISION_HASH_LABEL_KEY;
 
 /** The controller's kind, for controller references and adoption. */
 export const DAEMONSET_KIND = { apiVersion: "apps/v1", kind: "DaemonSet" } as const;

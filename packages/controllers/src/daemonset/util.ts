@@ -11,19 +11,16 @@ import { getScaledValueFromIntOrPercent } from "../util/intstr.js";
 import type { PodTemplateSpec } from "../util/pod-control.js";
 import {
   findMatchingUntoleratedTaint,
-  OBJECT_NAME_FIELD,
-  requiredNodeAffinityMatches,
-} from "./predicates.js";
+  TaintNodeDiskPressure,
+  TaintNodeMemoryPressure,
+  TaintNodeNetworkUnavailable,
+  TaintNodeNotReady,
+  TaintNodePIDPressure,
+  TaintNodeUnreachable,
+  TaintNodeUnschedulable,
+} from "../util/taints.js";
+import { OBJECT_NAME_FIELD, requiredNodeAffinityMatches } from "./predicates.js";
 import { type DaemonSet, DEFAULT_DAEMONSET_UNIQUE_LABEL_KEY } from "./types.js";
-
-/** The node taints daemon pods tolerate (k8s.io/api/core/v1 well_known_taints.go). */
-export const TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready";
-export const TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable";
-export const TAINT_NODE_DISK_PRESSURE = "node.kubernetes.io/disk-pressure";
-export const TAINT_NODE_MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure";
-export const TAINT_NODE_PID_PRESSURE = "node.kubernetes.io/pid-pressure";
-export const TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable";
-export const TAINT_NODE_NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable";
 
 /** Toleration.MatchToleration: the same key, operator, value and effect. */
 function matchToleration(a: Toleration, b: Toleration): boolean {
@@ -59,14 +56,14 @@ export function addOrUpdateDaemonPodTolerations(spec: PodSpec): void {
     operator: "Exists",
     effect,
   });
-  addOrUpdateToleration(spec, exists(TAINT_NODE_NOT_READY, "NoExecute"));
-  addOrUpdateToleration(spec, exists(TAINT_NODE_UNREACHABLE, "NoExecute"));
-  addOrUpdateToleration(spec, exists(TAINT_NODE_DISK_PRESSURE, "NoSchedule"));
-  addOrUpdateToleration(spec, exists(TAINT_NODE_MEMORY_PRESSURE, "NoSchedule"));
-  addOrUpdateToleration(spec, exists(TAINT_NODE_PID_PRESSURE, "NoSchedule"));
-  addOrUpdateToleration(spec, exists(TAINT_NODE_UNSCHEDULABLE, "NoSchedule"));
+  addOrUpdateToleration(spec, exists(TaintNodeNotReady, "NoExecute"));
+  addOrUpdateToleration(spec, exists(TaintNodeUnreachable, "NoExecute"));
+  addOrUpdateToleration(spec, exists(TaintNodeDiskPressure, "NoSchedule"));
+  addOrUpdateToleration(spec, exists(TaintNodeMemoryPressure, "NoSchedule"));
+  addOrUpdateToleration(spec, exists(TaintNodePIDPressure, "NoSchedule"));
+  addOrUpdateToleration(spec, exists(TaintNodeUnschedulable, "NoSchedule"));
   if (spec.hostNetwork === true)
-    addOrUpdateToleration(spec, exists(TAINT_NODE_NETWORK_UNAVAILABLE, "NoSchedule"));
+    addOrUpdateToleration(spec, exists(TaintNodeNetworkUnavailable, "NoSchedule"));
 }
 
 /** CreatePodTemplate: the template with the daemon tolerations and the revision hash label. */
@@ -209,10 +206,4 @@ export function compareByCreationTimestampAndPhase(a: Pod, b: Pod): number {
   const tb = Date.parse(b.metadata.creationTimestamp ?? "");
   if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
-}
-
-/** podutil.IsPodTerminal: Failed or Succeeded. */
-export function isPodTerminal(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase === "Failed" || phase === "Succeeded";
 }

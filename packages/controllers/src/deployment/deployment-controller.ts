@@ -19,7 +19,14 @@ import {
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
-import { claimObjects, getControllerOf, recheckController } from "../util/controller-ref.js";
+import {
+  claimObjects,
+  getControllerOf,
+  recheckController,
+  resolveControllerRef,
+} from "../util/controller-ref.js";
+import { dependentUpdate } from "../util/owner-events.js";
+import { nonEmptySelectorMatches } from "../util/selector.js";
 import { rolloutRecreate } from "./recreate.js";
 import { rolloutRolling } from "./rolling.js";
 import { checkPausedConditions, isScalingEvent, sync, syncStatusOnly } from "./sync.js";
@@ -94,21 +101,15 @@ export class DeploymentController extends QueueController implements DeploymentS
   private updateReplicaSet(old: ReplicaSet, cur: ReplicaSet): void {
     // A resync: nothing changed.
     if (cur.metadata.resourceVersion === old.metadata.resourceVersion) return;
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const d = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (d !== undefined) this.enqueue(d);
-    }
-    if (curRef !== undefined) {
-      const d = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (d !== undefined) this.enqueue(d);
-      return;
-    }
-    const labelsChanged =
-      JSON.stringify(cur.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {});
-    if (labelsChanged || refChanged) for (const d of this.getDeploymentsForReplicaSet(cur)) this.enqueue(d);
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (rs) => this.getDeploymentsForReplicaSet(rs),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    if (u.controller !== undefined) this.enqueue(u.controller);
+    for (const d of u.adopters) this.enqueue(d);
   }
 
   /** deleteReplicaSet: only an owned ReplicaSet matters (orphans are nobody's). */
@@ -139,9 +140,7 @@ export class DeploymentController extends QueueController implements DeploymentS
     namespace: string,
     ref: { kind: string; name: string; uid: string },
   ): Deployment | undefined {
-    if (ref.kind !== deploymentGVK.kind) return undefined;
-    const d = this.dLister.namespace(namespace).get(ref.name);
-    return d?.metadata.uid === ref.uid ? d : undefined;
+    return resolveControllerRef(this.dLister, deploymentGVK.kind, namespace, ref);
   }
 
   /** DeploymentLister.GetDeploymentsForReplicaSet: non-empty selectors matching its labels. */
@@ -150,19 +149,15 @@ export class DeploymentController extends QueueController implements DeploymentS
     return this.dLister
       .namespace(rs.metadata.namespace)
       .list()
-      .filter((d) => {
-        if (d.spec?.selector === undefined) return false;
-        const sel = toSelector(d.spec.selector);
-        return !sel.empty() && sel.matches(rs.metadata.labels);
-      });
+      .filter((d) => nonEmptySelectorMatches(d.spec?.selector, rs.metadata.labels));
   }
 
   /** getDeploymentForPod: pod -> its controlling ReplicaSet -> that one's Deployment. */
   private getDeploymentForPod(pod: Pod): Deployment | undefined {
     const ref = getControllerOf(pod);
-    if (ref === undefined || ref.kind !== "ReplicaSet") return undefined;
-    const rs = this.rsLister.namespace(pod.metadata.namespace).get(ref.name);
-    if (rs === undefined || rs.metadata.uid !== ref.uid) return undefined;
+    if (ref === undefined) return undefined;
+    const rs = resolveControllerRef(this.rsLister, "ReplicaSet", pod.metadata.namespace, ref);
+    if (rs === undefined) return undefined;
     const rsRef = getControllerOf(rs);
     return rsRef === undefined ? undefined : this.resolveControllerRef(rs.metadata.namespace, rsRef);
   }

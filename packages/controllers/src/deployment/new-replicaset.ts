@@ -7,8 +7,10 @@
  * bumps status.collisionCount so that the next sync hashes differently.
  */
 import type { LabelSelector } from "@skiff/api";
-import { ApiError, cloneObject, isAlreadyExists } from "@skiff/client";
+import { cloneObject, isAlreadyExists } from "@skiff/client";
 import { getControllerOf, newControllerRef } from "../util/controller-ref.js";
+import { isNamespaceTerminating } from "../util/errors.js";
+import { computeHash } from "../util/hash.js";
 import { messageOf } from "../util/pod-control.js";
 import { type DeploymentSyncer, replicaSetsOf, updateDeploymentStatus } from "./syncer.js";
 import {
@@ -32,13 +34,10 @@ import {
   newDeploymentCondition,
   setDeploymentCondition,
 } from "./util/conditions.js";
-import { computeHash, equalIgnoreHash } from "./util/hash.js";
+import { equalIgnoreHash } from "./util/hash.js";
 import { hasProgressDeadline } from "./util/progress.js";
 import { maxSurge, newRSNewReplicas } from "./util/replicas.js";
 import { findNewReplicaSet, findOldReplicaSets } from "./util/replicasets.js";
-
-/** v1.NamespaceTerminatingCause. */
-const NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating";
 
 /** [the new ReplicaSet (undefined when none and not created), every old one]. */
 export async function getAllReplicaSetsAndSyncRevision(
@@ -131,7 +130,7 @@ export async function getNewReplicaSet(
       }
       created = rs;
       alreadyExists = true;
-    } else if (hasStatusCause(e, NAMESPACE_TERMINATING_CAUSE)) {
+    } else if (isNamespaceTerminating(e)) {
       // Every create in a terminating namespace fails: nothing to record.
       throw e;
     } else {
@@ -208,11 +207,4 @@ async function syncExistingNewReplicaSet(
   }
   if (needsUpdate) await updateDeploymentStatus(dc, d, revisionChanged);
   return rsCopy;
-}
-
-/** errors.HasStatusCause. */
-function hasStatusCause(e: unknown, cause: string): boolean {
-  if (!(e instanceof ApiError)) return false;
-  const causes = (e.statusObject.details as { causes?: { type?: string }[] } | undefined)?.causes ?? [];
-  return causes.some((c) => c.type === cause);
 }

@@ -7,14 +7,19 @@
  */
 import { calculateStatus } from "./sync.js";
 import { type DeploymentSyncer, statusEqual, updateDeploymentStatus } from "./syncer.js";
-import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from "./types.js";
+import {
+  type Deployment,
+  type DeploymentCondition,
+  type DeploymentStatus,
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+} from "./types.js";
 import {
   DEPLOYMENT_PROGRESSING,
   DEPLOYMENT_REPLICA_FAILURE,
   getDeploymentCondition,
   NEW_RS_AVAILABLE_REASON,
   newDeploymentCondition,
-  REPLICA_SET_REPLICA_FAILURE,
   REPLICA_SET_UPDATED_REASON,
   removeDeploymentCondition,
   replicaSetToDeploymentCondition,

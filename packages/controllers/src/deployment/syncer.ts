@@ -6,8 +6,8 @@
  */
 import type { ClientInterface, EventRecorder, ResourceClient } from "@skiff/client";
 import type { Logger } from "@skiff/component-base";
+import { canonicalJson } from "../util/hash.js";
 import type { Deployment, DeploymentStatus, ReplicaSet } from "./types.js";
-import { canonicalJson } from "./util/hash.js";
 
 export interface DeploymentSyncer {
   readonly client: ClientInterface;

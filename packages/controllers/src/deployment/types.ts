@@ -4,17 +4,16 @@
  * controller's.
  */
 import type { KubeObject, LabelSelector, ObjectMeta } from "@skiff/api";
+import type { IntOrString } from "../util/intstr.js";
 import type { PodTemplateSpec } from "../util/pod-control.js";
 
-export type {
-  ReplicaSet,
-  ReplicaSetCondition,
-  ReplicaSetSpec,
-  ReplicaSetStatus,
+export {
+  REPLICA_SET_REPLICA_FAILURE,
+  type ReplicaSet,
+  type ReplicaSetCondition,
+  type ReplicaSetSpec,
+  type ReplicaSetStatus,
 } from "../replicaset/types.js";
-
-/** intstr.IntOrString: 3 or "25%". */
-export type IntOrString = number | string;
 
 export interface RollingUpdateDeployment {
   maxUnavailable?: IntOrString;

@@ -19,8 +19,8 @@ import {
   type Selector,
 } from "@skiff/client";
 import { type GroupVersionKind, getControllerOf, newControllerRef } from "../util/controller-ref.js";
-import { canonicalJson, hashControllerRevisionData } from "./hash.js";
-import type { ControllerRevision } from "./types.js";
+import { canonicalJson, fnv32, safeEncodeString } from "../util/hash.js";
+import type { ControllerRevision, TemplatePatch } from "./types.js";
 
 /** history.ControllerRevisionHashLabel: the hash of a revision's data. */
 export const CONTROLLER_REVISION_HASH_LABEL = "controller.kubernetes.io/hash";
@@ -30,9 +30,30 @@ const MAX_CREATE_ATTEMPTS = 100;
 /** Conflicts UpdateControllerRevision retries (retry.DefaultBackoff's 5 steps). */
 const MAX_UPDATE_ATTEMPTS = 5;
 
+/**
+ * The data of a DaemonSet's and a StatefulSet's revisions (each controller's getPatch): a
+ * strategic merge patch whose `$patch: replace` puts back the whole spec.template, which is what
+ * `kubectl rollout undo` applies.
+ */
+export function getTemplatePatch(template: object): TemplatePatch {
+  return { spec: { template: { ...cloneObject(template as Record<string, unknown>), $patch: "replace" } } };
+}
+
 /** history.ControllerRevisionName: prefix-hash, the prefix cut to 223 bytes (names are <= 253). */
 export function controllerRevisionName(prefix: string, hash: string): string {
   return `${prefix.length > 223 ? prefix.slice(0, 223) : prefix}-${hash}`;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * history.HashControllerRevision of a revision's data: FNV-1 of its canonical JSON bytes, then
+ * the probe (the collision count) in decimal when set.
+ */
+export function hashControllerRevisionData(data: unknown, probe?: number): string {
+  let h = fnv32(utf8.encode(canonicalJson(data)));
+  if (probe !== undefined) h = fnv32(utf8.encode(String(probe)), h);
+  return safeEncodeString(String(h));
 }
 
 /** history.HashControllerRevision. */

@@ -4,6 +4,8 @@
  * of the last one; replacements wait base * 2^(failures-1), at most max, after that failure.
  */
 import type { Pod } from "@skiff/api";
+import { getPodReadyCondition } from "../util/pod.js";
+import { parseTime } from "../util/time.js";
 import { containerStatuses } from "./pods.js";
 
 /** backoffRecord. */
@@ -14,12 +16,6 @@ export interface BackoffRecord {
   lastFailureTime: number | undefined;
 }
 
-const parse = (s: string | undefined | null): number | undefined => {
-  if (s === undefined || s === null || s === "") return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-};
-
 /**
  * getFinishedTime: the latest container finish when every container has terminated; else when
  * the pod turned Ready=False; else its deletion time minus the grace period; else its creation.
@@ -29,7 +25,7 @@ export function getFinishedTime(p: Pod): number {
   let fromContainers: number | undefined;
   let allTerminated = statuses.length > 0;
   for (const s of statuses) {
-    const at = parse(s.state?.terminated?.finishedAt);
+    const at = parseTime(s.state?.terminated?.finishedAt);
     if (at === undefined) {
       allTerminated = false;
       break;
@@ -37,12 +33,12 @@ export function getFinishedTime(p: Pod): number {
     if (fromContainers === undefined || at > fromContainers) fromContainers = at;
   }
   if (allTerminated && fromContainers !== undefined) return fromContainers;
-  const ready = p.status?.conditions?.find((c) => c.type === "Ready");
-  const readyFalse = ready?.status === "False" ? parse(ready.lastTransitionTime) : undefined;
+  const ready = getPodReadyCondition(p);
+  const readyFalse = ready?.status === "False" ? parseTime(ready.lastTransitionTime) : undefined;
   if (readyFalse !== undefined) return readyFalse;
-  const deleted = parse(p.metadata.deletionTimestamp);
+  const deleted = parseTime(p.metadata.deletionTimestamp);
   if (deleted !== undefined) return deleted - 1000 * (p.metadata.deletionGracePeriodSeconds ?? 0);
-  return parse(p.metadata.creationTimestamp) ?? 0;
+  return parseTime(p.metadata.creationTimestamp) ?? 0;
 }
 
 const byFinishedTime = (pods: readonly Pod[]): Pod[] =>

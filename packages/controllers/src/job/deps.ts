@@ -3,7 +3,7 @@
  * client, the clock, the event recorder and pod control, the expectations, the back-off store,
  * the configuration, and a way to come back to a Job later.
  */
-import { ApiError, type ClientInterface, type Clock, type EventRecorder } from "@skiff/client";
+import type { ClientInterface, Clock, EventRecorder } from "@skiff/client";
 import type { ControllerManagerConfig } from "../config.js";
 import type { ControllerExpectations } from "../util/expectations.js";
 import type { PodControl } from "../util/pod-control.js";
@@ -27,10 +27,3 @@ export interface JobDeps {
 /** MaxPodCreateDeletePerSync and MaxUncountedPods of kube's job controller. */
 export const MAX_POD_CREATE_DELETE_PER_SYNC = 500;
 export const MAX_UNCOUNTED_PODS = 500;
-
-/** apierrors.HasStatusCause(err, NamespaceTerminatingCause). */
-export function isNamespaceTerminating(e: unknown): boolean {
-  if (!(e instanceof ApiError)) return false;
-  const causes = (e.details as { causes?: { reason?: string; type?: string }[] } | undefined)?.causes ?? [];
-  return causes.some((c) => c.reason === "NamespaceTerminating" || c.type === "NamespaceTerminating");
-}

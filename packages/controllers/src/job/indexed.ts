@@ -6,16 +6,11 @@
  * indexes that are neither succeeded, failed nor running, and deletes duplicates.
  */
 import type { Container, Pod } from "@skiff/api";
+import { compareActivePods } from "../util/active-pods.js";
 import { getFinishedTime, remainingBackoff } from "./backoff.js";
 import { OrderedIntervals } from "./intervals.js";
 import { matchPodFailurePolicy } from "./pod-failure-policy.js";
-import {
-  compareActivePods,
-  hasJobTrackingFinalizer,
-  isPodFailed,
-  isPodTerminating,
-  onlyReplaceFailedPods,
-} from "./pods.js";
+import { hasJobTrackingFinalizer, isPodFailed, isPodTerminating, onlyReplaceFailedPods } from "./pods.js";
 import {
   getCompletionIndex,
   getValidPodsWithFilter,

@@ -23,8 +23,9 @@ import {
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { ControllerExpectations } from "../util/expectations.js";
+import { dependentUpdate } from "../util/owner-events.js";
 import { PodControl } from "../util/pod-control.js";
 import { BackoffStore } from "./backoff.js";
 import type { JobDeps } from "./deps.js";
@@ -108,9 +109,7 @@ export class JobController extends QueueController implements JobDeps {
 
   /** The Job in the cache a controller reference points to (same uid), if any. */
   resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string }): Job | undefined {
-    if (ref.kind !== "Job") return undefined;
-    const job = this.jobs.get(`${namespace}/${ref.name}`);
-    return job?.metadata.uid === ref.uid ? job : undefined;
+    return resolveControllerRef(this.jobs, "Job", namespace, ref);
   }
 
   /** getPodJobs: the Jobs whose selector matches an orphan pod (candidates to adopt it). */
@@ -164,27 +163,21 @@ export class JobController extends QueueController implements JobDeps {
     }
     // Not checking old: adoption may add and remove the finalizer within one coalesced update.
     const finalizerRemoved = !hasJobTrackingFinalizer(cur);
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
     const observe = (job: Job) => {
       if (finalizerRemoved)
         this.finalizerExpectations.finalizerRemovalObserved(keyOf(job), cur.metadata.uid ?? "");
       this.enqueueSyncJobBatched(job);
     };
-    if (refChanged && oldRef !== undefined) {
-      const job = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (job !== undefined) observe(job);
-    }
-    if (curRef !== undefined) {
-      const job = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (job !== undefined) observe(job);
-      return;
-    }
-    if (hasJobTrackingFinalizer(cur)) this.orphanQueue.add(keyOf(cur));
-    const labelsChanged =
-      JSON.stringify(cur.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {});
-    if (labelsChanged || refChanged) for (const job of this.getPodJobs(cur)) this.enqueueSyncJobBatched(job);
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (p) => this.getPodJobs(p),
+    );
+    if (u.oldController !== undefined) observe(u.oldController);
+    if (u.controller !== undefined) observe(u.controller);
+    if (!u.controlled && hasJobTrackingFinalizer(cur)) this.orphanQueue.add(keyOf(cur));
+    for (const job of u.adopters) this.enqueueSyncJobBatched(job);
   }
 
   /** deletePod: `final` for the informer's delete, false for a deletionTimestamp seen. */

@@ -7,10 +7,12 @@
  */
 import type { Pod } from "@skiff/api";
 import { cloneObject, isNotFound, keyOf } from "@skiff/client";
+import { compareActivePods } from "../util/active-pods.js";
 import { newControllerRef } from "../util/controller-ref.js";
+import { isNamespaceTerminating } from "../util/errors.js";
 import { messageOf, SLOW_START_INITIAL_BATCH_SIZE } from "../util/pod-control.js";
 import { remainingBackoff } from "./backoff.js";
-import { isNamespaceTerminating, type JobDeps, MAX_POD_CREATE_DELETE_PER_SYNC } from "./deps.js";
+import { type JobDeps, MAX_POD_CREATE_DELETE_PER_SYNC } from "./deps.js";
 import {
   addCompletionIndexEnvVariables,
   addIndexFailureCountAnnotation,
@@ -20,12 +22,7 @@ import {
   remainingTimePerIndex,
   setCompletionIndex,
 } from "./indexed.js";
-import {
-  compareActivePods,
-  isPodReady,
-  onlyReplaceFailedPods,
-  removeTrackingFinalizerPatch,
-} from "./pods.js";
+import { isPodReady, onlyReplaceFailedPods, removeTrackingFinalizerPatch } from "./pods.js";
 import { hasBackoffLimitPerIndex, isIndexedJob, type SyncJobCtx } from "./sync-context.js";
 import { JOB_TRACKING_FINALIZER, type Job, type JobPodTemplate } from "./types.js";
 

@@ -13,6 +13,7 @@
  */
 import type { Pod } from "@skiff/api";
 import { cloneObject, isNotFound, keyOf } from "@skiff/client";
+import { getCondition } from "../util/conditions.js";
 import { type JobDeps, MAX_UNCOUNTED_PODS } from "./deps.js";
 import { matchPodFailurePolicy } from "./pod-failure-policy.js";
 import { hasJobTrackingFinalizer, isPodFailed, removeTrackingFinalizerPatch } from "./pods.js";
@@ -24,7 +25,7 @@ import {
   UNKNOWN_COMPLETION_INDEX,
 } from "./sync-context.js";
 import type { Job, JobCondition, JobStatus } from "./types.js";
-import { ensureJobConditionStatus, findCondition, newCondition } from "./util.js";
+import { ensureJobConditionStatus, newCondition } from "./util.js";
 
 type Uncounted = { succeeded: string[]; failed: string[] };
 
@@ -41,7 +42,7 @@ export const isSuccessCriteriaMet = (c: JobCondition | undefined): boolean =>
 
 /** hasSuccessCriteriaMetCondition. */
 export function successCriteriaMetCondition(job: Job): JobCondition | undefined {
-  const c = findCondition(job.status?.conditions, "SuccessCriteriaMet");
+  const c = getCondition(job.status?.conditions, "SuccessCriteriaMet");
   return c?.status === "True" ? c : undefined;
 }
 

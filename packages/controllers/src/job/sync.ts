@@ -9,6 +9,7 @@
  */
 import { metav1Time, type Pod } from "@skiff/api";
 import { cloneObject, splitMetaNamespaceKey, toSelector } from "@skiff/client";
+import { getCondition } from "../util/conditions.js";
 import { claimObjects, recheckController } from "../util/controller-ref.js";
 import {
   calculateFailedIndexes,
@@ -37,7 +38,7 @@ import {
   type SyncJobCtx,
 } from "./sync-context.js";
 import { JOB_TRACKING_FINALIZER, type Job, type JobCondition } from "./types.js";
-import { ensureJobConditionStatus, findCondition, isJobFinished, newCondition } from "./util.js";
+import { ensureJobConditionStatus, isJobFinished, newCondition } from "./util.js";
 
 /** getPodsForJob: the namespace's pods claimed for the Job (adopted ones get the finalizer). */
 async function getPodsForJob(c: JobController, job: Job): Promise<Pod[]> {
@@ -173,7 +174,7 @@ export async function syncJob(c: JobController, key: string): Promise<void> {
   ctx.finishedCondition = successCriteriaMetCondition(job);
   // Once SuccessCriteriaMet is recorded the Job succeeds: the failure policy is not looked at.
   if (ctx.finishedCondition === undefined) {
-    const target = findCondition(status.conditions, "FailureTarget");
+    const target = getCondition(status.conditions, "FailureTarget");
     if (target?.status === "True")
       ctx.finishedCondition = newCondition(
         "Failed",

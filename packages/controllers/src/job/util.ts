@@ -23,13 +23,6 @@ export function isJobSucceeded(job: Job): boolean {
   return job.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") === true;
 }
 
-export function findCondition(
-  list: readonly JobCondition[] | undefined,
-  type: JobConditionType,
-): JobCondition | undefined {
-  return list?.find((c) => c.type === type);
-}
-
 /** newCondition: probe and transition time are now. */
 export function newCondition(
   type: JobConditionType,

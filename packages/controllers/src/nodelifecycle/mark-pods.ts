@@ -7,6 +7,7 @@
  */
 import type { Pod } from "@skiff/api";
 import { type ClientInterface, cloneObject, type EventRecorder, isNotFound } from "@skiff/client";
+import { getPodReadyCondition } from "../util/pod.js";
 import { messageOf } from "../util/pod-control.js";
 import { updatePodCondition } from "../util/pod-status.js";
 
@@ -21,7 +22,7 @@ export async function markPodsNotReady(
   for (const cached of pods) {
     // Defensive, as kube: the index may be stale.
     if (cached.spec.nodeName !== nodeName) continue;
-    const ready = cached.status?.conditions?.find((c) => c.type === "Ready");
+    const ready = getPodReadyCondition(cached);
     if (ready === undefined) continue;
     const pod = cloneObject(cached);
     pod.status ??= {};

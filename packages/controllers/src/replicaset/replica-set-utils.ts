@@ -7,33 +7,14 @@
 import { metav1Time, type Pod } from "@skiff/api";
 import { cloneObject, type ResourceClient } from "@skiff/client";
 import { sortActivePodsWithRanks } from "../util/active-pods.js";
+import { getCondition, removeCondition, setCondition } from "../util/conditions.js";
 import { isPodActive, isPodAvailable, isPodReady } from "../util/pod.js";
 import { messageOf } from "../util/pod-control.js";
-import {
-  REPLICA_SET_REPLICA_FAILURE,
-  type ReplicaSet,
-  type ReplicaSetCondition,
-  type ReplicaSetStatus,
-} from "./types.js";
+import { updateStatusWithRetries } from "../util/status-update.js";
+import { REPLICA_SET_REPLICA_FAILURE, type ReplicaSet, type ReplicaSetStatus } from "./types.js";
 
 /** kube's statusUpdateRetries: one fresh GET and a second try after a failed status update. */
 export const STATUS_UPDATE_RETRIES = 1;
-
-export function getCondition(status: ReplicaSetStatus, type: string): ReplicaSetCondition | undefined {
-  return status.conditions?.find((c) => c.type === type);
-}
-
-/** kube's SetCondition: replaces the condition of that type (keeping its transition time if unchanged). */
-export function setCondition(status: ReplicaSetStatus, cond: ReplicaSetCondition): void {
-  const current = getCondition(status, cond.type);
-  if (current !== undefined && current.status === cond.status && current.reason === cond.reason) return;
-  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== cond.type), cond];
-}
-
-export function removeCondition(status: ReplicaSetStatus, type: string): void {
-  status.conditions = (status.conditions ?? []).filter((c) => c.type !== type);
-  if (status.conditions.length === 0) delete status.conditions;
-}
 
 /**
  * kube's calculateStatus: counts of the RS's active pods (all, fully labeled as its template,
@@ -61,7 +42,7 @@ export function calculateStatus(
       if (isPodAvailable(pod, minReadySeconds, nowMs)) available++;
     }
   }
-  const failureCond = getCondition(newStatus, REPLICA_SET_REPLICA_FAILURE);
+  const failureCond = getCondition(newStatus.conditions, REPLICA_SET_REPLICA_FAILURE);
   if (manageReplicasErr !== undefined && failureCond === undefined) {
     const diff = filteredPods.length - (rs.spec.replicas ?? 1);
     const reason = diff < 0 ? "FailedCreate" : diff > 0 ? "FailedDelete" : "";
@@ -106,17 +87,11 @@ export async function updateReplicaSetStatus(
     sameConditions(cur, newStatus)
   )
     return rs;
-  let target = rs;
-  for (let i = 0; ; i++) {
+  const withStatus = (target: ReplicaSet): ReplicaSet => {
     const status = { ...newStatus, observedGeneration: target.metadata.generation ?? 0 };
-    const next: ReplicaSet = { ...cloneObject(target), apiVersion: "apps/v1", kind: "ReplicaSet", status };
-    try {
-      return await client.updateStatus(next);
-    } catch (e) {
-      if (i >= STATUS_UPDATE_RETRIES) throw e;
-    }
-    target = await client.get(rs.metadata.name);
-  }
+    return { ...target, apiVersion: "apps/v1", kind: "ReplicaSet", status };
+  };
+  return updateStatusWithRetries(client, rs, withStatus, { attempts: STATUS_UPDATE_RETRIES + 1 });
 }
 
 /**

@@ -14,14 +14,15 @@ import {
   OwnerUidIndex,
   OwnerUidIndexFunc,
   splitMetaNamespaceKey,
-  toSelector,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
 import { deletedObject, QueueController } from "../controller.js";
-import { getControllerOf } from "../util/controller-ref.js";
+import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { UIDTrackingControllerExpectations } from "../util/expectations.js";
+import { dependentUpdate, labelsEqual } from "../util/owner-events.js";
 import { isPodReady, PodControllerUIDIndex, podControllerUIDIndexFunc, podKey } from "../util/pod.js";
 import { PodControl } from "../util/pod-control.js";
+import { nonEmptySelectorMatches } from "../util/selector.js";
 import { syncReplicaSet } from "./sync.js";
 import { REPLICA_SET_KIND, type ReplicaSet } from "./types.js";
 
@@ -31,14 +32,6 @@ export const BURST_REPLICAS = 500;
 export interface ReplicaSetControllerOptions {
   /** Creates or deletes per sync (kube's burstReplicas); default BURST_REPLICAS. */
   burstReplicas?: number;
-}
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ea = Object.entries(a ?? {});
-  if (ea.length !== Object.keys(b ?? {}).length) return false;
-  return ea.every(([k, v]) => b?.[k] === v);
 }
 
 export class ReplicaSetController extends QueueController {
@@ -98,9 +91,7 @@ export class ReplicaSetController extends QueueController {
 
   /** kube's resolveControllerRef: the RS a controller reference names, if it is still that one. */
   resolveControllerRef(namespace: string, ref: OwnerReference): ReplicaSet | undefined {
-    if (ref.kind !== REPLICA_SET_KIND.kind) return undefined;
-    const rs = this.rsInformer.indexer.get(`${namespace}/${ref.name}`);
-    return rs?.metadata.uid === ref.uid ? rs : undefined;
+    return resolveControllerRef(this.rsInformer.indexer, REPLICA_SET_KIND.kind, namespace, ref);
   }
 
   /**
@@ -113,10 +104,7 @@ export class ReplicaSetController extends QueueController {
       .lister()
       .namespace(pod.metadata.namespace)
       .list()
-      .filter((rs) => {
-        const sel = toSelector(rs.spec.selector);
-        return !sel.empty() && sel.matches(pod.metadata.labels);
-      });
+      .filter((rs) => nonEmptySelectorMatches(rs.spec.selector, pod.metadata.labels));
     if (rss.length > 1)
       this.log.warn(
         { pod: podKey(pod), replicaSets: rss.map(keyOf) },
@@ -148,32 +136,29 @@ export class ReplicaSetController extends QueueController {
   private updatePod(old: Pod, cur: Pod): void {
     // A resync sends the same version again: nothing changed.
     if (cur.metadata.resourceVersion === old.metadata.resourceVersion) return;
-    const labelChanged = !sameLabels(cur.metadata.labels, old.metadata.labels);
     if (cur.metadata.deletionTimestamp !== undefined) {
       // A graceful deletion started: count it as the delete now, so the RS makes a replacement
       // without waiting for the kubelet to finish (kube does the same).
       this.deletePod(cur);
-      if (labelChanged) this.deletePod(old);
+      if (!labelsEqual(cur.metadata.labels, old.metadata.labels)) this.deletePod(old);
       return;
     }
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = !sameJson(curRef, oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const rs = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (rs !== undefined) this.enqueue(rs);
-    }
-    if (curRef !== undefined) {
-      const rs = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (rs === undefined) return;
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (p) => this.getPodReplicaSets(p),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    const rs = u.controller;
+    if (rs !== undefined) {
       this.enqueue(rs);
       // The pod turns available minReadySeconds after turning ready, and no event says so:
       // look again then (kube adds a second against timer skew).
       const minReady = rs.spec.minReadySeconds ?? 0;
       if (!isPodReady(old) && isPodReady(cur) && minReady > 0) this.enqueueAfter(rs, minReady * 1000 + 1000);
-      return;
     }
-    if (labelChanged || refChanged) for (const rs of this.getPodReplicaSets(cur)) this.enqueue(rs);
+    for (const candidate of u.adopters) this.enqueue(candidate);
   }
 
   private deletePod(obj: Pod, tombstone?: DeletedFinalStateUnknown<Pod>): void {

@@ -6,13 +6,14 @@
  * ReplicaFailure condition) is written, so the key is retried with the queue's backoff.
  */
 import type { Pod } from "@skiff/api";
-import { ApiError, cloneObject, keyOf, OwnerUidIndex, toSelector } from "@skiff/client";
+import { cloneObject, keyOf, OwnerUidIndex, toSelector } from "@skiff/client";
 import {
   claimObjects,
   getControllerOf,
   newControllerRef,
   recheckController,
 } from "../util/controller-ref.js";
+import { isNamespaceTerminating } from "../util/errors.js";
 import { filterActivePods, filterPodsByOwner, podKey } from "../util/pod.js";
 import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from "../util/pod-control.js";
 import type { ReplicaSetController } from "./replica-set.js";
@@ -71,13 +72,6 @@ function claimPods(c: ReplicaSetController, rs: ReplicaSet, pods: readonly Pod[]
     client: (ns) => client.resource<Pod>("v1", "pods", ns),
     canAdopt: recheckController(() => rsClient.get(rs.metadata.name), rs),
   });
-}
-
-/** An error kube's HasStatusCause(err, NamespaceTerminatingCause) recognises. */
-function isNamespaceTerminating(e: unknown): boolean {
-  if (!(e instanceof ApiError)) return false;
-  const causes = (e.details as { causes?: { reason?: string }[] } | undefined)?.causes;
-  return causes?.some((cause) => cause.reason === "NamespaceTerminating") === true;
 }
 
 /**

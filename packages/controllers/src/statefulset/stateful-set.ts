@@ -19,8 +19,15 @@ import { deletedObject, QueueController } from "../controller.js";
 import { History } from "../history/controller-history.js";
 import type { ControllerRevision } from "../history/types.js";
 import type { ControllerDescriptor } from "../registry.js";
-import { claimObjects, getControllerOf, recheckController } from "../util/controller-ref.js";
+import {
+  claimObjects,
+  getControllerOf,
+  recheckController,
+  resolveControllerRef,
+} from "../util/controller-ref.js";
+import { dependentUpdate } from "../util/owner-events.js";
 import { isPodReady } from "../util/pod.js";
+import { nonEmptySelectorMatches } from "../util/selector.js";
 import { StatefulPodControl } from "./pod-control.js";
 import { StatefulSetControl } from "./set-control.js";
 import { StatefulSetStatusUpdater } from "./status-updater.js";
@@ -101,9 +108,7 @@ export class StatefulSetController extends QueueController {
   }
 
   private resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string }) {
-    if (ref.kind !== STATEFULSET_KIND.kind) return undefined;
-    const set = this.setLister.get(`${namespace}/${ref.name}`);
-    return set?.metadata.uid === ref.uid ? set : undefined;
+    return resolveControllerRef(this.setLister, STATEFULSET_KIND.kind, namespace, ref);
   }
 
   /** getStatefulSetsForPod: the sets whose selector matches the pod's labels. */
@@ -111,12 +116,7 @@ export class StatefulSetController extends QueueController {
     return this.setLister
       .namespace(pod.metadata.namespace)
       .list()
-      .filter((s) => {
-        const sel = s.spec.selector;
-        const empty =
-          Object.keys(sel?.matchLabels ?? {}).length === 0 && (sel?.matchExpressions ?? []).length === 0;
-        return !empty && toSelector(sel).matches(pod.metadata.labels);
-      });
+      .filter((s) => nonEmptySelectorMatches(s.spec.selector, pod.metadata.labels));
   }
 
   private addHandlers(setInformer: Informer<StatefulSet>, podInformer: Informer<Pod>): void {
@@ -148,24 +148,21 @@ export class StatefulSetController extends QueueController {
 
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata.resourceVersion === cur.metadata.resourceVersion) return;
-    const labelsChanged = JSON.stringify(old.metadata.labels) !== JSON.stringify(cur.metadata.labels);
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef) !== JSON.stringify(oldRef);
-    if (refChanged && oldRef !== undefined) {
-      const set = this.resolveControllerRef(old.metadata.namespace, oldRef);
-      if (set !== undefined) this.enqueue(set);
-    }
-    if (curRef !== undefined) {
-      const set = this.resolveControllerRef(cur.metadata.namespace, curRef);
-      if (set === undefined) return;
+    const u = dependentUpdate(
+      old,
+      cur,
+      (ns, ref) => this.resolveControllerRef(ns, ref),
+      (p) => this.setsSelecting(p),
+    );
+    if (u.oldController !== undefined) this.enqueue(u.oldController);
+    const set = u.controller;
+    if (set !== undefined) {
       this.enqueue(set);
       // A pod just ready is available minReadySeconds later: look again then.
       const minReady = set.spec.minReadySeconds ?? 0;
       if (!isPodReady(old) && isPodReady(cur) && minReady > 0) this.enqueueAfter(set, minReady * 1000);
-      return;
     }
-    if (labelsChanged || refChanged) for (const set of this.setsSelecting(cur)) this.enqueue(set);
+    for (const candidate of u.adopters) this.enqueue(candidate);
   }
 
   private deletePod(obj: Pod, tombstone?: DeletedFinalStateUnknown<Pod>): void {

@@ -2,7 +2,8 @@
  * kube's StatefulSetStatusUpdater (stateful_set_status_updater.go): writes a computed status
  * through the status subresource, retrying conflicts on a fresh read of the set.
  */
-import { type ClientInterface, cloneObject, isConflict } from "@skiff/client";
+import { type ClientInterface, isConflict } from "@skiff/client";
+import { updateStatusWithRetries } from "../util/status-update.js";
 import type { StatefulSet, StatefulSetStatus } from "./types.js";
 
 /** retry.DefaultRetry's steps. */
@@ -13,17 +14,8 @@ export class StatefulSetStatusUpdater {
 
   async updateStatefulSetStatus(set: StatefulSet, status: StatefulSetStatus): Promise<void> {
     const sets = this.client.resource<StatefulSet>("apps/v1", "statefulsets", set.metadata.namespace);
-    let toUpdate = cloneObject(set);
-    for (let i = 0; ; i++) {
-      // The whole status is the computed one (kube assigns set.Status = *status).
-      toUpdate.status = { ...status };
-      try {
-        await sets.updateStatus(toUpdate);
-        return;
-      } catch (e) {
-        if (!isConflict(e) || i + 1 >= RETRIES) throw e;
-      }
-      toUpdate = await sets.get(set.metadata.name);
-    }
+    // The whole status is the computed one (kube assigns set.Status = *status).
+    const withStatus = (toUpdate: StatefulSet) => ({ ...toUpdate, status: { ...status } });
+    await updateStatusWithRetries(sets, set, withStatus, { attempts: RETRIES, retryIf: isConflict });
   }
 }

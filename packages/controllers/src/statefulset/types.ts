@@ -1,5 +1,6 @@
 /** apps/v1 StatefulSet, the fields the statefulset controller reads and writes (k8s.io/api/apps/v1). */
 import type { KubeObject, LabelSelector, ObjectMeta, PersistentVolumeClaim, PodCondition } from "@skiff/api";
+import { CONTROLLER_REVISION_HASH_LABEL_KEY } from "../history/types.js";
 import type { IntOrString } from "../util/intstr.js";
 import type { PodTemplateSpec } from "../util/pod-control.js";
 
@@ -52,8 +53,8 @@ export interface StatefulSet extends KubeObject {
 export const STATEFULSET_POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 /** apps.PodIndexLabel (PodIndexLabel feature, on by default in 1.32): the pod's ordinal. */
 export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
-/** apps.StatefulSetRevisionLabel: the name of the revision a pod was made from. */
-export const STATEFULSET_REVISION_LABEL = "controller-revision-hash";
+/** apps.StatefulSetRevisionLabel (= ControllerRevisionHashLabelKey): the revision a pod was made from. */
+export const STATEFULSET_REVISION_LABEL = CONTROLLER_REVISION_HASH_LABEL_KEY;
 
 export const STATEFULSET_KIND = { apiVersion: "apps/v1", kind: "StatefulSet" } as const;
 export const POD_KIND = { apiVersion: "v1", kind: "Pod" } as const;

@@ -7,7 +7,7 @@
  */
 import type { PersistentVolumeClaim, Pod, Volume } from "@skiff/api";
 import { cloneObject } from "@skiff/client";
-import { newControllerRevision } from "../history/controller-history.js";
+import { getTemplatePatch, newControllerRevision } from "../history/controller-history.js";
 import type { ControllerRevision } from "../history/types.js";
 import { newControllerRef } from "../util/controller-ref.js";
 import { getScaledValueFromIntOrPercent } from "../util/intstr.js";
@@ -196,18 +196,13 @@ export function newVersionedStatefulSetPod(
   return pod;
 }
 
-/** getPatch: the strategic merge patch (`$patch: replace` of spec.template) a revision stores. */
-export function getPatch(set: StatefulSet): { spec: { template: Record<string, unknown> } } {
-  return { spec: { template: { ...cloneObject(set.spec.template), $patch: "replace" } } };
-}
-
 /** newRevision: the revision of the set's present template, with the set's annotations. */
 export function newRevision(set: StatefulSet, revision: number, collisionCount: number): ControllerRevision {
   const cr = newControllerRevision(
     set,
     STATEFULSET_KIND,
     set.spec.template.metadata?.labels,
-    getPatch(set),
+    getTemplatePatch(set.spec.template),
     revision,
     collisionCount,
   );

@@ -12,9 +12,13 @@
  * Times in 6 and 8 are compared on a log2 scale of their age (LogarithmicScaleDown, on by default
  * since kube 1.22), ties broken by uid, so that scale-down spreads over pods of similar age
  * rather than always taking the very newest.
+ *
+ * Also the older controller.ActivePods order the job controller deletes by: the same without
+ * deletion cost and rank, and with plain (not logarithmic) time comparisons.
  */
 import type { Pod } from "@skiff/api";
 import { isPodReady, podReadyTime } from "./pod.js";
+import { parseTime } from "./time.js";
 
 /** kube's PodDeletionCost annotation. */
 export const POD_DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost";
@@ -39,12 +43,6 @@ export function maxContainerRestarts(pod: Pod): number {
   return max;
 }
 
-const timeOf = (s: string | undefined): number | undefined => {
-  if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-};
-
 /** kube's afterOrZero: a missing time sorts first, then the later time. */
 function afterOrZero(t1: number | undefined, t2: number | undefined): boolean {
   if (t1 === undefined || t2 === undefined) return t1 === undefined;
@@ -68,8 +66,16 @@ function youngerFirst(a: Pod, ta: number | undefined, b: Pod, tb: number | undef
   return diff < 0;
 }
 
-/** kube's ActivePodsWithRanks.Less: whether pod a should be deleted before pod b. */
-export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now: number): boolean {
+/**
+ * The chain both orders share. `ranks` (ActivePodsWithRanks) adds the deletion cost and the rank
+ * after readiness; `first` says which of two (different) times sorts first.
+ */
+function less(
+  a: Pod,
+  b: Pod,
+  ranks: readonly [number, number] | undefined,
+  first: (ta: number | undefined, tb: number | undefined) => boolean,
+): boolean {
   const nodeA = a.spec.nodeName ?? "";
   const nodeB = b.spec.nodeName ?? "";
   if (nodeA !== nodeB && (nodeA === "" || nodeB === "")) return nodeA === "";
@@ -79,22 +85,29 @@ export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now:
   const readyA = isPodReady(a);
   const readyB = isPodReady(b);
   if (readyA !== readyB) return !readyA;
-  const costA = podDeletionCost(a);
-  const costB = podDeletionCost(b);
-  if (costA !== costB) return costA < costB;
-  if (rankA !== rankB) return rankA > rankB;
+  if (ranks !== undefined) {
+    const costA = podDeletionCost(a);
+    const costB = podDeletionCost(b);
+    if (costA !== costB) return costA < costB;
+    if (ranks[0] !== ranks[1]) return ranks[0] > ranks[1];
+  }
   if (readyA && readyB) {
     const ta = podReadyTime(a);
     const tb = podReadyTime(b);
-    if (ta !== tb) return youngerFirst(a, ta, b, tb, now);
+    if (ta !== tb) return first(ta, tb);
   }
   const restartsA = maxContainerRestarts(a);
   const restartsB = maxContainerRestarts(b);
   if (restartsA !== restartsB) return restartsA > restartsB;
-  const ca = timeOf(a.metadata.creationTimestamp);
-  const cb = timeOf(b.metadata.creationTimestamp);
-  if (ca !== cb) return youngerFirst(a, ca, b, cb, now);
+  const ca = parseTime(a.metadata.creationTimestamp);
+  const cb = parseTime(b.metadata.creationTimestamp);
+  if (ca !== cb) return first(ca, cb);
   return false;
+}
+
+/** kube's ActivePodsWithRanks.Less: whether pod a should be deleted before pod b. */
+export function activePodLess(a: Pod, rankA: number, b: Pod, rankB: number, now: number): boolean {
+  return less(a, b, [rankA, rankB], (ta, tb) => youngerFirst(a, ta, b, tb, now));
 }
 
 /**
@@ -109,4 +122,20 @@ export function sortActivePodsWithRanks(pods: readonly Pod[], ranks: readonly nu
     return 0;
   });
   return items.map((x) => x.pod);
+}
+
+/**
+ * kube's controller.ActivePods' Less: unassigned < assigned, Pending < Unknown < Running, not
+ * ready < ready, ready for less time < more, more restarts < fewer, newer < older. The smaller
+ * are the ones to delete first.
+ */
+export function activePodsLess(a: Pod, b: Pod): boolean {
+  return less(a, b, undefined, afterOrZero);
+}
+
+/** sort.Sort(controller.ActivePods(pods)) as an Array.sort comparator. */
+export function compareActivePods(a: Pod, b: Pod): number {
+  if (activePodsLess(a, b)) return -1;
+  if (activePodsLess(b, a)) return 1;
+  return 0;
 }

@@ -4,7 +4,7 @@
  * controller's namespace, keep those it owns that still match its selector, adopt orphans that
  * match (unless the controller is being deleted), and release owned ones that no longer match.
  * Adoption and release are strategic merge patches carrying the object's uid, so a patch never
- * lands on a newer object of the same name.
+ * lands on a newer object of the same name. Also the controllers' shared resolveControllerRef.
  */
 import type { KubeObject, OwnerReference } from "@skiff/api";
 import { ApiError, isNotFound, type ResourceClient } from "@skiff/client";
@@ -17,6 +17,23 @@ export interface GroupVersionKind {
 /** The owner reference that is the controller's, if any. */
 export function getControllerOf(obj: KubeObject): OwnerReference | undefined {
   return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+}
+
+/**
+ * Each workload controller's resolveControllerRef: the owner a controller reference names, from
+ * the controller's cache (anything keyed `namespace/name`), when the reference is to this kind
+ * and still to the same object: a reference to a deleted owner whose name was reused (another
+ * uid) resolves to nothing.
+ */
+export function resolveControllerRef<T extends KubeObject>(
+  cache: { get(key: string): T | undefined },
+  kind: string,
+  namespace: string,
+  ref: { kind: string; name: string; uid: string },
+): T | undefined {
+  if (ref.kind !== kind) return undefined;
+  const owner = cache.get(`${namespace}/${ref.name}`);
+  return owner?.metadata.uid === ref.uid ? owner : undefined;
 }
 
 /** kube's NewControllerRef: controller and blockOwnerDeletion true. */

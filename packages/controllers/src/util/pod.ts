@@ -40,10 +40,15 @@ export function podReadyTime(pod: Pod): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/** Failed or Succeeded (kube's podutil.IsPodTerminal). */
+export function isPodTerminal(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase === "Failed" || phase === "Succeeded";
+}
+
 /** Not terminal and not being deleted (kube's controller.IsPodActive). */
 export function isPodActive(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase !== "Succeeded" && phase !== "Failed" && pod.metadata.deletionTimestamp === undefined;
+  return !isPodTerminal(pod) && pod.metadata.deletionTimestamp === undefined;
 }
 
 /** kube's controller.FilterActivePods. */

@@ -2,7 +2,8 @@
  * Node taints and pod tolerations as the node controllers read them: the well-known taint keys
  * (k8s.io/api/core/v1 well_known_taints.go), Taint.MatchTaint and pkg/util/taints' TaintExists
  * and TaintSetDiff, and Toleration.ToleratesTaint with v1helper.GetMatchingTolerations (what the
- * taint eviction controller decides by). Pure functions of the objects.
+ * taint eviction controller decides by) and v1helper.FindMatchingUntoleratedTaint (which nodes
+ * should run a daemon pod). Pure functions of the objects.
  */
 import type { Taint, Toleration } from "@skiff/api";
 
@@ -72,4 +73,15 @@ export function getMatchingTolerations(
     used.push(t);
   }
   return { allTolerated: true, used };
+}
+
+/** v1helper.FindMatchingUntoleratedTaint: the first taint passing `filter` that nothing tolerates. */
+export function findMatchingUntoleratedTaint(
+  taints: readonly Taint[] | undefined,
+  tolerations: readonly Toleration[] | undefined,
+  filter: (t: Taint) => boolean,
+): Taint | undefined {
+  for (const taint of taints ?? [])
+    if (filter(taint) && !(tolerations ?? []).some((t) => toleratesTaint(t, taint))) return taint;
+  return undefined;
 }

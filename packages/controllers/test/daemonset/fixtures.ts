@@ -4,46 +4,29 @@
  * nodes, pods and revisions put into the tracker and the informer caches alike.
  */
 import type { KubeObject, Node, Pod, Taint } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer } from "@skiff/client";
-import { newControllerContext } from "../../src/context.js";
+import type { Informer } from "@skiff/client";
 import { DaemonSetsController } from "../../src/daemonset/daemon-controller.js";
 import type { DaemonSet } from "../../src/daemonset/types.js";
-import { computeHash } from "../../src/history/hash.js";
 import type { ControllerRevision } from "../../src/history/types.js";
+import { computeHash } from "../../src/util/hash.js";
+import { type ControllerFixture, fixtureBase, iso, newFakeContext } from "../fake-context.js";
 
+export { iso };
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
-export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 export const KEY = "ns/web";
 
-export interface Fixture {
-  client: FakeClient;
-  clock: FakeClock;
-  c: DaemonSetsController;
-  events: CoreEvent[];
-  flushEvents(): Promise<void>;
-  /** Puts objects into the tracker and the informer caches (no event handlers run). */
-  seed(...objs: KubeObject[]): void;
+export interface Fixture extends ControllerFixture<DaemonSetsController> {
   /** Removes an object from the informer cache (the tracker keeps whatever it has). */
   unseed(obj: KubeObject): void;
   /** What the informers would show now: the tracker's pods and revisions copied into the caches. */
   observe(): void;
-  pods(): Pod[];
   ds(): DaemonSet;
   revisions(): ControllerRevision[];
-  /** The actions of one verb on one resource. */
-  acts(verb: string, resource: string): FakeClient["actions"];
 }
 
 export function newFixture(): Fixture {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const sink = async (e: CoreEvent) => {
-    events.push(e);
-    return e;
-  };
-  const broadcaster = new EventBroadcaster({ clock, coreSink: { create: sink, patch: sink } });
-  const ctx = newControllerContext({ client, clock, broadcaster });
+  const fake = newFakeContext({ start: T0 });
+  const { client, ctx } = fake;
   const c = new DaemonSetsController(ctx);
   const informer = (kind: string): Informer<KubeObject> => {
     if (kind === "DaemonSet") return ctx.informers.informerFor("apps/v1", "daemonsets");
@@ -52,14 +35,7 @@ export function newFixture(): Fixture {
     return ctx.informers.informerFor("v1", "pods");
   };
   const f: Fixture = {
-    client,
-    clock,
-    c,
-    events,
-    flushEvents: () => broadcaster.flush(),
-    seed(...objs) {
-      for (const o of objs) informer(o.kind).indexer.add(client.tracker.add(o));
-    },
+    ...fixtureBase(fake, c, (o) => informer(o.kind).indexer),
     unseed(obj) {
       informer(obj.kind).indexer.delete(obj);
     },
@@ -71,10 +47,8 @@ export function newFixture(): Fixture {
       for (const p of f.pods()) informer("Pod").indexer.add(p);
       for (const r of f.revisions()) informer("ControllerRevision").indexer.add(r);
     },
-    pods: () => client.tracker.list("v1", "pods", "ns") as Pod[],
     ds: () => client.tracker.get("apps/v1", "daemonsets", "ns", "web") as DaemonSet,
     revisions: () => client.tracker.list("apps/v1", "controllerrevisions", "ns") as ControllerRevision[],
-    acts: (verb, resource) => client.actions.filter((a) => a.verb === verb && a.resource === resource),
   };
   return f;
 }

@@ -4,8 +4,6 @@
  * objects, a fake clock, and the events the controller recorded.
  */
 import type { KubeObject, Pod } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock } from "@skiff/client";
-import { newControllerContext } from "../../src/context.js";
 import { DeploymentController } from "../../src/deployment/deployment-controller.js";
 import {
   DEFAULT_DEPLOYMENT_UNIQUE_LABEL_KEY,
@@ -17,8 +15,9 @@ import {
   MAX_REPLICAS_ANNOTATION,
   REVISION_ANNOTATION,
 } from "../../src/deployment/util/annotations.js";
-import { computeHash } from "../../src/deployment/util/hash.js";
 import { newControllerRef } from "../../src/util/controller-ref.js";
+import { computeHash } from "../../src/util/hash.js";
+import { newFakeContext } from "../fake-context.js";
 
 export const NS = "default";
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
@@ -120,24 +119,12 @@ export function newReplicaSet(d: Deployment, o: ReplicaSetOptions): ReplicaSet {
 }
 
 export class Fixture {
-  readonly clock = new FakeClock(T0);
-  readonly client = new FakeClient({ now: () => new Date(this.clock.now()) });
-  readonly events: CoreEvent[] = [];
-  readonly broadcaster = new EventBroadcaster({
-    clock: this.clock,
-    coreSink: {
-      create: async (e) => {
-        this.events.push(e);
-        return e;
-      },
-      patch: async (e) => e,
-    },
-  });
-  readonly ctx = newControllerContext({
-    client: this.client,
-    clock: this.clock,
-    broadcaster: this.broadcaster,
-  });
+  private readonly fake = newFakeContext({ start: T0, recordPatches: false });
+  readonly clock = this.fake.clock;
+  readonly client = this.fake.client;
+  readonly events = this.fake.events;
+  readonly broadcaster = this.fake.broadcaster;
+  readonly ctx = this.fake.ctx;
   readonly dc = new DeploymentController(this.ctx);
 
   /** Puts objects into the tracker and the matching informer cache. */

@@ -3,11 +3,12 @@
  * a new Deployment, each rolling-update step, Recreate, a scaling event, pause, cleanup,
  * adoption, a hash collision and the progress deadline.
  */
+import { ApiError } from "@skiff/client";
 import t from "tap";
 import type { DeploymentStatus } from "../../src/deployment/types.js";
 import { REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION } from "../../src/deployment/util/annotations.js";
 import { getDeploymentCondition, newDeploymentCondition } from "../../src/deployment/util/conditions.js";
-import { computeHash } from "../../src/deployment/util/hash.js";
+import { computeHash } from "../../src/util/hash.js";
 import { Fixture, NS, newDeployment, newPod, newReplicaSet, T0 } from "./fixtures.js";
 
 t.test("a new Deployment gets its ReplicaSet, revision 1 and NewReplicaSetCreated", async (t) => {
@@ -350,6 +351,27 @@ t.test("a hash collision bumps status.collisionCount and retries", async (t) => 
   await t.rejects(f.sync(d), { reason: "AlreadyExists" });
   t.equal(f.deployment("web").status?.collisionCount, 1);
   t.not(computeHash(d.spec.template, 1), hash, "the next attempt gets another name");
+});
+
+t.test("a create refused by a terminating namespace is neither an event nor a condition", async (t) => {
+  const f = new Fixture();
+  t.teardown(() => f.close());
+  const d = newDeployment("web");
+  f.add(d);
+  // As the API server's NamespaceLifecycle admission refuses it: the cause's type is its `reason`.
+  const refused = new ApiError(403, {
+    kind: "Status",
+    apiVersion: "v1",
+    status: "Failure",
+    reason: "Forbidden",
+    code: 403,
+    message: "unable to create new content in namespace because it is being terminated",
+    details: { causes: [{ reason: "NamespaceTerminating", field: "metadata.namespace" }] },
+  });
+  f.client.prependReactor("create", "replicasets", () => ({ handled: true, error: refused }));
+  await t.rejects(f.sync(d), /being terminated/);
+  t.same(f.writes(), [`create replicasets web-${computeHash(d.spec.template)}`], "no status write");
+  t.same(await f.eventMessages(), [], "no ReplicaSetCreateError event");
 });
 
 t.test(

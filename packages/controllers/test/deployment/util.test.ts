@@ -11,7 +11,7 @@ import {
   newDeploymentCondition,
   setDeploymentCondition,
 } from "../../src/deployment/util/conditions.js";
-import { computeHash, equalIgnoreHash, fnv32a, safeEncodeString } from "../../src/deployment/util/hash.js";
+import { equalIgnoreHash } from "../../src/deployment/util/hash.js";
 import { deploymentTimedOut } from "../../src/deployment/util/progress.js";
 import {
   getProportion,
@@ -22,6 +22,7 @@ import {
   roundToInt32,
 } from "../../src/deployment/util/replicas.js";
 import { findActiveOrLatest, findNewReplicaSet } from "../../src/deployment/util/replicasets.js";
+import { computeHash, fnv32a, safeEncodeString } from "../../src/util/hash.js";
 import { newDeployment, newReplicaSet, T0 } from "./fixtures.js";
 
 t.test("ResolveFenceposts rounds surge up and unavailable down, never both zero", async (t) => {
@@ -31,6 +32,8 @@ t.test("ResolveFenceposts rounds surge up and unavailable down, never both zero"
   t.same(resolveFenceposts(0, 0, 5), [0, 1]);
   t.same(resolveFenceposts(2, "50%", 5), [2, 2]);
   t.throws(() => resolveFenceposts("2", 0, 5), /not a percentage/);
+  t.same(resolveFenceposts("+50%", 0, 5), [3, 0], "a sign, as strconv.Atoi takes it");
+  t.throws(() => resolveFenceposts("x%", 0, 5), /invalid value "x%": strconv.Atoi/);
   const d = newDeployment("d", { replicas: 3, maxUnavailable: 10 });
   t.equal(maxUnavailable(d), 3, "never more than the replicas");
   t.equal(maxSurge(newDeployment("r", { strategy: "Recreate" })), 0);

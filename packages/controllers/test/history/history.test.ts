@@ -12,20 +12,14 @@ import {
   equalRevision,
   findEqualRevisions,
   History,
+  hashControllerRevisionData,
   newControllerRevision,
   nextRevision,
   revisionsToTruncate,
   sortControllerRevisions,
 } from "../../src/history/controller-history.js";
-import {
-  canonicalJson,
-  computeHash,
-  fnv32,
-  fnv32a,
-  hashControllerRevisionData,
-  safeEncodeString,
-} from "../../src/history/hash.js";
 import type { ControllerRevision } from "../../src/history/types.js";
+import { canonicalJson, computeHash, fnv32, fnv32a, safeEncodeString } from "../../src/util/hash.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const GVK = { apiVersion: "apps/v1", kind: "StatefulSet" };

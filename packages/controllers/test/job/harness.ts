@@ -5,9 +5,9 @@
  * tracker.
  */
 import type { KubeObject, Pod } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer } from "@skiff/client";
+import type { CoreEvent, FakeClient, FakeClock, Informer } from "@skiff/client";
 import type { ControllerManagerConfig } from "../../src/config.js";
-import { newControllerContext } from "../../src/context.js";
+import type { ControllerContext } from "../../src/context.js";
 import {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
@@ -15,6 +15,7 @@ import {
   type Job,
   type JobSpec,
 } from "../../src/job/types.js";
+import { newFakeContext } from "../fake-context.js";
 
 export const T0 = Date.parse("2024-05-01T12:00:00Z");
 export const NS = "ns";
@@ -23,7 +24,7 @@ export interface Harness {
   clock: FakeClock;
   client: FakeClient;
   events: CoreEvent[];
-  ctx: ReturnType<typeof newControllerContext>;
+  ctx: ControllerContext;
   /** Adds to the tracker and to the cache; returns the tracker's copy. */
   seed<T extends KubeObject>(informer: Informer<T>, obj: T): T;
   /** The tracker's current object. */
@@ -35,20 +36,7 @@ export interface Harness {
 }
 
 export function newHarness(config: Partial<ControllerManagerConfig> = {}, start = T0): Harness {
-  const clock = new FakeClock(start);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const broadcaster = new EventBroadcaster({
-    clock,
-    coreSink: {
-      create: async (e) => {
-        events.push(e);
-        return e;
-      },
-      patch: async (e) => e,
-    },
-  });
-  const ctx = newControllerContext({ client, clock, broadcaster, config });
+  const { clock, client, broadcaster, ctx, events } = newFakeContext({ start, config, recordPatches: false });
   const h: Harness = {
     clock,
     client,

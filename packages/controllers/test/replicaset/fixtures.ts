@@ -4,61 +4,25 @@
  * pods put into the tracker and the informer caches alike.
  */
 import type { KubeObject, Pod } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock } from "@skiff/client";
-import { newControllerContext } from "../../src/context.js";
 import { ReplicaSetController } from "../../src/replicaset/replica-set.js";
 import type { ReplicaSet } from "../../src/replicaset/types.js";
+import { type ControllerFixture, fixtureBase, iso, newFakeContext } from "../fake-context.js";
 
+export { iso };
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
-export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
-export interface Fixture {
-  client: FakeClient;
-  clock: FakeClock;
-  c: ReplicaSetController;
-  events: CoreEvent[];
-  /** Waits for the recorded events to reach the sink. */
-  flushEvents(): Promise<void>;
-  /** Puts objects into the tracker and the informer caches (no event handlers run). */
-  seed(...objs: KubeObject[]): void;
-  /** The pods in the tracker. */
-  pods(): Pod[];
+export interface Fixture extends ControllerFixture<ReplicaSetController> {
   rs(name?: string): ReplicaSet;
 }
 
 export function newFixture(opts: { burstReplicas?: number } = {}): Fixture {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const broadcaster = new EventBroadcaster({
-    clock,
-    coreSink: {
-      create: async (e) => {
-        events.push(e);
-        return e;
-      },
-      patch: async (e) => {
-        events.push(e);
-        return e;
-      },
-    },
-  });
-  const ctx = newControllerContext({ client, clock, broadcaster });
+  const fake = newFakeContext({ start: T0 });
+  const { client, ctx } = fake;
   const c = new ReplicaSetController(ctx, opts);
+  const cacheFor = (o: KubeObject) =>
+    (o.kind === "Pod" ? c.podInformer.indexer : c.rsInformer.indexer) as { add(obj: KubeObject): void };
   return {
-    client,
-    clock,
-    c,
-    events,
-    flushEvents: () => broadcaster.flush(),
-    seed(...objs) {
-      for (const o of objs) {
-        const stored = client.tracker.add(o);
-        if (o.kind === "Pod") c.podInformer.indexer.add(stored as Pod);
-        else c.rsInformer.indexer.add(stored as ReplicaSet);
-      }
-    },
-    pods: () => client.tracker.list("v1", "pods", "ns") as Pod[],
+    ...fixtureBase(fake, c, cacheFor),
     rs: (name = "web") => client.tracker.get("apps/v1", "replicasets", "ns", name) as ReplicaSet,
   };
 }

@@ -6,7 +6,11 @@ import type { Pod } from "@skiff/api";
 import { ApiError } from "@skiff/client";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
-import { POD_DELETION_COST_ANNOTATION, sortActivePodsWithRanks } from "../../src/util/active-pods.js";
+import {
+  compareActivePods,
+  POD_DELETION_COST_ANNOTATION,
+  sortActivePodsWithRanks,
+} from "../../src/util/active-pods.js";
 import { EXPECTATIONS_TIMEOUT_MS } from "../../src/util/expectations.js";
 import { newFixture, newPod, newRS, T0 } from "./fixtures.js";
 
@@ -317,21 +321,26 @@ t.test("a deleted RS: its expectations go, nothing is done", async (t) => {
   t.same(f.client.actions, []);
 });
 
+const day = 86_400_000;
+const base = { node: "n1", readySince: T0 - day, created: T0 - 2 * day };
+/** Pods that differ in one sort key each from `base`. */
+const orderFixtures = () => [
+  newPod("oldest", { ...base, created: T0 - 10 * day }),
+  newPod("costly-young", {
+    ...base,
+    readySince: T0 - 1_000,
+    annotations: { [POD_DELETION_COST_ANNOTATION]: "100" },
+  }),
+  newPod("restarts", { ...base, restarts: 3 }),
+  newPod("plain", base),
+];
+
 t.test("ActivePodsWithRanks: deletion cost, rank, ready time, restarts, then creation time", async (t) => {
-  const day = 86_400_000;
-  const base = { node: "n1", readySince: T0 - day, created: T0 - 2 * day };
   const pods = [
-    newPod("oldest", { ...base, created: T0 - 10 * day }),
-    newPod("costly-young", {
-      ...base,
-      readySince: T0 - 1_000,
-      annotations: { [POD_DELETION_COST_ANNOTATION]: "100" },
-    }),
+    ...orderFixtures(),
     newPod("cheap", { ...base, annotations: { [POD_DELETION_COST_ANNOTATION]: "-5" } }),
     newPod("crowded", base),
     newPod("young-ready", { ...base, readySince: T0 - 1_000 }),
-    newPod("restarts", { ...base, restarts: 3 }),
-    newPod("plain", base),
   ];
   const ranks = pods.map((p) => (p.metadata.name === "crowded" ? 2 : 0));
   const order = sortActivePodsWithRanks(pods, ranks, T0).map((p) => p.metadata.name);
@@ -344,5 +353,20 @@ t.test("ActivePodsWithRanks: deletion cost, rank, ready time, restarts, then cre
   t.same(
     sortActivePodsWithRanks(twins, [0, 0], T0).map((p) => p.metadata.name),
     ["a", "b"],
+  );
+});
+
+t.test("ActivePods (the Job's order): no cost or rank, plain times", async (t) => {
+  const pods = [
+    ...orderFixtures(),
+    newPod("unready", { node: "n1", created: base.created }),
+    newPod("unassigned", { readySince: base.readySince, created: base.created }),
+    newPod("pending", { ...base, phase: "Pending" }),
+    newPod("newer", { ...base, created: T0 - day - 1000 }),
+  ];
+  t.same(
+    [...pods].sort(compareActivePods).map((p) => p.metadata.name),
+    ["unassigned", "pending", "unready", "costly-young", "restarts", "newer", "plain", "oldest"],
+    "the deletion cost is not read; a second's difference in age counts",
   );
 });

@@ -4,35 +4,26 @@
  * claims and revisions put into the tracker and the informer caches alike.
  */
 import type { KubeObject, PersistentVolumeClaim, Pod } from "@skiff/api";
-import { type CoreEvent, EventBroadcaster, FakeClient, FakeClock, type Informer } from "@skiff/client";
+import type { Informer } from "@skiff/client";
 import type { ControllerManagerConfig } from "../../src/config.js";
-import { newControllerContext } from "../../src/context.js";
 import type { ControllerRevision } from "../../src/history/types.js";
 import { StatefulSetController } from "../../src/statefulset/stateful-set.js";
 import type { StatefulSet } from "../../src/statefulset/types.js";
 import { newRevision } from "../../src/statefulset/utils.js";
+import { type ControllerFixture, fixtureBase, iso, newFakeContext } from "../fake-context.js";
 
+export { iso };
 export const T0 = Date.parse("2025-01-01T00:00:00Z");
-export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 export const KEY = "ns/web";
 
-export interface Fixture {
-  client: FakeClient;
-  clock: FakeClock;
-  c: StatefulSetController;
-  events: CoreEvent[];
-  flushEvents(): Promise<void>;
-  /** Puts objects into the tracker and the informer caches (no event handlers run). */
-  seed(...objs: KubeObject[]): void;
+export interface Fixture extends ControllerFixture<StatefulSetController> {
   /** Takes an object out of the cache and the tracker (its deletion finished). */
   remove(obj: KubeObject): void;
   /** What the informers would show now: the tracker's pods, claims and revisions in the caches. */
   observe(): void;
-  pods(): Pod[];
   set(): StatefulSet;
   claims(): PersistentVolumeClaim[];
   revisions(): ControllerRevision[];
-  acts(verb: string, resource: string): FakeClient["actions"];
 }
 
 const RESOURCES: Record<string, [string, string]> = {
@@ -43,15 +34,8 @@ const RESOURCES: Record<string, [string, string]> = {
 };
 
 export function newFixture(config: Partial<ControllerManagerConfig> = {}): Fixture {
-  const clock = new FakeClock(T0);
-  const client = new FakeClient({ now: () => new Date(clock.now()) });
-  const events: CoreEvent[] = [];
-  const sink = async (e: CoreEvent) => {
-    events.push(e);
-    return e;
-  };
-  const broadcaster = new EventBroadcaster({ clock, coreSink: { create: sink, patch: sink } });
-  const ctx = newControllerContext({ client, clock, broadcaster, config });
+  const fake = newFakeContext({ start: T0, config });
+  const { client, ctx } = fake;
   const c = new StatefulSetController(ctx);
   const informer = (kind: string): Informer<KubeObject> => {
     const [apiVersion, resource] = RESOURCES[kind] as [string, string];
@@ -62,14 +46,7 @@ export function newFixture(config: Partial<ControllerManagerConfig> = {}): Fixtu
     return client.tracker.list(apiVersion, resource, "ns") as T[];
   };
   const f: Fixture = {
-    client,
-    clock,
-    c,
-    events,
-    flushEvents: () => broadcaster.flush(),
-    seed(...objs) {
-      for (const o of objs) informer(o.kind).indexer.add(client.tracker.add(o));
-    },
+    ...fixtureBase(fake, c, (o) => informer(o.kind).indexer),
     remove(obj) {
       informer(obj.kind).indexer.delete(obj);
       const [apiVersion, resource] = RESOURCES[obj.kind] as [string, string];
@@ -86,11 +63,9 @@ export function newFixture(config: Partial<ControllerManagerConfig> = {}): Fixtu
         for (const o of list<KubeObject>(kind)) inf.indexer.add(o);
       }
     },
-    pods: () => list<Pod>("Pod"),
     set: () => client.tracker.get("apps/v1", "statefulsets", "ns", "web") as StatefulSet,
     claims: () => list<PersistentVolumeClaim>("PersistentVolumeClaim"),
     revisions: () => list<ControllerRevision>("ControllerRevision"),
-    acts: (verb, resource) => client.actions.filter((a) => a.verb === verb && a.resource === resource),
   };
   return f;
 }

@@ -2,6 +2,8 @@
  * Deployment conditions (deploymentutil's NewDeploymentCondition, GetDeploymentCondition,
  * SetDeploymentCondition, RemoveDeploymentCondition) and their reasons, spelled as kube 1.32.
  */
+import { metav1Time } from "@skiff/api";
+import { getCondition, removeCondition, setCondition } from "../../util/conditions.js";
 import type {
   ConditionStatus,
   DeploymentCondition,
@@ -13,7 +15,6 @@ import type {
 export const DEPLOYMENT_AVAILABLE = "Available";
 export const DEPLOYMENT_PROGRESSING = "Progressing";
 export const DEPLOYMENT_REPLICA_FAILURE = "ReplicaFailure";
-export const REPLICA_SET_REPLICA_FAILURE = "ReplicaFailure";
 
 // Reasons (deploymentutil's constants).
 /** A new ReplicaSet is being scaled up or an old one down. */
@@ -33,11 +34,6 @@ export const RESUMED_DEPLOY_REASON = "DeploymentResumed";
 export const MINIMUM_REPLICAS_AVAILABLE = "MinimumReplicasAvailable";
 export const MINIMUM_REPLICAS_UNAVAILABLE = "MinimumReplicasUnavailable";
 
-/** metav1.Time as serialized: RFC 3339 with whole seconds. */
-export function metaTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
-}
-
 /** NewDeploymentCondition: both times now. */
 export function newDeploymentCondition(
   type: string,
@@ -46,7 +42,7 @@ export function newDeploymentCondition(
   message: string,
   nowMs: number,
 ): DeploymentCondition {
-  const now = metaTime(nowMs);
+  const now = metav1Time(new Date(nowMs));
   return { type, status, lastUpdateTime: now, lastTransitionTime: now, reason, message };
 }
 
@@ -54,7 +50,7 @@ export function getDeploymentCondition(
   status: DeploymentStatus | undefined,
   type: string,
 ): DeploymentCondition | undefined {
-  return status?.conditions?.find((c) => c.type === type);
+  return getCondition(status?.conditions, type);
 }
 
 /**
@@ -63,18 +59,14 @@ export function getDeploymentCondition(
  */
 export function setDeploymentCondition(status: DeploymentStatus, condition: DeploymentCondition): void {
   const current = getDeploymentCondition(status, condition.type);
-  if (current !== undefined && current.status === condition.status && current.reason === condition.reason)
-    return;
   const next = { ...condition };
   if (current !== undefined && current.status === condition.status)
     next.lastTransitionTime = current.lastTransitionTime as string;
-  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== condition.type), next];
+  setCondition(status, next);
 }
 
 export function removeDeploymentCondition(status: DeploymentStatus, type: string): void {
-  const rest = (status.conditions ?? []).filter((c) => c.type !== type);
-  if (rest.length === 0) delete status.conditions;
-  else status.conditions = rest;
+  removeCondition(status, type);
 }
 
 /** ReplicaSetToDeploymentCondition: a ReplicaSet's condition carried to its Deployment. */

@@ -4,7 +4,8 @@
  * unavailable), how far the new ReplicaSet may grow (NewRSNewReplicas), saturation, and each
  * ReplicaSet's share of a scaling event (GetProportion, getReplicaSetFraction).
  */
-import type { Deployment, IntOrString, ReplicaSet } from "../types.js";
+import { getScaledValueFromIntOrPercent, type IntOrString } from "../../util/intstr.js";
+import type { Deployment, ReplicaSet } from "../types.js";
 import { desiredReplicasAnnotation, maxReplicasAnnotation } from "./annotations.js";
 import { replicaCount, specReplicas } from "./replicasets.js";
 
@@ -14,18 +15,6 @@ export const MAX_INT32 = 2147483647;
 export const deploymentReplicas = (d: Deployment): number => d.spec.replicas ?? 0;
 
 export const isRollingUpdate = (d: Deployment): boolean => d.spec.strategy?.type === "RollingUpdate";
-
-/**
- * intstr.GetScaledValueFromIntOrPercent: an int as is, "N%" of total rounded up or down; any
- * other string is an error.
- */
-export function getScaledValueFromIntOrPercent(v: IntOrString, total: number, roundUp: boolean): number {
-  if (typeof v === "number") return v;
-  const m = /^([+-]?\d+)%$/.exec(v);
-  if (m === null) throw new Error(`invalid value for IntOrString: invalid type: string is not a percentage`);
-  const scaled = (Number(m[1]) * total) / 100;
-  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
-}
 
 /**
  * ResolveFenceposts: [maxSurge, maxUnavailable] for `desired` replicas. Both resolving to zero
