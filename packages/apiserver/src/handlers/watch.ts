@@ -156,11 +156,14 @@ export async function serveWatch(
     close();
   };
 
-  /** Writes the events this watcher sees; false when its client is not keeping up. */
+  /**
+   * Writes the events this watcher sees, a batch in one write (one chunk and one TLS record
+   * instead of one per event); false when its client is not keeping up.
+   */
   const deliver = (events: CacheEvent[]): boolean => {
-    let ok = true;
+    if (closed) return true;
+    let out = "";
     for (const e of events) {
-      if (closed) return true;
       const now = e.type !== "DELETED" && matches(e.object);
       const before = e.prev !== undefined && matches(e.prev);
       let type: EventType | undefined;
@@ -169,9 +172,12 @@ export async function serveWatch(
       else if (before) type = "DELETED"; // stopped matching the selectors
       if (type === undefined) continue;
       // Without a rendering, every watcher sends the same line: make it once per event.
-      ok = (opts.render === undefined ? sink.write(sharedLine(e, type)) : send(type, render(e.object))) && ok;
+      out +=
+        opts.render === undefined
+          ? sharedLine(e, type)
+          : `${JSON.stringify({ type, object: render(e.object) })}\n`;
     }
-    return ok;
+    return out === "" ? true : sink.write(out);
   };
 
   // kube's getWatchCacheResourceVersion: N, or with sendInitialEvents and no resourceVersion, the
