@@ -144,7 +144,7 @@ t.test("verbs", async (t) => {
     page1.items.map((o) => o.metadata.name),
   );
   const all = await cms.listAll({ limit: 2 });
-  // Every namespace also holds kube-root-ca.crt (the API server's root CA publisher, as kube's).
+  // A namespace may also hold kube-root-ca.crt (the controller manager's root CA publisher).
   t.same(
     all.items
       .map((o) => o.metadata.name)
