@@ -1,5 +1,5 @@
 /**
- * The helpers the workload controllers share (src/util): each one's rules on small inputs, as
+ * The helpers the controllers share (src/util): each one's rules on small inputs, as
  * the controllers' own tests only reach them through a sync.
  */
 import type { KubeObject, OwnerReference, Pod } from "@skiff/api";
@@ -7,6 +7,7 @@ import { ApiError, FakeClient, isConflict } from "@skiff/client";
 import t from "tap";
 import { getCondition, removeCondition, setCondition } from "../../src/util/conditions.js";
 import { resolveControllerRef } from "../../src/util/controller-ref.js";
+import { HttpDiscovery } from "../../src/util/discovery.js";
 import { hasStatusCause, isNamespaceTerminating } from "../../src/util/errors.js";
 import { getScaledValueFromIntOrPercent } from "../../src/util/intstr.js";
 import { dependentUpdate, labelsEqual } from "../../src/util/owner-events.js";
@@ -200,4 +201,109 @@ t.test("updateStatusWithRetries: a fresh read between writes, at most `attempts`
     "a failure retryIf refuses is not retried",
   );
   t.equal(pod.status, undefined, "the object passed in is left as it was");
+});
+
+/** A raw client answering GETs from a table of paths; any other path is a 503 Status. */
+const rawClient = (docs: Record<string, unknown>) => ({
+  raw: async (_method: string, path: string) =>
+    path in docs
+      ? { status: 200, headers: {}, body: docs[path] }
+      : { status: 503, headers: {}, body: { kind: "Status", message: "unavailable", code: 503 } },
+});
+
+t.test("HttpDiscovery: the aggregated and the legacy documents read alike", async (t) => {
+  const verbs = ["delete", "list", "watch"];
+  const legacy = rawClient({
+    "/api": { kind: "APIVersions", versions: ["v1"] },
+    "/api/v1": {
+      resources: [
+        { name: "pods", namespaced: true, kind: "Pod", verbs },
+        { name: "nodes", namespaced: false, kind: "Node" },
+      ],
+    },
+    "/apis": {
+      kind: "APIGroupList",
+      groups: [
+        {
+          name: "autoscaling",
+          versions: [
+            { groupVersion: "autoscaling/v1", version: "v1" },
+            { groupVersion: "autoscaling/v2", version: "v2" },
+          ],
+          preferredVersion: { groupVersion: "autoscaling/v2" },
+        },
+        {
+          name: "metrics.k8s.io",
+          versions: [{ groupVersion: "metrics.k8s.io/v1beta1", version: "v1beta1" }],
+        },
+      ],
+    },
+    "/apis/autoscaling/v1": { resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }] },
+    "/apis/autoscaling/v2": { resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }] },
+  });
+  const aggregatedResource = (resource: string, kind: string, scope = "Namespaced") => ({
+    resource,
+    scope,
+    verbs: resource === "nodes" ? undefined : verbs,
+    responseKind: { kind },
+  });
+  const aggregated = rawClient({
+    "/api": {
+      kind: "APIGroupDiscoveryList",
+      items: [
+        {
+          metadata: { name: "" },
+          versions: [
+            {
+              version: "v1",
+              resources: [aggregatedResource("pods", "Pod"), aggregatedResource("nodes", "Node", "Cluster")],
+            },
+          ],
+        },
+      ],
+    },
+    "/apis": {
+      kind: "APIGroupDiscoveryList",
+      items: [
+        {
+          metadata: { name: "autoscaling" },
+          versions: [
+            { version: "v2", resources: [aggregatedResource("hpas", "HPA")] },
+            { version: "v1", resources: [aggregatedResource("hpas", "HPA")] },
+          ],
+        },
+        { metadata: { name: "metrics.k8s.io" }, versions: [{ version: "v1beta1", freshness: "Stale" }] },
+      ],
+    },
+  });
+  for (const [name, client] of [
+    ["legacy", legacy],
+    ["aggregated", aggregated],
+  ] as const) {
+    const sr = await new HttpDiscovery(client).serverResources();
+    t.same(
+      sr.lists,
+      [
+        {
+          groupVersion: "v1",
+          resources: [
+            { name: "pods", namespaced: true, kind: "Pod", verbs },
+            { name: "nodes", namespaced: false, kind: "Node", verbs: [] },
+          ],
+        },
+        {
+          groupVersion: "autoscaling/v2",
+          resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }],
+        },
+        {
+          groupVersion: "autoscaling/v1",
+          resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }],
+        },
+      ],
+      `${name}: each group's versions most preferred first`,
+    );
+    t.same([...sr.preferred], ["v1", "autoscaling/v2", "metrics.k8s.io/v1beta1"], `${name}: preferred`);
+    t.same([...sr.failed.keys()], ["metrics.k8s.io/v1beta1"], `${name}: the group that failed`);
+  }
+  await t.rejects(new HttpDiscovery(rawClient({})).serverResources(), /unavailable/, "no /api: no discovery");
 });
