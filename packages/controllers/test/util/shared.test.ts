@@ -1,10 +1,12 @@
 /**
- * The helpers the controllers share (src/util): each one's rules on small inputs, as
- * the controllers' own tests only reach them through a sync.
+ * The helpers the controllers share (src/util, and the work-queue steps of src/controller.ts):
+ * each one's rules on small inputs, as the controllers' own tests only reach them through a sync.
  */
 import type { KubeObject, OwnerReference, Pod } from "@skiff/api";
-import { ApiError, FakeClient, isConflict } from "@skiff/client";
+import { ApiError, FakeClient, FakeClock, isConflict, RateLimitingQueue } from "@skiff/client";
+import { waitFor } from "@skiff/testkit";
 import t from "tap";
+import { processNextWorkItem, runWorkers } from "../../src/controller.js";
 import { getCondition, removeCondition, setCondition } from "../../src/util/conditions.js";
 import { resolveControllerRef } from "../../src/util/controller-ref.js";
 import { HttpDiscovery } from "../../src/util/discovery.js";
@@ -306,4 +308,53 @@ t.test("HttpDiscovery: the aggregated and the legacy documents read alike", asyn
     t.same([...sr.failed.keys()], ["metrics.k8s.io/v1beta1"], `${name}: the group that failed`);
   }
   await t.rejects(new HttpDiscovery(rawClient({})).serverResources(), /unavailable/, "no /api: no discovery");
+});
+
+t.test("processNextWorkItem: forget on success, backoff on failure, dropped past maxRetries", async (t) => {
+  const clock = new FakeClock(0);
+  const queue = new RateLimitingQueue<string>({ clock });
+  const failing = new Set(["bad"]);
+  const synced: string[] = [];
+  const errors: [string, boolean][] = [];
+  const step = () =>
+    processNextWorkItem(
+      queue,
+      async (key) => {
+        synced.push(key);
+        if (failing.has(key)) throw new Error("boom");
+      },
+      (key, _e, dropped) => errors.push([key, dropped]),
+      2,
+    );
+  queue.add("bad");
+  t.ok(await step());
+  t.equal(queue.numRequeues("bad"), 1, "requeued with backoff");
+  clock.step(1000);
+  t.ok(await step());
+  t.equal(queue.numRequeues("bad"), 2);
+  clock.step(1000);
+  t.ok(await step());
+  t.equal(queue.numRequeues("bad"), 0, "the third failure is past maxRetries: forgotten");
+  t.same(errors, [
+    ["bad", false],
+    ["bad", false],
+    ["bad", true],
+  ]);
+  clock.step(1000);
+  t.equal(queue.len(), 0, "and not requeued");
+  failing.clear();
+  queue.add("bad");
+  t.ok(await step());
+  t.equal(errors.length, 3, "a sync that returns is no error");
+  t.same(synced, ["bad", "bad", "bad", "bad"]);
+
+  // runWorkers: the loops end once the signal aborts (the queue is shut down).
+  const ac = new AbortController();
+  queue.add("a");
+  queue.add("b");
+  const running = runWorkers(queue, 2, ac.signal, step);
+  await waitFor(() => synced.length === 6, { what: "both keys synced" });
+  ac.abort();
+  await running;
+  t.same(synced.slice(4).sort(), ["a", "b"]);
 });
