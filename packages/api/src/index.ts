@@ -19,11 +19,13 @@ export * from "./patch/index.js";
 export { decodeKubernetesProtobuf, ProtobufDecodeError } from "./protobuf/index.js";
 export { formatQuantity, parseQuantity } from "./quantity.js";
 export {
+  calculateUsage,
   handlesOperation,
   ignoredByQuota,
   matchesScopes,
   matchingResources,
   podCountsForQuota,
+  type QuotaLister,
   quotaMatches,
   type ScopeSelector,
   scopeSelectorsOf,

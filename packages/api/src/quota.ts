@@ -14,12 +14,12 @@
  * (In/NotIn/Exists/DoesNotExist on spec.priorityClassName) and CrossNamespacePodAffinity; a
  * quota with a scope tracks no other kind.
  * One module for both users, as kube's evaluators serve both: the API server's ResourceQuota
- * admission (charging at create) and the controller manager's resource quota controller
- * (recalculating status.used).
+ * admission (charging at create, and a new quota's first usage) and the controller manager's
+ * resource quota controller (recalculating status.used), each through calculateUsage.
  */
 import type { KindDef } from "./kind.js";
 import type { KubeObject } from "./meta.js";
-import { parseQuantity } from "./quantity.js";
+import { formatQuantity, parseQuantity } from "./quantity.js";
 
 type Json = Record<string, unknown>;
 export type Usage = Record<string, number>;
@@ -256,4 +256,43 @@ export function quotaMatches(
   obj: KubeObject,
 ): boolean {
   return matchingResources(k, Object.keys(hard)).length > 0 && matchesScopes(quota, k, obj);
+}
+
+/** A kind's objects in a quota's namespace, however its caller reads them. */
+export type QuotaLister = (k: KindDef) => Promise<KubeObject[]>;
+
+/**
+ * kube's quota.CalculateUsage: for each name of `hard` that the evaluator of one of `kinds`
+ * tracks, what the quota's namespace uses ("0" when nothing counts), in the order of `hard`. Only
+ * the kinds that track a name are listed (all at once). `list` is where the objects come from:
+ * the API server's store, or the API for the resource quota controller.
+ */
+export async function calculateUsage(
+  kinds: readonly KindDef[],
+  quota: KubeObject,
+  hard: Record<string, string>,
+  now: number,
+  list: QuotaLister,
+): Promise<Record<string, string>> {
+  const names = Object.keys(hard);
+  const used = new Map<string, number>();
+  await Promise.all(
+    kinds.map(async (k) => {
+      if (ignoredByQuota(k)) return;
+      const tracked = matchingResources(k, names);
+      if (tracked.length === 0) return;
+      for (const n of tracked) used.set(n, used.get(n) ?? 0);
+      for (const obj of await list(k)) {
+        if (!quotaMatches(quota, hard, k, obj)) continue;
+        const u = usageOf(k, obj, now);
+        for (const n of tracked) used.set(n, (used.get(n) ?? 0) + (u[n] ?? 0));
+      }
+    }),
+  );
+  return Object.fromEntries(
+    names.flatMap((n) => {
+      const v = used.get(n);
+      return v === undefined ? [] : [[n, formatQuantity(v, n)]];
+    }),
+  );
 }

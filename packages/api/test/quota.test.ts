@@ -1,6 +1,7 @@
-/** What objects count against a ResourceQuota (quota.ts: kube's pod and generic evaluators, scopes). */
+/** What objects count against a ResourceQuota (quota.ts: kube's pod and generic evaluators, scopes, CalculateUsage). */
 import t from "tap";
 import {
+  calculateUsage,
   formatQuantity,
   type KindDef,
   type KubeObject,
@@ -79,4 +80,47 @@ t.test("quota scopes and usage as kube's pod evaluator", async (t) => {
   t.equal(formatQuantity(0.6, "requests.cpu"), "600m");
   t.equal(formatQuantity(2 ** 28, "limits.memory"), "256Mi");
   t.equal(formatQuantity(1500, "pods"), "1500");
+});
+
+t.test("calculateUsage: a namespace's usage of the names a quota limits", async (t) => {
+  const registry = new Registry();
+  const pod = (name: string, cpu: string, phase = "Running"): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "n" },
+    spec: { containers: [{ name: "c", image: "i", resources: { requests: { cpu } } }] },
+    status: { phase },
+  });
+  const objects: Record<string, KubeObject[]> = {
+    pods: [pod("a", "500m"), pod("b", "1"), pod("done", "2", "Succeeded")],
+    configmaps: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "n" } }],
+  };
+  const listed: string[] = [];
+  const quota: KubeObject = {
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: { name: "q", namespace: "n" },
+  };
+  const hard = {
+    "requests.cpu": "4",
+    secrets: "10",
+    "example.com/unknown": "1",
+    "count/pods": "5",
+    pods: "3",
+  };
+  const used = await calculateUsage(registry.kinds, quota, hard, 0, async (k) => {
+    listed.push(k.resource);
+    return objects[k.resource] ?? [];
+  });
+  t.same(
+    Object.entries(used),
+    [
+      ["requests.cpu", "1500m"],
+      ["secrets", "0"],
+      ["count/pods", "3"],
+      ["pods", "2"],
+    ],
+    "tracked names in the order of hard, 0 where nothing counts; a terminal pod only as an object",
+  );
+  t.same(listed.sort(), ["pods", "secrets"], "only the kinds that track a name are listed");
 });

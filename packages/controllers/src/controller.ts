@@ -66,41 +66,74 @@ export abstract class QueueController implements Controller {
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
-    const stop = () => this.queue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    const loops: Promise<void>[] = [];
-    for (let i = 0; i < Math.max(1, workers); i++) loops.push(this.worker());
-    await Promise.all(loops);
+    await runWorkers(this.queue, Math.max(1, workers), signal, () => this.processNextWorkItem());
   }
 
   /** Processes one key; exposed for tests that drive the queue by hand. */
-  async processNextWorkItem(): Promise<boolean> {
-    const key = await this.queue.get();
-    if (key === undefined) return false;
-    try {
-      await this.sync(key);
-      this.queue.forget(key);
-    } catch (e) {
-      const err = e instanceof Error ? e.message : String(e);
-      if (this.queue.numRequeues(key) < this.maxRetries) {
-        this.log.warn({ controller: this.name, key, err }, "error syncing; requeuing with backoff");
-        this.queue.addRateLimited(key);
-      } else {
-        this.log.warn({ controller: this.name, key, err }, "retry budget exceeded, dropping the key");
-        this.queue.forget(key);
-      }
-    } finally {
-      this.queue.done(key);
-    }
-    return true;
+  processNextWorkItem(): Promise<boolean> {
+    return processNextWorkItem(
+      this.queue,
+      (key) => this.sync(key),
+      (key, e, dropped) => {
+        const err = e instanceof Error ? e.message : String(e);
+        if (dropped)
+          this.log.warn({ controller: this.name, key, err }, "retry budget exceeded, dropping the key");
+        else this.log.warn({ controller: this.name, key, err }, "error syncing; requeuing with backoff");
+      },
+      this.maxRetries,
+    );
   }
+}
 
-  private async worker(): Promise<void> {
-    while (await this.processNextWorkItem()) {
-      // next key
-    }
+/**
+ * client-go's processNextWorkItem, for a controller's main queue and the extra ones some have
+ * (orphan pods, stale conditions, missing usage): one key through `sync`; its backoff forgotten
+ * when the sync returns, the key requeued with backoff when it throws (`onError` says why, in the
+ * controller's words), or forgotten once it has failed `maxRetries` times in a row. False once
+ * the queue is shut down and drained.
+ */
+export async function processNextWorkItem(
+  queue: RateLimitingQueue<string>,
+  sync: (key: string) => Promise<void>,
+  onError: (key: string, err: unknown, dropped: boolean) => void,
+  maxRetries = Number.POSITIVE_INFINITY,
+): Promise<boolean> {
+  const key = await queue.get();
+  if (key === undefined) return false;
+  try {
+    await sync(key);
+    queue.forget(key);
+  } catch (e) {
+    const dropped = queue.numRequeues(key) >= maxRetries;
+    onError(key, e, dropped);
+    if (dropped) queue.forget(key);
+    else queue.addRateLimited(key);
+  } finally {
+    queue.done(key);
   }
+  return true;
+}
+
+/**
+ * `workers` loops of `processNext` until it returns false (kube's `go wait.Until(worker, ...)`
+ * per worker), with the queue shut down when `signal` aborts so that they end; resolves once
+ * every loop has finished its current item.
+ */
+export async function runWorkers(
+  queue: { shutDown(): void },
+  workers: number,
+  signal: AbortSignal,
+  processNext: () => Promise<boolean>,
+): Promise<void> {
+  const stop = () => queue.shutDown();
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
+  const loop = async () => {
+    while (await processNext()) {
+      // next item
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, loop));
 }
 
 /** The object of a delete notification: the object itself, or the tombstone's last known state. */

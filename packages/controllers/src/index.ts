@@ -23,15 +23,10 @@ export { nodeShouldRunDaemonPod } from "./daemonset/util.js";
 export { garbageCollectorControllerDescriptor } from "./garbagecollector/descriptor.js";
 // garbage collector
 export {
-  type APIResource,
-  type APIResourceList,
   DEFAULT_IGNORED_RESOURCES,
-  type DiscoveryInterface,
   deletableResources,
-  HttpDiscovery,
   type MonitoredResource,
   RestMapper,
-  type ServerResources,
 } from "./garbagecollector/discovery.js";
 export {
   GarbageCollector,
@@ -92,6 +87,14 @@ export {
   newControllerRef,
   recheckController,
 } from "./util/controller-ref.js";
+export {
+  type APIResource,
+  type APIResourceList,
+  type DiscoveryInterface,
+  ErrGroupDiscoveryFailed,
+  HttpDiscovery,
+  type ServerResources,
+} from "./util/discovery.js";
 export {
   ControllerExpectations,
   EXPECTATIONS_TIMEOUT_MS,
@@ -246,11 +249,9 @@ export {
   ResourcesRemainingError,
 } from "./namespace/deleter.js";
 export { namespaceControllerDescriptor } from "./namespace/descriptor.js";
-// (APIResource and APIResourceList: the same shapes as the garbage collector's, exported above.)
 export {
   type DiscoverResourcesFn,
   type DiscoveryResult,
-  ErrGroupDiscoveryFailed,
   serverPreferredNamespacedResources,
 } from "./namespace/discovery.js";
 export {

@@ -11,6 +11,7 @@
  * controller, and enforces nothing until then).
  */
 import {
+  calculateUsage,
   formatQuantity,
   ignoredByQuota,
   type KindDef,
@@ -53,8 +54,6 @@ export interface QuotaChange {
   write: GuardedWrite | undefined;
 }
 
-export type Lister = (k: KindDef, namespace: string) => Promise<KubeObject[]>;
-
 export class QuotaUsage {
   readonly quotaKind: KindDef;
 
@@ -69,30 +68,14 @@ export class QuotaUsage {
     this.quotaKind = k;
   }
 
-  /**
-   * The usage of everything in the quota's namespace that it tracks, for the names of `hard`
-   * (kube's quota.CalculateUsage), every tracked name present (0 when nothing counts).
-   */
-  async calculate(quota: KubeObject, hard: Quantities, list: Lister): Promise<Quantities> {
-    const names = Object.keys(hard);
-    const used: Usage = Object.fromEntries(names.map((n) => [n, 0]));
-    for (const k of this.registry.kinds) {
-      if (ignoredByQuota(k)) continue;
-      const tracked = matchingResources(k, names);
-      if (tracked.length === 0) continue;
-      for (const obj of await list(k, quota.metadata.namespace as string)) {
-        if (!quotaMatches(quota, hard, k, obj)) continue;
-        const u = usageOf(k, obj, this.now());
-        for (const n of tracked) used[n] = (used[n] ?? 0) + (u[n] ?? 0);
-      }
-    }
-    return Object.fromEntries(Object.entries(used).map(([n, v]) => [n, formatQuantity(v, n)]));
-  }
-
   /** A new quota's status: its hard limits, and the usage of what its namespace already holds. */
   async initialize(quota: KubeObject): Promise<void> {
     const hard = { ...(((quota.spec as Json | undefined)?.hard ?? {}) as Quantities) };
-    const used = await this.calculate(quota, hard, async (k, ns) => (await this.store.list(k, ns)).items);
+    const ns = quota.metadata.namespace as string;
+    const list = async (k: KindDef) => (await this.store.list(k, ns)).items;
+    const usage = await calculateUsage(this.registry.kinds, quota, hard, this.now(), list);
+    // Every name of hard is present, those no evaluator tracks at 0.
+    const used = Object.fromEntries(Object.keys(hard).map((n) => [n, usage[n] ?? "0"]));
     // The quota itself counts against its own resourcequotas and count/resourcequotas limits.
     for (const n of ["resourcequotas", "count/resourcequotas"])
       if (n in used) used[n] = formatQuantity(parseQuantity(used[n] as string) + 1, n);

@@ -24,7 +24,7 @@ import {
   toSelector,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
-import { deletedObject, QueueController } from "../controller.js";
+import { deletedObject, processNextWorkItem, QueueController, runWorkers } from "../controller.js";
 import type { ControllerDescriptor } from "../registry.js";
 import { getExpectedPodCount } from "./expected.js";
 import { type PodControllerFinder, podControllerFinders } from "./finders.js";
@@ -126,35 +126,23 @@ export class DisruptionController extends QueueController {
   }
 
   override async run(workers: number, signal: AbortSignal): Promise<void> {
-    const stop = () => this.stalePodDisruptionQueue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    const stale = (async () => {
-      while (await this.processNextStalePodDisruptionWorkItem()) {
-        // next pod
-      }
-    })();
+    const stale = runWorkers(this.stalePodDisruptionQueue, 1, signal, () =>
+      this.processNextStalePodDisruptionWorkItem(),
+    );
     await Promise.all([super.run(workers, signal), stale]);
   }
 
   /** One key of the stale-condition queue; exposed for tests. */
-  async processNextStalePodDisruptionWorkItem(): Promise<boolean> {
-    const q = this.stalePodDisruptionQueue;
-    const key = await q.get();
-    if (key === undefined) return false;
-    try {
-      await this.syncStalePodDisruption(key);
-      q.forget(key);
-    } catch (e) {
-      this.log.warn(
-        { controller: this.name, pod: key, err: e instanceof Error ? e.message : String(e) },
-        "error syncing Pod to clear DisruptionTarget condition, requeueing",
-      );
-      q.addRateLimited(key);
-    } finally {
-      q.done(key);
-    }
-    return true;
+  processNextStalePodDisruptionWorkItem(): Promise<boolean> {
+    return processNextWorkItem(
+      this.stalePodDisruptionQueue,
+      (key) => this.syncStalePodDisruption(key),
+      (key, e) =>
+        this.log.warn(
+          { controller: this.name, pod: key, err: e instanceof Error ? e.message : String(e) },
+          "error syncing Pod to clear DisruptionTarget condition, requeueing",
+        ),
+    );
   }
 
   /** sync: the budget's status; any failure but a conflict fails safe (SyncFailed). */

@@ -6,7 +6,7 @@
  */
 import { metav1Time, type Pod } from "@skiff/api";
 import { cloneObject } from "@skiff/client";
-import { isPodTerminal } from "../endpointslice/util/controller-utils.js";
+import { isPodTerminal } from "../util/pod.js";
 import { DISRUPTION_TARGET, POD_REASON_TERMINATION_BY_KUBELET } from "./types.js";
 
 /** stalePodDisruptionTimeout: how long a DisruptionTarget condition may stay on a pod not being deleted. */

@@ -26,17 +26,16 @@ import {
   type Service,
 } from "../endpointslice/types.js";
 import {
-  findPort,
-  getPodServiceMemberships,
-  getServicesToUpdateOnPodChange,
-  isNamespaceTerminating,
-  isPodReady,
+  podTargetRef,
+  servicesForPodHandlers,
   shouldPodBeInEndpoints,
   shouldSetHostname,
 } from "../endpointslice/util/controller-utils.js";
 import { formatTriggerTime, TriggerTimeTracker } from "../endpointslice/util/trigger-time-tracker.js";
-import { isServiceIPSet } from "../endpointslice/utils.js";
+import { getEndpointAddresses, getEndpointPorts, isServiceIPSet } from "../endpointslice/utils.js";
 import type { ControllerDescriptor } from "../registry.js";
+import { isNamespaceTerminating } from "../util/errors.js";
+import { isPodReady } from "../util/pod.js";
 import { capacityAnnotationSetCorrectly, TRUNCATED, truncateEndpoints } from "./capacity.js";
 import { repackSubsets } from "./repack.js";
 import { semanticEqual } from "./semantic.js";
@@ -82,19 +81,9 @@ export function podToEndpointAddress(svc: Service, pod: Pod): EndpointAddress | 
   if (families.length > 0) v6 = families[0] === "IPv6";
   else if (isServiceIPSet(svc)) v6 = isIPv6(svc.spec?.clusterIP ?? "");
   else v6 = isIPv6(pod.status?.podIP ?? "");
-  const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
-  const ip = ips.find((i) => isIPv6(i) === v6);
+  const ip = getEndpointAddresses(pod, v6 ? "IPv6" : "IPv4")[0];
   if (ip === undefined) return undefined;
-  return {
-    ip,
-    nodeName: pod.spec.nodeName ?? "",
-    targetRef: {
-      kind: "Pod",
-      namespace: pod.metadata.namespace,
-      name: pod.metadata.name,
-      uid: pod.metadata.uid ?? "",
-    },
-  };
+  return { ip, nodeName: pod.spec.nodeName ?? "", targetRef: podTargetRef(pod) };
 }
 
 export class EndpointsController extends QueueController {
@@ -121,21 +110,11 @@ export class EndpointsController extends QueueController {
       onUpdate: (_old, svc) => this.enqueue(svc),
       onDelete: (svc, tombstone) => this.enqueue(deletedObject(svc, tombstone)),
     });
-    podInformer.addEventHandler({
-      onAdd: (pod) => this.addPod(pod),
-      onUpdate: (old, cur) => {
-        for (const key of getServicesToUpdateOnPodChange(this.services, old, cur))
-          this.queue.addAfter(key, this.batchPeriodMs);
-      },
-      onDelete: (pod, tombstone) => this.addPod(deletedObject(pod, tombstone)),
-    });
+    podInformer.addEventHandler(
+      servicesForPodHandlers(this.services, (key) => this.queue.addAfter(key, this.batchPeriodMs)),
+    );
     // A deleted Endpoints object is written again (if its Service still wants one).
     epInformer.addEventHandler({ onDelete: (ep, tombstone) => this.enqueue(deletedObject(ep, tombstone)) });
-  }
-
-  private addPod(pod: Pod): void {
-    for (const key of getPodServiceMemberships(this.services, pod))
-      this.queue.addAfter(key, this.batchPeriodMs);
   }
 
   override async run(workers: number, signal: AbortSignal): Promise<void> {
@@ -265,13 +244,7 @@ export class EndpointsController extends QueueController {
         if (svc.spec?.clusterIP === CLUSTER_IP_NONE) add(pod, addr, undefined);
         continue;
       }
-      for (const sp of ports) {
-        const port = findPort(pod, sp);
-        if (port === undefined) continue;
-        const ep: CoreEndpointPort = { name: sp.name ?? "", port, protocol: sp.protocol ?? "TCP" };
-        if (sp.appProtocol !== undefined) ep.appProtocol = sp.appProtocol;
-        add(pod, addr, ep);
-      }
+      for (const port of getEndpointPorts(svc, pod)) add(pod, addr, port);
     }
     return subsets;
   }

@@ -22,7 +22,7 @@ import { deletedObject, QueueController } from "../controller.js";
 import type { ControllerDescriptor } from "../registry.js";
 import { Reconciler } from "./reconciler.js";
 import { type EndpointSlice, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, type Service } from "./types.js";
-import { getPodServiceMemberships, getServicesToUpdateOnPodChange } from "./util/controller-utils.js";
+import { servicesForPodHandlers } from "./util/controller-utils.js";
 import { EndpointSliceTracker } from "./util/endpointslice-tracker.js";
 import { TriggerTimeTracker } from "./util/trigger-time-tracker.js";
 import { serviceControllerKey } from "./utils.js";
@@ -79,14 +79,9 @@ export class EndpointSliceController extends QueueController {
       onUpdate: (_old, svc) => this.enqueue(svc),
       onDelete: (svc, tombstone) => this.enqueue(deletedObject(svc, tombstone)),
     });
-    podInformer.addEventHandler({
-      onAdd: (pod) => this.addPod(pod),
-      onUpdate: (old, cur) => {
-        for (const key of getServicesToUpdateOnPodChange(this.services, old, cur))
-          this.queue.addAfter(key, this.batchPeriodMs);
-      },
-      onDelete: (pod, tombstone) => this.addPod(deletedObject(pod, tombstone)),
-    });
+    podInformer.addEventHandler(
+      servicesForPodHandlers(this.services, (key) => this.queue.addAfter(key, this.batchPeriodMs)),
+    );
     sliceInformer.addEventHandler({
       onAdd: (s) => {
         if (this.reconciler.managedByController(s) && this.tracker.shouldSync(s))
@@ -100,12 +95,6 @@ export class EndpointSliceController extends QueueController {
           this.queueServiceForSlice(s);
       },
     });
-  }
-
-  /** addPod: the Services that select the pod. */
-  private addPod(pod: Pod): void {
-    for (const key of getPodServiceMemberships(this.services, pod))
-      this.queue.addAfter(key, this.batchPeriodMs);
   }
 
   /**

@@ -12,10 +12,11 @@
 import type { Node, Pod } from "@skiff/api";
 import { type ClientInterface, isNotFound, type Lister } from "@skiff/client";
 import type { Logger } from "@skiff/component-base";
+import { isNamespaceTerminating } from "../util/errors.js";
 import { type Plan, type PortGroup, reconcileByPortMapping } from "./port-mapping.js";
 import type { AddressType, EndpointSlice, Service } from "./types.js";
 import { LABEL_MANAGED_BY } from "./types.js";
-import { isNamespaceTerminating, shouldPodBeInEndpoints } from "./util/controller-utils.js";
+import { shouldPodBeInEndpoints } from "./util/controller-utils.js";
 import { EndpointSet, portMapKey } from "./util/endpoint-set.js";
 import type { EndpointSliceTracker } from "./util/endpointslice-tracker.js";
 import {

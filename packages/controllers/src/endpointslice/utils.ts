@@ -6,9 +6,11 @@
 import { isIPv6 } from "node:net";
 import type { Node, Pod } from "@skiff/api";
 import { newControllerRef } from "../util/controller-ref.js";
+import { isPodReady } from "../util/pod.js";
 import {
   type AddressType,
   CLUSTER_IP_NONE,
+  type CoreEndpointPort,
   ENDPOINTS_LAST_CHANGE_TRIGGER_TIME,
   type Endpoint,
   type EndpointPort,
@@ -19,7 +21,7 @@ import {
   LABEL_TOPOLOGY_ZONE,
   type Service,
 } from "./types.js";
-import { findPort, isPodReady, shouldSetHostname } from "./util/controller-utils.js";
+import { findPort, podTargetRef, shouldSetHostname } from "./util/controller-utils.js";
 import { formatTriggerTime } from "./util/trigger-time-tracker.js";
 
 /** The pod's IPs of one family (podIPs; podIP when the list is missing). */
@@ -44,12 +46,7 @@ export function podToEndpoint(
   const ep: Endpoint = {
     addresses: getEndpointAddresses(pod, addressType),
     conditions: { ready, serving, terminating },
-    targetRef: {
-      kind: "Pod",
-      namespace: pod.metadata.namespace,
-      name: pod.metadata.name,
-      uid: pod.metadata.uid ?? "",
-    },
+    targetRef: podTargetRef(pod),
   };
   if ((pod.spec.nodeName ?? "") !== "") ep.nodeName = pod.spec.nodeName;
   const zone = node?.metadata.labels?.[LABEL_TOPOLOGY_ZONE];
@@ -60,16 +57,18 @@ export function podToEndpoint(
 
 /**
  * getEndpointPorts: each Service port resolved in this pod; a port the pod lacks (a named
- * targetPort none of its containers has) is left out, so pods differ in their port sets.
+ * targetPort none of its containers has) is left out, so pods differ in their port sets. A
+ * resolved port has its number, so it is a core/v1 EndpointPort (the Endpoints controller's
+ * endpointPortFromServicePort) as well as a discovery/v1 one.
  */
-export function getEndpointPorts(svc: Service, pod: Pod): EndpointPort[] {
+export function getEndpointPorts(svc: Service, pod: Pod): CoreEndpointPort[] {
   const ports = svc.spec?.ports ?? [];
   if (ports.length === 0 && svc.spec?.clusterIP === CLUSTER_IP_NONE) return [];
-  const out: EndpointPort[] = [];
+  const out: CoreEndpointPort[] = [];
   for (const sp of ports) {
     const port = findPort(pod, sp);
     if (port === undefined) continue;
-    const ep: EndpointPort = { name: sp.name ?? "", port, protocol: sp.protocol ?? "TCP" };
+    const ep: CoreEndpointPort = { name: sp.name ?? "", port, protocol: sp.protocol ?? "TCP" };
     if (sp.appProtocol !== undefined) ep.appProtocol = sp.appProtocol;
     out.push(ep);
   }

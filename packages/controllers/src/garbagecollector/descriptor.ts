@@ -5,15 +5,9 @@
  * client without them (a fake) cannot run it from the registry: tests build it with their own
  * DiscoveryInterface.
  */
-import type { ClientInterface } from "@skiff/client";
 import type { ControllerDescriptor } from "../registry.js";
-import { type DiscoveryInterface, HttpDiscovery, type RawRequester } from "./discovery.js";
+import { HttpDiscovery, isRawClient } from "../util/discovery.js";
 import { GarbageCollector } from "./garbage-collector.js";
-
-function discoveryFor(client: ClientInterface): DiscoveryInterface | undefined {
-  const raw = (client as Partial<RawRequester>).raw;
-  return typeof raw === "function" ? new HttpDiscovery(client as unknown as RawRequester) : undefined;
-}
 
 export const garbageCollectorControllerDescriptor: ControllerDescriptor = {
   name: "garbage-collector-controller",
@@ -24,11 +18,10 @@ export const garbageCollectorControllerDescriptor: ControllerDescriptor = {
       ctx.log.info({ controller: "garbage-collector-controller" }, "garbage collector is disabled");
       return undefined;
     }
-    const discovery = discoveryFor(ctx.client);
-    if (discovery === undefined) {
+    if (!isRawClient(ctx.client)) {
       ctx.log.warn({ controller: "garbage-collector-controller" }, "the client cannot do API discovery");
       return undefined;
     }
-    return new GarbageCollector(ctx, { discovery });
+    return new GarbageCollector(ctx, { discovery: new HttpDiscovery(ctx.client) });
   },
 };

@@ -11,10 +11,10 @@ import type { Logger } from "@skiff/component-base";
 import { Counter, type Registry } from "prom-client";
 import type { ControllerContext } from "../context.js";
 import type { Controller } from "../controller.js";
+import type { DiscoveryInterface } from "../util/discovery.js";
 import { type AttemptContext, attemptToDeleteItem, attemptToOrphan } from "./attempt.js";
 import {
   DEFAULT_IGNORED_RESOURCES,
-  type DiscoveryInterface,
   deletableResources,
   type MonitoredResource,
   RestMapper,

@@ -22,7 +22,7 @@ import {
   toSelector,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
-import { deletedObject, QueueController } from "../controller.js";
+import { deletedObject, processNextWorkItem, QueueController, runWorkers } from "../controller.js";
 import { getControllerOf, resolveControllerRef } from "../util/controller-ref.js";
 import { ControllerExpectations } from "../util/expectations.js";
 import { dependentUpdate } from "../util/owner-events.js";
@@ -233,33 +233,20 @@ export class JobController extends QueueController implements JobDeps {
   }
 
   /** One orphan pod key from the orphan queue; exposed for tests. */
-  async processNextOrphanPod(): Promise<boolean> {
-    const key = await this.orphanQueue.get();
-    if (key === undefined) return false;
-    try {
-      await this.syncOrphanPod(key);
-      this.orphanQueue.forget(key);
-    } catch (e) {
-      this.log.warn(
-        { controller: this.name, pod: key, err: String(e) },
-        "error syncing orphan pod; requeuing",
-      );
-      this.orphanQueue.addRateLimited(key);
-    } finally {
-      this.orphanQueue.done(key);
-    }
-    return true;
+  processNextOrphanPod(): Promise<boolean> {
+    return processNextWorkItem(
+      this.orphanQueue,
+      (key) => this.syncOrphanPod(key),
+      (key, e) =>
+        this.log.warn(
+          { controller: this.name, pod: key, err: String(e) },
+          "error syncing orphan pod; requeuing",
+        ),
+    );
   }
 
   override async run(workers: number, signal: AbortSignal): Promise<void> {
-    const stop = () => this.orphanQueue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    const orphans = (async () => {
-      while (await this.processNextOrphanPod()) {
-        // next orphan
-      }
-    })();
+    const orphans = runWorkers(this.orphanQueue, 1, signal, () => this.processNextOrphanPod());
     await Promise.all([super.run(workers, signal), orphans]);
   }
 }

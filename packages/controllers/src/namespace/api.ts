@@ -5,7 +5,8 @@
  * requests of a KubeClient; unit tests pass their own.
  */
 import { ApiError, type DeleteOptions, groupVersionPath } from "@skiff/client";
-import { type DiscoverResourcesFn, type RawClient, serverPreferredNamespacedResources } from "./discovery.js";
+import type { RawClient } from "../util/discovery.js";
+import { type DiscoverResourcesFn, serverPreferredNamespacedResources } from "./discovery.js";
 import { apiVersionOf, type GroupVersionResource, type Namespace } from "./types.js";
 
 export interface NamespaceDeleterApi {
@@ -46,9 +47,4 @@ export function httpNamespaceApi(client: RawClient): NamespaceDeleterApi {
       return r.body as Namespace;
     },
   };
-}
-
-/** A client with raw requests (KubeClient), which httpNamespaceApi can use. */
-export function isRawClient(client: unknown): client is RawClient {
-  return typeof (client as { raw?: unknown }).raw === "function";
 }

@@ -5,7 +5,7 @@
  * for each that did not fail, and writes the status only when one changed. Reasons and messages
  * are kube's, word for word (kubectl and scripts match on them).
  */
-import type { ErrGroupDiscoveryFailed } from "./discovery.js";
+import type { ErrGroupDiscoveryFailed } from "../util/discovery.js";
 import type { NamespaceCondition } from "./types.js";
 
 export const CONDITION_TYPES = [

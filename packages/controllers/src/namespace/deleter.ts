@@ -19,9 +19,10 @@ import {
   isNotFound,
   type PartialObjectMetadata,
 } from "@skiff/client";
+import type { APIResourceList } from "../util/discovery.js";
 import type { NamespaceDeleterApi } from "./api.js";
 import { type ContentTotals, NamespaceConditionUpdater } from "./conditions.js";
-import type { APIResourceList, DiscoveryResult } from "./discovery.js";
+import type { DiscoveryResult } from "./discovery.js";
 import { apiVersionOf, FINALIZER_KUBERNETES, type GroupVersionResource, type Namespace } from "./types.js";
 
 /** kube's finalizerEstimateSeconds: how long objects held by finalizers are assumed to take. */

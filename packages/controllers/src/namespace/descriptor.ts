@@ -1,6 +1,7 @@
 /** kube-controller-manager's "namespace-controller" (alias "namespace", --concurrent-namespace-syncs). */
 import type { ControllerDescriptor } from "../registry.js";
-import { httpNamespaceApi, isRawClient } from "./api.js";
+import { isRawClient } from "../util/discovery.js";
+import { httpNamespaceApi } from "./api.js";
 import { NamespaceController } from "./namespace-controller.js";
 
 export const namespaceControllerDescriptor: ControllerDescriptor = {

@@ -20,7 +20,7 @@ import {
   RateLimitingQueue,
 } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
-import { deletedObject, QueueController } from "../controller.js";
+import { deletedObject, processNextWorkItem, QueueController, runWorkers } from "../controller.js";
 import { recordNodeEvent, recordNodeStatusChange } from "../util/node-events.js";
 import { messageOf } from "../util/pod-control.js";
 import { taintSetDiff } from "../util/taints.js";
@@ -115,18 +115,10 @@ export class NodeLifecycleController extends QueueController {
 
   /** Node and pod workers (kube's fixed counts) and the two periodic passes, until `signal` aborts. */
   override async run(_workers: number, signal: AbortSignal): Promise<void> {
-    const stop = () => this.podUpdateQueue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
     const onError = (what: string) => (e: unknown) => this.log.warn({ err: messageOf(e) }, what);
-    const podWorker = async () => {
-      while (await this.processNextPodItem()) {
-        // next pod
-      }
-    };
     await Promise.all([
       super.run(NODE_UPDATE_WORKER_SIZE, signal),
-      ...Array.from({ length: POD_UPDATE_WORKER_SIZE }, podWorker),
+      runWorkers(this.podUpdateQueue, POD_UPDATE_WORKER_SIZE, signal, () => this.processNextPodItem()),
       until(
         this.ctx.clock,
         NODE_EVICTION_PERIOD_MS,
@@ -294,19 +286,12 @@ export class NodeLifecycleController extends QueueController {
   }
 
   /** Takes one pod key off the pod queue (processPod); exposed for tests. */
-  async processNextPodItem(): Promise<boolean> {
-    const key = await this.podUpdateQueue.get();
-    if (key === undefined) return false;
-    try {
-      await this.processPod(key);
-      this.podUpdateQueue.forget(key);
-    } catch (e) {
-      this.log.info({ pod: key, err: messageOf(e) }, "Unable to process pod; requeuing");
-      this.podUpdateQueue.addRateLimited(key);
-    } finally {
-      this.podUpdateQueue.done(key);
-    }
-    return true;
+  processNextPodItem(): Promise<boolean> {
+    return processNextWorkItem(
+      this.podUpdateQueue,
+      (key) => this.processPod(key),
+      (key, e) => this.log.info({ pod: key, err: messageOf(e) }, "Unable to process pod; requeuing"),
+    );
   }
 
   /** processPod: a pod on a node last seen not Ready is marked not Ready itself. */

@@ -11,7 +11,7 @@
 import { type KindDef, matchingResources } from "@skiff/api";
 import { cloneObject, type Informer, keyOf, RateLimitingQueue, type TimerHandle } from "@skiff/client";
 import type { ControllerContext } from "../context.js";
-import { deletedObject, QueueController } from "../controller.js";
+import { deletedObject, processNextWorkItem, QueueController, runWorkers } from "../controller.js";
 import { startQuotaMonitors } from "./monitor.js";
 import type { ResourceList, ResourceQuota } from "./types.js";
 import { anyEvaluatorMatches, calculateUsage, quantitiesEqual } from "./usage.js";
@@ -77,39 +77,27 @@ export class ResourceQuotaController extends QueueController {
       if (period > 0) timer = this.ctx.clock.setTimeout(resync, period);
     };
     resync();
-    const stop = () => this.missingUsageQueue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    const priority = Array.from({ length: Math.max(1, workers) }, async () => {
-      while (await this.processNextPriorityItem()) {
-        // next key
-      }
-    });
+    const priority = runWorkers(this.missingUsageQueue, Math.max(1, workers), signal, () =>
+      this.processNextPriorityItem(),
+    );
     try {
-      await Promise.all([super.run(workers, signal), ...priority]);
+      await Promise.all([super.run(workers, signal), priority]);
     } finally {
       if (timer !== undefined) this.ctx.clock.clearTimeout(timer);
     }
   }
 
   /** One key of the priority queue (exposed for tests, as processNextWorkItem). */
-  async processNextPriorityItem(): Promise<boolean> {
-    const q = this.missingUsageQueue;
-    const key = await q.get();
-    if (key === undefined) return false;
-    try {
-      await this.sync(key);
-      q.forget(key);
-    } catch (e) {
-      this.log.warn(
-        { controller: this.name, key, err: e instanceof Error ? e.message : String(e) },
-        "error syncing; requeuing with backoff",
-      );
-      q.addRateLimited(key);
-    } finally {
-      q.done(key);
-    }
-    return true;
+  processNextPriorityItem(): Promise<boolean> {
+    return processNextWorkItem(
+      this.missingUsageQueue,
+      (key) => this.sync(key),
+      (key, e) =>
+        this.log.warn(
+          { controller: this.name, key, err: e instanceof Error ? e.message : String(e) },
+          "error syncing; requeuing with backoff",
+        ),
+    );
   }
 
   /** kube's syncResourceQuotaFromKey and syncResourceQuota. */

@@ -1,22 +1,19 @@
 /**
  * What a namespace uses of a quota's resources (kube's quota.CalculateUsage with the registry of
- * evaluators), read through the API: for every kind the quota tracks, its objects in the
- * namespace (full objects for pods and services, whose spec counts; metadata only for the kinds
- * that are only counted), each counted as @skiff/api's quota evaluator says, the same module the
- * API server's ResourceQuota admission charges with.
+ * evaluators), read through the API: @skiff/api's calculateUsage, the same computation the API
+ * server's ResourceQuota admission starts a new quota with, over the objects of every kind the
+ * quota tracks (full objects for pods and services, whose spec counts; metadata only for the
+ * kinds that are only counted).
  */
 import {
   apiVersionOf,
-  formatQuantity,
+  calculateUsage as calculateUsageOf,
   ignoredByQuota,
   type KindDef,
   type KubeObject,
   matchingResources,
   parseQuantity,
-  quotaMatches,
   Registry,
-  type Usage,
-  usageOf,
 } from "@skiff/api";
 import type { ClientInterface } from "@skiff/client";
 import type { ResourceList, ResourceQuota } from "./types.js";
@@ -44,7 +41,10 @@ export function quantitiesEqual(a: ResourceList | undefined, b: ResourceList | u
   return keys.every((k) => b[k] !== undefined && parseQuantity(String(a[k])) === parseQuantity(String(b[k])));
 }
 
-/** kube's CalculateUsage: every name of `hard` that an evaluator tracks, "0" when nothing counts. */
+/**
+ * kube's CalculateUsage (@skiff/api's calculateUsage) over the API: full objects for pods and
+ * services, whose spec counts; metadata only for the kinds that are only counted.
+ */
 export async function calculateUsage(
   client: ClientInterface,
   quota: ResourceQuota,
@@ -52,23 +52,11 @@ export async function calculateUsage(
   now: number,
 ): Promise<ResourceList> {
   const namespace = quota.metadata.namespace as string;
-  const names = Object.keys(hard);
-  const used: Usage = {};
-  await Promise.all(
-    quotableKinds.map(async (k) => {
-      const tracked = matchingResources(k, names);
-      if (tracked.length === 0) return;
-      for (const n of tracked) used[n] ??= 0;
-      const apiVersion = apiVersionOf(k);
-      const list = needsSpec(k)
-        ? await client.resource(apiVersion, k.resource, namespace).list()
-        : await client.metadata(apiVersion, k.resource, namespace).list();
-      for (const obj of list.items as KubeObject[]) {
-        if (!quotaMatches(quota, hard, k, obj)) continue;
-        const u = usageOf(k, obj, now);
-        for (const n of tracked) used[n] = (used[n] ?? 0) + (u[n] ?? 0);
-      }
-    }),
-  );
-  return Object.fromEntries(Object.entries(used).map(([n, v]) => [n, formatQuantity(v, n)]));
+  return calculateUsageOf(quotableKinds, quota, hard, now, async (k) => {
+    const apiVersion = apiVersionOf(k);
+    const list = needsSpec(k)
+      ? await client.resource(apiVersion, k.resource, namespace).list()
+      : await client.metadata(apiVersion, k.resource, namespace).list();
+    return list.items as KubeObject[];
+  });
 }

@@ -19,7 +19,7 @@ import {
 } from "@skiff/client";
 import { Counter } from "prom-client";
 import type { ControllerContext } from "../context.js";
-import { deletedObject, QueueController } from "../controller.js";
+import { deletedObject, QueueController, runWorkers } from "../controller.js";
 import { messageOf } from "../util/pod-control.js";
 import { patchPodStatus, updatePodCondition } from "../util/pod-status.js";
 import { getMatchingTolerations } from "../util/taints.js";
@@ -104,15 +104,8 @@ export class TaintEvictionController extends QueueController {
 
   /** One node worker and one pod worker (their handlers do no I/O); deletions run as timed work. */
   override async run(_workers: number, signal: AbortSignal): Promise<void> {
-    const stop = () => this.podUpdateQueue.shutDown();
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-    const podWorker = async () => {
-      while (await this.processNextPodItem()) {
-        // next pod
-      }
-    };
-    await Promise.all([super.run(1, signal), podWorker()]);
+    const podWorker = runWorkers(this.podUpdateQueue, 1, signal, () => this.processNextPodItem());
+    await Promise.all([super.run(1, signal), podWorker]);
     await this.taintEvictionQueue.cancelAndWait();
   }
 

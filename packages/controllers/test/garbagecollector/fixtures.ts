@@ -6,13 +6,13 @@
 import type { KubeObject, OwnerReference } from "@skiff/api";
 import { FakeClient, FakeClock } from "@skiff/client";
 import { newControllerContext } from "../../src/context.js";
+import { GarbageCollector } from "../../src/garbagecollector/garbage-collector.js";
 import type {
   APIResource,
   APIResourceList,
   DiscoveryInterface,
   ServerResources,
-} from "../../src/garbagecollector/discovery.js";
-import { GarbageCollector } from "../../src/garbagecollector/garbage-collector.js";
+} from "../../src/util/discovery.js";
 
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 const res = (name: string, kind: string, namespaced = true, verbs = ALL): APIResource => ({
@@ -49,7 +49,7 @@ export function baseResources(): APIResourceList[] {
 /** A discovery whose answer a test changes (a new group appears, a group fails, all fails). */
 export class StaticDiscovery implements DiscoveryInterface {
   lists: APIResourceList[] = baseResources();
-  failed = new Map<string, string>();
+  failed = new Map<string, Error>();
   error: Error | undefined;
   calls = 0;
 

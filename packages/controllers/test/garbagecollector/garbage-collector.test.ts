@@ -74,7 +74,7 @@ t.test("rediscovery adds monitors for new resources (a custom resource)", async 
   t.equal(d?.deleteOptions?.propagationPolicy, "Background");
 
   // A group that fails discovery keeps its synced monitors; one that goes away loses them.
-  discovery.failed.set("stable.example.com/v1", "unavailable");
+  discovery.failed.set("stable.example.com/v1", new Error("unavailable"));
   discovery.lists = discovery.lists.filter((l) => l.groupVersion !== "stable.example.com/v1");
   await h.gc.sync();
   t.ok(h.gc.graphBuilder.monitoredResources().includes("stable.example.com/v1/crontabs"), "kept on failure");

@@ -17,12 +17,7 @@ import t from "tap";
 import { newControllerContext } from "../../src/context.js";
 import type { NamespaceDeleterApi } from "../../src/namespace/api.js";
 import { NamespacedResourcesDeleter, ResourcesRemainingError } from "../../src/namespace/deleter.js";
-import {
-  type APIResourceList,
-  type DiscoveryResult,
-  ErrGroupDiscoveryFailed,
-  serverPreferredNamespacedResources,
-} from "../../src/namespace/discovery.js";
+import { type DiscoveryResult, serverPreferredNamespacedResources } from "../../src/namespace/discovery.js";
 import { NamespaceController } from "../../src/namespace/namespace-controller.js";
 import {
   apiVersionOf,
@@ -30,6 +25,7 @@ import {
   type Namespace,
   type NamespaceCondition,
 } from "../../src/namespace/types.js";
+import { type APIResourceList, ErrGroupDiscoveryFailed } from "../../src/util/discovery.js";
 
 const NOW = Date.parse("2026-01-01T00:00:10Z");
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];

@@ -1,12 +1,15 @@
 /**
- * The helpers the workload controllers share (src/util): each one's rules on small inputs, as
- * the controllers' own tests only reach them through a sync.
+ * The helpers the controllers share (src/util, and the work-queue steps of src/controller.ts):
+ * each one's rules on small inputs, as the controllers' own tests only reach them through a sync.
  */
 import type { KubeObject, OwnerReference, Pod } from "@skiff/api";
-import { ApiError, FakeClient, isConflict } from "@skiff/client";
+import { ApiError, FakeClient, FakeClock, isConflict, RateLimitingQueue } from "@skiff/client";
+import { waitFor } from "@skiff/testkit";
 import t from "tap";
+import { processNextWorkItem, runWorkers } from "../../src/controller.js";
 import { getCondition, removeCondition, setCondition } from "../../src/util/conditions.js";
 import { resolveControllerRef } from "../../src/util/controller-ref.js";
+import { HttpDiscovery } from "../../src/util/discovery.js";
 import { hasStatusCause, isNamespaceTerminating } from "../../src/util/errors.js";
 import { getScaledValueFromIntOrPercent } from "../../src/util/intstr.js";
 import { dependentUpdate, labelsEqual } from "../../src/util/owner-events.js";
@@ -200,4 +203,158 @@ t.test("updateStatusWithRetries: a fresh read between writes, at most `attempts`
     "a failure retryIf refuses is not retried",
   );
   t.equal(pod.status, undefined, "the object passed in is left as it was");
+});
+
+/** A raw client answering GETs from a table of paths; any other path is a 503 Status. */
+const rawClient = (docs: Record<string, unknown>) => ({
+  raw: async (_method: string, path: string) =>
+    path in docs
+      ? { status: 200, headers: {}, body: docs[path] }
+      : { status: 503, headers: {}, body: { kind: "Status", message: "unavailable", code: 503 } },
+});
+
+t.test("HttpDiscovery: the aggregated and the legacy documents read alike", async (t) => {
+  const verbs = ["delete", "list", "watch"];
+  const legacy = rawClient({
+    "/api": { kind: "APIVersions", versions: ["v1"] },
+    "/api/v1": {
+      resources: [
+        { name: "pods", namespaced: true, kind: "Pod", verbs },
+        { name: "nodes", namespaced: false, kind: "Node" },
+      ],
+    },
+    "/apis": {
+      kind: "APIGroupList",
+      groups: [
+        {
+          name: "autoscaling",
+          versions: [
+            { groupVersion: "autoscaling/v1", version: "v1" },
+            { groupVersion: "autoscaling/v2", version: "v2" },
+          ],
+          preferredVersion: { groupVersion: "autoscaling/v2" },
+        },
+        {
+          name: "metrics.k8s.io",
+          versions: [{ groupVersion: "metrics.k8s.io/v1beta1", version: "v1beta1" }],
+        },
+      ],
+    },
+    "/apis/autoscaling/v1": { resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }] },
+    "/apis/autoscaling/v2": { resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }] },
+  });
+  const aggregatedResource = (resource: string, kind: string, scope = "Namespaced") => ({
+    resource,
+    scope,
+    verbs: resource === "nodes" ? undefined : verbs,
+    responseKind: { kind },
+  });
+  const aggregated = rawClient({
+    "/api": {
+      kind: "APIGroupDiscoveryList",
+      items: [
+        {
+          metadata: { name: "" },
+          versions: [
+            {
+              version: "v1",
+              resources: [aggregatedResource("pods", "Pod"), aggregatedResource("nodes", "Node", "Cluster")],
+            },
+          ],
+        },
+      ],
+    },
+    "/apis": {
+      kind: "APIGroupDiscoveryList",
+      items: [
+        {
+          metadata: { name: "autoscaling" },
+          versions: [
+            { version: "v2", resources: [aggregatedResource("hpas", "HPA")] },
+            { version: "v1", resources: [aggregatedResource("hpas", "HPA")] },
+          ],
+        },
+        { metadata: { name: "metrics.k8s.io" }, versions: [{ version: "v1beta1", freshness: "Stale" }] },
+      ],
+    },
+  });
+  for (const [name, client] of [
+    ["legacy", legacy],
+    ["aggregated", aggregated],
+  ] as const) {
+    const sr = await new HttpDiscovery(client).serverResources();
+    t.same(
+      sr.lists,
+      [
+        {
+          groupVersion: "v1",
+          resources: [
+            { name: "pods", namespaced: true, kind: "Pod", verbs },
+            { name: "nodes", namespaced: false, kind: "Node", verbs: [] },
+          ],
+        },
+        {
+          groupVersion: "autoscaling/v2",
+          resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }],
+        },
+        {
+          groupVersion: "autoscaling/v1",
+          resources: [{ name: "hpas", namespaced: true, kind: "HPA", verbs }],
+        },
+      ],
+      `${name}: each group's versions most preferred first`,
+    );
+    t.same([...sr.preferred], ["v1", "autoscaling/v2", "metrics.k8s.io/v1beta1"], `${name}: preferred`);
+    t.same([...sr.failed.keys()], ["metrics.k8s.io/v1beta1"], `${name}: the group that failed`);
+  }
+  await t.rejects(new HttpDiscovery(rawClient({})).serverResources(), /unavailable/, "no /api: no discovery");
+});
+
+t.test("processNextWorkItem: forget on success, backoff on failure, dropped past maxRetries", async (t) => {
+  const clock = new FakeClock(0);
+  const queue = new RateLimitingQueue<string>({ clock });
+  const failing = new Set(["bad"]);
+  const synced: string[] = [];
+  const errors: [string, boolean][] = [];
+  const step = () =>
+    processNextWorkItem(
+      queue,
+      async (key) => {
+        synced.push(key);
+        if (failing.has(key)) throw new Error("boom");
+      },
+      (key, _e, dropped) => errors.push([key, dropped]),
+      2,
+    );
+  queue.add("bad");
+  t.ok(await step());
+  t.equal(queue.numRequeues("bad"), 1, "requeued with backoff");
+  clock.step(1000);
+  t.ok(await step());
+  t.equal(queue.numRequeues("bad"), 2);
+  clock.step(1000);
+  t.ok(await step());
+  t.equal(queue.numRequeues("bad"), 0, "the third failure is past maxRetries: forgotten");
+  t.same(errors, [
+    ["bad", false],
+    ["bad", false],
+    ["bad", true],
+  ]);
+  clock.step(1000);
+  t.equal(queue.len(), 0, "and not requeued");
+  failing.clear();
+  queue.add("bad");
+  t.ok(await step());
+  t.equal(errors.length, 3, "a sync that returns is no error");
+  t.same(synced, ["bad", "bad", "bad", "bad"]);
+
+  // runWorkers: the loops end once the signal aborts (the queue is shut down).
+  const ac = new AbortController();
+  queue.add("a");
+  queue.add("b");
+  const running = runWorkers(queue, 2, ac.signal, step);
+  await waitFor(() => synced.length === 6, { what: "both keys synced" });
+  ac.abort();
+  await running;
+  t.same(synced.slice(4).sort(), ["a", "b"]);
 });

@@ -1,21 +1,14 @@
 /**
  * What the EndpointSlice and Endpoints controllers share about pods and Services (kube's
  * k8s.io/endpointslice/util controller_utils.go and podutil.FindPort): which pods belong in
- * endpoints, which Services a pod change concerns, and how a Service's targetPort resolves in a
- * pod.
+ * endpoints, which Services a pod event concerns, a pod as an endpoint's target, and how a
+ * Service's targetPort resolves in a pod.
  */
-import type { Pod } from "@skiff/api";
-import { ApiError, type Lister } from "@skiff/client";
-import { isPodReady } from "../../util/pod.js";
+import type { ObjectReference, Pod } from "@skiff/api";
+import type { InformerHandlers, Lister } from "@skiff/client";
+import { deletedObject } from "../../controller.js";
+import { isPodReady, isPodTerminal } from "../../util/pod.js";
 import type { Endpoint, Service, ServicePort } from "../types.js";
-
-export { isPodReady } from "../../util/pod.js";
-
-/** podutil.IsPodTerminal: Succeeded or Failed. */
-export function isPodTerminal(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase === "Succeeded" || phase === "Failed";
-}
 
 /**
  * ShouldPodBeInEndpoints: not terminal, has an IP, and (unless includeTerminating) not being
@@ -106,6 +99,35 @@ export function getServicesToUpdateOnPodChange(
 }
 
 /**
+ * The pod handlers of both controllers (kube's addPod, updatePod and deletePod in each): an added
+ * or deleted pod concerns the Services that select it, an update those
+ * GetServicesToUpdateOnPodChange names; `queueService` gets each Service's key.
+ */
+export function servicesForPodHandlers(
+  services: Lister<Service>,
+  queueService: (key: string) => void,
+): InformerHandlers<Pod> {
+  const queueAll = (keys: Set<string>) => {
+    for (const key of keys) queueService(key);
+  };
+  return {
+    onAdd: (pod) => queueAll(getPodServiceMemberships(services, pod)),
+    onUpdate: (old, cur) => queueAll(getServicesToUpdateOnPodChange(services, old, cur)),
+    onDelete: (pod, tombstone) => queueAll(getPodServiceMemberships(services, deletedObject(pod, tombstone))),
+  };
+}
+
+/** The pod as an endpoint's targetRef (kind, namespace, name and uid, as both controllers set it). */
+export function podTargetRef(pod: Pod): ObjectReference {
+  return {
+    kind: "Pod",
+    namespace: pod.metadata.namespace,
+    name: pod.metadata.name,
+    uid: pod.metadata.uid ?? "",
+  };
+}
+
+/**
  * FindPort: a numeric targetPort is the port; a named one is looked up among the containers'
  * ports (then restartable init containers', the sidecars) with the Service port's protocol.
  * Undefined when the pod has no such port (the pod then has no endpoint for that port).
@@ -139,14 +161,4 @@ function targetRefKey(e: Endpoint): string {
   const r = e.targetRef;
   if (r === undefined) return "";
   return JSON.stringify([r.kind, r.namespace, r.name, r.uid, r.apiVersion, r.fieldPath]);
-}
-
-/**
- * errors.HasStatusCause(err, NamespaceTerminatingCause): a create refused because the namespace
- * is being deleted; it will fail every time, so the controllers drop it instead of retrying.
- */
-export function isNamespaceTerminating(e: unknown): boolean {
-  if (!(e instanceof ApiError)) return false;
-  const causes = (e.details as { causes?: { reason?: string }[] } | undefined)?.causes;
-  return (causes ?? []).some((c) => c.reason === "NamespaceTerminating");
 }
