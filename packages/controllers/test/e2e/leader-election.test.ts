@@ -28,9 +28,9 @@ const manager = (identity: string) =>
     descriptors: controllerDescriptors,
     config: defaultControllerManagerConfig(),
     leaderElection: {
-      leaseDurationMs: 3_000,
-      renewDeadlineMs: 2_000,
-      retryPeriodMs: 250,
+      leaseDurationMs: 8_000,
+      renewDeadlineMs: 6_000,
+      retryPeriodMs: 500,
       namespace: "kube-system",
       name: "kube-controller-manager",
       identity,

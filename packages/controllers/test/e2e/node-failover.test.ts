@@ -4,7 +4,7 @@
  * unreachable -> the taint eviction controller deletes its pods once their 2 s toleration has
  * passed, while a pod with the default 300 s toleration (DefaultTolerationSeconds admission)
  * stays -> the Node is deleted -> the pod GC force-deletes that orphan. Node IPAM gives a bare
- * Node the first /24 of the cluster CIDR the hollow nodes do not hold. Short periods (grace 4 s)
+ * Node the first /24 of the cluster CIDR the hollow nodes do not hold. Short periods (grace 8 s)
  * keep it quick; the hollow nodes renew their Leases every 500 ms.
  */
 import type { Node, Pod, Toleration } from "@skiff/api";
@@ -23,7 +23,7 @@ const c = await startCluster({
   hollow: { leaseRenewIntervalMs: 500, zones: 1, podCidrBase: "10.244.0.0/16", nodeCidrMaskSize: 24 },
   config: {
     nodeMonitorPeriodMs: 500,
-    nodeMonitorGracePeriodMs: 4_000,
+    nodeMonitorGracePeriodMs: 8_000,
     clusterCidr: "10.244.0.0/16",
     nodeCidrMaskSize: 24,
     allocateNodeCidrs: true,
