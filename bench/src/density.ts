@@ -14,13 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configFromKubeconfig, KubeClient, type ResourceClient } from "@skiff/client";
 import type { Benchmark } from "./registry.js";
-import { histogramQuantile } from "./scheduler.js";
+import { closedLoop, histogramQuantile, sleep } from "./scheduler.js";
 import { type SkiffProcess, startSkiff } from "./skiff-procs.js";
 import { cpuSeconds, peakRssMiB } from "./store-procs.js";
 
 type KubeObject = Parameters<ResourceClient["create"]>[0];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface DensityResult {
   nodes: number;
@@ -129,19 +127,6 @@ async function createNamespace(client: KubeClient, name: string): Promise<void> 
       await sleep(100);
     }
   }
-}
-
-async function closedLoop(
-  clients: number,
-  total: number,
-  op: (i: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < total) await op(next++);
-    }),
-  );
 }
 
 const isReady = (o: KubeObject): boolean => {

@@ -126,9 +126,10 @@ export interface ShapeResult {
   target: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function closedLoop(
+/** `total` operations by `clients` concurrent callers, each starting the next when one ends. */
+export async function closedLoop(
   clients: number,
   total: number,
   op: (i: number) => Promise<unknown>,

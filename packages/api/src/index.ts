@@ -35,6 +35,20 @@ export {
 export { allKinds, type GroupVersion, Registry } from "./registry.js";
 export { type Schema, schemaAt } from "./schema.js";
 export { age, ageColumn, humanDuration, nameColumn } from "./table.js";
+export {
+  findMatchingUntoleratedTaint,
+  matchTaint,
+  TaintNodeDiskPressure,
+  TaintNodeMemoryPressure,
+  TaintNodeNetworkUnavailable,
+  TaintNodeNotReady,
+  TaintNodeOutOfService,
+  TaintNodePIDPressure,
+  TaintNodeUnreachable,
+  TaintNodeUnschedulable,
+  toleratesTaint,
+  tolerationsTolerateTaint,
+} from "./taints.js";
 export type * from "./types/core.js";
 export {
   dns1035Label,

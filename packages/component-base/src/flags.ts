@@ -193,3 +193,16 @@ export function durationFlag(flag: string, value: string): number {
     throw invalidFlag(flag, value, (e as Error).message);
   }
 }
+
+/**
+ * A host:port flag such as --metrics-bind-address ("" turns it off: undefined); an IPv6 host may
+ * be bracketed. The error is pflag's for a value that does not parse.
+ */
+export function hostPortFlag(flag: string, value: string): { host: string; port: number } | undefined {
+  if (value === "") return undefined;
+  const i = value.lastIndexOf(":");
+  const port = Number(value.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new FlagError(`invalid argument "${value}" for "--${flag}" flag: must be host:port`);
+  return { host: value.slice(0, i).replace(/^\[|\]$/g, ""), port };
+}

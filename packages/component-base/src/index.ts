@@ -7,6 +7,7 @@ export {
   FlagSet,
   type FlagStyle,
   type FlagValues,
+  hostPortFlag,
   intFlag,
   invalidFlag,
   listFlag,

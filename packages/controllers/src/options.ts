@@ -11,6 +11,7 @@ import {
   type FlagDefs,
   FlagError,
   FlagSet,
+  hostPortFlag,
   intFlag,
   invalidFlag,
   leaderElectionConfiguration,
@@ -205,15 +206,6 @@ function floatFlag(flag: string, value: string, min: number, max = Number.POSITI
   return n;
 }
 
-function hostPort(flag: string, v: string): { host: string; port: number } | undefined {
-  if (v === "") return undefined;
-  const i = v.lastIndexOf(":");
-  const port = Number(v.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new FlagError(`invalid argument "${v}" for "--${flag}" flag: must be host:port`);
-  return { host: v.slice(0, i).replace(/^\[|\]$/g, ""), port };
-}
-
 /** The component configuration of parsed flag values (everything but the kubeconfig). */
 export function controllerManagerConfig(
   v: Record<string, string | boolean | undefined>,
@@ -320,7 +312,7 @@ export function parseControllerManagerArgs(argv: readonly string[]): Omit<
           },
         }
       : {}),
-    metricsBindAddress: hostPort("metrics-bind-address", v["metrics-bind-address"]),
+    metricsBindAddress: hostPortFlag("metrics-bind-address", v["metrics-bind-address"]),
   };
 }
 

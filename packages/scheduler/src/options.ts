@@ -5,7 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { configFromKubeconfig } from "@skiff/client";
-import { FlagError, FlagSet, leaderElectionConfiguration, leaderElectionFlags } from "@skiff/component-base";
+import {
+  FlagError,
+  FlagSet,
+  hostPortFlag,
+  leaderElectionConfiguration,
+  leaderElectionFlags,
+} from "@skiff/component-base";
 import { parse as parseYaml } from "yaml";
 import type { SchedulerComponentOptions } from "./component.js";
 import { ConfigError, parseSchedulerConfig } from "./framework/profile.js";
@@ -52,15 +58,7 @@ export function parseSchedulerFlags(argv: readonly string[]): SchedulerCommandOp
     throw e;
   }
   const le = leaderElectionConfiguration(v);
-  let metricsBindAddress: SchedulerCommandOptions["metricsBindAddress"];
-  const mba = v["metrics-bind-address"];
-  if (mba !== "") {
-    const i = mba.lastIndexOf(":");
-    const port = Number(mba.slice(i + 1));
-    if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
-      throw new FlagError(`invalid argument "${mba}" for "--metrics-bind-address" flag: must be host:port`);
-    metricsBindAddress = { host: mba.slice(0, i).replace(/^\[|\]$/g, ""), port };
-  }
+  const metricsBindAddress = hostPortFlag("metrics-bind-address", v["metrics-bind-address"]);
   return {
     client: configFromKubeconfig(v.kubeconfig),
     config,

@@ -7,20 +7,11 @@
  * node outage, but is evicted by the taint eviction controller after a long one. Only pods,
  * never their subresources; on CREATE and UPDATE, as kube.
  */
+import { TaintNodeNotReady, TaintNodeUnreachable, type Toleration } from "@skiff/api";
 import type { AdmissionPlugin, Attributes, Operation } from "./interface.js";
 
-export const TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready";
-export const TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable";
 /** kube's default for both flags. */
 export const DEFAULT_TOLERATION_SECONDS = 300;
-
-interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
 
 export interface DefaultTolerationSecondsOptions {
   notReadySeconds?: number | undefined;
@@ -52,16 +43,16 @@ export class DefaultTolerationSeconds implements AdmissionPlugin {
           (t.key === key || (t.key ?? "") === "") && (t.effect === "NoExecute" || (t.effect ?? "") === ""),
       );
     const add: Toleration[] = [];
-    if (!tolerates(TAINT_NODE_NOT_READY))
+    if (!tolerates(TaintNodeNotReady))
       add.push({
-        key: TAINT_NODE_NOT_READY,
+        key: TaintNodeNotReady,
         operator: "Exists",
         effect: "NoExecute",
         tolerationSeconds: this.notReadySeconds,
       });
-    if (!tolerates(TAINT_NODE_UNREACHABLE))
+    if (!tolerates(TaintNodeUnreachable))
       add.push({
-        key: TAINT_NODE_UNREACHABLE,
+        key: TaintNodeUnreachable,
         operator: "Exists",
         effect: "NoExecute",
         tolerationSeconds: this.unreachableSeconds,

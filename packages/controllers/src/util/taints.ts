@@ -1,25 +1,25 @@
 /**
- * Node taints and pod tolerations as the node controllers read them: the well-known taint keys
- * (k8s.io/api/core/v1 well_known_taints.go), Taint.MatchTaint and pkg/util/taints' TaintExists
- * and TaintSetDiff, and Toleration.ToleratesTaint with v1helper.GetMatchingTolerations (what the
- * taint eviction controller decides by) and v1helper.FindMatchingUntoleratedTaint (which nodes
- * should run a daemon pod). Pure functions of the objects.
+ * Node taints and pod tolerations as the node controllers read them: the well-known taint keys,
+ * Taint.MatchTaint, Toleration.ToleratesTaint and FindMatchingUntoleratedTaint (which nodes should
+ * run a daemon pod) from @skiff/api, where kube keeps them; pkg/util/taints' TaintExists and
+ * TaintSetDiff, and v1helper.GetMatchingTolerations (what the taint eviction controller decides
+ * by). Pure functions of the objects.
  */
-import type { Taint, Toleration } from "@skiff/api";
+import { matchTaint, type Taint, type Toleration, toleratesTaint } from "@skiff/api";
 
-export const TaintNodeNotReady = "node.kubernetes.io/not-ready";
-export const TaintNodeUnreachable = "node.kubernetes.io/unreachable";
-export const TaintNodeUnschedulable = "node.kubernetes.io/unschedulable";
-export const TaintNodeMemoryPressure = "node.kubernetes.io/memory-pressure";
-export const TaintNodeDiskPressure = "node.kubernetes.io/disk-pressure";
-export const TaintNodeNetworkUnavailable = "node.kubernetes.io/network-unavailable";
-export const TaintNodePIDPressure = "node.kubernetes.io/pid-pressure";
-export const TaintNodeOutOfService = "node.kubernetes.io/out-of-service";
-
-/** Taint.MatchTaint: the same key and effect (the value and timeAdded do not matter). */
-export function matchTaint(a: Taint, b: Taint): boolean {
-  return a.key === b.key && a.effect === b.effect;
-}
+export {
+  findMatchingUntoleratedTaint,
+  matchTaint,
+  TaintNodeDiskPressure,
+  TaintNodeMemoryPressure,
+  TaintNodeNetworkUnavailable,
+  TaintNodeNotReady,
+  TaintNodeOutOfService,
+  TaintNodePIDPressure,
+  TaintNodeUnreachable,
+  TaintNodeUnschedulable,
+  toleratesTaint,
+} from "@skiff/api";
 
 /** taints.TaintExists: a taint matching `t` is in the list. */
 export function taintExists(taints: readonly Taint[] | undefined, t: Taint): boolean {
@@ -42,21 +42,6 @@ export function taintSetDiff(
   };
 }
 
-/** Toleration.ToleratesTaint: an empty key with Exists tolerates every taint, an empty effect every effect. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if ((t.effect ?? "") !== "" && t.effect !== taint.effect) return false;
-  if ((t.key ?? "") !== "" && t.key !== taint.key) return false;
-  switch (t.operator ?? "") {
-    case "":
-    case "Equal":
-      return (t.value ?? "") === (taint.value ?? "");
-    case "Exists":
-      return true;
-    default:
-      return false;
-  }
-}
-
 /**
  * v1helper.GetMatchingTolerations: whether every taint is tolerated, and for each taint the first
  * toleration that tolerates it (the ones whose tolerationSeconds count).
@@ -73,15 +58,4 @@ export function getMatchingTolerations(
     used.push(t);
   }
   return { allTolerated: true, used };
-}
-
-/** v1helper.FindMatchingUntoleratedTaint: the first taint passing `filter` that nothing tolerates. */
-export function findMatchingUntoleratedTaint(
-  taints: readonly Taint[] | undefined,
-  tolerations: readonly Toleration[] | undefined,
-  filter: (t: Taint) => boolean,
-): Taint | undefined {
-  for (const taint of taints ?? [])
-    if (filter(taint) && !(tolerations ?? []).some((t) => toleratesTaint(t, taint))) return taint;
-  return undefined;
 }

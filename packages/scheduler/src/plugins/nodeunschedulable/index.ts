@@ -3,7 +3,7 @@
  * with spec.unschedulable (kubectl cordon) takes only pods that tolerate the
  * node.kubernetes.io/unschedulable:NoSchedule taint.
  */
-import type { Node, Pod, Taint } from "@skiff/api";
+import { type Node, type Pod, type Taint, TaintNodeUnschedulable } from "@skiff/api";
 import type { CycleState } from "../../framework/cycle-state.js";
 import {
   ActionType,
@@ -23,7 +23,7 @@ export const Name = "NodeUnschedulable";
 export const ErrReasonUnschedulable = "node(s) were unschedulable";
 
 /** v1.TaintNodeUnschedulable with NoSchedule: tolerating it means tolerating a cordoned node. */
-const unschedulableTaint: Taint = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
+const unschedulableTaint: Taint = { key: TaintNodeUnschedulable, effect: "NoSchedule" };
 
 const toleratesUnschedulable = (pod: Pod) =>
   tolerationsTolerateTaint(pod.spec.tolerations, unschedulableTaint);
