@@ -4,58 +4,25 @@
  * manager's work-queue metrics are on the API server's /metrics; a bad
  * --kube-controller-manager-arg stops the server before it starts.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { configFromKubeconfig, KubeClient } from "@skiff/client";
 import { silentLogger } from "@skiff/component-base";
 import { HollowNodes, hollowNodesOptions } from "@skiff/hollow-node";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
+import { serverReady, spawnServer, stopServer } from "./fixtures/server.js";
 
 const run = promisify(execFile);
-const fixture = fileURLToPath(new URL("./fixtures/skiff.ts", import.meta.url));
-
-function spawnServer(dir: string, extra: string[]): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      fixture,
-      "server",
-      ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
-      ...["--write-kubeconfig", join(dir, "kubeconfig"), ...extra],
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const force = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  await exited;
-  clearTimeout(force);
-}
 
 t.test("skiff server rolls out a Deployment made with kubectl", { timeout: 240_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "skiff-server-cm-"));
   const kubeconfig = join(dir, "kubeconfig");
   const child = spawnServer(dir, []);
-  child.stderr?.resume();
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"event":"ready"')) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`skiff server exited ${code}`)));
-  });
-  child.stdout?.resume();
+  const out = await serverReady(child);
   const client = new KubeClient(configFromKubeconfig(kubeconfig));
   const hollow = new HollowNodes(hollowNodesOptions({ kubeconfig, count: 2, namePrefix: "cm-" }), {
     log: silentLogger,
@@ -63,7 +30,7 @@ t.test("skiff server rolls out a Deployment made with kubectl", { timeout: 240_0
   t.teardown(async () => {
     await hollow.stop();
     await client.close();
-    await stop(child);
+    await stopServer(child);
     rmSync(dir, { recursive: true, force: true });
   });
   t.match(out, /"controllerManager":true/, "the ready line says the controller manager runs");

@@ -3,53 +3,22 @@
  * bound to a (plain) Node, the scheduler holds kube-system/kube-scheduler, and its metrics are on
  * the API server's /metrics. `--disable-scheduler` leaves pods Pending.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { configFromKubeconfig, KubeClient } from "@skiff/client";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
-
-const fixture = fileURLToPath(new URL("./fixtures/skiff.ts", import.meta.url));
+import { serverReady, spawnServer, stopServer } from "./fixtures/server.js";
 
 async function startServer(
   dir: string,
   extra: string[],
 ): Promise<{ child: ChildProcess; client: KubeClient }> {
-  const kubeconfig = join(dir, "kubeconfig");
-  const child = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      fixture,
-      "server",
-      ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
-      ...["--write-kubeconfig", kubeconfig, ...extra],
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  child.stderr?.resume();
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"event":"ready"')) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`skiff server exited ${code}`)));
-  });
-  child.stdout?.resume();
-  return { child, client: new KubeClient(configFromKubeconfig(kubeconfig)) };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const force = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  await exited;
-  clearTimeout(force);
+  const child = spawnServer(dir, extra);
+  await serverReady(child);
+  return { child, client: new KubeClient(configFromKubeconfig(join(dir, "kubeconfig"))) };
 }
 
 const node = {
@@ -87,7 +56,7 @@ t.test("skiff server schedules pods by default", { timeout: 180_000 }, async (t)
   const { child, client } = await startServer(dir, []);
   t.teardown(async () => {
     await client.close();
-    await stop(child);
+    await stopServer(child);
     rmSync(dir, { recursive: true, force: true });
   });
   await client.resource("v1", "nodes").create(node);
@@ -118,7 +87,7 @@ t.test("--disable-scheduler leaves pods Pending", { timeout: 180_000 }, async (t
   const { child, client } = await startServer(dir, ["--disable-scheduler"]);
   t.teardown(async () => {
     await client.close();
-    await stop(child);
+    await stopServer(child);
     rmSync(dir, { recursive: true, force: true });
   });
   await client.resource("v1", "nodes").create(node);
