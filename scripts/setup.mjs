@@ -22,6 +22,9 @@ const APT_PACKAGES = {
   nftables: "/usr/sbin/nft",
   iptables: "/usr/sbin/iptables",
   "busybox-static": "/bin/busybox",
+  // The agent's helpers: `ip netns`, and Perl with Time::HiRes for the container logger.
+  iproute2: "/usr/bin/ip",
+  perl: "/usr/bin/perl",
   "etcd-server": "/usr/bin/etcd",
   "etcd-client": "/usr/bin/etcdctl",
   // A Kubernetes client the project did not write, for the API server's compatibility suite.

@@ -87,7 +87,7 @@ const cpuSeconds = () => {
 
 /** Starts `skiff server` (from the build, without the scheduler) and waits for its ready line. */
 function startSkiffServer(args: string[], log: (line: string) => void): Promise<SkiffProcess> {
-  return startSkiff("server", ["--disable-scheduler", ...args], log);
+  return startSkiff("server", ["--disable-scheduler", "--disable-agent", ...args], log);
 }
 
 /** Runs `clients` closed-loop clients for `seconds` (or until `total` ops are done). */

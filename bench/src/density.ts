@@ -225,6 +225,7 @@ async function runDensity(quick: boolean, log: (l: string) => void): Promise<Den
     const server = await startSkiff(
       "server",
       [
+        "--disable-agent",
         ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", "0"],
         ...["--write-kubeconfig", kubeconfig],
       ],

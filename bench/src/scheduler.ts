@@ -221,6 +221,7 @@ async function runShape(
     const server = await startSkiff(
       "server",
       [
+        "--disable-agent",
         "--disable-scheduler",
         "--data-dir",
         join(dir, "data"),
@@ -401,6 +402,7 @@ async function runPlacement(
     const server = await startSkiff(
       "server",
       [
+        "--disable-agent",
         ...(placement === "process" ? ["--disable-scheduler"] : []),
         ...args,
         "--write-kubeconfig",

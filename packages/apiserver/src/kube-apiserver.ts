@@ -11,9 +11,10 @@ import { type Component, Health, type Logger, newLogger, once, Readiness } from 
 import { Registry } from "prom-client";
 import { authenticator, type UserInfo } from "./auth.js";
 import { advertiseAddress } from "./controllers/kubernetes-service.js";
+import { ensureNodeToken, NODE_TOKEN_USER } from "./node-token.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
-import { ensurePki, issueClientCert, type KeyPair } from "./pki/pki.js";
+import { ensurePki, issueClientCert, issueServingCert, type KeyPair } from "./pki/pki.js";
 import { ensurePrivateDir } from "./pki/private.js";
 import { type ApiServer, createApiServer } from "./server.js";
 import { ensureSigningKey } from "./serviceaccount/keys.js";
@@ -87,7 +88,9 @@ export class KubeApiServer implements Component {
     this.ca = pki.ca;
     this.server = await createApiServer({
       kv: this.kv,
-      authenticate: authenticator(readTokens(o.tokenAuthFile)),
+      authenticate: authenticator(
+        new Map([...readTokens(o.tokenAuthFile), [ensureNodeToken(o.dataDir), NODE_TOKEN_USER]]),
+      ),
       tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
       maxRequestsInflight: o.maxRequestsInflight,
       maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
@@ -144,6 +147,13 @@ export class KubeApiServer implements Component {
     if (url.hostname === "0.0.0.0") url.hostname = "127.0.0.1";
     if (url.hostname === "[::]") url.hostname = "[::1]";
     return { server: url.origin, ca: this.ca.certPem, cert: pair.certPem, key: pair.keyPem };
+  }
+
+  /** A serving certificate for a node agent on this machine, signed by the cluster CA. */
+  kubeletServingCert(hosts: string[]): { cert: string; key: string } {
+    if (this.ca === undefined) throw new Error("kube-apiserver: not serving yet");
+    const pair = issueServingCert(this.ca, { hosts });
+    return { cert: pair.certPem, key: pair.keyPem };
   }
 
   /** The embedded store, started and elected, or a client of --etcd-servers. */

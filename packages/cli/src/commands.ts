@@ -1,3 +1,4 @@
+import { agentCommand } from "./agent.js";
 import type { Command } from "./command.js";
 import { controllerManagerCommand } from "./controller-manager.js";
 import { hollowNodesCommand } from "./hollow-nodes.js";
@@ -9,6 +10,7 @@ import { versionCommand } from "./version.js";
 /** Every subcommand of `skiff`, by name. `skiff --help` lists exactly these. */
 export const commands: ReadonlyMap<string, Command> = new Map(
   [
+    agentCommand,
     controllerManagerCommand,
     hollowNodesCommand,
     schedulerCommand,

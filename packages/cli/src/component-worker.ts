@@ -18,11 +18,14 @@ export interface LeaderElectionData {
 }
 
 export interface ComponentWorkerData {
-  kind: "scheduler" | "controller-manager";
+  kind: "scheduler" | "controller-manager" | "agent";
   client: { server: string; ca: string; cert: string; key: string };
-  leaderElection: LeaderElectionData;
-  /** The component's own flags (`--kube-controller-manager-arg` values), parsed in the worker. */
+  /** The scheduler's and the controller manager's Lease (the agent elects nothing). */
+  leaderElection?: LeaderElectionData;
+  /** The component's own flags (`--kube-controller-manager-arg`, `--kubelet-arg` values), parsed in the worker. */
   args: string[];
+  /** The embedded agent's identity: its serving certificate, signed by the cluster CA. */
+  agent?: { servingCert: { cert: string; key: string } };
 }
 
 export type FromWorker =
@@ -40,12 +43,26 @@ interface Built {
 }
 
 async function build(data: ComponentWorkerData): Promise<Built> {
+  if (data.kind === "agent") {
+    const { Kubelet, parseAgentFlags } = await import("@skiff/kubelet");
+    // The server names the node and its data directory; --kubelet-arg values come last and win.
+    const o = parseAgentFlags(data.args, { embedded: true });
+    const c = new Kubelet({
+      ...o,
+      client: data.client,
+      clientCA: data.client.ca,
+      servingCert: data.agent?.servingCert,
+    });
+    return { component: c, lost: new Promise(() => undefined) };
+  }
+  const le = data.leaderElection;
+  if (le === undefined) throw new Error(`${data.kind}: no leader election settings`);
   if (data.kind === "scheduler") {
     const { parseSchedulerConfig, SchedulerComponent } = await import("@skiff/scheduler");
     const c = new SchedulerComponent({
       client: data.client,
       config: parseSchedulerConfig(undefined),
-      leaderElection: data.leaderElection,
+      leaderElection: le,
     });
     return { component: c, lost: c.lost };
   }
@@ -55,7 +72,7 @@ async function build(data: ComponentWorkerData): Promise<Built> {
     client: data.client,
     controllers: o.controllers,
     config: { ...o.config, rootCaPem: o.config.rootCaPem === "" ? data.client.ca : o.config.rootCaPem },
-    leaderElection: { ...data.leaderElection, ...o.leaderElection, identity: data.leaderElection.identity },
+    leaderElection: { ...le, ...o.leaderElection, identity: le.identity },
   });
   return { component: c, lost: c.lost };
 }

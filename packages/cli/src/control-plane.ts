@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { KubeApiServer } from "@skiff/apiserver";
 import { type Component, Health, once, Readiness } from "@skiff/component-base";
 import type { Registry } from "prom-client";
@@ -22,9 +22,13 @@ export interface ControlPlaneOptions {
   controllerManager: boolean;
   /** kube-controller-manager flags (`--kube-controller-manager-arg`, as k3s). */
   controllerManagerArgs?: readonly string[];
+  /** Run a node agent for this machine (data in <data-dir>/agent). */
+  agent?: boolean;
+  /** The agent's flags (`--node-name`, `--kubelet-arg` values). */
+  agentArgs?: readonly string[];
 }
 
-const LEASES: Record<ComponentWorkerData["kind"], { name: string; commonName: string }> = {
+const LEASES: Record<"scheduler" | "controller-manager", { name: string; commonName: string }> = {
   scheduler: { name: "kube-scheduler", commonName: "system:kube-scheduler" },
   "controller-manager": { name: "kube-controller-manager", commonName: "system:kube-controller-manager" },
 };
@@ -60,6 +64,7 @@ export class ControlPlane implements Component {
       ...this.apiserver.describe(),
       scheduler: this.workers.has("scheduler"),
       controllerManager: this.workers.has("controller-manager"),
+      agent: this.workers.has("agent"),
     };
   }
 
@@ -67,10 +72,12 @@ export class ControlPlane implements Component {
     try {
       await this.apiserver.start();
       await this.apiserver.ready;
-      const kinds: ComponentWorkerData["kind"][] = [];
+      const kinds: Array<"scheduler" | "controller-manager"> = [];
       if (this.opts.controllerManager) kinds.push("controller-manager");
       if (this.opts.scheduler) kinds.push("scheduler");
       await Promise.all(kinds.map((k) => this.startWorker(k)));
+      // The agent needs the controller manager's node IPAM for its pod CIDR, not the reverse.
+      if (this.opts.agent) await this.startAgent();
       if (kinds.length > 0) {
         const apiserverMetrics = this.metrics.metrics.bind(this.metrics);
         this.metrics.metrics = async () => {
@@ -89,7 +96,7 @@ export class ControlPlane implements Component {
    * Starts a component's worker; one that loses its lease has stopped working (the upstream
    * binary exits then and is restarted), so a new one campaigns again.
    */
-  private async startWorker(kind: ComponentWorkerData["kind"]): Promise<void> {
+  private async startWorker(kind: "scheduler" | "controller-manager"): Promise<void> {
     const id = createHash("sha256")
       .update(resolve(this.apiserver.options.dataDir))
       .digest("hex")
@@ -114,6 +121,31 @@ export class ControlPlane implements Component {
       await worker.stop();
       if (!this.stopping) await this.startWorker(kind).catch(() => undefined);
     });
+  }
+
+  /**
+   * This machine's node agent, with a client certificate for system:node:<name> in
+   * system:nodes and a serving certificate from the cluster CA (the API server's kubelet client
+   * certificate is checked against that CA).
+   */
+  private async startAgent(): Promise<void> {
+    const { parseAgentFlags } = await import("@skiff/kubelet");
+    const args = [
+      "--data-dir",
+      join(resolve(this.apiserver.options.dataDir), "agent"),
+      ...(this.opts.agentArgs ?? []),
+    ];
+    const { nodeName } = parseAgentFlags(args, { embedded: true });
+    const worker = await ComponentWorker.start({
+      kind: "agent",
+      client: this.apiserver.loopbackClientConfig({
+        commonName: `system:node:${nodeName}`,
+        organizations: ["system:nodes"],
+      }),
+      args,
+      agent: { servingCert: this.apiserver.kubeletServingCert(["127.0.0.1", nodeName]) },
+    });
+    this.workers.set("agent", worker);
   }
 
   private async shutdown(): Promise<void> {

@@ -30,6 +30,7 @@ t.test(
         ...process.execArgv,
         fixture,
         "server",
+        "--disable-agent",
         ...["--data-dir", join(dir, "data"), "--bind-address", "127.0.0.1", "--secure-port", String(port)],
       ],
       { stdio: ["ignore", "pipe", "pipe"] },

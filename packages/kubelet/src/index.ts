@@ -1,7 +1,10 @@
 export type * from "./api-types.js";
 export type { PodCgroups, QOSClass } from "./cm/cgroups.js";
+export { Kubelet } from "./kubelet.js";
 export type { LogOptions } from "./logs/logs.js";
+export { runAgent } from "./main.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
+export { type AgentOptions, agentFlags, parseAgentFlags } from "./options.js";
 export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
 export type * from "./runtime/runtime.js";
 export { VolumeError, type VolumeManager } from "./volume/volumes.js";

@@ -1,0 +1,162 @@
+/**
+ * `skiff agent` as its own process joining `skiff server --disable-agent` with the node token:
+ * killed with -9 and restarted, it adopts the pods that kept running (same containers, no
+ * restart, no second copy) and keeps serving their logs; a bad image and a missing ConfigMap get
+ * kube's reasons without hurting the agent; deleting everything leaves the node clean.
+ */
+import type { Pod } from "@skiff/api";
+import { waitFor } from "@skiff/testkit";
+import t from "tap";
+import { agentSkipReason, startAgentCluster } from "./fixtures/agent.js";
+
+const IMAGE = "skiff.local/busybox:latest";
+const skip = agentSkipReason();
+if (skip !== undefined) t.comment(`skipping the agent's restart tests: ${skip}`);
+
+interface CStatus {
+  restartCount: number;
+  containerID?: string;
+  state: { running?: object; waiting?: { reason: string; message?: string } };
+}
+const statuses = (p: Pod) => (p.status?.containerStatuses ?? []) as CStatus[];
+
+t.test(
+  "a separate agent killed with -9 adopts its pods on restart",
+  { skip, timeout: 300_000 },
+  async (t) => {
+    const c = await startAgentCluster({ separateAgent: true });
+    t.teardown(() => c.stop());
+    const pods = c.client.resource<Pod>("v1", "pods", "default");
+    await waitFor(
+      () =>
+        c.client
+          .resource("v1", "serviceaccounts", "default")
+          .get("default")
+          .then(
+            () => true,
+            () => false,
+          ),
+      { what: "the default ServiceAccount", timeoutMs: 60_000 },
+    );
+    const names = ["a", "b"];
+    for (const name of names)
+      await pods.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: {
+          nodeName: c.nodeName,
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "c", image: IMAGE, command: ["sh", "-c", "echo started; sleep 3600"] }],
+        },
+      } as Pod);
+    const running = async () =>
+      Promise.all(names.map(async (n) => statuses(await pods.get(n))[0])).then((s) =>
+        s.every((x) => x?.state.running !== undefined) ? s : undefined,
+      );
+    await waitFor(async () => (await running()) !== undefined, {
+      what: "both pods running",
+      timeoutMs: 60_000,
+    });
+    const before = (await running()) as CStatus[];
+
+    const agent = c.agent;
+    if (agent === undefined) throw new Error("no agent process");
+    const died = new Promise((r) => agent.once("exit", r));
+    agent.kill("SIGKILL");
+    await died;
+    await c.startAgent();
+    // The new agent reports its node again and the pods keep their containers.
+    await waitFor(
+      async () => {
+        const lease = await c.client
+          .resource("coordination.k8s.io/v1", "leases", "kube-node-lease")
+          .get(c.nodeName);
+        return Date.now() - Date.parse((lease.spec as { renewTime: string }).renewTime) < 5_000;
+      },
+      { what: "the restarted agent renews its Lease", timeoutMs: 60_000 },
+    );
+    const logs = await c.kubectl(["logs", "a"]);
+    t.equal(logs.stdout, "started\n", "logs of an adopted container");
+    const after = (await running()) as CStatus[];
+    for (const [i, s] of after.entries()) {
+      t.equal(s.containerID, before[i]?.containerID, `pod ${names[i]} keeps its container`);
+      t.equal(s.restartCount, 0, `pod ${names[i]} was not restarted`);
+    }
+
+    await t.test("bad input gets kube's reasons and the agent lives on", async (t) => {
+      await pods.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "noimage" },
+        spec: {
+          nodeName: c.nodeName,
+          containers: [{ name: "c", image: "skiff.local/absent:1", imagePullPolicy: "Never" }],
+        },
+      } as Pod);
+      await pods.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "nocmd" },
+        spec: {
+          nodeName: c.nodeName,
+          restartPolicy: "Never",
+          containers: [{ name: "c", image: IMAGE, command: ["/no/such/binary"] }],
+        },
+      } as Pod);
+      await pods.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "nocm" },
+        spec: {
+          nodeName: c.nodeName,
+          volumes: [{ name: "v", configMap: { name: "missing" } }],
+          containers: [
+            {
+              name: "c",
+              image: IMAGE,
+              command: ["sleep", "1"],
+              volumeMounts: [{ name: "v", mountPath: "/v" }],
+            },
+          ],
+        },
+      } as Pod);
+      await waitFor(
+        async () => statuses(await pods.get("noimage"))[0]?.state.waiting?.reason === "ErrImageNeverPull",
+        {
+          what: "ErrImageNeverPull",
+          timeoutMs: 60_000,
+        },
+      );
+      t.match(
+        statuses(await pods.get("noimage"))[0]?.state.waiting?.message,
+        /is not present with pull policy of Never/,
+      );
+      await waitFor(async () => (await pods.get("nocmd")).status?.phase === "Failed", {
+        what: "nocmd Failed",
+        timeoutMs: 60_000,
+      });
+      const ev = await c.kubectl([
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=nocm",
+        "-o",
+        "json",
+      ]);
+      await waitFor(
+        async () =>
+          /FailedMount[\s\S]*configmap "missing" not found/.test(
+            (await c.kubectl(["get", "events", "--field-selector", "involvedObject.name=nocm", "-o", "json"]))
+              .stdout,
+          ),
+        { what: "a FailedMount event", timeoutMs: 60_000 },
+      );
+      t.equal(ev.code, 0);
+      t.equal(c.agent?.exitCode, null, "the agent still runs");
+    });
+
+    const del = await c.kubectl(["delete", "pods", "--all", "--wait=true"], { timeoutMs: 120_000 });
+    t.equal(del.code, 0, del.stderr);
+  },
+);
