@@ -1,5 +1,6 @@
 import { apiserverBenchmark } from "./apiserver.js";
 import { densityBenchmark } from "./density.js";
+import { podsBenchmark } from "./pods.js";
 import { raftBenchmark } from "./raft.js";
 import { raftNodeBenchmark } from "./raft-node.js";
 import { schedulerBenchmark } from "./scheduler.js";
@@ -17,6 +18,7 @@ export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchm
   [
     apiserverBenchmark,
     densityBenchmark,
+    podsBenchmark,
     raftBenchmark,
     raftNodeBenchmark,
     schedulerBenchmark,
