@@ -7,7 +7,7 @@
  * as kube's periodic remount does.
  */
 import { mkdirSync } from "node:fs";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, Pod, ResourceList } from "@skiff/api";
 import type { KubeletContainer, KubeletVolume } from "../api-types.js";
@@ -111,7 +111,8 @@ export class DirVolumeManager implements VolumeManager {
     if (v.emptyDir !== undefined) {
       const dir = this.volumeDir(pod, "emptyDir", v.name);
       // kube makes an emptyDir world-writable (0777) so any container user can use it.
-      await mkdir(dir, { recursive: true, mode: 0o777 });
+      await mkdir(dir, { recursive: true });
+      await chmod(dir, 0o777);
       return dir;
     }
     if (v.configMap !== undefined) {
