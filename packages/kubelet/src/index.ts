@@ -1,5 +1,6 @@
 export type * from "./api-types.js";
 export type { PodCgroups, QOSClass } from "./cm/cgroups.js";
+export * from "./env/index.js";
 export { Kubelet } from "./kubelet.js";
 export type { LogOptions } from "./logs/logs.js";
 export { runAgent } from "./main.js";
@@ -7,4 +8,20 @@ export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export { type AgentOptions, agentFlags, parseAgentFlags } from "./options.js";
 export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
 export type * from "./runtime/runtime.js";
+export { AtomicWriter, type FileProjection, type Payload } from "./volume/atomic-writer.js";
+export {
+  DirVolumeManager,
+  type DirVolumeManagerOptions,
+  type PodMountOptions,
+  type VolumeLogger,
+} from "./volume/dir-volume-manager.js";
+export { managedHostsFileContent, podHostnameAndDomain } from "./volume/hosts.js";
+export {
+  ClientObjectSource,
+  type ConfigMap,
+  type KubeletObjectSource,
+  type Secret,
+  type ServiceAccountToken,
+  type TokenRequestOptions,
+} from "./volume/sources.js";
 export { VolumeError, type VolumeManager } from "./volume/volumes.js";
