@@ -1,5 +1,21 @@
 export type * from "./api-types.js";
 export type { PodCgroups, QOSClass } from "./cm/cgroups.js";
+export {
+  busyboxImageFile,
+  busyboxImageRef,
+  busyboxRootfs,
+  ensureBusyboxImage,
+  findStaticBusybox,
+  isStaticElf,
+} from "./image/busybox.js";
+export {
+  type BuildImageOptions,
+  type BuiltImage,
+  buildImage,
+  type ImageRunConfig,
+  layerFromDirectory,
+} from "./image/oci.js";
+export { TarWriter } from "./image/tar.js";
 export type { LogOptions } from "./logs/logs.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
