@@ -1,6 +1,7 @@
 import type { Command } from "./command.js";
 import { controllerManagerCommand } from "./controller-manager.js";
 import { hollowNodesCommand } from "./hollow-nodes.js";
+import { imageCommand } from "./image.js";
 import { schedulerCommand } from "./scheduler.js";
 import { serverCommand } from "./server.js";
 import { storeCommand } from "./store.js";
@@ -11,6 +12,7 @@ export const commands: ReadonlyMap<string, Command> = new Map(
   [
     controllerManagerCommand,
     hollowNodesCommand,
+    imageCommand,
     schedulerCommand,
     serverCommand,
     storeCommand,
