@@ -1,8 +1,40 @@
 export type * from "./api-types.js";
 export type { PodCgroups, QOSClass } from "./cm/cgroups.js";
 export * from "./env/index.js";
+export {
+  busyboxImageFile,
+  busyboxImageRef,
+  busyboxRootfs,
+  ensureBusyboxImage,
+  findStaticBusybox,
+  isStaticElf,
+} from "./image/busybox.js";
+export {
+  type BuildImageOptions,
+  type BuiltImage,
+  buildImage,
+  type ImageRunConfig,
+  layerFromDirectory,
+} from "./image/oci.js";
+export { TarWriter } from "./image/tar.js";
 export { Kubelet } from "./kubelet.js";
+export {
+  type CriLogEntry,
+  formatCriLine,
+  formatRFC3339NanoFixed,
+  type LogStream,
+  parseCriLine,
+  parseRFC3339Nano,
+} from "./logs/cri-format.js";
 export type { LogOptions } from "./logs/logs.js";
+export {
+  containerLogPath,
+  containerLogsDir,
+  logFilesFor,
+  podLogsDir,
+  rotationOf,
+} from "./logs/paths.js";
+export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
 export { runAgent } from "./main.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export { type AgentOptions, agentFlags, parseAgentFlags } from "./options.js";
