@@ -15,6 +15,7 @@ import {
   configMirrorAnnotation,
   type MachineInfo,
   MirrorPodManager,
+  machineInfo,
   NodeLeaseController,
   NodeStatusManager,
   type NodeStatusManagerOptions,
@@ -363,3 +364,12 @@ t.test(
     await t.rejects(pods.get("web-n1"));
   },
 );
+
+t.test("machineInfo reads this machine; overrides win", async (t) => {
+  const m = await machineInfo(tmpdir());
+  t.ok(m.cpus > 0 && m.memoryBytes > 0 && m.ephemeralStorageBytes > 0, "sizes read");
+  t.ok(m.kernelVersion.length > 0 && m.osImage.length > 0);
+  t.equal(m.operatingSystem, "linux");
+  const small = await machineInfo(tmpdir(), { cpus: 2, memoryBytes: GiB, ephemeralStorageBytes: 10 * GiB });
+  t.match(small, { cpus: 2, memoryBytes: GiB, ephemeralStorageBytes: 10 * GiB });
+});
