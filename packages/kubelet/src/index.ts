@@ -37,6 +37,62 @@ export {
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
 export { runAgent } from "./main.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
+export { type ConditionInputs, networkNotReadyMessage, setConditions } from "./node/conditions.js";
+export {
+  EvictionManager,
+  type EvictionManagerOptions,
+  immediateEvictionGracePeriodSeconds,
+  type SignalObservation,
+  type SignalObservations,
+} from "./node/eviction/manager.js";
+export {
+  evictedReason,
+  evictionMessage,
+  isCriticalPod,
+  systemCriticalPriority,
+} from "./node/eviction/rank.js";
+export {
+  memAvailableBytes,
+  type NodeSignalObserverOptions,
+  nodeSignalObserver,
+} from "./node/eviction/signals.js";
+export {
+  defaultEvictionHard,
+  parseEvictionHard,
+  type Signal,
+  type Threshold,
+} from "./node/eviction/thresholds.js";
+export { ImageGCManager, type ImageGCManagerOptions } from "./node/image-gc.js";
+export { NodeLeaseController, type NodeLeaseControllerOptions, nodeLeaseNamespace } from "./node/lease.js";
+export {
+  type FsStats,
+  fsStats,
+  type MachineInfo,
+  type MachineOverrides,
+  machineInfo,
+} from "./node/machine.js";
+export { isMirrorPodOf, MirrorPodManager, type MirrorPodManagerOptions } from "./node/mirror-pods.js";
+export { kubeletAddressAnnotation, nodeImages } from "./node/node-object.js";
+export {
+  nodeShutdownMessage,
+  nodeShutdownReason,
+  ShutdownManager,
+  type ShutdownManagerOptions,
+} from "./node/shutdown.js";
+export {
+  configHashAnnotation,
+  configMirrorAnnotation,
+  configSourceAnnotation,
+  StaticPodSource,
+  type StaticPodSourceOptions,
+  staticPodFromManifest,
+} from "./node/static-pods.js";
+export {
+  kubeletVersion,
+  type NodePressure,
+  NodeStatusManager,
+  type NodeStatusManagerOptions,
+} from "./node/status.js";
 export { type AgentOptions, agentFlags, parseAgentFlags } from "./options.js";
 export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
 export type * from "./runtime/runtime.js";
