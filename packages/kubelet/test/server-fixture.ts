@@ -72,9 +72,10 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startKubelet(): Promise<Fixture> {
+/** `pkiDir`: a data directory whose pki/ (an API server's) to use; else a new one. */
+export async function startKubelet(pkiDir?: string): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), "kubelet-server-"));
-  const pki = ensurePki(dir, { hosts: [] });
+  const pki = ensurePki(pkiDir ?? dir, { hosts: [] });
   const kubeletClient = issueClientCert(pki.ca, { commonName: KUBELET_CLIENT_USER });
   const stranger = issueClientCert(pki.ca, { commonName: "bob", organizations: ["devs"] });
   let stop: () => void = () => undefined;

@@ -43,7 +43,8 @@ export function parseStreamOptions(q: URLSearchParams, needCommand: boolean): St
   return o;
 }
 
-async function finish(ws: WebSocket, status: Status): Promise<void> {
+/** Reports `status` on the error channel and closes the socket normally. */
+export async function finish(ws: WebSocket, status: Status): Promise<void> {
   await sendFrame(ws, ERROR, JSON.stringify(status));
   if (ws.readyState === ws.OPEN) ws.close(1000);
 }

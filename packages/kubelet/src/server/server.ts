@@ -9,15 +9,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { authenticate, authorize, subresourceOf } from "./auth.js";
 import { chooseProtocol, PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS } from "./channels.js";
 import type { KubeletServerDeps } from "./deps.js";
 import { containerLogs } from "./logs.js";
-import { containerIdOf, findPod, podPath } from "./pods.js";
+import { checkContainer, findPod, podPath } from "./pods.js";
 import { parsePorts, servePortForward } from "./portforward.js";
-import { parseStreamOptions, serveAttach, serveExec } from "./remotecommand.js";
-import { badRequest, KubeletError, notFound, writeError } from "./status.js";
+import { finish, parseStreamOptions, serveAttach, serveExec } from "./remotecommand.js";
+import { badRequest, failureStatus, KubeletError, notFound, writeError } from "./status.js";
 
 export interface KubeletServerOptions {
   /** Default 127.0.0.1. */
@@ -140,13 +140,18 @@ export class KubeletServer {
       .map(decodeURIComponent);
     const deps = this.o.deps;
     const q = url.searchParams;
-    let start: (ws: import("ws").WebSocket) => Promise<void>;
+    let start: (ws: WebSocket) => Promise<void>;
     if (route === "exec" || route === "attach") {
       const p = podPath(segments, true);
       const opts = parseStreamOptions(q, route === "exec");
       const pod = findPod(deps, p.namespace, p.name, p.uid);
-      const id = containerIdOf(deps, pod, p.container);
-      if (route === "exec") start = (ws) => serveExec(deps, ws, id, opts);
+      checkContainer(pod, p.container);
+      const id = deps.containerID(pod.metadata.uid as string, p.container, { previous: false });
+      // Past the upgrade, so that kubectl prints it (a refused upgrade sends it to SPDY instead).
+      if (id === undefined)
+        start = (ws) =>
+          finish(ws, failureStatus(`container "${p.container}" in pod "${p.name}" is not running`));
+      else if (route === "exec") start = (ws) => serveExec(deps, ws, id, opts);
       else {
         const files = deps.logFiles(pod, p.container, false) ?? [];
         start = (ws) => serveAttach(deps, ws, files, id, opts);
