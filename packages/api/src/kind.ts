@@ -41,7 +41,19 @@ export interface KindDef {
   /** Metadata name rule: DNS-1123 subdomain for most kinds, label for some. */
   nameRule: NameRule;
   /** Subresources served besides the object itself. */
-  subresources: ("status" | "scale" | "binding" | "eviction" | "log" | "exec" | "approval" | "token")[];
+  subresources: (
+    | "status"
+    | "scale"
+    | "binding"
+    | "eviction"
+    | "log"
+    | "exec"
+    | "attach"
+    | "portforward"
+    | "proxy"
+    | "approval"
+    | "token"
+  )[];
   /** Fields kept on a main-resource update when a status subresource exists (status is ignored). */
   hasStatus: boolean;
   /**

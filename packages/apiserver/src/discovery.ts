@@ -17,8 +17,21 @@ export function verbsOf(k: KindDef): string[] {
   return VERBS_ALL;
 }
 
-/** Subresources this server answers; the rest (log, exec, ...) stay out of discovery until served. */
-const SERVED_SUBRESOURCES = new Set(["status", "scale", "binding", "eviction", "approval", "token"]);
+/** Subresources this server answers; the rest stay out of discovery until served. */
+const SERVED_SUBRESOURCES = new Set([
+  "status",
+  "scale",
+  "binding",
+  "eviction",
+  "approval",
+  "token",
+  // Proxied to the node's kubelet (proxy/).
+  "log",
+  "exec",
+  "attach",
+  "portforward",
+  "proxy",
+]);
 
 /** The subresources of `k` that are served, in discovery order. */
 export const servedSubresources = (k: KindDef) => k.subresources.filter((s) => SERVED_SUBRESOURCES.has(s));
@@ -29,15 +42,21 @@ function subresourceKind(k: KindDef, sub: string): { group: string; version: str
   if (sub === "eviction") return { group: "policy", version: "v1", kind: "Eviction" };
   if (sub === "binding") return { group: "", version: "v1", kind: "Binding" };
   if (sub === "token") return { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest" };
+  if (sub === "exec") return { group: "", version: "v1", kind: "PodExecOptions" };
+  if (sub === "attach") return { group: "", version: "v1", kind: "PodAttachOptions" };
+  if (sub === "portforward") return { group: "", version: "v1", kind: "PodPortForwardOptions" };
+  if (sub === "proxy") return { group: "", version: "v1", kind: `${k.kind}ProxyOptions` };
   return { group: k.group, version: k.version, kind: k.kind };
 }
 
-const subVerbs = (sub: string) =>
-  sub === "status" || sub === "scale" || sub === "approval"
-    ? ["get", "patch", "update"]
-    : sub === "binding" || sub === "eviction" || sub === "token"
-      ? ["create"]
-      : ["get"];
+/** The verbs kube-apiserver's discovery lists for each subresource. */
+function subVerbs(sub: string): string[] {
+  if (sub === "status" || sub === "scale" || sub === "approval") return ["get", "patch", "update"];
+  if (sub === "binding" || sub === "eviction" || sub === "token") return ["create"];
+  if (sub === "exec" || sub === "attach" || sub === "portforward") return ["create", "get"];
+  if (sub === "proxy") return ["create", "delete", "get", "patch", "update"];
+  return ["get"];
+}
 
 export function aggregated(registry: Registry, legacy: boolean) {
   const groups = new Map<string, GroupVersion[]>();

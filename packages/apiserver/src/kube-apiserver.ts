@@ -104,6 +104,7 @@ export class KubeApiServer implements Component {
       disableAdmissionPlugins: o.disableAdmissionPlugins,
       defaultNotReadyTolerationSeconds: o.defaultNotReadyTolerationSeconds,
       defaultUnreachableTolerationSeconds: o.defaultUnreachableTolerationSeconds,
+      kubeletClient: kubeletClientConfig(o, pki.kubeletClient),
     });
     const host = o.bindAddress.includes(":") ? `[${o.bindAddress}]` : o.bindAddress;
     let address: string;
@@ -188,6 +189,22 @@ export class KubeApiServer implements Component {
     this.kv?.close();
     await this.store?.stop();
   }
+}
+
+/** The --kubelet-client-* flags' files, or the PKI's apiserver-kubelet-client pair. */
+function kubeletClientConfig(o: ServerOptions, fromPki: KeyPair): { cert: string; key: string; ca?: string } {
+  if ((o.kubeletClientCertificate === undefined) !== (o.kubeletClientKey === undefined))
+    throw new Error("--kubelet-client-certificate and --kubelet-client-key must be set together");
+  const pair =
+    o.kubeletClientCertificate !== undefined && o.kubeletClientKey !== undefined
+      ? {
+          cert: readFileSync(o.kubeletClientCertificate, "utf8"),
+          key: readFileSync(o.kubeletClientKey, "utf8"),
+        }
+      : { cert: fromPki.certPem, key: fromPki.keyPem };
+  return o.kubeletCertificateAuthority === undefined
+    ? pair
+    : { ...pair, ca: readFileSync(o.kubeletCertificateAuthority, "utf8") };
 }
 
 /** kube-apiserver's --token-auth-file: CSV lines `token,user,uid,"group1,group2"`. */

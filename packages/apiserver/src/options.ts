@@ -34,6 +34,11 @@ export interface ServerOptions {
   /** --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds (DefaultTolerationSeconds). */
   defaultNotReadyTolerationSeconds: number;
   defaultUnreachableTolerationSeconds: number;
+  /** --kubelet-client-certificate/--kubelet-client-key; unset: DIR/pki/apiserver-kubelet-client.crt/.key. */
+  kubeletClientCertificate: string | undefined;
+  kubeletClientKey: string | undefined;
+  /** --kubelet-certificate-authority; unset: kubelets' serving certificates are not verified (kube's default). */
+  kubeletCertificateAuthority: string | undefined;
 }
 
 export const serverFlags = new FlagSet({
@@ -101,6 +106,19 @@ export const serverFlags = new FlagSet({
     default: "",
     usage: `Admission plugins that should be disabled although they are in the default enabled plugins list (${orderedPlugins.map((p) => p.name).join(", ")}), comma separated.`,
   },
+  "kubelet-client-certificate": {
+    type: "string",
+    usage:
+      "Path to a client cert file for TLS to kubelets (default: DIR/pki/apiserver-kubelet-client.crt, signed by the cluster CA).",
+  },
+  "kubelet-client-key": {
+    type: "string",
+    usage: "Path to a client key file for TLS to kubelets (default: DIR/pki/apiserver-kubelet-client.key).",
+  },
+  "kubelet-certificate-authority": {
+    type: "string",
+    usage: "Path to a cert file for the certificate authority that signs kubelets' serving certificates.",
+  },
   "store-log-level": {
     type: "string",
     default: "warn",
@@ -153,6 +171,9 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       "default-unreachable-toleration-seconds",
       v["default-unreachable-toleration-seconds"],
     ),
+    kubeletClientCertificate: v["kubelet-client-certificate"],
+    kubeletClientKey: v["kubelet-client-key"],
+    kubeletCertificateAuthority: v["kubelet-certificate-authority"],
   };
 }
 

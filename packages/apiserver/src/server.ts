@@ -18,6 +18,8 @@ import { type ControllerOptions, InProcessControllers } from "./controllers/mana
 import { defaultHandlerChain, installFilters } from "./filters/chain.js";
 import { MAX_BODY_BYTES, setProtobufDecoder } from "./handlers/content.js";
 import type { RequestScope } from "./handlers/scope.js";
+import type { KubeletClientConfig } from "./proxy/kubelet.js";
+import { handleUpgrade } from "./proxy/upgrade.js";
 import { ServiceAllocator } from "./registry/core/service-allocator.js";
 import { QuotaUsage } from "./registry/quota-usage.js";
 import { bootstrapPriorityClasses } from "./registry/scheduling/priorityclass.js";
@@ -79,6 +81,12 @@ export interface ApiServerOptions {
   /** DefaultTolerationSeconds' --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds (300). */
   defaultNotReadyTolerationSeconds?: number;
   defaultUnreachableTolerationSeconds?: number;
+  /**
+   * How to reach kubelets for pods/log, exec, attach, portforward and nodes/proxy (kube's
+   * --kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority);
+   * unset: those answer 503.
+   */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export interface ApiServer {
@@ -158,19 +166,20 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
 
   const app = newFastify(o);
   const metrics = o.metrics ?? new MetricsRegistry();
-  installFilters(
-    app,
-    defaultHandlerChain({
-      registry,
-      authenticate: withServiceAccountTokens(o.authenticate, serviceAccountTokens),
-      authorizer: o.authorizer ?? allowAll,
-      alwaysAllow: isPublicInfoPath,
-      maxRequestsInflight: o.maxRequestsInflight ?? 400,
-      maxMutatingRequestsInflight: o.maxMutatingRequestsInflight ?? 200,
-      notAcceptingNewRequests: stopping.signal,
-      metrics,
-    }),
-  );
+  const filters = defaultHandlerChain({
+    registry,
+    authenticate: withServiceAccountTokens(o.authenticate, serviceAccountTokens),
+    authorizer: o.authorizer ?? allowAll,
+    alwaysAllow: isPublicInfoPath,
+    maxRequestsInflight: o.maxRequestsInflight ?? 400,
+    maxMutatingRequestsInflight: o.maxMutatingRequestsInflight ?? 200,
+    notAcceptingNewRequests: stopping.signal,
+    metrics,
+  });
+  installFilters(app, filters);
+  // Upgrades (exec, attach, port-forward, proxy) bypass fastify: same filters, then a raw pipe.
+  const kubeletProxy = { scope, kubeletClient: o.kubeletClient };
+  app.server.on("upgrade", (req, socket, head) => handleUpgrade(kubeletProxy, filters, req, socket, head));
   installMetrics(app, metrics);
   installErrorHandlers(app, o.log ?? silentLogger);
   installVersion(app);
@@ -188,6 +197,7 @@ export async function createApiServer(o: ApiServerOptions): Promise<ApiServer> {
     stopping: stopping.signal,
     openWatches,
     watchBookmarkIntervalMs: o.watchBookmarkIntervalMs,
+    kubeletClient: o.kubeletClient,
   });
 
   // One store watch per resource type from the start (kube-apiserver's cacher), so watchers can

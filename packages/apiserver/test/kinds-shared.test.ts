@@ -288,9 +288,14 @@ t.test("shared storage, node status and discovery", { timeout: 180_000 }, async 
   await t.test("discovery advertises what is served, with kube's verbs", async (t) => {
     const v1 = (await req("GET", "/api/v1")).json();
     const names = v1.resources.map((r: Json) => r.name);
-    for (const gone of ["pods/log", "pods/exec", "pods/attach", "pods/portforward", "pods/proxy"])
+    for (const gone of ["pods/proxy", "pods/ephemeralcontainers", "services/proxy"])
       t.notOk(names.includes(gone), `${gone} not advertised`);
     for (const here of [
+      "pods/log",
+      "pods/exec",
+      "pods/attach",
+      "pods/portforward",
+      "nodes/proxy",
       "pods/status",
       "pods/binding",
       "pods/eviction",
@@ -332,7 +337,7 @@ t.test("shared storage, node status and discovery", { timeout: 180_000 }, async 
     const pods = agg.items[0].versions[0].resources.find((r: Json) => r.resource === "pods");
     t.same(
       pods.subresources.map((s: Json) => s.subresource).sort(),
-      ["binding", "eviction", "status"],
+      ["attach", "binding", "eviction", "exec", "log", "portforward", "status"],
       "aggregated discovery: served pod subresources only",
     );
     const aggNs = agg.items[0].versions[0].resources.find((r: Json) => r.resource === "namespaces");

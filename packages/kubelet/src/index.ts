@@ -96,6 +96,13 @@ export {
 export { type AgentOptions, agentFlags, parseAgentFlags } from "./options.js";
 export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
 export type * from "./runtime/runtime.js";
+export {
+  KUBELET_CLIENT_USER,
+  KubeletServer,
+  type KubeletServerDeps,
+  type KubeletServerOptions,
+  type LogStop,
+} from "./server/index.js";
 export { AtomicWriter, type FileProjection, type Payload } from "./volume/atomic-writer.js";
 export {
   DirVolumeManager,

@@ -201,7 +201,7 @@ export const nodeKind: KindDef = {
   description: "Node is a worker node in Kubernetes.",
   schema: objectSchema("Node is a worker node.", { spec: nodeSpecSchema, status: nodeStatusSchema }),
   nameRule: dns1123Subdomain,
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   hasStatus: true,
   table: nodeTable,
 };

@@ -132,7 +132,7 @@ export const podKind: KindDef = {
     status: podStatusSchema,
   }),
   nameRule: dns1123Subdomain,
-  subresources: ["status", "binding", "eviction", "log", "exec"],
+  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward"],
   hasStatus: true,
   defaults(pod) {
     pod.spec = asObj(pod.spec);

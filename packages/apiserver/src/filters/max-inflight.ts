@@ -9,8 +9,13 @@ import type { RequestInfo } from "../request/requestinfo.js";
 import { tooManyRequests } from "../status.js";
 import { type Filter, requestInfoOf } from "./filter.js";
 
-/** kube's BasicLongRunningRequestCheck, for what Skiff serves: watches. */
-export const isLongRunning = (info: RequestInfo) => info.isResourceRequest && info.verb === "watch";
+/** Subresources that stream for as long as the client wants (kube's BasicLongRunningRequestCheck). */
+const longRunningSubresources = new Set(["attach", "exec", "proxy", "log", "portforward"]);
+
+/** kube's BasicLongRunningRequestCheck: watches, and the streaming subresources. */
+export const isLongRunning = (info: RequestInfo) =>
+  info.isResourceRequest &&
+  (info.verb === "watch" || longRunningSubresources.has(info.target?.subresource ?? ""));
 
 /** Verbs that only read (kube: nonMutatingRequestVerbs; HEAD and OPTIONS read too). */
 const readOnlyVerbs = new Set(["get", "list", "watch", "head", "options"]);

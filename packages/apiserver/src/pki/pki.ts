@@ -27,6 +27,11 @@ const DEFAULT_HOSTS = ["localhost", "127.0.0.1", "::1"];
 export const CA_NAME: DistinguishedName = { commonName: "skiff-ca" };
 export const SERVING_NAME: DistinguishedName = { commonName: "skiff-apiserver" };
 export const ADMIN_NAME: DistinguishedName = { commonName: "skiff-admin", organizations: ["system:masters"] };
+/** The API server's identity towards kubelets (kubeadm's apiserver-kubelet-client.crt). */
+export const KUBELET_CLIENT_NAME: DistinguishedName = {
+  commonName: "kube-apiserver-kubelet-client",
+  organizations: ["system:masters"],
+};
 
 function newKey(): { privateKey: KeyObject; publicKey: KeyObject; keyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
@@ -170,12 +175,14 @@ function loadOrCreateCA(dir: string, now: Date): KeyPair {
  * Creates <dir>/pki/ca.crt + ca.key on first call (kept across restarts), a serving certificate
  * apiserver.crt/.key for `hosts` (plus localhost, 127.0.0.1, ::1), regenerated when the host list
  * changed or it expires within 30 days, and an admin client certificate admin.crt/.key
- * (CN skiff-admin, O system:masters). Key files are mode 0600.
+ * (CN skiff-admin, O system:masters), and the client certificate the API server shows kubelets,
+ * apiserver-kubelet-client.crt/.key (CN kube-apiserver-kubelet-client, O system:masters, as
+ * kubeadm makes it). Key files are mode 0600.
  */
 export function ensurePki(
   dataDir: string,
   opts: { hosts: string[]; now?: Date },
-): { ca: KeyPair; serving: KeyPair; admin: KeyPair } {
+): { ca: KeyPair; serving: KeyPair; admin: KeyPair; kubeletClient: KeyPair } {
   const now = opts.now ?? new Date();
   const dir = join(dataDir, "pki");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -195,5 +202,10 @@ export function ensurePki(
     admin = issueClientCert(ca, { ...ADMIN_NAME, now });
     writePair(dir, "admin", admin);
   }
-  return { ca, serving, admin };
+  let kubeletClient = readPair(dir, "apiserver-kubelet-client");
+  if (!kubeletClient || !leafValid(kubeletClient, caCert, now)) {
+    kubeletClient = issueClientCert(ca, { ...KUBELET_CLIENT_NAME, now });
+    writePair(dir, "apiserver-kubelet-client", kubeletClient);
+  }
+  return { ca, serving, admin, kubeletClient };
 }

@@ -56,12 +56,13 @@ export function parseResourcePath(
   if (seg.length >= 3 && seg[0] === "namespaces") {
     const kind = registry.resource(group, version, seg[2] as string);
     if (kind?.namespaced) {
-      if (seg.length > 5) throw pathNotFound();
+      // Only proxy takes a path after the subresource (pods/x/proxy/<path>).
+      if (seg.length > 5 && seg[4] !== "proxy") throw pathNotFound();
       return { kind, namespace: seg[1], name: seg[3], subresource: seg[4] };
     }
   }
   const kind = registry.resource(group, version, seg[0] ?? "");
-  if (kind === undefined || seg.length > 3) throw pathNotFound();
+  if (kind === undefined || (seg.length > 3 && seg[2] !== "proxy")) throw pathNotFound();
   // A namespaced kind without a namespace: only lists and watches across all namespaces.
   if (kind.namespaced && seg.length > 1) throw pathNotFound();
   return { kind, namespace: undefined, name: seg[1], subresource: seg[2] };

@@ -12,6 +12,9 @@ import { writeAnswer } from "../handlers/response.js";
 import type { RequestScope } from "../handlers/scope.js";
 import { toTable } from "../handlers/table.js";
 import { planWatch, serveWatch, type WatchPlan } from "../handlers/watch.js";
+import { serveKubeletProxy } from "../proxy/http.js";
+import type { KubeletClientConfig } from "../proxy/kubelet.js";
+import { isKubeletSubresource } from "../proxy/location.js";
 import { methodNotAllowed, pathNotFound } from "../status.js";
 
 export interface ResourceRoutes {
@@ -21,6 +24,8 @@ export interface ResourceRoutes {
   /** Watch streams until their last chunk is flushed, so that shutdown can wait for them. */
   openWatches: Set<Promise<void>>;
   watchBookmarkIntervalMs?: number;
+  /** How to reach kubelets for the subresources they serve (pods/log, nodes/proxy, ...). */
+  kubeletClient?: KubeletClientConfig;
 }
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -68,6 +73,8 @@ export function installResources(app: FastifyInstance, c: ResourceRoutes): void 
     if (info === undefined || path === undefined) throw pathNotFound();
     // kube's resource routes serve no HEAD (fastify adds one for every GET route).
     if (req.method === "HEAD") throw methodNotAllowed();
+    if (isKubeletSubresource(path))
+      return serveKubeletProxy({ scope: c.scope, kubeletClient: c.kubeletClient }, req, reply);
     const query = req.query as Record<string, string | undefined>;
     const negotiated = negotiate(req.headers.accept);
     // A watch's query is checked before its stream starts: errors are plain answers. Kinds that
