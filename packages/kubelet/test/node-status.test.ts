@@ -78,7 +78,7 @@ t.test("registration creates the Node with kube's labels, status and conditions"
     "kubernetes.io/hostname": "n1",
     "kubernetes.io/os": "linux",
   });
-  t.equal(n.metadata.annotations?.["skiff.dev/kubelet-address"], "127.0.0.1:10250");
+  t.equal(n.metadata.annotations?.["skiff.dev/kubelet-address"], "127.0.0.1");
   t.same(n.status?.capacity, {
     cpu: "4",
     "ephemeral-storage": "100Gi",
@@ -137,7 +137,7 @@ t.test("re-registration takes over an existing Node: labels and annotation updat
   const n = (await client.resource<Node>("v1", "nodes").get("n1")) as Node;
   t.equal(n.metadata.labels?.["kubernetes.io/hostname"], "n1");
   t.equal(n.metadata.labels?.custom, "kept", "labels the kubelet does not own stay");
-  t.equal(n.metadata.annotations?.["skiff.dev/kubelet-address"], "127.0.0.1:10250");
+  t.equal(n.metadata.annotations?.["skiff.dev/kubelet-address"], "127.0.0.1");
   t.equal(n.status?.capacity?.cpu, "4", "status brought up to date at once");
   t.equal(cidr, "10.244.3.0/24", "an existing pod CIDR is handed over");
   t.ok(

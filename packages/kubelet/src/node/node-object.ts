@@ -113,7 +113,7 @@ export function initialNode(id: NodeIdentity, images: readonly ContainerImage[])
       labels: nodeLabels(id),
       annotations: {
         [attachDetachAnnotation]: "true",
-        [kubeletAddressAnnotation]: `${id.kubeletAddress}:${id.kubeletPort}`,
+        [kubeletAddressAnnotation]: id.kubeletAddress,
       },
     },
     spec: {},
