@@ -46,6 +46,19 @@ export class Backoff {
     return this.clock.now() - eventTime < e.backoffMs;
   }
 
+  /** Whether `eventTime` is within the key's delay after its last update (IsInBackOffSinceUpdate). */
+  isInBackOffSinceUpdate(key: string, eventTime: number): boolean {
+    const e = this.entries.get(key);
+    if (e === undefined || this.hasExpired(eventTime, e.lastUpdate)) return false;
+    return eventTime - e.lastUpdate < e.backoffMs;
+  }
+
+  /** When the delay after the key's last update ends. */
+  endsAtSinceUpdate(key: string): number | undefined {
+    const e = this.entries.get(key);
+    return e === undefined ? undefined : e.lastUpdate + e.backoffMs;
+  }
+
   /** When the back-off that started at `eventTime` ends (for the worker's next wake-up). */
   endsAt(key: string, eventTime: number): number | undefined {
     const e = this.entries.get(key);

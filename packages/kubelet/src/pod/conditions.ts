@@ -7,11 +7,19 @@
 import type { PodCondition } from "@skiff/api";
 import type { V1ContainerStatus } from "../api-types.js";
 
-export const KUBELET_CONDITIONS = new Set(["PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"]);
+export const KUBELET_CONDITIONS = new Set([
+  "PodReadyToStartContainers",
+  "Initialized",
+  "ContainersReady",
+  "Ready",
+]);
 
 type Phase = "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
 
-function statusOf(statuses: readonly V1ContainerStatus[] | undefined, name: string): V1ContainerStatus | undefined {
+function statusOf(
+  statuses: readonly V1ContainerStatus[] | undefined,
+  name: string,
+): V1ContainerStatus | undefined {
   return statuses?.find((s) => s.name === name);
 }
 
@@ -38,7 +46,12 @@ export function containersReadyCondition(
   if (unknown.length > 0) parts.push(`containers with unknown status: ${list(unknown)}`);
   if (unready.length > 0) parts.push(`containers with unready status: ${list(unready)}`);
   if (parts.length > 0)
-    return { type: "ContainersReady", status: "False", reason: "ContainersNotReady", message: parts.join(", ") };
+    return {
+      type: "ContainersReady",
+      status: "False",
+      reason: "ContainersNotReady",
+      message: parts.join(", "),
+    };
   return { type: "ContainersReady", status: "True" };
 }
 
@@ -72,7 +85,12 @@ export function podInitializedCondition(
   if (unknown.length > 0) parts.push(`containers with unknown status: ${list(unknown)}`);
   if (incomplete.length > 0) parts.push(`containers with incomplete status: ${list(incomplete)}`);
   if (parts.length > 0)
-    return { type: "Initialized", status: "False", reason: "ContainersNotInitialized", message: parts.join(", ") };
+    return {
+      type: "Initialized",
+      status: "False",
+      reason: "ContainersNotInitialized",
+      message: parts.join(", "),
+    };
   return { type: "Initialized", status: "True" };
 }
 

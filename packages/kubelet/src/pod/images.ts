@@ -13,7 +13,11 @@ import type { Backoff } from "./backoff.js";
 
 export type ImageResult =
   | { ok: true; image: ImageRef }
-  | { ok: false; reason: "ErrImageNeverPull" | "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName"; message: string };
+  | {
+      ok: false;
+      reason: "ErrImageNeverPull" | "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName";
+      message: string;
+    };
 
 /** Emits an event about the container (involvedObject with its fieldPath). */
 export type ContainerEventFn = (type: "Normal" | "Warning", reason: string, message: string) => void;
@@ -25,7 +29,8 @@ export type ContainerEventFn = (type: "Normal" | "Warning", reason: string, mess
 export function normalizeImage(ref: string): string {
   let name = ref;
   const first = name.split("/")[0] ?? "";
-  const hasDomain = name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const hasDomain =
+    name.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
   if (!hasDomain) name = name.includes("/") ? `docker.io/${name}` : `docker.io/library/${name}`;
   const last = name.slice(name.lastIndexOf("/") + 1);
   if (!last.includes(":") && !last.includes("@")) name = `${name}:latest`;
@@ -64,7 +69,7 @@ export function ensureImageExists(
     return { ok: false, reason: "ErrImageNeverPull", message };
   }
   const key = imageBackoffKey(pod, image);
-  if (backoff.isInBackOffSince(key, now)) {
+  if (backoff.isInBackOffSinceUpdate(key, now)) {
     const message = `Back-off pulling image "${image}"`;
     event("Normal", "BackOff", message);
     return { ok: false, reason: "ImagePullBackOff", message };

@@ -47,7 +47,8 @@ export function terminationGracePeriod(o: KillOptions): number {
   let grace = o.pod.metadata.deletionGracePeriodSeconds ?? o.pod.spec.terminationGracePeriodSeconds;
   grace ??= o.labelGracePeriod ?? DEFAULT_GRACE_PERIOD_SECONDS;
   const c = o.spec as KubeletContainer | undefined;
-  const probe = o.reason === "liveness" ? c?.livenessProbe : o.reason === "startup" ? c?.startupProbe : undefined;
+  const probe =
+    o.reason === "liveness" ? c?.livenessProbe : o.reason === "startup" ? c?.startupProbe : undefined;
   if (probe?.terminationGracePeriodSeconds !== undefined) grace = probe.terminationGracePeriodSeconds;
   return grace;
 }
@@ -59,7 +60,11 @@ export async function killContainer(deps: KillDeps, o: KillOptions): Promise<voi
   if (preStop !== undefined && o.spec !== undefined && graceSeconds > 0 && deps.runHandler !== undefined) {
     const started = clock.now();
     try {
-      await withTimeout(clock, deps.runHandler(o.pod, o.spec, o.containerId, preStop, graceSeconds * 1000), graceSeconds * 1000);
+      await withTimeout(
+        clock,
+        deps.runHandler(o.pod, o.spec, o.containerId, preStop, graceSeconds * 1000),
+        graceSeconds * 1000,
+      );
     } catch (e) {
       deps.log?.warn({ containerId: o.containerId, err: String(e) }, "preStop hook failed");
     }
@@ -71,7 +76,12 @@ export async function killContainer(deps: KillDeps, o: KillOptions): Promise<voi
 }
 
 /** The CRI's StopContainer(timeout): SIGTERM, wait, SIGKILL, wait. */
-export async function stopContainer(runtime: ContainerRuntime, clock: Clock, id: string, graceMs: number): Promise<void> {
+export async function stopContainer(
+  runtime: ContainerRuntime,
+  clock: Clock,
+  id: string,
+  graceMs: number,
+): Promise<void> {
   if (graceMs > 0) {
     await runtime.signalContainer(id, "SIGTERM");
     if (await waitForExit(runtime, clock, id, graceMs)) return;
@@ -81,7 +91,12 @@ export async function stopContainer(runtime: ContainerRuntime, clock: Clock, id:
 }
 
 /** Resolves true once the container is not running, false after `timeoutMs`. */
-export function waitForExit(runtime: ContainerRuntime, clock: Clock, id: string, timeoutMs: number): Promise<boolean> {
+export function waitForExit(
+  runtime: ContainerRuntime,
+  clock: Clock,
+  id: string,
+  timeoutMs: number,
+): Promise<boolean> {
   return new Promise((resolve) => {
     let done = false;
     let poll: TimerHandle | undefined;

@@ -67,7 +67,10 @@ export function fromRuntime(s: ContainerStatus): KubeContainer | undefined {
 }
 
 /** The pod's containers of one kind by name, newest first (kube sorts by creation time). */
-export function byName(containers: readonly KubeContainer[], type: ContainerType): Map<string, KubeContainer[]> {
+export function byName(
+  containers: readonly KubeContainer[],
+  type: ContainerType,
+): Map<string, KubeContainer[]> {
   const out = new Map<string, KubeContainer[]>();
   const sorted = [...containers].sort(
     (a, b) => b.restartCount - a.restartCount || b.status.createdAt - a.status.createdAt,

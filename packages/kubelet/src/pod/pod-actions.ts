@@ -56,8 +56,16 @@ export function shouldContainerBeRestarted(pod: Pod, latest: KubeContainer | und
 const isInitContainerFailed = (c: KubeContainer): boolean =>
   (c.status.state === "exited" && c.status.exitCode !== 0) || c.status.state === "unknown";
 
-function toStart(spec: Container, type: "init" | "regular", latest: KubeContainer | undefined): ContainerToStart {
-  const s: ContainerToStart = { spec, type, restartCount: latest === undefined ? 0 : latest.restartCount + 1 };
+function toStart(
+  spec: Container,
+  type: "init" | "regular",
+  latest: KubeContainer | undefined,
+): ContainerToStart {
+  const s: ContainerToStart = {
+    spec,
+    type,
+    restartCount: latest === undefined ? 0 : latest.restartCount + 1,
+  };
   if (latest !== undefined) s.latest = latest;
   return s;
 }

@@ -11,9 +11,16 @@ import type { ImageRef } from "../runtime/runtime.js";
 import { VolumeError } from "../volume/volumes.js";
 import { Backoff } from "./backoff.js";
 import { generateContainerConfig } from "./container-config.js";
-import { ensureImageExists } from "./images.js";
+import { ensureImageExists, imageBackoffKey } from "./images.js";
 import { killContainer } from "./kill.js";
-import { byName, fromRuntime, type KubeContainer, newContainerId, POD_UID_LABEL, formatPod } from "./labels.js";
+import {
+  byName,
+  formatPod,
+  fromRuntime,
+  type KubeContainer,
+  newContainerId,
+  POD_UID_LABEL,
+} from "./labels.js";
 import { type ContainerToStart, computePodActions } from "./pod-actions.js";
 import { generateAPIPodStatus } from "./status.js";
 import type { PodLogger, PodState, PodWorkersOptions } from "./types.js";
@@ -86,18 +93,31 @@ export class PodSyncer {
         st.podIP = net.ip;
         netnsPath = net.netnsPath;
       } catch (e) {
-        this.podEvent(pod, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${errText(e)}`);
+        this.podEvent(
+          pod,
+          "Warning",
+          "FailedCreatePodSandBox",
+          `Failed to create pod sandbox: ${errText(e)}`,
+        );
         throw e;
       }
     }
     st.sandboxReady = true;
     if (this.o.probes !== undefined) this.o.probes.addPod(pod);
 
-    const actions = computePodActions(pod, containers, { liveness: st.livenessFailed, startup: st.startupFailed });
+    const actions = computePodActions(pod, containers, {
+      liveness: st.livenessFailed,
+      startup: st.startupFailed,
+    });
     for (const k of actions.containersToKill) {
       const msg = k.message || `Stopping container ${k.container.name}`;
       this.containerEvent(pod, k.container.name, k.container.type, "Normal", "Killing", msg);
-      await killContainer(this.killDeps(), { pod, spec: k.spec, containerId: k.container.status.id, reason: k.reason });
+      await killContainer(this.killDeps(), {
+        pod,
+        spec: k.spec,
+        containerId: k.container.status.id,
+        reason: k.reason,
+      });
       st.livenessFailed.delete(k.container.status.id);
       st.startupFailed.delete(k.container.status.id);
     }
@@ -110,7 +130,12 @@ export class PodSyncer {
     const sandbox = { volumes, netnsPath, cgroupParent };
     for (const s of toStart) {
       const latest = byName(containers, s.type).get(s.spec.name)?.[0];
-      const w = await this.startContainer(st, { ...s, ...(latest ? { latest, restartCount: latest.restartCount + 1 } : {}) }, images, sandbox);
+      const w = await this.startContainer(
+        st,
+        { ...s, ...(latest ? { latest, restartCount: latest.restartCount + 1 } : {}) },
+        images,
+        sandbox,
+      );
       if (w !== undefined) wakeAt = Math.min(wakeAt ?? w, w);
     }
     await this.removeOldContainers(st.uid);
@@ -138,7 +163,11 @@ export class PodSyncer {
       const ts = exited.status.finishedAt ?? exited.status.createdAt;
       if (this.backoff.isInBackOffSince(key, ts)) {
         const delay = this.backoff.get(key) / 1000;
-        event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${formatPod(pod)}`);
+        event(
+          "Warning",
+          "BackOff",
+          `Back-off restarting failed container ${c.name} in pod ${formatPod(pod)}`,
+        );
         st.reasons.set(c.name, {
           reason: "CrashLoopBackOff",
           message: `back-off ${delay}s restarting failed container=${c.name} pod=${formatPod(pod)}`,
@@ -151,7 +180,11 @@ export class PodSyncer {
     if (!img.ok) {
       st.reasons.set(c.name, { reason: img.reason, message: img.message });
       if (img.reason !== "ErrImageNeverPull") event("Warning", "Failed", `Error: ${img.reason}`);
-      return img.reason === "ErrImageNeverPull" ? undefined : this.clock.now() + this.imageBackoff.get(`${st.uid}_${c.image ?? ""}`);
+      if (img.reason === "ErrImageNeverPull") return undefined;
+      // As kube's worker re-queues a failed sync: within the back-off the status says ImagePullBackOff.
+      const end =
+        this.imageBackoff.endsAtSinceUpdate(imageBackoffKey(pod, c.image ?? "")) ?? this.clock.now();
+      return Math.min(end, this.clock.now() + (this.o.syncErrorBackoffMs ?? 10_000));
     }
     const id = newContainerId();
     try {
@@ -203,7 +236,8 @@ export class PodSyncer {
     const containers = await this.podContainers(uid);
     for (const type of ["init", "regular"] as const) {
       for (const list of byName(containers, type).values()) {
-        for (const old of list.slice(2)) if (old.status.state !== "running") await this.o.runtime.removeContainer(old.status.id);
+        for (const old of list.slice(2))
+          if (old.status.state !== "running") await this.o.runtime.removeContainer(old.status.id);
       }
     }
   }
@@ -218,7 +252,12 @@ export class PodSyncer {
       running.map((c) => {
         const spec = specOf(pod, c);
         this.containerEvent(pod, c.name, c.type, "Normal", "Killing", `Stopping container ${c.name}`);
-        const opts: Parameters<typeof killContainer>[1] = { pod, spec, containerId: c.status.id, reason: "terminate" };
+        const opts: Parameters<typeof killContainer>[1] = {
+          pod,
+          spec,
+          containerId: c.status.id,
+          reason: "terminate",
+        };
         if (st.gracePeriodOverride !== undefined) opts.gracePeriodOverride = st.gracePeriodOverride;
         const label = Number(c.status.labels["io.kubernetes.pod.terminationGracePeriod"]);
         if (Number.isFinite(label)) opts.labelGracePeriod = label;
@@ -250,7 +289,12 @@ export class PodSyncer {
   }
 
   private killDeps() {
-    return { runtime: this.o.runtime, clock: this.clock, ...(this.o.runHandler ? { runHandler: this.o.runHandler } : {}), log: this.log };
+    return {
+      runtime: this.o.runtime,
+      clock: this.clock,
+      ...(this.o.runHandler ? { runHandler: this.o.runHandler } : {}),
+      log: this.log,
+    };
   }
 
   podEvent(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void {
@@ -258,14 +302,26 @@ export class PodSyncer {
   }
 
   /** An event about one container: kube's GenerateContainerRef fieldPath. */
-  containerEvent(pod: Pod, name: string, type: "init" | "regular", etype: "Normal" | "Warning", reason: string, message: string): void {
+  containerEvent(
+    pod: Pod,
+    name: string,
+    type: "init" | "regular",
+    etype: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): void {
     const field = type === "init" ? "initContainers" : "containers";
     this.o.recorder.event({ ...podRef(pod), fieldPath: `spec.${field}{${name}}` }, etype, reason, message);
   }
 }
 
 function podRef(pod: Pod): ObjectReference {
-  const ref: ObjectReference = { apiVersion: "v1", kind: "Pod", name: pod.metadata.name, namespace: pod.metadata.namespace };
+  const ref: ObjectReference = {
+    apiVersion: "v1",
+    kind: "Pod",
+    name: pod.metadata.name,
+    namespace: pod.metadata.namespace,
+  };
   if (pod.metadata.uid !== undefined) ref.uid = pod.metadata.uid;
   if (pod.metadata.resourceVersion !== undefined) ref.resourceVersion = pod.metadata.resourceVersion;
   return ref;

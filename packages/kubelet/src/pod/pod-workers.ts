@@ -10,8 +10,8 @@ import type { Pod } from "@skiff/api";
 import { type Clock, realClock, type TimerHandle } from "@skiff/client";
 import type { ProbeResultEvent } from "../prober/prober.js";
 import type { RuntimeEvent } from "../runtime/runtime.js";
-import { GRACE_PERIOD_LABEL, POD_UID_LABEL } from "./labels.js";
 import { stopContainer } from "./kill.js";
+import { GRACE_PERIOD_LABEL, POD_UID_LABEL } from "./labels.js";
 import { errText, PodSyncer } from "./pod-sync.js";
 import type { PodLogger, PodState, PodWorkersOptions } from "./types.js";
 
@@ -49,7 +49,8 @@ export class PodWorkers {
    */
   async start(): Promise<void> {
     this.unsubscribe.push(this.o.runtime.onEvent((e) => this.onRuntimeEvent(e)));
-    if (this.o.probes !== undefined) this.unsubscribe.push(this.o.probes.onResult((e) => this.onProbeResult(e)));
+    if (this.o.probes !== undefined)
+      this.unsubscribe.push(this.o.probes.onResult((e) => this.onProbeResult(e)));
     for (const c of await this.o.runtime.listContainers()) {
       const uid = c.labels[POD_UID_LABEL];
       if (uid !== undefined) this.containerPods.set(c.id, uid);
@@ -130,7 +131,12 @@ export class PodWorkers {
         .map(async (c) => {
           if (c.state === "running") {
             const grace = Number(c.labels[GRACE_PERIOD_LABEL] ?? "30");
-            await stopContainer(this.o.runtime, this.clock, c.id, (Number.isFinite(grace) ? grace : 30) * 1000);
+            await stopContainer(
+              this.o.runtime,
+              this.clock,
+              c.id,
+              (Number.isFinite(grace) ? grace : 30) * 1000,
+            );
           }
           await this.o.runtime.removeContainer(c.id);
         }),
@@ -148,7 +154,8 @@ export class PodWorkers {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const u of this.unsubscribe.splice(0)) u();
-    for (const st of this.states.values()) if (st.timer !== undefined) this.clock.clearTimeout(st.timer as TimerHandle);
+    for (const st of this.states.values())
+      if (st.timer !== undefined) this.clock.clearTimeout(st.timer as TimerHandle);
     await this.idle();
   }
 
@@ -172,7 +179,12 @@ export class PodWorkers {
   private onProbeResult(e: ProbeResultEvent): void {
     const st = this.states.get(e.podUID);
     if (st === undefined) return;
-    const set = e.probeType === "liveness" ? st.livenessFailed : e.probeType === "startup" ? st.startupFailed : undefined;
+    const set =
+      e.probeType === "liveness"
+        ? st.livenessFailed
+        : e.probeType === "startup"
+          ? st.startupFailed
+          : undefined;
     if (set !== undefined) {
       if (e.result === "failure") set.add(e.containerID);
       else set.delete(e.containerID);
@@ -206,10 +218,13 @@ export class PodWorkers {
   private wakeAt(st: PodState, at: number): void {
     if (this.stopped || this.states.get(st.uid) !== st) return;
     if (st.timer !== undefined) this.clock.clearTimeout(st.timer as TimerHandle);
-    st.timer = this.clock.setTimeout(() => {
-      delete st.timer;
-      this.schedule(st);
-    }, Math.max(0, at - this.clock.now()));
+    st.timer = this.clock.setTimeout(
+      () => {
+        delete st.timer;
+        this.schedule(st);
+      },
+      Math.max(0, at - this.clock.now()),
+    );
   }
 
   /** managePodLoop's one iteration. */
@@ -231,7 +246,10 @@ export class PodWorkers {
       if (st.phase === "terminating") {
         await this.syncer.syncTerminatingPod(st);
         st.phase = "terminated";
-        this.log.info({ pod: `${st.pod.metadata.namespace}/${st.pod.metadata.name}`, uid: st.uid }, "pod terminated");
+        this.log.info(
+          { pod: `${st.pod.metadata.namespace}/${st.pod.metadata.name}`, uid: st.uid },
+          "pod terminated",
+        );
       }
       await this.syncer.syncTerminatedPod(st);
       this.o.statusManager.requestSync(st.uid);
@@ -240,7 +258,10 @@ export class PodWorkers {
         this.o.statusManager.forget(st.uid);
       }
     } catch (e) {
-      this.log.warn({ pod: `${st.pod.metadata.namespace}/${st.pod.metadata.name}`, uid: st.uid, err: errText(e) }, "pod sync failed");
+      this.log.warn(
+        { pod: `${st.pod.metadata.namespace}/${st.pod.metadata.name}`, uid: st.uid, err: errText(e) },
+        "pod sync failed",
+      );
       this.wakeAt(st, this.clock.now() + (this.o.syncErrorBackoffMs ?? 10_000));
     }
   }

@@ -18,9 +18,11 @@ export function getPodQOS(pod: Pod): QOSClass {
   for (const c of containers) {
     for (const r of COMPUTE) {
       const req = c.resources?.requests?.[r];
-      if (req !== undefined && parseQuantity(req) !== 0) requests.set(r, (requests.get(r) ?? 0) + parseQuantity(req));
+      if (req !== undefined && parseQuantity(req) !== 0)
+        requests.set(r, (requests.get(r) ?? 0) + parseQuantity(req));
       const lim = c.resources?.limits?.[r];
-      if (lim !== undefined && parseQuantity(lim) !== 0) limits.set(r, (limits.get(r) ?? 0) + parseQuantity(lim));
+      if (lim !== undefined && parseQuantity(lim) !== 0)
+        limits.set(r, (limits.get(r) ?? 0) + parseQuantity(lim));
     }
     // A container without both limits cannot make the pod Guaranteed.
     if (COMPUTE.some((r) => c.resources?.limits?.[r] === undefined)) isGuaranteed = false;

@@ -78,7 +78,9 @@ export class StatusManager {
     const prev = this.entries.get(uid);
     const oldStatus = prev?.status ?? (pod.status as KubeletPodStatus | undefined);
     const next = structuredClone(status);
-    next.conditions = next.conditions.map((c) => withTransitionTime(c, oldStatus?.conditions, this.clock.now()));
+    next.conditions = next.conditions.map((c) =>
+      withTransitionTime(c, oldStatus?.conditions, this.clock.now()),
+    );
     if (oldStatus?.startTime !== undefined) next.startTime = oldStatus.startTime;
     if (prev !== undefined && JSON.stringify(prev.status) === JSON.stringify(next)) return;
     const e: Entry = prev ?? {
@@ -138,7 +140,10 @@ export class StatusManager {
           e.retryMs = this.retryInitialMs;
         },
         (err) => {
-          this.log.warn({ pod: `${e.namespace}/${e.name}`, uid: e.uid, err: String(err) }, "status write failed");
+          this.log.warn(
+            { pod: `${e.namespace}/${e.name}`, uid: e.uid, err: String(err) },
+            "status write failed",
+          );
           if (this.entries.get(e.uid) === e && !this.stopped) {
             e.timer = this.clock.setTimeout(() => this.sync(e), e.retryMs);
             e.retryMs = Math.min(e.retryMs * 2, this.retryMaxMs);
@@ -179,7 +184,10 @@ export class StatusManager {
       const patch = podStatusPatch(e.uid, apiStatus, merged as unknown as Record<string, unknown>);
       if (patch !== undefined) {
         pod = await pods.patch(e.name, patch, "strategic", { subresource: "status" });
-        this.log.debug({ pod: `${e.namespace}/${e.name}`, uid: e.uid, phase: e.status.phase }, "status written");
+        this.log.debug(
+          { pod: `${e.namespace}/${e.name}`, uid: e.uid, phase: e.status.phase },
+          "status written",
+        );
       }
       e.written = Math.max(e.written, version);
     }
@@ -202,7 +210,10 @@ function mergePodStatus(apiStatus: Record<string, unknown>, status: KubeletPodSt
   const theirs = ((apiStatus.conditions as PodCondition[] | undefined) ?? []).filter(
     (c) => !KUBELET_CONDITIONS.has(c.type),
   );
-  const out = { ...status, conditions: [...theirs, ...status.conditions.filter((c) => KUBELET_CONDITIONS.has(c.type))] };
+  const out = {
+    ...status,
+    conditions: [...theirs, ...status.conditions.filter((c) => KUBELET_CONDITIONS.has(c.type))],
+  };
   for (const k of ["nominatedNodeName", "resize", "resourceClaimStatuses"]) {
     if (apiStatus[k] !== undefined) (out as Record<string, unknown>)[k] = apiStatus[k];
   }
@@ -210,7 +221,11 @@ function mergePodStatus(apiStatus: Record<string, unknown>, status: KubeletPodSt
 }
 
 /** updateLastTransitionTime: kept while the condition's status stays the same. */
-function withTransitionTime(c: PodCondition, old: readonly PodCondition[] | undefined, now: number): PodCondition {
+function withTransitionTime(
+  c: PodCondition,
+  old: readonly PodCondition[] | undefined,
+  now: number,
+): PodCondition {
   const prev = old?.find((o) => o.type === c.type);
   const lastTransitionTime =
     prev !== undefined && prev.status === c.status && prev.lastTransitionTime !== undefined

@@ -56,7 +56,13 @@ export function generateAPIPodStatus(input: PodStatusInput): KubeletPodStatus {
   const initNames = (pod.spec.initContainers ?? []).map((c) => c.name);
   const appNames = pod.spec.containers.map((c) => c.name);
   const initStatuses = convertStatuses(input, "init", initNames, old.initContainerStatuses, false);
-  const appStatuses = convertStatuses(input, "regular", appNames, old.containerStatuses, initNames.length > 0);
+  const appStatuses = convertStatuses(
+    input,
+    "regular",
+    appNames,
+    old.containerStatuses,
+    initNames.length > 0,
+  );
   const s: KubeletPodStatus = {
     phase: getPhase(pod, initStatuses, appStatuses, input.podIsTerminal === true),
     conditions: [],
@@ -119,7 +125,8 @@ function convertStatuses(
         imageID: "",
       };
       // The runtime no longer has it (removed at termination): keep what the API last showed.
-      if (oldStatus?.state.terminated !== undefined) status = { ...status, ...oldStatus, state: oldStatus.state };
+      if (oldStatus?.state.terminated !== undefined)
+        status = { ...status, ...oldStatus, state: oldStatus.state };
       else if (oldStatus?.state.running !== undefined && input.podIsTerminal === true)
         status.state = {
           terminated: {
@@ -237,7 +244,10 @@ export function getPhase(
   }
   if (failedInitialization > 0 && restartPolicy === "Never") return "Failed";
   const anyRegularStarted = appStatuses.some(
-    (s) => s.state.running !== undefined || s.state.terminated !== undefined || s.lastState.terminated !== undefined,
+    (s) =>
+      s.state.running !== undefined ||
+      s.state.terminated !== undefined ||
+      s.lastState.terminated !== undefined,
   );
   if ((pendingInitialization > 0 && !anyRegularStarted) || waiting > 0) return "Pending";
   if (running > 0 && unknown === 0) return "Running";

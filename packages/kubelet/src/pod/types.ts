@@ -10,8 +10,8 @@ import type { ProbeManager } from "../prober/prober.js";
 import type { ContainerRuntime } from "../runtime/runtime.js";
 import type { VolumeManager } from "../volume/volumes.js";
 import type { RunHandler } from "./kill.js";
-import type { StatusManager } from "./status-manager.js";
 import type { SyncReason } from "./status.js";
+import type { StatusManager } from "./status-manager.js";
 
 export interface PodLogger {
   info(obj: object, msg: string): void;
@@ -31,7 +31,11 @@ export interface PodWorkersOptions {
   /** Events about pods and their containers (client-go's EventRecorder). */
   recorder: Pick<EventRecorder, "event">;
   /** The container's environment (env/src: kube's makeEnvironmentVariables). */
-  makeEnvironment(pod: Pod, container: Container, podIP: string): Promise<Array<{ name: string; value: string }>>;
+  makeEnvironment(
+    pod: Pod,
+    container: Container,
+    podIP: string,
+  ): Promise<Array<{ name: string; value: string }>>;
   /** `<data-dir>/logs/<ns>_<name>_<uid>/<container>/<restartCount>.log` (logs/). */
   logPathFor(pod: Pod, containerName: string, restartCount: number): string;
   /** Runs a postStart or preStop handler (prober/handlers.ts); absent: hooks are skipped. */

@@ -38,7 +38,9 @@ export interface ProcessBehaviour {
 export type ExecHandler = (
   containerId: string,
   cmd: readonly string[],
-) => { exitCode: number; stdout?: string; stderr?: string } | Promise<{ exitCode: number; stdout?: string; stderr?: string }>;
+) =>
+  | { exitCode: number; stdout?: string; stderr?: string }
+  | Promise<{ exitCode: number; stdout?: string; stderr?: string }>;
 
 interface FakeContainer {
   cfg: ContainerConfig;
@@ -209,7 +211,8 @@ export class FakeRuntime implements ContainerRuntime {
     });
     const r = await Promise.race([Promise.resolve(this.execHandler(id, cmd)), timeout]);
     if (timer !== undefined) this.clock.clearTimeout(timer);
-    if (r === "timeout") return { exitCode: 137, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: true };
+    if (r === "timeout")
+      return { exitCode: 137, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: true };
     return {
       exitCode: r.exitCode,
       stdout: Buffer.from(r.stdout ?? ""),
