@@ -27,18 +27,12 @@ export {
   parseCriLine,
   parseRFC3339Nano,
 } from "./logs/cri-format.js";
-export type { LogOptions, LogOptions } from "./logs/logs.js";
-export {
-  containerLogPath,
-  containerLogsDir,
-  logFilesFor,
-  podLogsDir,
-  rotationOf,
-} from "./logs/paths.js";
+export type { LogOptions } from "./logs/logs.js";
+export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
 export { runAgent } from "./main.js";
 export { FakePodNetwork } from "./network/fake.js";
-export type { PodNetwork, PodNetwork, PodNetworkStatus, PodNetworkStatus } from "./network/network.js";
+export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export { type ConditionInputs, networkNotReadyMessage, setConditions } from "./node/conditions.js";
 export {
   EvictionManager,
