@@ -216,7 +216,6 @@ function roundTrip(
         method: "GET",
         path: t.path,
         headers: out,
-        agent: false,
         createConnection: () => c,
       });
       creq.on("error", (err: NodeJS.ErrnoException) =>

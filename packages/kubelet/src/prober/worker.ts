@@ -42,6 +42,8 @@ export class ProbeWorker {
   private cleanedUp = false;
   private tickPending = false;
   private manualPending = false;
+  /** A manual trigger waits for the first tick, as kube's buffered manualTriggerCh does. */
+  private begun = false;
 
   constructor(
     private readonly host: WorkerHost,
@@ -73,6 +75,7 @@ export class ProbeWorker {
     const jitter =
       this.periodMs > clock.now() - this.host.startedAt ? Math.floor(this.host.random() * this.periodMs) : 0;
     this.timer = clock.setTimeout(() => {
+      this.begun = true;
       this.armTicker();
       this.tickPending = true;
       this.wake();
@@ -104,7 +107,7 @@ export class ProbeWorker {
   }
 
   private wake(): void {
-    if (this.running || this.stopped) return;
+    if (this.running || this.stopped || !this.begun) return;
     if (this.tickPending) this.tickPending = false;
     else if (this.manualPending) this.manualPending = false;
     else return;
