@@ -60,7 +60,7 @@ t.test("httpGet probe: codes, redirects, headers, body limit, errors", async (t)
     seen.push({
       url: req.url,
       ua: req.headers["user-agent"],
-      x: req.headers["x-probe"],
+      x: req.headers["x-probe"] as string | undefined,
       host: req.headers.host,
     });
     const path = req.url ?? "";

@@ -106,7 +106,7 @@ export class ProberManager implements ProbeManager {
    * started, running and (readiness success, or no readiness probe). A readiness probe that
    * has no success yet is run at once. Non-sidecar init containers are ready once exited 0.
    */
-  updatePodStatus(pod: Pod, status: PodStatus): void {
+  updatePodStatus(pod: Pod, status: PodStatus | KubeletPodStatus): void {
     const s = status as KubeletPodStatus;
     const uid = pod.metadata.uid ?? "";
     for (const c of s.containerStatuses ?? []) this.updateContainer(uid, c);
