@@ -111,16 +111,7 @@ export type { PodLogger, PodWorkersOptions } from "./pod/types.js";
 export { type LifecycleHandlerDeps, runLifecycleHandler } from "./prober/handlers.js";
 export { ProberManager, type ProberManagerOptions } from "./prober/manager.js";
 export type { ProbeEventRecorder } from "./prober/probe.js";
-export type {
-  ProbeManager,
-  ProbeManager,
-  ProbeResult,
-  ProbeResult,
-  ProbeResultEvent,
-  ProbeResultEvent,
-  ProbeType,
-  ProbeType,
-} from "./prober/prober.js";
+export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
 export type { Dialer, ExecSync, ExecSyncResult, ProberLogger } from "./prober/types.js";
 export {
   type ExecHandler,
