@@ -1,6 +1,9 @@
 export type * from "./api-types.js";
+export { CgroupfsPodCgroups } from "./cm/cgroupfs.js";
 export type { PodCgroups, QOSClass } from "./cm/cgroups.js";
 export { FakePodCgroups } from "./cm/fake.js";
+export { computePodQOS, getPodQOS } from "./cm/qos.js";
+export { resourceConfigForPod } from "./cm/resources.js";
 export * from "./env/index.js";
 export {
   busyboxImageFile,
@@ -31,7 +34,9 @@ export type { LogOptions } from "./logs/logs.js";
 export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
 export { runAgent } from "./main.js";
+export { DialError } from "./network/dialer.js";
 export { FakePodNetwork } from "./network/fake.js";
+export { NetnsPodNetwork, type NetnsPodNetworkOptions } from "./network/netns.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export { type ConditionInputs, networkNotReadyMessage, setConditions } from "./node/conditions.js";
 export {
@@ -97,7 +102,6 @@ export { killContainer, type RunHandler, stopContainer } from "./pod/kill.js";
 export * as containerLabels from "./pod/labels.js";
 export { computePodActions, shouldContainerBeRestarted } from "./pod/pod-actions.js";
 export { PodWorkers, type TerminateOptions } from "./pod/pod-workers.js";
-export { getPodQOS } from "./pod/qos.js";
 export {
   generateAPIPodStatus,
   getPhase,

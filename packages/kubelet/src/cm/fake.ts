@@ -4,7 +4,7 @@
  * node's root).
  */
 import type { Pod } from "@skiff/api";
-import { getPodQOS } from "../pod/qos.js";
+import { getPodQOS } from "./qos.js";
 import type { PodCgroups } from "./cgroups.js";
 
 export class FakePodCgroups implements PodCgroups {

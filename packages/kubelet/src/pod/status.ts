@@ -15,7 +15,7 @@ import {
   readyToStartContainersCondition,
 } from "./conditions.js";
 import { byName, type KubeContainer } from "./labels.js";
-import { getPodQOS } from "./qos.js";
+import { getPodQOS } from "../cm/qos.js";
 
 /** Why the last sync could not run a container (kube's reasonCache entry). */
 export interface SyncReason {
