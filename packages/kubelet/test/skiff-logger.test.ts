@@ -15,7 +15,7 @@ const logger = fileURLToPath(new URL("../assets/skiff-logger", import.meta.url))
 
 async function runLogger(args: string[], feed: (out: Writable, err: Writable) => Promise<void>) {
   const child = spawn(logger, args, { stdio: ["ignore", "inherit", "inherit", "pipe", "pipe", "pipe"] });
-  const ready = child.stdio[5] as Readable;
+  const ready = (child.stdio as unknown as Readable[])[5] as Readable;
   ready.resume();
   await once(ready, "end"); // the logger closed fd 5: it is ready
   await feed(child.stdio[3] as Writable, child.stdio[4] as Writable);
