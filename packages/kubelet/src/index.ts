@@ -118,6 +118,14 @@ export type { ProbeEventRecorder } from "./prober/probe.js";
 export type { ProbeManager, ProbeResult, ProbeResultEvent, ProbeType } from "./prober/prober.js";
 export type { Dialer, ExecSync, ExecSyncResult, ProberLogger } from "./prober/types.js";
 export {
+  type ContainerdOptions,
+  type ContainerdProcess,
+  containerdVersion,
+  startContainerd,
+} from "./runtime/containerd.js";
+export { AlreadyExistsError, CtrError, isNotFound, NotFoundError } from "./runtime/ctr/ctr.js";
+export { CtrRuntime, type CtrRuntimeOptions } from "./runtime/ctr/runtime.js";
+export {
   type ExecHandler,
   FakeRuntime,
   type FakeRuntimeOptions,

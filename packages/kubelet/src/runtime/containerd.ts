@@ -1,0 +1,129 @@
+/**
+ * A containerd the agent owns: its own root, state, sockets and config under one directory, with
+ * the CRI plugin disabled (the kubelet drives containerd through ctr, not CRI). Several agents on
+ * one machine each run one; containerd namespaces keep their objects apart.
+ */
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, open, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Logger } from "@skiff/component-base";
+
+export interface ContainerdOptions {
+  /** Holds config.toml, root/, state/, containerd.sock and containerd.log. */
+  dir: string;
+  logger: Logger;
+  /** Default "containerd" from PATH. */
+  binary?: string;
+  /** How long to wait for it to answer; default 20 s. */
+  startTimeoutMs?: number;
+}
+
+export interface ContainerdProcess {
+  /** The grpc socket for `ctr --address`. */
+  address: string;
+  pid: number;
+  /** SIGTERM, wait for the process to end (containerd takes over a second), SIGKILL after 10 s. */
+  stop(): Promise<void>;
+}
+
+/** A unix socket path must fit sockaddr_un.sun_path (108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+function configToml(dir: string, address: string): string {
+  // TOML basic strings: JSON string escaping is a subset that TOML reads the same way.
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    "version = 2",
+    `root = ${q(join(dir, "root"))}`,
+    `state = ${q(join(dir, "state"))}`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    "",
+    "[grpc]",
+    `  address = ${q(address)}`,
+    "",
+    "[ttrpc]",
+    `  address = ${q(`${address}.ttrpc`)}`,
+    "",
+  ].join("\n");
+}
+
+/** `ctr version`'s server version, e.g. "1.6.20~ds1". */
+export function containerdVersion(address: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      "ctr",
+      ["--address", address, "version"],
+      { timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`ctr version: ${stderr.trim() || err.message}`));
+          return;
+        }
+        const server = stdout.split(/^Server:/m)[1] ?? "";
+        const m = /Version:\s*(\S+)/.exec(server);
+        if (!m?.[1]) reject(new Error(`ctr version: no server version in ${JSON.stringify(stdout)}`));
+        else resolvePromise(m[1]);
+      },
+    );
+  });
+}
+
+export async function startContainerd(opts: ContainerdOptions): Promise<ContainerdProcess> {
+  const dir = resolve(opts.dir);
+  const address = join(dir, "containerd.sock");
+  if (Buffer.byteLength(`${address}.ttrpc`) > MAX_SOCKET_PATH)
+    throw new Error(`containerd socket path ${address}.ttrpc is too long for a unix socket`);
+  await mkdir(dir, { recursive: true, mode: 0o711 });
+  const config = join(dir, "config.toml");
+  await writeFile(config, configToml(dir, address));
+  const log = await open(join(dir, "containerd.log"), "a");
+  const child = spawn(opts.binary ?? "containerd", ["--config", config], {
+    stdio: ["ignore", log.fd, log.fd],
+  });
+  // Listen before any await: "spawn" is emitted on the next tick.
+  const spawned = Promise.race([once(child, "spawn").then(() => undefined), once(child, "error")]);
+  await log.close();
+  let exited = false;
+  const exit = new Promise<void>((resolveExit) => {
+    child.once("close", (code, signal) => {
+      exited = true;
+      opts.logger.info({ pid: child.pid, code, signal }, "containerd exited");
+      resolveExit();
+    });
+  });
+  const spawnError = await spawned;
+  if (spawnError) throw new Error(`containerd failed to start: ${String(spawnError[0])}`);
+  const pid = child.pid as number;
+
+  const stop = async () => {
+    if (exited) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => {
+      if (!exited) {
+        opts.logger.warn({ pid }, "containerd did not stop after SIGTERM; killing it");
+        child.kill("SIGKILL");
+      }
+    }, 10_000);
+    await exit;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  let last: unknown;
+  for (;;) {
+    if (exited) throw new Error(`containerd exited during start-up; see ${join(dir, "containerd.log")}`);
+    try {
+      const version = await containerdVersion(address, 2000);
+      opts.logger.info({ pid, address, version }, "containerd started");
+      return { address, pid, stop };
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`containerd did not answer at ${address}: ${String(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
