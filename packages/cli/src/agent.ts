@@ -7,7 +7,24 @@ export const agentCommand = componentCommand({
   about:
     "Registers this machine as a Node with the API server and runs the pods bound to it on containerd through ctr. By default the node's pod network lives in its own network namespace skiff-<node-name> (--host-network uses the host's). The token is the server's <data-dir>/node-token; the CA its <data-dir>/pki/ca.crt.",
   async load() {
-    const { runAgent, agentFlags } = await import("@skiff/kubelet");
-    return { flags: agentFlags, run: runAgent };
+    const [{ Kubelet, agentFlags, parseAgentFlags }, { ensurePki }, { runComponent }] = await Promise.all([
+      import("@skiff/kubelet"),
+      import("@skiff/apiserver"),
+      import("@skiff/component-base"),
+    ]);
+    return {
+      flags: agentFlags,
+      async run(argv: readonly string[]) {
+        const o = parseAgentFlags(argv);
+        // The kubelet's serving certificate is its own (kube's self-signed default): the API
+        // server does not check it unless told to (--kubelet-certificate-authority).
+        const pki = ensurePki(o.dataDir, {
+          hosts: [o.address === "0.0.0.0" ? "127.0.0.1" : o.address, o.nodeName],
+        });
+        return runComponent(
+          new Kubelet({ ...o, servingCert: { cert: pki.serving.certPem, key: pki.serving.keyPem } }),
+        );
+      },
+    };
   },
 });

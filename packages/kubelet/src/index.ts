@@ -33,7 +33,6 @@ export {
 export type { LogOptions } from "./logs/logs.js";
 export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
-export { runAgent } from "./main.js";
 export { DialError } from "./network/dialer.js";
 export { FakePodNetwork } from "./network/fake.js";
 export { NetnsPodNetwork, type NetnsPodNetworkOptions } from "./network/netns.js";

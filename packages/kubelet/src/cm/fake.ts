@@ -4,8 +4,8 @@
  * node's root).
  */
 import type { Pod } from "@skiff/api";
-import { getPodQOS } from "./qos.js";
 import type { PodCgroups } from "./cgroups.js";
+import { getPodQOS } from "./qos.js";
 
 export class FakePodCgroups implements PodCgroups {
   /** uid -> parent path of the pods that have a cgroup. */

@@ -8,6 +8,7 @@
  */
 import { type Container, type Pod, parseQuantity } from "@skiff/api";
 import type { KubeletContainer } from "../api-types.js";
+import { expandCommand } from "../env/expansion.js";
 import type { ContainerConfig, Mount } from "../runtime/runtime.js";
 import { type ContainerType, containerLabels } from "./labels.js";
 
@@ -41,7 +42,8 @@ export function generateContainerConfig(input: ContainerConfigInput): ContainerC
   const cfg: ContainerConfig = {
     id: input.id,
     image: input.imageRef,
-    args: [...(c.command ?? []), ...(c.args ?? [])],
+    // kube expands $(VAR) in command and args against the container's environment.
+    args: expandCommand([...(c.command ?? []), ...(c.args ?? [])], input.env),
     env: input.env,
     mounts: input.mounts,
     labels: containerLabels(input.pod, c, input.type, input.restartCount),

@@ -197,7 +197,10 @@ export class PodSyncer {
         imageRef: img.image.ref,
         restartCount: s.restartCount,
         env,
-        mounts: this.o.volumes.mountsFor(pod, c, sandbox.volumes),
+        mounts: this.o.volumes.mountsFor(pod, c, sandbox.volumes, {
+          ...(st.podIP === undefined ? {} : { podIPs: [st.podIP] }),
+          env,
+        }),
         ...(sandbox.netnsPath === undefined ? {} : { netnsPath: sandbox.netnsPath }),
         podCgroupParent: sandbox.cgroupParent,
         logPath: this.o.logPathFor(pod, c.name, s.restartCount),

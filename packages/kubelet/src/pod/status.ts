@@ -7,6 +7,7 @@
  */
 import type { Pod, PodCondition, PodStatus } from "@skiff/api";
 import type { ContainerState, KubeletPodStatus, V1ContainerStatus } from "../api-types.js";
+import { getPodQOS } from "../cm/qos.js";
 import {
   containersReadyCondition,
   KUBELET_CONDITIONS,
@@ -15,7 +16,6 @@ import {
   readyToStartContainersCondition,
 } from "./conditions.js";
 import { byName, type KubeContainer } from "./labels.js";
-import { getPodQOS } from "../cm/qos.js";
 
 /** Why the last sync could not run a container (kube's reasonCache entry). */
 export interface SyncReason {

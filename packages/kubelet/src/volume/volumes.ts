@@ -26,7 +26,17 @@ export interface VolumeManager {
    */
   setUpPod(pod: Pod): Promise<Map<string, string>>;
   /** The container's mounts from its volumeMounts (subPath, readOnly) over setUpPod's result. */
-  mountsFor(pod: Pod, container: Container, volumes: ReadonlyMap<string, string>): Mount[];
+  mountsFor(
+    pod: Pod,
+    container: Container,
+    volumes: ReadonlyMap<string, string>,
+    extra?: {
+      /** The pod's IPs: with any, the managed /etc/hosts is written and mounted (kube's makeMounts). */
+      podIPs?: readonly string[];
+      /** The container's environment, for subPathExpr. */
+      env?: ReadonlyArray<{ name: string; value: string }>;
+    },
+  ): Mount[];
   /** Removes every volume directory of the pod; idempotent. */
   tearDownPod(podUID: string): Promise<void>;
   /** UIDs of pods that have volume directories. */
