@@ -10,8 +10,10 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
+  rmdirSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -201,6 +203,12 @@ t.test(
       await run("ctr", ["-a", sock, "namespaces", "rm", ns]).catch(() => {});
       containerd.kill("SIGTERM");
       await exited; // containerd takes over a second to exit: wait for the process itself
+      // runc leaves the container's cgroup directories (ctr's default parent is /<namespace>).
+      for (const hierarchy of readdirSync("/sys/fs/cgroup"))
+        for (const d of [join("/sys/fs/cgroup", hierarchy, ns, id), join("/sys/fs/cgroup", hierarchy, ns)])
+          try {
+            rmdirSync(d);
+          } catch {}
     });
     await waitFor(() => existsSync(sock), { what: "containerd's socket" });
 
