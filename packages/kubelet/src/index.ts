@@ -125,9 +125,15 @@ export {
 export { AlreadyExistsError, CtrError, isNotFound, NotFoundError } from "./runtime/ctr/ctr.js";
 export { CtrRuntime, type CtrRuntimeOptions } from "./runtime/ctr/runtime.js";
 export {
+  busyboxExec,
+  type ExecContext,
   type ExecHandler,
+  type ExecReply,
   FakeRuntime,
   type FakeRuntimeOptions,
+  FakeRuntimeState,
+  knownProgram,
+  type LogLine,
   type ProcessBehaviour,
 } from "./runtime/fake.js";
 export type * from "./runtime/runtime.js";

@@ -2,12 +2,28 @@
  * An in-memory ContainerRuntime for unit tests (as the kubelet's fake CRI runtime,
  * pkg/kubelet/cri/remote/fake): containers are records, processes are simulated. A test decides
  * how each container's process behaves (exit after a time with a code, get OOM-killed, ignore
- * SIGTERM, fail to start) and drives time with an injected clock. It follows the interface's doc
- * comments exactly, so the shared contract suite runs against it as against the ctr runtime.
+ * SIGTERM, fail to start, write log lines) and drives time with an injected clock; by default the
+ * process does what the busybox program in its argv would (fake-programs.ts). It follows the
+ * interface's doc comments, and the shared contract suite runs against it as against the ctr
+ * runtime (test/runtime-fake.test.ts).
+ *
+ * Containers live in a FakeRuntimeState, as they live in containerd rather than in a CtrRuntime
+ * object: reopen() gives a new runtime over the same state (the agent restarting), and a
+ * process's exit still happens while no runtime is open.
  */
-import { readFile } from "node:fs/promises";
-import { PassThrough } from "node:stream";
-import { type Clock, realClock, type TimerHandle } from "@skiff/client";
+import { appendFile, readFile } from "node:fs/promises";
+import { PassThrough, type Readable } from "node:stream";
+import type { Clock } from "@skiff/client";
+import { formatCriLine } from "../logs/cri-format.js";
+import { hex64, imagesInLayout } from "./fake-image.js";
+import {
+  busyboxExec,
+  type ExecHandler,
+  type ExecReply,
+  knownProgram,
+  type ProcessBehaviour,
+} from "./fake-programs.js";
+import { type FakeContainer, FakeRuntimeState } from "./fake-state.js";
 import type {
   ContainerConfig,
   ContainerRuntime,
@@ -20,65 +36,50 @@ import type {
   RuntimeVersion,
 } from "./runtime.js";
 
-/** How a container's main process behaves once started. */
-export interface ProcessBehaviour {
-  /** Exits by itself this long after starting (absent: runs until signalled). */
-  exitAfterMs?: number;
-  /** The exit code of that exit (default 0). */
-  exitCode?: number;
-  /** Instead of exiting, is OOM-killed after exitAfterMs: an oom event, then exit 137. */
-  oom?: boolean;
-  /** SIGTERM (and SIGINT) does nothing; only SIGKILL ends it. */
-  ignoreSigterm?: boolean;
-  /** startContainer fails with this message (e.g. the executable does not exist). */
-  startError?: string;
-}
-
-/** What an exec runs: the answer a test scripts for a command in a container. */
-export type ExecHandler = (
-  containerId: string,
-  cmd: readonly string[],
-) =>
-  | { exitCode: number; stdout?: string; stderr?: string }
-  | Promise<{ exitCode: number; stdout?: string; stderr?: string }>;
-
-interface FakeContainer {
-  cfg: ContainerConfig;
-  status: ContainerStatus;
-  behaviour: ProcessBehaviour;
-  timer?: TimerHandle;
-}
-
-export interface FakeRuntimeOptions {
-  clock?: Clock;
-  /** Picks the behaviour of a container when it is created (default: runs until signalled). */
-  behaviour?: (cfg: ContainerConfig) => ProcessBehaviour;
-  exec?: ExecHandler;
-}
+export type { ExecContext, ExecHandler, ExecReply, LogLine, ProcessBehaviour } from "./fake-programs.js";
+export { busyboxExec, knownProgram } from "./fake-programs.js";
+export { FakeRuntimeState } from "./fake-state.js";
 
 /** 128 + the signal number, as a shell and runc report a process killed by a signal. */
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGTERM: 143, SIGINT: 130, SIGKILL: 137 };
 
+export interface FakeRuntimeOptions {
+  /** The containers and images to share with other runtimes (default: a new state on `clock`). */
+  state?: FakeRuntimeState;
+  /** Used only when no state is given. */
+  clock?: Clock;
+  /** Picks the behaviour of a container when it is created (default: knownProgram(args) ?? run until signalled). */
+  behaviour?: (cfg: ContainerConfig) => ProcessBehaviour;
+  /** What exec and execSync run (default: busyboxExec). */
+  exec?: ExecHandler;
+}
+
 export class FakeRuntime implements ContainerRuntime {
+  readonly state: FakeRuntimeState;
   readonly clock: Clock;
   behaviour: (cfg: ContainerConfig) => ProcessBehaviour;
   execHandler: ExecHandler;
-  private readonly images = new Map<string, ImageRef>();
-  private readonly containers = new Map<string, FakeContainer>();
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
   /** Every call made, in order (method and container id or image ref), for assertions. */
   readonly calls: Array<{ method: string; id?: string; signal?: string }> = [];
 
   constructor(opts: FakeRuntimeOptions = {}) {
-    this.clock = opts.clock ?? realClock;
-    this.behaviour = opts.behaviour ?? (() => ({}));
-    this.execHandler = opts.exec ?? (() => ({ exitCode: 0 }));
+    this.state = opts.state ?? new FakeRuntimeState(opts.clock);
+    this.clock = this.state.clock;
+    this.behaviour = opts.behaviour ?? ((cfg) => knownProgram(cfg.args) ?? {});
+    this.execHandler = opts.exec ?? busyboxExec;
+    this.state.runtimes.add(this);
+  }
+
+  /** A new runtime over the same containers and images, with this one's behaviour and exec. */
+  reopen(): FakeRuntime {
+    return new FakeRuntime({ state: this.state, behaviour: this.behaviour, exec: this.execHandler });
   }
 
   /** Makes an image present, as an import would. */
   addImage(ref: string, id = `sha256:${hex64(ref)}`, size = 1024): ImageRef {
     const img = { ref, id, size };
-    this.images.set(ref, img);
+    this.state.images.set(ref, img);
     return img;
   }
 
@@ -87,35 +88,23 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   async listImages(): Promise<ImageRef[]> {
-    return [...this.images.values()].map((i) => ({ ...i }));
+    return [...this.state.images.values()].map((i) => ({ ...i }));
   }
 
-  /** Reads the OCI layout tarball's index.json and registers the images it names. */
+  /** Registers the images the OCI layout tarball's index.json names (their content is not kept). */
   async importImage(tarPath: string): Promise<ImageRef[]> {
     const tar = await readFile(tarPath);
-    const index = tarEntry(tar, "index.json");
-    if (index === undefined) throw new Error(`${tarPath}: not an OCI image layout (no index.json)`);
-    const parsed = JSON.parse(index.toString("utf8")) as {
-      manifests?: Array<{ digest: string; annotations?: Record<string, string> }>;
-    };
-    const out: ImageRef[] = [];
-    for (const m of parsed.manifests ?? []) {
-      const a = m.annotations ?? {};
-      const ref = a["io.containerd.image.name"] ?? a["org.opencontainers.image.ref.name"];
-      if (ref === undefined) continue;
-      out.push(this.addImage(ref, m.digest, tar.length));
-    }
-    return out;
+    return imagesInLayout(tar, tarPath).map((i) => this.addImage(i.ref, i.digest, tar.length));
   }
 
   async removeImage(ref: string): Promise<void> {
-    this.images.delete(ref);
+    this.state.images.delete(ref);
   }
 
   async createContainer(cfg: ContainerConfig): Promise<void> {
     this.calls.push({ method: "createContainer", id: cfg.id });
-    if (this.containers.has(cfg.id)) throw new Error(`container "${cfg.id}": already exists`);
-    const image = this.images.get(cfg.image);
+    if (this.state.containers.has(cfg.id)) throw new Error(`container "${cfg.id}": already exists`);
+    const image = this.state.images.get(cfg.image);
     if (image === undefined) throw new Error(`image "${cfg.image}": not found`);
     const status: ContainerStatus = {
       id: cfg.id,
@@ -126,53 +115,62 @@ export class FakeRuntime implements ContainerRuntime {
       createdAt: this.clock.now(),
       logPath: cfg.logPath,
     };
-    this.containers.set(cfg.id, { cfg: structuredClone(cfg), status, behaviour: this.behaviour(cfg) });
+    this.state.containers.set(cfg.id, { cfg: structuredClone(cfg), status, behaviour: this.behaviour(cfg) });
   }
 
   async startContainer(id: string): Promise<void> {
     this.calls.push({ method: "startContainer", id });
     const c = this.must(id);
     if (c.status.state !== "created") throw new Error(`container "${id}": is ${c.status.state}, not created`);
+    const b = c.behaviour;
     const now = this.clock.now();
-    if (c.behaviour.startError !== undefined) {
+    let startError = b.startError;
+    if (startError === undefined && b.output !== undefined && b.output.length > 0) {
+      const ns = BigInt(now) * 1_000_000n;
+      const text = b.output.map((l) => formatCriLine(ns, l.stream, false, l.text)).join("");
+      // A logger that cannot write its file fails the task's start, as containerd's does.
+      await appendFile(c.cfg.logPath, text).catch((e: Error) => {
+        startError = `failed to start the log writer: ${e.message}`;
+      });
+    }
+    if (startError !== undefined) {
       // As containerd's CRI records a task that could not start: exited with 128.
       Object.assign(c.status, { state: "exited", startedAt: now, finishedAt: now, exitCode: 128 });
-      throw new Error(c.behaviour.startError);
+      throw new Error(startError);
     }
-    Object.assign(c.status, { state: "running", startedAt: now, pid: 1000 + this.containers.size });
-    this.emit({ type: "start", id, at: now });
-    const b = c.behaviour;
+    Object.assign(c.status, { state: "running", startedAt: now, pid: this.state.pid() });
+    this.state.emit({ type: "start", id, at: now });
     if (b.exitAfterMs !== undefined) {
       c.timer = this.clock.setTimeout(() => {
-        if (b.oom === true) this.oom(id);
-        else this.exit(id, b.exitCode ?? 0);
+        if (b.oom === true) this.state.oom(id);
+        else this.state.exit(id, b.exitCode ?? 0);
       }, b.exitAfterMs);
     }
   }
 
   async signalContainer(id: string, signal: NodeJS.Signals): Promise<void> {
     this.calls.push({ method: "signalContainer", id, signal });
-    const c = this.containers.get(id);
+    const c = this.state.containers.get(id);
     if (c === undefined || c.status.state !== "running") return;
     if (signal !== "SIGKILL" && c.behaviour.ignoreSigterm === true) return;
     // A real process exits after the signal is delivered, not within the call.
-    queueMicrotask(() => this.exit(id, SIGNAL_EXIT[signal] ?? 128 + 1));
+    queueMicrotask(() => this.state.exit(id, SIGNAL_EXIT[signal] ?? 128 + 1));
   }
 
   async removeContainer(id: string): Promise<void> {
     this.calls.push({ method: "removeContainer", id });
-    const c = this.containers.get(id);
+    const c = this.state.containers.get(id);
     if (c === undefined) return;
-    if (c.status.state === "running") this.exit(id, 137);
-    this.containers.delete(id);
+    if (c.status.state === "running") this.state.exit(id, 137);
+    this.state.containers.delete(id);
   }
 
   async listContainers(): Promise<ContainerStatus[]> {
-    return [...this.containers.values()].map((c) => copyStatus(c.status));
+    return [...this.state.containers.values()].map((c) => copyStatus(c.status));
   }
 
   async containerStatus(id: string): Promise<ContainerStatus | undefined> {
-    const c = this.containers.get(id);
+    const c = this.state.containers.get(id);
     return c === undefined ? undefined : copyStatus(c.status);
   }
 
@@ -181,37 +179,31 @@ export class FakeRuntime implements ContainerRuntime {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const stdin = opts.stdin === true ? new PassThrough() : null;
-    let killed = false;
-    const exited = Promise.resolve(this.execHandler(id, opts.cmd)).then((r) => {
-      if (!killed) {
-        if (r.stdout) stdout.write(r.stdout);
-        if (r.stderr) (opts.tty === true ? stdout : stderr).write(r.stderr);
-      }
-      stdout.end();
-      stderr.end();
-      return killed ? 137 : r.exitCode;
-    });
-    return {
-      stdin,
-      stdout,
-      stderr,
-      resize: () => {},
-      kill: () => {
-        killed = true;
+    const abort = new AbortController();
+    const exited = this.run(id, opts.cmd, stdin, abort.signal).then(
+      (r) => {
+        if (r?.stdout) stdout.write(r.stdout);
+        // With a tty the process has one output: stderr goes to the terminal too.
+        if (r?.stderr) (opts.tty === true ? stdout : stderr).write(r.stderr);
+        stdout.end();
+        stderr.end();
+        return r === undefined ? 137 : r.exitCode;
       },
-      exited,
-    };
+      (e: unknown) => {
+        stdout.destroy(e as Error);
+        stderr.end();
+        throw e;
+      },
+    );
+    return { stdin, stdout, stderr, resize: () => {}, kill: () => abort.abort(), exited };
   }
 
   async execSync(id: string, cmd: readonly string[], timeoutMs: number): Promise<ExecResult> {
     this.mustRun(id);
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = this.clock.setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const r = await Promise.race([Promise.resolve(this.execHandler(id, cmd)), timeout]);
-    if (timer !== undefined) this.clock.clearTimeout(timer);
-    if (r === "timeout")
+    const abort = new AbortController();
+    const timer = this.clock.setTimeout(() => abort.abort(), timeoutMs);
+    const r = await this.run(id, cmd, null, abort.signal).finally(() => this.clock.clearTimeout(timer));
+    if (r === undefined)
       return { exitCode: 137, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: true };
     return {
       exitCode: r.exitCode,
@@ -226,43 +218,55 @@ export class FakeRuntime implements ContainerRuntime {
     return () => this.listeners.delete(listener);
   }
 
+  /** Stops delivering events; the containers run on in the state. */
   async close(): Promise<void> {
     this.listeners.clear();
+    this.state.runtimes.delete(this);
+  }
+
+  /** Passes one of the state's events to this runtime's listeners. */
+  deliver(e: RuntimeEvent): void {
+    for (const l of [...this.listeners]) l(e);
   }
 
   // Test controls.
 
   /** The config a container was created with. */
   configOf(id: string): ContainerConfig | undefined {
-    return this.containers.get(id)?.cfg;
+    return this.state.containers.get(id)?.cfg;
   }
 
   /** Ends a running container's process with `exitCode`. */
   exit(id: string, exitCode: number): void {
-    const c = this.containers.get(id);
-    if (c === undefined || c.status.state !== "running") return;
-    if (c.timer !== undefined) this.clock.clearTimeout(c.timer);
-    const now = this.clock.now();
-    Object.assign(c.status, { state: "exited", finishedAt: now, exitCode });
-    delete c.status.pid;
-    this.emit({ type: "exit", id, exitCode, at: now });
+    this.state.exit(id, exitCode);
   }
 
   /** The kernel's OOM killer ends the container: an oom event, then exit 137 with reason OOMKilled. */
   oom(id: string): void {
-    const c = this.containers.get(id);
-    if (c === undefined || c.status.state !== "running") return;
-    c.status.reason = "OOMKilled";
-    this.emit({ type: "oom", id, at: this.clock.now() });
-    this.exit(id, 137);
+    this.state.oom(id);
   }
 
-  private emit(e: RuntimeEvent): void {
-    for (const l of [...this.listeners]) l(e);
+  /** Reads stdin to its end, then runs the exec handler; undefined when killed first. */
+  private async run(
+    id: string,
+    cmd: readonly string[],
+    stdin: Readable | null,
+    signal: AbortSignal,
+  ): Promise<ExecReply | undefined> {
+    const killed = new Promise<undefined>((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      signal.addEventListener("abort", () => resolve(undefined), { once: true });
+    });
+    const input = stdin === null ? Buffer.alloc(0) : await Promise.race([readAll(stdin), killed]);
+    if (input === undefined) return undefined;
+    const reply = Promise.resolve(this.execHandler(id, cmd, { stdin: input, signal, clock: this.clock }));
+    // A handler that ignores the signal is still cut off, as a SIGKILL cuts off any process.
+    const r = await Promise.race([reply, killed]);
+    return signal.aborted ? undefined : r;
   }
 
   private must(id: string): FakeContainer {
-    const c = this.containers.get(id);
+    const c = this.state.containers.get(id);
     if (c === undefined) throw new Error(`container "${id}": not found`);
     return c;
   }
@@ -276,32 +280,11 @@ function copyStatus(s: ContainerStatus): ContainerStatus {
   return { ...s, labels: { ...s.labels } };
 }
 
-/** A stable 64-hex string from a text (fake image ids). */
-function hex64(text: string): string {
-  let h = 2166136261;
-  let out = "";
-  for (let round = 0; out.length < 64; round++) {
-    for (const ch of `${round}:${text}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-    out += h.toString(16).padStart(8, "0");
-  }
-  return out.slice(0, 64);
-}
-
-/** One file's content from a ustar archive (512-byte headers, size in octal), if present. */
-function tarEntry(tar: Buffer, name: string): Buffer | undefined {
-  for (let off = 0; off + 512 <= tar.length; ) {
-    const header = tar.subarray(off, off + 512);
-    if (header.every((b) => b === 0)) return undefined;
-    const field = (start: number, len: number) =>
-      header
-        .subarray(start, start + len)
-        .toString("utf8")
-        .replace(/\0.*$/s, "");
-    const prefix = field(345, 155);
-    const entryName = (prefix === "" ? "" : `${prefix}/`) + field(0, 100);
-    const size = Number.parseInt(field(124, 12).trim() || "0", 8);
-    if (entryName.replace(/^\.\//, "") === name) return tar.subarray(off + 512, off + 512 + size);
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
-  return undefined;
+function readAll(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (d: Buffer) => chunks.push(Buffer.from(d)));
+    stream.once("end", () => resolve(Buffer.concat(chunks)));
+    stream.once("error", reject);
+  });
 }
