@@ -423,13 +423,11 @@ for (const [name, transport, env] of [
 
 t.test("the real kubectl: port-forward to a port nothing listens on", { skip: kubectlMissing }, async (t) => {
   // A port that was just free: connecting to it is refused.
-  const closed = await echoServer(t);
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
   const refused = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   kubelet.dialPorts.set(8081, refused);
-  t.ok(closed > 0);
   const pf = await portForward(t, ["pod/p", "0:8081"]);
   const got = await roundTrip(pf.localPort, "anyone?");
   t.equal(got, "", "nothing comes back");
