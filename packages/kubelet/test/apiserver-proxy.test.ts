@@ -2,15 +2,18 @@
  * The API server's kubelet subresources end to end: `skiff server` in this process and a
  * KubeletServer with fake dependencies (server-fixture.ts) registered as Node n1, reached through
  * the `skiff.dev/kubelet-address` annotation. pods/log, exec over WebSocket (v5 frames through
- * the API server's upgrade proxy), nodes/proxy, the errors kube gives, and the real kubectl 1.32.
+ * the API server's upgrade proxy), nodes/proxy, the errors kube gives, and the real kubectl 1.32
+ * (logs, exec, and port-forward over SPDY: tunneled in WebSocket and plain).
  */
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KubeApiServer, startServer } from "@skiff/apiserver";
-import t from "tap";
+import { waitFor } from "@skiff/testkit";
+import t, { type Test } from "tap";
 import { channelSession, type Fixture, startKubelet } from "./server-fixture.js";
 
 const KUBECTL = "/usr/bin/kubectl";
@@ -78,6 +81,14 @@ t.before(async () => {
     const r = await call("POST", "/api/v1/namespaces/default/pods", pod(name, node));
     if (r.code !== 201) throw new Error(`pod ${name}: ${r.body}`);
   }
+  // kubectl port-forward refuses a pod that is not Running.
+  const running = await call(
+    "PATCH",
+    "/api/v1/namespaces/default/pods/p/status",
+    { status: { phase: "Running" } },
+    "application/merge-patch+json",
+  );
+  if (running.code !== 200) throw new Error(`pod status: ${running.body}`);
 });
 
 t.teardown(async () => {
@@ -301,4 +312,130 @@ t.test("the real kubectl: logs and exec", { skip: kubectlMissing }, async (t) =>
   });
   t.equal(stdin.code, 0);
   t.equal(stdin.stdout, "from stdin\n", "kubectl exec -i: stdin reaches the command and its end closes it");
+});
+
+interface PortForward {
+  child: ChildProcess;
+  localPort: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `kubectl port-forward` and waits for it to say which local port it listens on. */
+async function portForward(t: Test, args: string[], env: Record<string, string> = {}): Promise<PortForward> {
+  const home = join(dir, "home");
+  mkdirSync(home, { recursive: true });
+  const child = spawn(
+    KUBECTL,
+    ["--cache-dir", join(dir, "cache"), "port-forward", "--address", "127.0.0.1", ...args],
+    {
+      env: { ...process.env, KUBECONFIG: kubeconfig, HOME: home, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let running = true;
+  void exited.then(() => {
+    running = false;
+  });
+  t.teardown(async () => {
+    if (running && child.pid !== undefined) process.kill(child.pid, "SIGTERM");
+    await exited;
+  });
+  const m = await waitFor(
+    () => /Forwarding from 127\.0\.0\.1:(\d+) -> \d+/.exec(out) ?? (!running && "exited"),
+    {
+      what: "kubectl port-forward to listen",
+    },
+  );
+  if (m === "exited") throw new Error(`kubectl port-forward exited: ${out}`);
+  return { child, localPort: Number(m[1]), output: () => out, exited };
+}
+
+/** Sends `text` on a new connection to the local port and resolves with what comes back until the server ends. */
+function roundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, "127.0.0.1");
+    let got = "";
+    c.on("data", (d: Buffer) => {
+      got += d.toString();
+      // The echo server answers everything sent; then this side closes, which ends the stream.
+      if (got.length >= text.length) c.end();
+    });
+    c.once("connect", () => c.write(text));
+    c.once("close", () => resolve(got));
+    c.once("error", reject);
+  });
+}
+
+async function echoServer(t: Test): Promise<number> {
+  const echo: Server = createServer((c) => {
+    c.on("error", () => undefined);
+    c.pipe(c);
+  });
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+  t.teardown(() => new Promise<void>((r) => echo.close(() => r())));
+  return (echo.address() as { port: number }).port;
+}
+
+for (const [name, transport, env] of [
+  ["SPDY tunneled in WebSocket (kubectl's default)", "websocket", {}],
+  [
+    "plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)",
+    "upgrade",
+    { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" },
+  ],
+] as const) {
+  t.test(`the real kubectl: port-forward over ${name}`, { skip: kubectlMissing }, async (t) => {
+    kubelet.dialPorts.set(8080, await echoServer(t));
+    kubelet.debugLogs.length = 0;
+    const pf = await portForward(t, ["pod/p", "0:8080"], env);
+    t.match(pf.output(), /Forwarding from 127\.0\.0\.1:\d+ -> 8080/);
+    t.equal(await roundTrip(pf.localPort, "hello through the pod\n"), "hello through the pod\n");
+    // Several connections, at once, over the one SPDY connection kubectl keeps.
+    const big = "x".repeat(300_000);
+    const [a, b, c] = await Promise.all([
+      roundTrip(pf.localPort, "first"),
+      roundTrip(pf.localPort, "second"),
+      roundTrip(pf.localPort, big),
+    ]);
+    t.equal(a, "first");
+    t.equal(b, "second");
+    t.equal(c.length, big.length, "a large write comes back whole");
+    t.equal(c, big);
+    t.equal(pf.child.exitCode, null, "kubectl is still forwarding");
+    t.same(
+      kubelet.debugLogs.filter((l) => l.msg === "port-forward over SPDY").map((l) => l.obj.transport),
+      [transport],
+      "one SPDY connection, over the expected transport",
+    );
+    process.kill(pf.child.pid as number, "SIGTERM");
+    await pf.exited;
+  });
+}
+
+t.test("the real kubectl: port-forward to a port nothing listens on", { skip: kubectlMissing }, async (t) => {
+  // A port that was just free: connecting to it is refused.
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const refused = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  kubelet.dialPorts.set(8081, refused);
+  const pf = await portForward(t, ["pod/p", "0:8081"]);
+  const got = await roundTrip(pf.localPort, "anyone?");
+  t.equal(got, "", "nothing comes back");
+  await waitFor(() => /error forwarding port 8081/.test(pf.output()), { what: "kubectl to print the error" });
+  t.match(
+    pf.output(),
+    new RegExp(
+      `an error occurred forwarding ${pf.localPort} -> 8081: error forwarding port 8081 to pod u1, uid : .*ECONNREFUSED`,
+    ),
+  );
 });

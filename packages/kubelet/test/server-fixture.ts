@@ -69,6 +69,10 @@ export interface Fixture {
   logText: { value: string };
   readLogCalls: LogOptions[];
   dialPort: { value: number };
+  /** Pod ports dial() sends to other local ports (else: port 1 to dialPort, any other to itself). */
+  dialPorts: Map<number, number>;
+  /** What the server logged at debug level. */
+  debugLogs: { obj: Record<string, unknown>; msg: string }[];
   close(): Promise<void>;
 }
 
@@ -85,6 +89,8 @@ export async function startKubelet(pkiDir?: string): Promise<Fixture> {
   const logText = { value: "line 1\nline 2\n" };
   const readLogCalls: LogOptions[] = [];
   const dialPort = { value: 0 };
+  const dialPorts = new Map<number, number>();
+  const debugLogs: { obj: Record<string, unknown>; msg: string }[] = [];
   const deps: KubeletServerDeps = {
     getPod: (ns, name) => (ns === "default" && name === "p" ? POD : undefined),
     listPods: () => [POD],
@@ -102,11 +108,16 @@ export async function startKubelet(pkiDir?: string): Promise<Fixture> {
     exec: localExec,
     dial: (_pod, port) =>
       new Promise<Duplex>((resolve, reject) => {
-        const s = connect(port === 1 ? dialPort.value : port, "127.0.0.1");
+        const s = connect(dialPorts.get(port) ?? (port === 1 ? dialPort.value : port), "127.0.0.1");
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       }),
-    logger: silentLogger,
+    logger: {
+      ...silentLogger,
+      debug: (obj, msg) => {
+        debugLogs.push({ obj: obj as Record<string, unknown>, msg });
+      },
+    },
   };
   const server = new KubeletServer({
     port: 0,
@@ -125,6 +136,8 @@ export async function startKubelet(pkiDir?: string): Promise<Fixture> {
     logText,
     readLogCalls,
     dialPort,
+    dialPorts,
+    debugLogs,
     async close() {
       stop();
       await server.close();

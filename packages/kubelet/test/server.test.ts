@@ -177,3 +177,54 @@ t.test("portForward over v4: port prefix, data both ways", async (t) => {
   t.equal(data.subarray(2).toString(), "ping");
   t.equal(s.channels.get(1)?.readUInt16LE(0), 1, "so does the error channel");
 });
+
+/** A POST with SPDY upgrade headers (kubectl's fallback), answered with a status line and body. */
+function spdyUpgrade(path: string, headers: Record<string, string>) {
+  return new Promise<{ code: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
+    const req = request(`${f.url}${path}`, {
+      method: "POST",
+      ...tlsOf(f.kubeletClient),
+      headers: { connection: "Upgrade", upgrade: "SPDY/3.1", ...headers },
+    });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve({ code: res.statusCode ?? 0, body: "", headers: res.headers });
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on("end", () => resolve({ code: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+t.test("portForward over plain SPDY: kube's handshake", async (t) => {
+  const ok = await spdyUpgrade("/portForward/default/p", {
+    "x-stream-protocol-version": "portforward.k8s.io",
+  });
+  t.equal(ok.code, 101);
+  t.match(ok.headers, { upgrade: "SPDY/3.1", "x-stream-protocol-version": "portforward.k8s.io" });
+  const other = await spdyUpgrade("/portForward/default/p", {
+    "x-stream-protocol-version": "v4.channel.k8s.io",
+  });
+  t.equal(other.code, 403);
+  t.equal(
+    JSON.parse(other.body).message,
+    "unable to upgrade: unable to negotiate protocol: client supports [v4.channel.k8s.io], server accepts [portforward.k8s.io]",
+  );
+  const none = await spdyUpgrade("/portForward/default/p", {});
+  t.equal(none.code, 400);
+  const missing = await spdyUpgrade("/portForward/default/nope", {
+    "x-stream-protocol-version": "portforward.k8s.io",
+  });
+  t.equal(missing.code, 404, "the pod is looked up first");
+  const exec = await spdyUpgrade("/exec/default/p/c?command=true&stdout=true", {
+    "x-stream-protocol-version": "v4.channel.k8s.io",
+  });
+  t.equal(exec.code, 400);
+  t.match(JSON.parse(exec.body).message, "Skiff does not speak SPDY for exec and attach");
+});

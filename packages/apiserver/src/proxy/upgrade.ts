@@ -7,9 +7,11 @@
  * kubelet's path, and the two sockets are piped both ways: the kubelet's 101 and the WebSocket
  * frames pass through untouched.
  *
- * SPDY (kubectl's fallback after a failed WebSocket upgrade, and the protocol it tunnels inside
- * WebSocket for port-forward) is not spoken: such a request is checked like the others (so a
- * missing pod is still a 404) and then refused with a 400 Status that says why.
+ * SPDY upgrades (kubectl's fallback after a failed WebSocket upgrade: a POST with
+ * `Upgrade: SPDY/3.1`) pass through the same way, as does port-forward's SPDY tunneled in a
+ * WebSocket (`SPDY/3.1+portforward.k8s.io`): the kubelet answers them (it serves SPDY
+ * port-forward and refuses SPDY exec and attach with a Status that says so). Upstream's API
+ * server translates the tunnel to plain SPDY instead; passing bytes keeps this proxy one pipe.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -20,9 +22,6 @@ import { badRequest, internalError, StatusError } from "../status.js";
 import { clientConfig, type KubeletProxyConfig } from "./http.js";
 import { kubeletTls } from "./kubelet.js";
 import { isKubeletSubresource, type Location, nodeProxyLocation, podLocation } from "./location.js";
-
-const SPDY_REFUSED =
-  "Skiff does not speak SPDY: exec, attach and port-forward are served over WebSocket (v5.channel.k8s.io, v4.channel.k8s.io); kubectl port-forward tunnels SPDY inside WebSocket, which Skiff does not serve";
 
 /** Headers not passed to the kubelet: the caller's credentials and the Host of the API server. */
 const DROPPED = new Set(["host", "authorization"]);
@@ -68,8 +67,6 @@ async function serve(
   else loc = await podLocation(c.scope, path, query);
   if (loc === undefined) throw badRequest("no location");
   const kubeletClient = clientConfig(c);
-  const websocket = (req.headers.upgrade ?? "").toLowerCase() === "websocket";
-  if (!websocket && path.kind.kind === "Pod") throw badRequest(SPDY_REFUSED);
   const upstream = await new Promise<Duplex>((resolve, reject) => {
     const s = connect(kubeletTls(kubeletClient, loc.kubelet));
     s.once("secureConnect", () => resolve(s));

@@ -23,6 +23,15 @@ export function parsePorts(q: URLSearchParams): number[] {
   });
 }
 
+/**
+ * kube's message for a failed forward (portforward httpstream.go and websocket.go): "error
+ * forwarding port %d to pod %s, uid %v: %v", where containerd's streaming server passes the
+ * sandbox id as the pod and no uid; Skiff names the pod by its uid.
+ */
+export function forwardError(pod: Pod, port: number, why: string): string {
+  return `error forwarding port ${port} to pod ${pod.metadata.uid ?? pod.metadata.name}, uid : ${why}`;
+}
+
 function portBytes(port: number): Buffer {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(port);
@@ -57,9 +66,8 @@ export async function servePortForward(
       try {
         conn = await deps.dial(pod, port);
       } catch (e) {
-        // kube: "error forwarding port 80 to pod <uid>, uid : <why>" on the error channel.
         const why = e instanceof Error ? e.message : String(e);
-        await sendFrame(ws, 2 * i + 1, `error forwarding port ${port} to pod ${pod.metadata.uid}: ${why}`);
+        await sendFrame(ws, 2 * i + 1, forwardError(pod, port, why));
         return;
       }
       if (ws.readyState !== ws.OPEN) {
@@ -70,7 +78,7 @@ export async function servePortForward(
       for (const chunk of pending[i] ?? []) conn.write(chunk);
       pending[i] = [];
       conn.on("error", (e) => {
-        void sendFrame(ws, 2 * i + 1, `error forwarding port ${port}: ${e.message}`);
+        void sendFrame(ws, 2 * i + 1, forwardError(pod, port, e.message));
       });
       await pump(ws, 2 * i, conn);
     }),

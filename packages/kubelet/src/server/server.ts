@@ -2,20 +2,30 @@
  * The kubelet's HTTPS API (kube's pkg/kubelet/server/server.go, port 10250): what the API server
  * proxies `kubectl logs`, `exec`, `attach` and `port-forward` to, and GET /pods and /healthz.
  * Clients authenticate with a certificate signed by the client CA (auth.ts). Streaming calls
- * (exec, attach, portForward) are WebSocket upgrades in kube's channel protocols (channels.ts);
- * SPDY, which upstream's kubelet also speaks, is not served. Every error is a Status JSON.
+ * (exec, attach, portForward) are WebSocket upgrades in kube's channel protocols (channels.ts).
+ * portForward also speaks SPDY (portforward-spdy.ts), as kubectl port-forward does: plain
+ * (POST with `Upgrade: SPDY/3.1`) or tunneled in a WebSocket (`SPDY/3.1+portforward.k8s.io`,
+ * which upstream's API server translates to plain SPDY before the kubelet; Skiff's API server
+ * passes upgrades through untouched, so its kubelet takes both). SPDY exec and attach are not
+ * served. Every error is a Status JSON.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import type { Pod } from "@skiff/api";
+import { createWebSocketStream, type WebSocket, WebSocketServer } from "ws";
 import { authenticate, authorize, subresourceOf } from "./auth.js";
 import { chooseProtocol, PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS } from "./channels.js";
 import type { KubeletServerDeps } from "./deps.js";
 import { containerLogs } from "./logs.js";
 import { checkContainer, findPod, podPath } from "./pods.js";
 import { parsePorts, servePortForward } from "./portforward.js";
+import {
+  PORT_FORWARD_PROTOCOL_V1,
+  SPDY_TUNNELING_PORT_FORWARD,
+  servePortForwardSpdy,
+} from "./portforward-spdy.js";
 import { finish, parseStreamOptions, serveAttach, serveExec } from "./remotecommand.js";
 import { badRequest, failureStatus, KubeletError, notFound, writeError } from "./status.js";
 
@@ -33,16 +43,31 @@ export interface KubeletServerOptions {
 
 const STREAMING = new Set(["exec", "attach", "portForward"]);
 
+/** The WebSocket subprotocols of portForward: kube's channel ones, then SPDY tunneled in WebSocket. */
+const PORT_FORWARD_WS_PROTOCOLS = [...PORT_FORWARD_PROTOCOLS, SPDY_TUNNELING_PORT_FORWARD];
+
+/**
+ * ws accepts only RFC 7230 tokens as subprotocols, and `SPDY/3.1+portforward.k8s.io` has a
+ * '/' (gorilla/websocket, kubectl's side, does not check): the request names this stand-in
+ * instead when it reaches ws, and handleProtocols answers with the real name.
+ */
+const TUNNEL_ALIAS = "skiff-spdy-portforward-tunnel";
+
+const SPDY_REFUSED =
+  "Skiff does not speak SPDY for exec and attach: they are served over WebSocket (v5.channel.k8s.io, v4.channel.k8s.io)";
+
 export class KubeletServer {
   private readonly server: Server;
   private readonly wss = new WebSocketServer({
     noServer: true,
     // The client's first protocol we speak (kube's wsstream handshake); validated before upgrade.
     handleProtocols: (offered, req) =>
-      chooseProtocol(
-        offered,
-        routeOf(req) === "portForward" ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS,
-      ),
+      offered.has(TUNNEL_ALIAS)
+        ? SPDY_TUNNELING_PORT_FORWARD
+        : chooseProtocol(
+            offered,
+            routeOf(req) === "portForward" ? PORT_FORWARD_WS_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS,
+          ),
   });
   private readonly sockets = new Set<Duplex>();
 
@@ -122,7 +147,7 @@ export class KubeletServer {
     // kube's kubelet answers a streaming call without an upgrade with 400 (httpstream handshake).
     if (route !== undefined && STREAMING.has(route))
       throw badRequest(
-        "Upgrade request required: Skiff's kubelet serves exec, attach and portForward over WebSocket",
+        "Upgrade request required: Skiff's kubelet serves exec, attach and portForward over WebSocket, and portForward over SPDY",
       );
     throw notFound("the server could not find the requested resource");
   }
@@ -140,12 +165,15 @@ export class KubeletServer {
       .map(decodeURIComponent);
     const deps = this.o.deps;
     const q = url.searchParams;
+    const websocket = (req.headers.upgrade ?? "").toLowerCase() === "websocket";
+    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim());
     let start: (ws: WebSocket) => Promise<void>;
     if (route === "exec" || route === "attach") {
       const p = podPath(segments, true);
       const opts = parseStreamOptions(q, route === "exec");
       const pod = findPod(deps, p.namespace, p.name, p.uid);
       checkContainer(pod, p.container);
+      if (!websocket) throw badRequest(SPDY_REFUSED);
       const id = deps.containerID(pod.metadata.uid as string, p.container, { previous: false });
       // Past the upgrade, so that kubectl prints it (a refused upgrade sends it to SPDY instead).
       if (id === undefined)
@@ -158,12 +186,21 @@ export class KubeletServer {
       }
     } else if (route === "portForward") {
       const p = podPath(segments, false);
-      const ports = parsePorts(q);
+      if (!websocket) {
+        const pod = findPod(deps, p.namespace, p.name, p.uid);
+        return this.upgradeSpdy(req, socket, head, pod);
+      }
+      const tunneled =
+        chooseProtocol(new Set(offered), PORT_FORWARD_WS_PROTOCOLS) === SPDY_TUNNELING_PORT_FORWARD;
+      // The tunneled protocol names its ports in stream headers, not in the query.
+      const ports = tunneled ? [] : parsePorts(q);
       const pod = findPod(deps, p.namespace, p.name, p.uid);
-      start = (ws) => servePortForward(deps, ws, pod, ports);
+      start = tunneled
+        ? (ws) => servePortForwardSpdy(deps, createWebSocketStream(ws), pod, { transport: "websocket" })
+        : (ws) => servePortForward(deps, ws, pod, ports);
+      if (tunneled) req.headers["sec-websocket-protocol"] = TUNNEL_ALIAS;
     } else throw notFound("the server could not find the requested resource");
-    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim());
-    const supported = route === "portForward" ? PORT_FORWARD_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS;
+    const supported = route === "portForward" ? PORT_FORWARD_WS_PROTOCOLS : REMOTE_COMMAND_PROTOCOLS;
     if (chooseProtocol(new Set(offered), supported) === false)
       throw badRequest(
         `requested protocol(s) are not supported: [${offered.join(" ")}]; supports [${supported.join(" ")}]`,
@@ -175,6 +212,44 @@ export class KubeletServer {
       });
     });
   }
+
+  /** portForward over plain SPDY: the 101 answer, then the socket is the SPDY connection. */
+  private upgradeSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, pod: Pod): void {
+    const protocol = spdyHandshake(req);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`,
+    );
+    if (head.length > 0) socket.unshift(head);
+    servePortForwardSpdy(this.o.deps, socket, pod, { transport: "upgrade" }).catch((e: unknown) => {
+      this.o.deps.logger.warn({ err: String(e), path: req.url }, "port-forward failed");
+      socket.destroy();
+    });
+  }
+}
+
+/**
+ * kube's httpstream.Handshake then spdy.ResponseUpgrader: the client must offer
+ * portforward.k8s.io in X-Stream-Protocol-Version (else 403 naming both sides) and ask for
+ * `Upgrade: SPDY/3.1` (else 400); the answer is 101 with the protocol chosen, and the socket
+ * then carries SPDY frames.
+ */
+function spdyHandshake(req: IncomingMessage): string {
+  const raw = req.headers["x-stream-protocol-version"];
+  const clientProtocols = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+  if (clientProtocols.length === 0)
+    throw badRequest("unable to upgrade: X-Stream-Protocol-Version is required");
+  if (!clientProtocols.includes(PORT_FORWARD_PROTOCOL_V1))
+    throw new KubeletError(
+      403,
+      "Forbidden",
+      `unable to upgrade: unable to negotiate protocol: client supports [${clientProtocols.join(" ")}], server accepts [${PORT_FORWARD_PROTOCOL_V1}]`,
+    );
+  if (!(req.headers.upgrade ?? "").toLowerCase().includes("spdy/3.1"))
+    throw badRequest("unable to upgrade: missing upgrade headers in request");
+  return PORT_FORWARD_PROTOCOL_V1;
 }
 
 function routeOf(req: IncomingMessage): string {
