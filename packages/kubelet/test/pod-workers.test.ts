@@ -261,7 +261,7 @@ t.test("a liveness failure kills the container and starts a new one", async (t) 
   h.probes.emit({
     podUID: "uid-live",
     containerName: "c",
-    containerID: id,
+    containerID: `containerd://${id}`,
     probeType: "liveness",
     result: "failure",
   });

@@ -186,8 +186,11 @@ export class PodWorkers {
           ? st.startupFailed
           : undefined;
     if (set !== undefined) {
-      if (e.result === "failure") set.add(e.containerID);
-      else set.delete(e.containerID);
+      // Probe results name the container as the status does (containerd://<id>); the pod's
+      // actions look containers up by their runtime id.
+      const id = e.containerID.replace(/^[a-z]+:\/\//, "");
+      if (e.result === "failure") set.add(id);
+      else set.delete(id);
     }
     this.schedule(st);
   }
