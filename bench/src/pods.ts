@@ -122,7 +122,7 @@ async function runPods(log: (l: string) => void): Promise<PodsResult> {
       ),
     );
     client = new KubeClient(configFromKubeconfig(readFileSync(kubeconfig, "utf8")));
-    const server = /server:\s*(\S+)/.exec(readFileSync(kubeconfig, "utf8"))?.[1] as string;
+    const server = /server:\s*"?([^"\s]+)/.exec(readFileSync(kubeconfig, "utf8"))?.[1] as string;
     const agent = await startSkiff(
       "agent",
       [

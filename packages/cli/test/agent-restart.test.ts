@@ -76,8 +76,11 @@ t.test(
       },
       { what: "the restarted agent renews its Lease", timeoutMs: 60_000 },
     );
-    const logs = await c.kubectl(["logs", "a"]);
-    t.equal(logs.stdout, "started\n", "logs of an adopted container");
+    await waitFor(async () => (await c.kubectl(["logs", "a"])).stdout === "started\n", {
+      what: "logs of an adopted container",
+      timeoutMs: 30_000,
+    });
+    t.pass("logs of an adopted container");
     const after = (await running()) as CStatus[];
     for (const [i, s] of after.entries()) {
       t.equal(s.containerID, before[i]?.containerID, `pod ${names[i]} keeps its container`);
@@ -144,14 +147,25 @@ t.test(
         "-o",
         "json",
       ]);
-      await waitFor(
-        async () =>
-          /FailedMount[\s\S]*configmap "missing" not found/.test(
-            (await c.kubectl(["get", "events", "--field-selector", "involvedObject.name=nocm", "-o", "json"]))
-              .stdout,
-          ),
-        { what: "a FailedMount event", timeoutMs: 60_000 },
-      );
+      const mountEvent = async () => {
+        const r = await c.kubectl([
+          "get",
+          "events",
+          "--field-selector",
+          "involvedObject.name=nocm",
+          "-o",
+          "json",
+        ]);
+        const items = (JSON.parse(r.stdout || "{}") as { items?: Array<{ reason: string; message: string }> })
+          .items;
+        return items?.find(
+          (e) => e.reason === "FailedMount" && /configmap "missing" not found/.test(e.message),
+        );
+      };
+      await waitFor(async () => (await mountEvent()) !== undefined, {
+        what: "a FailedMount event",
+        timeoutMs: 60_000,
+      });
       t.equal(ev.code, 0);
       t.equal(c.agent?.exitCode, null, "the agent still runs");
     });

@@ -16,6 +16,7 @@ import { EventBroadcaster, Informer, KubeClient } from "@skiff/client";
 import { type Component, Health, type Logger, newLogger, once, Readiness } from "@skiff/component-base";
 import { Registry } from "prom-client";
 import { admitPod } from "./admission.js";
+import type { KubeletPodStatus } from "./api-types.js";
 import { CgroupfsPodCgroups } from "./cm/cgroupfs.js";
 import { makeEnvironment } from "./env/environment.js";
 import type { Service } from "./env/service-env.js";
@@ -134,7 +135,14 @@ export class Kubelet implements Component {
     }).start();
     const services = this.services;
     const logsRoot = join(o.dataDir, "logs");
-    const podLogs = new PodLogs(runtime, logsRoot, (uid) => this.statusManager?.getPodStatus(uid));
+    // Until the pod's first sync after a restart, the status the API holds names its containers.
+    const podLogs = new PodLogs(
+      runtime,
+      logsRoot,
+      (uid) =>
+        this.statusManager?.getPodStatus(uid) ??
+        (this.pods?.list().find((p) => p.metadata.uid === uid)?.status as KubeletPodStatus | undefined),
+    );
     this.server = new KubeletServer({
       host: o.address,
       port: o.port,

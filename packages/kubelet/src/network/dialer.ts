@@ -95,7 +95,7 @@ export class NetnsDialer {
     const child = spawn(
       "ip",
       ["netns", "exec", netns, this.opts.perl ?? "/usr/bin/perl", DIALER_SCRIPT, socketPath],
-      { stdio: ["pipe", "pipe", "pipe"] },
+      { stdio: ["pipe", "pipe", "pipe"], detached: true },
     );
     this.helper = child;
     let stderr = "";

@@ -80,6 +80,9 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   const log = await open(join(dir, "containerd.log"), "a");
   const child = spawn(opts.binary ?? "containerd", ["--config", config], {
     stdio: ["ignore", log.fd, log.fd],
+    // Its own process group: a terminal's Ctrl-C reaches the agent, which stops containerd itself
+    // after it has looked at what still runs.
+    detached: true,
   });
   // Listen before any await: "spawn" is emitted on the next tick.
   const spawned = Promise.race([once(child, "spawn").then(() => undefined), once(child, "error")]);

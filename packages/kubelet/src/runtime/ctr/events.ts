@@ -81,7 +81,7 @@ export class EventStream {
     if (this.closed) return;
     // Filter on the envelope's namespace in containerd; the parser checks it again.
     const args = [...ctrBaseArgs(this.target), "events", `namespace==${this.target.namespace}`];
-    const child = spawn("ctr", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ctr", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.child = child;
     child.once("spawn", () => {
       this.readyResolve?.();
