@@ -65,7 +65,7 @@ export function admitPod(
     if ((used[resource] ?? 0) + requested > capacity)
       return rejection(
         pod,
-        `Out${resource}`,
+        `OutOf${resource}`,
         `Pod was rejected: Node didn't have enough resource: ${resource}, requested: ${show(resource, requested)}, used: ${show(resource, used[resource] ?? 0)}, capacity: ${show(resource, capacity)}`,
       );
   }
