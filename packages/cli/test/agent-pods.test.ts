@@ -14,28 +14,20 @@ import { promisify } from "node:util";
 import type { Pod } from "@skiff/api";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
-import { type AgentCluster, agentSkipReason, startAgentCluster } from "./fixtures/agent.js";
+import {
+  type AgentCluster,
+  agentSkipReason,
+  type ContainerStatusView,
+  createPod,
+  IMAGE,
+  startAgentCluster,
+  statuses,
+} from "./fixtures/agent.js";
 
 const run = promisify(execFile);
-const IMAGE = "skiff.local/busybox:latest";
 const skip = agentSkipReason();
 if (skip !== undefined) t.comment(`skipping the agent's end-to-end tests: ${skip}`);
 
-interface CStatus {
-  name: string;
-  ready: boolean;
-  restartCount: number;
-  containerID?: string;
-  state: { running?: { startedAt: string }; waiting?: { reason: string }; terminated?: TermState };
-  lastState: { terminated?: TermState };
-}
-interface TermState {
-  exitCode: number;
-  reason?: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
-const statuses = (p: Pod) => (p.status?.containerStatuses ?? []) as CStatus[];
 const cond = (p: Pod, type: string) => p.status?.conditions?.find((c) => c.type === type)?.status;
 
 t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
@@ -48,13 +40,6 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       what: `${name}: ${what}`,
       timeoutMs,
     });
-  const mkPod = (name: string, spec: Record<string, unknown>) =>
-    pods.create({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name },
-      spec: { nodeName: c.nodeName, ...spec },
-    } as Pod);
   const deletePod = async (name: string) => {
     await pods.delete(name).catch(() => undefined);
     await waitFor(
@@ -66,18 +51,6 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       { what: `${name} gone`, timeoutMs: 60_000 },
     );
   };
-
-  await waitFor(
-    () =>
-      c.client
-        .resource("v1", "serviceaccounts", "default")
-        .get("default")
-        .then(
-          () => true,
-          () => false,
-        ),
-    { what: "the default ServiceAccount", timeoutMs: 60_000 },
-  );
 
   await t.test("a Deployment of busybox httpd answers HTTP from the node", async (t) => {
     const created = await c.kubectl([
@@ -121,7 +94,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
   });
 
   await t.test("logs follow a running container and show the previous one after a restart", async (t) => {
-    await mkPod("logger", {
+    await createPod(c, "logger", {
       containers: [
         {
           name: "c",
@@ -151,7 +124,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
   });
 
   await t.test("exec propagates the exit code and passes stdin", async (t) => {
-    await mkPod("sleeper", {
+    await createPod(c, "sleeper", {
       containers: [{ name: "c", image: IMAGE, command: ["sleep", "3600"] }],
       terminationGracePeriodSeconds: 1,
     });
@@ -167,7 +140,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
   });
 
   await t.test("a failing liveness probe restarts the container with CrashLoopBackOff spacing", async (t) => {
-    await mkPod("live", {
+    await createPod(c, "live", {
       terminationGracePeriodSeconds: 1,
       containers: [
         {
@@ -193,7 +166,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
     ]);
     t.match(ev.stdout, /Liveness probe failed/, "an Unhealthy event");
     await deletePod("live");
-    await mkPod("crash", { containers: [{ name: "c", image: IMAGE, command: ["false"] }] });
+    await createPod(c, "crash", { containers: [{ name: "c", image: IMAGE, command: ["false"] }] });
     const starts: number[] = [];
     await waitFor(
       async () => {
@@ -218,7 +191,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
   });
 
   await t.test("readiness flips the Ready condition", async (t) => {
-    await mkPod("ready", {
+    await createPod(c, "ready", {
       terminationGracePeriodSeconds: 1,
       containers: [
         {
@@ -242,7 +215,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
   });
 
   await t.test("a container over its 32Mi limit is OOMKilled", async (t) => {
-    await mkPod("oom", {
+    await createPod(c, "oom", {
       restartPolicy: "Never",
       containers: [
         {
@@ -254,7 +227,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       ],
     });
     await waitPod("oom", "terminated", (p) => statuses(p)[0]?.state.terminated !== undefined, 90_000);
-    const s = statuses(await getPod("oom"))[0] as CStatus;
+    const s = statuses(await getPod("oom"))[0] as ContainerStatusView;
     t.equal(s.state.terminated?.reason, "OOMKilled");
     t.equal(s.state.terminated?.exitCode, 137);
     t.equal((await getPod("oom")).status?.phase, "Failed");
@@ -270,7 +243,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       "--from-literal=color=blue",
     ]);
     await c.kubectl(["create", "secret", "generic", "sec", "--from-literal=password=s3cr3t"]);
-    await mkPod("init", {
+    await createPod(c, "init", {
       restartPolicy: "Never",
       volumes: [
         { name: "work", emptyDir: {} },
@@ -323,7 +296,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
   await t.test(
     "graceful termination: SIGTERM ignored, SIGKILL after the grace period, no trace left",
     async (t) => {
-      await mkPod("stubborn", {
+      await createPod(c, "stubborn", {
         terminationGracePeriodSeconds: 3,
         containers: [
           { name: "c", image: IMAGE, command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"] },

@@ -12,9 +12,8 @@ import { promisify } from "node:util";
 import { configFromKubeconfig, KubeClient } from "@skiff/client";
 import { silentLogger } from "@skiff/component-base";
 import { HollowNodes, hollowNodesOptions } from "@skiff/hollow-node";
-import { waitFor } from "@skiff/testkit";
 import t from "tap";
-import { serverReady, spawnServer, stopServer } from "./fixtures/server.js";
+import { defaultServiceAccount, serverReady, spawnServer, stopServer } from "./fixtures/server.js";
 
 const run = promisify(execFile);
 
@@ -38,17 +37,7 @@ t.test("skiff server rolls out a Deployment made with kubectl", { timeout: 240_0
   await hollow.ready;
   const kubectl = (...args: string[]) =>
     run("kubectl", ["--kubeconfig", kubeconfig, ...args], { timeout: 120_000 });
-  await waitFor(
-    () =>
-      client
-        .resource("v1", "serviceaccounts", "default")
-        .get("default")
-        .then(
-          () => true,
-          () => false,
-        ),
-    { what: "the default ServiceAccount (from the controller manager)", timeoutMs: 60_000 },
-  );
+  await defaultServiceAccount(client);
   await kubectl("create", "deployment", "web", "--image=busybox", "--replicas=3");
   const status = await kubectl("rollout", "status", "deployment/web", "--timeout=120s");
   t.match(status.stdout, /successfully rolled out/);

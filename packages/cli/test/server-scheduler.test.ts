@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { configFromKubeconfig, KubeClient } from "@skiff/client";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
-import { serverReady, spawnServer, stopServer } from "./fixtures/server.js";
+import { defaultServiceAccount, serverReady, spawnServer, stopServer } from "./fixtures/server.js";
 
 async function startServer(
   dir: string,
@@ -36,20 +36,6 @@ const pod = {
   metadata: { name: "p" },
   spec: { containers: [{ name: "c", image: "busybox", resources: { requests: { cpu: "100m" } } }] },
 };
-
-async function defaultServiceAccount(client: KubeClient): Promise<void> {
-  await waitFor(
-    () =>
-      client
-        .resource("v1", "serviceaccounts", "default")
-        .get("default")
-        .then(
-          () => true,
-          () => false,
-        ),
-    { what: "the default ServiceAccount", timeoutMs: 30_000 },
-  );
-}
 
 t.test("skiff server schedules pods by default", { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "skiff-server-sched-"));

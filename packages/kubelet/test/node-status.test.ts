@@ -1,7 +1,8 @@
 /**
  * The node side of the kubelet against the fake clientset with a fake clock: registration and
  * re-registration, status written only on change or every report period, the pod CIDR callback,
- * Lease renewals with the Node as owner, static pod manifests and their mirror pods.
+ * Lease renewals with the Node as owner, static pod manifests and their mirror pods, and the
+ * periodic loop they all run on.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,7 @@ import {
   StaticPodSource,
   staticPodFromManifest,
 } from "../src/index.js";
+import { Periodic } from "../src/node/periodic.js";
 
 const GiB = 2 ** 30;
 const machine: MachineInfo = {
@@ -280,6 +282,18 @@ t.test(
     t.equal(clock.now() - t1, 600, "two backoffs: 200 ms then 400 ms");
     l = (await leases.get("n1")) as Lease;
     t.equal(l.spec?.holderIdentity, "n1", "the Lease is back");
+
+    // stop() during a backoff ends the wait instead of waiting on a timer it never fires.
+    client.prependReactor("create", "leases", () => ({
+      handled: true,
+      error: new ApiError(500, { message: "down" }),
+    }));
+    await leases.delete("n1");
+    const c3 = new NodeLeaseController({ client, nodeName: "n1", clock });
+    c3.start();
+    await waitFor(() => clock.pendingTimers > 0, { what: "a backoff timer" });
+    await c3.stop();
+    t.equal(clock.pendingTimers, 0, "the backoff timer is cleared");
   },
 );
 
@@ -372,4 +386,46 @@ t.test("machineInfo reads this machine; overrides win", async (t) => {
   t.equal(m.operatingSystem, "linux");
   const small = await machineInfo(tmpdir(), { cpus: 2, memoryBytes: GiB, ephemeralStorageBytes: 10 * GiB });
   t.match(small, { cpus: 2, memoryBytes: GiB, ephemeralStorageBytes: 10 * GiB });
+});
+
+t.test("the periodic loop: run, wait the period after it ends, stop waits for the run", async (t) => {
+  const clock = new FakeClock(T0);
+  const starts: number[] = [];
+  const errors: unknown[] = [];
+  let release: (() => void) | undefined;
+  const p = new Periodic({
+    clock,
+    periodMs: 10_000,
+    run: async () => {
+      starts.push(clock.now() - T0);
+      if (starts.length === 2) throw new Error("second run fails");
+      if (starts.length === 3) await new Promise<void>((r) => (release = r));
+    },
+    onError: (e) => errors.push(e),
+  });
+  p.start();
+  p.start();
+  t.same(starts, [0], "the first run starts at once, once");
+  await waitFor(() => clock.pendingTimers === 1, { what: "the first wait" });
+  clock.step(9_999);
+  t.equal(clock.pendingTimers, 1, "the wait is not over a millisecond early");
+  clock.step(1);
+  await waitFor(() => starts.length === 2, { what: "the second run" });
+  t.same(starts, [0, 10_000]);
+  await waitFor(() => clock.pendingTimers === 1, { what: "the wait after a failed run" });
+  t.equal(errors.length, 1, "the failure went to onError and the loop goes on");
+  clock.step(10_000);
+  await waitFor(() => starts.length === 3, { what: "the third run" });
+  t.same(starts, [0, 10_000, 20_000]);
+  // The third run is in flight: no wait is set until it ends, and stop() waits for it.
+  t.equal(clock.pendingTimers, 0, "no wait while a run is in flight");
+  let stopped = false;
+  const stopping = p.stop().then(() => (stopped = true));
+  await new Promise((r) => setImmediate(r));
+  t.notOk(stopped, "stop() waits for the run in flight");
+  t.ok(p.stopped && p.signal.aborted);
+  release?.();
+  await stopping;
+  t.equal(clock.pendingTimers, 0, "no wait after stop");
+  t.equal(starts.length, 3, "no run after stop");
 });

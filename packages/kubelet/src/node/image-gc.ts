@@ -10,6 +10,7 @@ import { type Clock, realClock } from "@skiff/client";
 import { type Logger, silentLogger } from "@skiff/component-base";
 import type { ContainerRuntime, ImageRef } from "../runtime/runtime.js";
 import type { FsStats } from "./machine.js";
+import { Periodic } from "./periodic.js";
 
 export interface ImageGCManagerOptions {
   runtime: Pick<ContainerRuntime, "listImages" | "removeImage">;
@@ -40,9 +41,7 @@ export class ImageGCManager {
   private readonly records = new Map<string, ImageRecord>();
   private readonly clock: Clock;
   private readonly log: Logger;
-  private timer: object | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
   constructor(private readonly o: ImageGCManagerOptions) {
     this.clock = o.clock ?? realClock;
@@ -54,25 +53,20 @@ export class ImageGCManager {
     if (low < 0 || low > 100) throw new Error(`invalid LowThresholdPercent ${low}, must be in range [0-100]`);
     if (low > high)
       throw new Error(`LowThresholdPercent ${low} can not be higher than HighThresholdPercent ${high}`);
+    this.periodic = new Periodic({
+      clock: this.clock,
+      periodMs: o.periodMs ?? 300_000,
+      run: () => this.garbageCollect(),
+      onError: (e) => this.log.warn({ err: String(e) }, "Image garbage collection failed"),
+    });
   }
 
   start(): void {
-    this.loop();
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private loop(): void {
-    if (this.stopped) return;
-    this.running = this.garbageCollect()
-      .catch((e: unknown) => this.log.warn({ err: String(e) }, "Image garbage collection failed"))
-      .finally(() => {
-        if (!this.stopped) this.timer = this.clock.setTimeout(() => this.loop(), this.o.periodMs ?? 300_000);
-      });
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** detectImages: records every image, refreshing lastUsed of those in use; returns the images. */

@@ -16,8 +16,10 @@ import {
   microTime,
   type ResourceClient,
   realClock,
+  sleep,
 } from "@skiff/client";
 import { type Logger, silentLogger } from "@skiff/component-base";
+import { Periodic } from "./periodic.js";
 
 export const nodeLeaseNamespace = "kube-node-lease";
 const maxUpdateRetries = 5;
@@ -41,9 +43,7 @@ export class NodeLeaseController {
   private readonly log: Logger;
   private readonly durationSeconds: number;
   private latestLease: Lease | undefined;
-  private timer: object | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
   constructor(private readonly o: NodeLeaseControllerOptions) {
     this.leases = o.client.resource<Lease>("coordination.k8s.io/v1", "leases", nodeLeaseNamespace);
@@ -51,6 +51,13 @@ export class NodeLeaseController {
     this.clock = o.clock ?? realClock;
     this.log = o.logger ?? silentLogger;
     this.durationSeconds = o.leaseDurationSeconds ?? 40;
+    // sync never throws (failures back off inside it); onError only guards the loop.
+    this.periodic = new Periodic({
+      clock: this.clock,
+      periodMs: this.renewIntervalMs,
+      run: () => this.sync(),
+      onError: (e) => this.log.error({ node: o.nodeName, err: String(e) }, "node lease sync failed"),
+    });
   }
 
   get renewIntervalMs(): number {
@@ -58,20 +65,11 @@ export class NodeLeaseController {
   }
 
   start(): void {
-    this.loop();
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private loop(): void {
-    if (this.stopped) return;
-    this.running = this.sync().finally(() => {
-      if (!this.stopped) this.timer = this.clock.setTimeout(() => this.loop(), this.renewIntervalMs);
-    });
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One renewal (the controller's sync): never throws; failures back off and retry. */
@@ -82,7 +80,7 @@ export class NodeLeaseController {
 
   /** Updates the Lease with a fresh renewTime; false means "get or create it again". */
   private async retryUpdateLease(base: Lease): Promise<boolean> {
-    for (let i = 0; i < maxUpdateRetries && !this.stopped; i++) {
+    for (let i = 0; i < maxUpdateRetries && !this.periodic.stopped; i++) {
       try {
         this.latestLease = await this.leases.update(await this.newLease(base));
         return true;
@@ -97,7 +95,7 @@ export class NodeLeaseController {
   /** Gets the Lease, creating it when absent, retrying with backoff until it succeeds or stops. */
   private async backoffEnsureLease(): Promise<void> {
     let sleepMs = 100;
-    while (!this.stopped) {
+    while (!this.periodic.stopped) {
       try {
         const lease = await this.ensureLease();
         // A Lease found (not created) is renewed at once, as the controller's sync does.
@@ -111,9 +109,8 @@ export class NodeLeaseController {
           { node: this.o.nodeName, err: String(e), retryMs: sleepMs },
           "failed to ensure lease exists, will retry",
         );
-        await new Promise<void>((resolve) => {
-          this.timer = this.clock.setTimeout(resolve, sleepMs);
-        });
+        // Ends early on stop(), so that stop() does not wait out the backoff.
+        await sleep(this.clock, sleepMs, this.periodic.signal);
       }
     }
   }

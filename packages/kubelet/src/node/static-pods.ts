@@ -14,6 +14,7 @@ import type { Pod } from "@skiff/api";
 import { type Clock, realClock } from "@skiff/client";
 import { type Logger, silentLogger } from "@skiff/component-base";
 import { parse as parseYaml } from "yaml";
+import { Periodic } from "./periodic.js";
 
 export const configSourceAnnotation = "kubernetes.io/config.source";
 export const configHashAnnotation = "kubernetes.io/config.hash";
@@ -70,13 +71,17 @@ export class StaticPodSource {
   private readonly log: Logger;
   private pods: Pod[] = [];
   private lastKey: string | undefined;
-  private timer: object | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
   constructor(private readonly o: StaticPodSourceOptions) {
     this.clock = o.clock ?? realClock;
     this.log = o.logger ?? silentLogger;
+    this.periodic = new Periodic({
+      clock: this.clock,
+      periodMs: o.periodMs ?? 20_000,
+      run: () => this.listConfig(),
+      onError: (e) => this.log.error({ path: o.path, err: String(e) }, "Unable to read config path"),
+    });
   }
 
   /** The pods of the last read. */
@@ -85,24 +90,11 @@ export class StaticPodSource {
   }
 
   start(): void {
-    this.loop();
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private loop(): void {
-    if (this.stopped) return;
-    this.running = this.listConfig()
-      .catch((e: unknown) =>
-        this.log.error({ path: this.o.path, err: String(e) }, "Unable to read config path"),
-      )
-      .finally(() => {
-        if (!this.stopped) this.timer = this.clock.setTimeout(() => this.loop(), this.o.periodMs ?? 20_000);
-      });
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** listConfig: reads the path; calls onChange when the pods differ from the last read. */

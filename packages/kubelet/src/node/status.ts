@@ -29,6 +29,7 @@ import {
   type NodeIdentity,
   staticStatus,
 } from "./node-object.js";
+import { Periodic } from "./periodic.js";
 
 /** The version the kubelet reports: the API server's (packages/apiserver routes/version.ts). */
 export const kubeletVersion = "v1.32.4-skiff";
@@ -105,15 +106,20 @@ export class NodeStatusManager {
   /** Clock time of the last status write; -Infinity: none yet. */
   private lastStatusReportTime = Number.NEGATIVE_INFINITY;
   private podCIDR = "";
-  private timer: object | undefined;
   private informer: Informer<Node> | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
   constructor(private readonly o: NodeStatusManagerOptions) {
     this.nodes = o.client.resource<Node>("v1", "nodes");
     this.clock = o.clock ?? realClock;
     this.log = o.logger ?? silentLogger;
+    this.periodic = new Periodic({
+      clock: this.clock,
+      periodMs: o.statusUpdateFrequencyMs ?? 10_000,
+      run: () => this.syncNodeStatus(),
+      onError: (e) =>
+        this.log.warn({ node: o.nodeName, err: String(e) }, "Error updating node status, will retry"),
+    });
   }
 
   get isRegistered(): boolean {
@@ -128,26 +134,14 @@ export class NodeStatusManager {
       onUpdate: (_, n) => this.checkPodCIDR(n),
       onError: (e) => this.log.debug({ err: String(e) }, "node watch failed; retrying"),
     }).start();
-    this.loop();
+    this.periodic.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    // The loop stops before the watch does; its run in flight is awaited last.
+    const stopping = this.periodic.stop();
     await this.informer?.stop();
-    await this.running;
-  }
-
-  private loop(): void {
-    if (this.stopped) return;
-    this.running = this.syncNodeStatus()
-      .catch((e: unknown) =>
-        this.log.warn({ node: this.o.nodeName, err: String(e) }, "Error updating node status, will retry"),
-      )
-      .finally(() => {
-        if (!this.stopped)
-          this.timer = this.clock.setTimeout(() => this.loop(), this.o.statusUpdateFrequencyMs ?? 10_000);
-      });
+    await stopping;
   }
 
   /** One period: register if not yet, then update the status (kube's syncNodeStatus). */

@@ -10,6 +10,7 @@ import type { Pod } from "@skiff/api";
 import { type Clock, realClock } from "@skiff/client";
 import { type Logger, silentLogger } from "@skiff/component-base";
 import { formatBytes } from "../machine.js";
+import { Periodic } from "../periodic.js";
 import {
   type ContainerUsage,
   evictionMessage,
@@ -70,14 +71,18 @@ export class EvictionManager {
   private readonly log: Logger;
   private readonly lastObservedAt = new Map<Condition, number>();
   private conditions: Condition[] = [];
-  private timer: object | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly periodic: Periodic;
 
   constructor(private readonly o: EvictionManagerOptions) {
     this.thresholds = o.thresholds ?? parseEvictionHard(defaultEvictionHard);
     this.clock = o.clock ?? realClock;
     this.log = o.logger ?? silentLogger;
+    this.periodic = new Periodic({
+      clock: this.clock,
+      periodMs: o.monitoringIntervalMs ?? 10_000,
+      run: () => this.synchronize(),
+      onError: (e) => this.log.error({ err: String(e) }, "Eviction manager: failed to synchronize"),
+    });
   }
 
   /** The pressure conditions now in force (for the node status). */
@@ -112,23 +117,11 @@ export class EvictionManager {
   }
 
   start(): void {
-    this.loop();
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private loop(): void {
-    if (this.stopped) return;
-    this.running = this.synchronize()
-      .catch((e: unknown) => this.log.error({ err: String(e) }, "Eviction manager: failed to synchronize"))
-      .finally(() => {
-        if (!this.stopped)
-          this.timer = this.clock.setTimeout(() => this.loop(), this.o.monitoringIntervalMs ?? 10_000);
-      });
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   private met(observations: SignalObservations): Threshold[] {
