@@ -271,7 +271,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
           command: [
             "sh",
             "-c",
-            'cat /work/order; cat /cfg/greeting; echo; cat /sec/password; echo; echo "env $GREETING $PASSWORD $color $POD_NAME $KUBERNETES_SERVICE_HOST"',
+            'cat /work/order; cat /cfg/greeting; echo; cat /sec/password; echo; echo "env $GREETING $PASSWORD $color $POD_NAME $KUBERNETES_SERVICE_HOST"; ls /var/run/secrets/kubernetes.io/serviceaccount | tr "\\n" " "',
           ],
           env: [
             { name: "GREETING", valueFrom: { configMapKeyRef: { name: "cfg", key: "greeting" } } },
@@ -289,7 +289,11 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
     });
     await waitPod("init", "Succeeded", (p) => p.status?.phase === "Succeeded", 90_000);
     const logs = await c.kubectl(["logs", "init", "-c", "app"]);
-    t.match(logs.stdout, /^one\ntwo\nhello\ns3cr3t\nenv hello s3cr3t blue init \S+/, logs.stderr);
+    t.match(
+      logs.stdout,
+      /^one\ntwo\nhello\ns3cr3t\nenv hello s3cr3t blue init 10\.96\.0\.1\nca\.crt namespace token $/,
+      logs.stderr,
+    );
     await deletePod("init");
   });
 

@@ -120,6 +120,22 @@ t.test(
       };
       const mount = await waitFor(mountEvent, { what: "a FailedMount event", timeoutMs: 60_000 });
       t.match(mount.message, /configmap "missing" not found/, "kubectl shows the FailedMount event");
+      // A pod bound here that asks for more than the node has is refused as kube's kubelet does.
+      await createPod(c, "huge", {
+        containers: [
+          { name: "c", image: IMAGE, command: ["sleep", "1"], resources: { requests: { cpu: "1000" } } },
+        ],
+      });
+      await waitFor(async () => (await pods.get("huge")).status?.reason === "OutOfcpu", {
+        what: "huge rejected with OutOfcpu",
+        timeoutMs: 60_000,
+      });
+      const huge = await pods.get("huge");
+      t.equal(huge.status?.phase, "Failed");
+      t.match(
+        huge.status?.message,
+        /^Pod was rejected: Node didn't have enough resource: cpu, requested: 1000000/,
+      );
       t.equal(c.agent?.exitCode, null, "the agent still runs");
     });
 
