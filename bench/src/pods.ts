@@ -121,7 +121,7 @@ async function runPods(log: (l: string) => void): Promise<PodsResult> {
         log,
       ),
     );
-    client = new KubeClient(configFromKubeconfig(readFileSync(kubeconfig, "utf8")));
+    client = new KubeClient(configFromKubeconfig(kubeconfig));
     const server = /server:\s*"?([^"\s]+)/.exec(readFileSync(kubeconfig, "utf8"))?.[1] as string;
     const agent = await startSkiff(
       "agent",

@@ -186,7 +186,7 @@ export function parseAgentFlags(argv: readonly string[], opts: { embedded?: bool
   else if (v.kubeconfig !== undefined) {
     if (v.server !== undefined || v.token !== undefined)
       throw new FlagError("--kubeconfig and --server/--token are mutually exclusive");
-    client = configFromKubeconfig(readFileSync(v.kubeconfig, "utf8"));
+    client = configFromKubeconfig(v.kubeconfig);
     clientCA = client.ca;
   } else {
     if (v.server === undefined || v.token === undefined)

@@ -72,6 +72,8 @@ export class CtrRuntime implements ContainerRuntime {
   private readonly events: EventStream;
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
   private readonly infoCache = new Map<string, ContainerInfo>();
+  /** The last image listing (see listImages). */
+  private images: Promise<ImageRef[]> | undefined;
   /** Removed here: their late events must not write records again. */
   private readonly removed = new Set<string>();
   private initialized: Promise<void> | undefined;
@@ -132,12 +134,29 @@ export class CtrRuntime implements ContainerRuntime {
     return { runtimeName: "containerd", runtimeVersion: m[1] };
   }
 
-  async listImages(): Promise<ImageRef[]> {
-    return parseImagesLs((await this.ctr(["images", "ls"])).stdout);
+  /**
+   * Images change only through this runtime (import, remove) on a node's own containerd
+   * namespace, so one listing serves until then: every container start and every container
+   * listing asks for the images, and each `ctr` launch costs a process.
+   */
+  listImages(): Promise<ImageRef[]> {
+    if (this.images === undefined) {
+      const p = this.ctr(["images", "ls"]).then((r) => parseImagesLs(r.stdout));
+      this.images = p;
+      p.catch(() => {
+        if (this.images === p) this.images = undefined;
+      });
+    }
+    return this.images.then((list) => list.map((i) => ({ ...i })));
   }
 
   async importImage(tarPath: string): Promise<ImageRef[]> {
-    const { stdout } = await this.ctr(["images", "import", resolve(tarPath)], { timeoutMs: 300_000 });
+    this.images = undefined;
+    const { stdout } = await this.ctr(["images", "import", resolve(tarPath)], { timeoutMs: 300_000 }).finally(
+      () => {
+        this.images = undefined;
+      },
+    );
     const refs = new Set(parseImportedRefs(stdout));
     return (await this.listImages()).filter((i) => refs.has(i.ref));
   }
@@ -147,6 +166,8 @@ export class CtrRuntime implements ContainerRuntime {
       await this.ctr(["images", "rm", ref]);
     } catch (e) {
       if (!isNotFound(e)) throw e;
+    } finally {
+      this.images = undefined;
     }
   }
 
