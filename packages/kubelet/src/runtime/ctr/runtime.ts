@@ -72,6 +72,8 @@ export class CtrRuntime implements ContainerRuntime {
   private readonly events: EventStream;
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
   private readonly infoCache = new Map<string, ContainerInfo>();
+  /** Container ids in the namespace, once listed (see exists). */
+  private knownIds: Set<string> | undefined;
   /** The last image listing (see listImages). */
   private images: Promise<ImageRef[]> | undefined;
   /** Removed here: their late events must not write records again. */
@@ -184,9 +186,20 @@ export class CtrRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * Whether a container with this id exists in containerd. Once this runtime has listed the
+   * namespace, it knows every id it did not make itself from that listing and from its own
+   * starts and removals (one containerd namespace belongs to one node agent), so only a runtime
+   * that has not listed yet asks ctr.
+   */
+  private async exists(id: string): Promise<boolean> {
+    if (this.knownIds !== undefined) return this.knownIds.has(id);
+    return (await this.info(id)) !== undefined;
+  }
+
   async createContainer(cfg: ContainerConfig): Promise<void> {
     await this.start();
-    if ((await this.records.getPending(cfg.id)) || (await this.info(cfg.id)))
+    if ((await this.records.getPending(cfg.id)) || (await this.exists(cfg.id)))
       throw new AlreadyExistsError(`container "${cfg.id}" already exists`, [], "", null);
     const images = await this.listImages();
     if (!images.some((i) => i.ref === cfg.image))
@@ -253,11 +266,13 @@ export class CtrRuntime implements ContainerRuntime {
       // behind, reported as exited with kube's StartError code until the kubelet removes it.
       this.infoCache.delete(id);
       if (await this.info(id)) {
+        this.knownIds?.add(id);
         await this.records.update(id, { exitCode: START_ERROR_EXIT, finishedAt: Date.now() });
         await this.records.removePending(id);
       }
       throw e;
     }
+    this.knownIds?.add(id);
     await this.records.update(id, { startedAt: Date.now() }, true);
     await this.records.removePending(id);
     if (cfg.hostname) await this.setHostname(id, cfg.hostname);
@@ -300,6 +315,7 @@ export class CtrRuntime implements ContainerRuntime {
     await this.ctr(["tasks", "delete", "--force", id]).catch(ignoreNotFound);
     await this.ctr(["containers", "delete", id]).catch(ignoreNotFound);
     this.infoCache.delete(id);
+    this.knownIds?.delete(id);
     await this.records.remove(id);
   }
 
@@ -312,6 +328,7 @@ export class CtrRuntime implements ContainerRuntime {
       this.records.listPending(),
     ]);
     const imageIds = new Map(images.map((i) => [i.ref, i.id]));
+    this.knownIds = new Set([...ids, ...(this.knownIds ?? [])].filter((id) => !this.removed.has(id)));
     const out = await Promise.all(ids.map((id) => this.status(id, tasks.get(id), imageIds)));
     const known = new Set(ids);
     for (const p of pending)
