@@ -9,7 +9,7 @@ export const agentCommand = componentCommand({
   async load() {
     const [{ Kubelet, agentFlags, parseAgentFlags }, { ensurePki }, { runComponent }] = await Promise.all([
       import("@skiff/kubelet"),
-      import("@skiff/apiserver"),
+      import("@skiff/apiserver/pki"),
       import("@skiff/component-base"),
     ]);
     return {
