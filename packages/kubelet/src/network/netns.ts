@@ -48,6 +48,8 @@ interface SavedNetwork {
 }
 
 export class NetnsPodNetwork implements PodNetwork {
+  /** Pods this agent set up, by uid (podStatus answers from here while the namespace exists). */
+  private readonly pods = new Map<string, PodNetworkStatus>();
   private readonly node: string;
   private readonly mode: "netns" | "host";
   private readonly cniBinDir: string;
@@ -134,7 +136,9 @@ export class NetnsPodNetwork implements PodNetwork {
       });
       const ip = resultIPv4(result);
       this.logger.info({ pod: `${namespace}/${podName}`, podUID: uid, ip, netns: ns }, "pod network set up");
-      return { netnsPath: path, ip };
+      const status = { netnsPath: path, ip };
+      this.pods.set(uid, status);
+      return status;
     } catch (e) {
       await this.tearDownPod(uid).catch((err: unknown) =>
         this.logger.warn({ podUID: uid, err: String(err) }, "clean-up after a failed pod network set-up"),
@@ -145,6 +149,9 @@ export class NetnsPodNetwork implements PodNetwork {
 
   async podStatus(podUID: string): Promise<PodNetworkStatus | undefined> {
     const uid = validatePodUID(podUID);
+    // Set up by this agent and still there: every pod sync asks, and each look costs two `ip` runs.
+    const known = this.pods.get(uid);
+    if (known !== undefined && existsSync(known.netnsPath)) return { ...known };
     const ns = podNetnsName(this.node, uid);
     if (!(await netnsExists(ns))) return undefined;
     const r = await runCommand("ip", ["-n", ns, "-j", "-4", "addr", "show", "dev", "eth0"]);
@@ -158,6 +165,7 @@ export class NetnsPodNetwork implements PodNetwork {
 
   async tearDownPod(podUID: string): Promise<void> {
     const uid = validatePodUID(podUID);
+    this.pods.delete(uid);
     const ns = podNetnsName(this.node, uid);
     const exists = await netnsExists(ns);
     const network = this.network;
