@@ -4,6 +4,8 @@
  * restart, no second copy) and keeps serving their logs; a bad image and a missing ConfigMap get
  * kube's reasons without hurting the agent; deleting everything leaves the node clean.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Pod } from "@skiff/api";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
@@ -68,6 +70,12 @@ t.test(
       t.equal(s.containerID, before[i]?.containerID, `pod ${names[i]} keeps its container`);
       t.equal(s.restartCount, 0, `pod ${names[i]} was not restarted`);
     }
+    const config = join(c.dir, "agent", "containerd", "config.toml");
+    t.equal(
+      containerdsOn(config),
+      1,
+      "the new agent took over the old containerd instead of starting a second",
+    );
 
     await t.test("bad input gets kube's reasons and the agent lives on", async (t) => {
       await createPod(c, "noimage", {
@@ -143,3 +151,15 @@ t.test(
     t.equal(del.code, 0, del.stderr);
   },
 );
+
+/** How many running containerd processes use this config file. */
+function containerdsOn(config: string): number {
+  let n = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (argv[0]?.endsWith("containerd") && argv.includes(config)) n++;
+    } catch {}
+  }
+  return n;
+}

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, open, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Logger } from "@skiff/component-base";
 
@@ -76,6 +76,11 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     throw new Error(`containerd socket path ${address}.ttrpc is too long for a unix socket`);
   await mkdir(dir, { recursive: true, mode: 0o711 });
   const config = join(dir, "config.toml");
+  const pidFile = join(dir, "containerd.pid");
+  // An agent killed with -9 leaves its containerd running (its own process group): the next agent
+  // takes that one over instead of starting a second containerd on the same root and state.
+  const adopted = await adoptContainerd(pidFile, config, address, opts);
+  if (adopted !== undefined) return adopted;
   await writeFile(config, configToml(dir, address));
   const log = await open(join(dir, "containerd.log"), "a");
   const child = spawn(opts.binary ?? "containerd", ["--config", config], {
@@ -98,6 +103,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   const spawnError = await spawned;
   if (spawnError) throw new Error(`containerd failed to start: ${String(spawnError[0])}`);
   const pid = child.pid as number;
+  await writeFile(pidFile, `${pid}\n`);
 
   const stop = async () => {
     if (exited) return;
@@ -129,4 +135,51 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The containerd a previous agent started on this directory, if it still runs and answers. */
+async function adoptContainerd(
+  pidFile: string,
+  config: string,
+  address: string,
+  opts: ContainerdOptions,
+): Promise<ContainerdProcess | undefined> {
+  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.split("\0").includes(config)) return undefined;
+  const version = await containerdVersion(address, 5000).catch(() => undefined);
+  if (version === undefined) {
+    // Alive but not answering: stop it and start afresh.
+    process.kill(pid, "SIGKILL");
+    return undefined;
+  }
+  opts.logger.info({ pid, address, version }, "containerd adopted");
+  return {
+    address,
+    pid,
+    async stop() {
+      if (!alive(pid)) return;
+      process.kill(pid, "SIGTERM");
+      const deadline = Date.now() + 10_000;
+      while (alive(pid)) {
+        if (Date.now() > deadline) {
+          opts.logger.warn({ pid }, "containerd did not stop after SIGTERM; killing it");
+          process.kill(pid, "SIGKILL");
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      opts.logger.info({ pid }, "containerd exited");
+    },
+  };
 }
