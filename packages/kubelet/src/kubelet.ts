@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Pod } from "@skiff/api";
-import { EventBroadcaster, Informer, KubeClient } from "@skiff/client";
+import { EventBroadcaster, type EventRecorder, Informer, KubeClient } from "@skiff/client";
 import { type Component, Health, type Logger, newLogger, once, Readiness } from "@skiff/component-base";
 import { Registry } from "prom-client";
 import { admitPod } from "./admission.js";
@@ -59,6 +59,7 @@ export class Kubelet implements Component {
   private services: Informer<Service> | undefined;
   private node: NodeAgents | undefined;
   private broadcaster: EventBroadcaster | undefined;
+  private recorder: EventRecorder | undefined;
   private networkReady = false;
   private starting: Promise<void> | undefined;
   /** Static pods from --pod-manifest-path, by uid. */
@@ -96,6 +97,9 @@ export class Kubelet implements Component {
   private async open(): Promise<void> {
     const o = this.options;
     const log = this.log;
+    // The caller makes the serving certificate (skiff server: from the cluster CA; skiff agent: its own).
+    const servingCert = o.servingCert;
+    if (servingCert === undefined) throw new Error("kubelet: no serving certificate given");
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
     if (o.containerdAddress === undefined)
       this.containerd = await startContainerd({ dir: join(o.dataDir, "containerd"), logger: log });
@@ -129,6 +133,7 @@ export class Kubelet implements Component {
     const broadcaster = new EventBroadcaster({ client });
     this.broadcaster = broadcaster;
     const recorder = broadcaster.newRecorder({ component: "kubelet", host: o.nodeName });
+    this.recorder = recorder;
     const sources = new ClientObjectSource(client);
     this.services = new Informer<Service>(client.resource<Service>("v1", "services"), {
       onError: (e) => log.warn({ err: String(e) }, "services informer"),
@@ -146,7 +151,7 @@ export class Kubelet implements Component {
     this.server = new KubeletServer({
       host: o.address,
       port: o.port,
-      tls: o.servingCert ?? selfSigned(),
+      tls: servingCert,
       clientCA: o.clientCA ?? o.client.ca ?? "",
       deps: {
         getPod: (ns, name) => this.pods?.get(`${ns}/${name}`) ?? this.staticPodByName(ns, name),
@@ -316,9 +321,7 @@ export class Kubelet implements Component {
       });
       if (rejection !== undefined) {
         this.statusManager?.setPodStatus(pod, rejection.status);
-        this.broadcaster
-          ?.newRecorder({ component: "kubelet", host: this.options.nodeName })
-          .event(podRef(pod), "Warning", rejection.reason, rejection.message);
+        this.recorder?.event(podRef(pod), "Warning", rejection.reason, rejection.message);
         return;
       }
     }
@@ -391,9 +394,4 @@ function podRef(pod: Pod) {
     name: pod.metadata.name,
     uid: pod.metadata.uid,
   };
-}
-
-/** A standalone agent without a serving certificate from its caller. */
-function selfSigned(): { cert: string; key: string } {
-  throw new Error("kubelet: no serving certificate (the caller passes one signed by the cluster CA)");
 }

@@ -57,6 +57,8 @@ export class NodeAgents {
   private readonly shutdownManager: ShutdownManager;
   private readonly staticPods: StaticPodSource | undefined;
   private readonly mirrors: MirrorPodManager;
+  private readonly thresholds: ReturnType<typeof parseEvictionHard>;
+  private allocatableList: ResourceList | undefined;
   /** Pod memory usage seen by the last eviction observation, by uid. */
   private readonly memory = new Map<string, number>();
 
@@ -66,6 +68,7 @@ export class NodeAgents {
   ) {
     const a = o.options;
     const thresholds = parseEvictionHard(a.evictionHard);
+    this.thresholds = thresholds;
     const log = o.logger;
     this.imageGC = new ImageGCManager({
       runtime: o.runtime,
@@ -144,8 +147,10 @@ export class NodeAgents {
 
   /** The node's allocatable resources (capacity less the hard eviction thresholds). */
   allocatable(): ResourceList {
+    // It depends only on the machine, --max-pods and the thresholds: computed once.
+    if (this.allocatableList !== undefined) return this.allocatableList;
     const a = this.o.options;
-    return capacityAndAllocatable({
+    this.allocatableList = capacityAndAllocatable({
       nodeName: a.nodeName,
       hostname: a.nodeName,
       machine: this.machine,
@@ -156,8 +161,9 @@ export class NodeAgents {
       maxPods: a.maxPods,
       runtimeVersion: this.o.runtimeVersion,
       kubeletVersion: "",
-      evictionHard: parseEvictionHard(a.evictionHard),
+      evictionHard: this.thresholds,
     }).allocatable;
+    return this.allocatableList;
   }
 
   /** The eviction and shutdown managers' admission (kube's admit handlers). */
