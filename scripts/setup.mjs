@@ -25,6 +25,10 @@ const APT_PACKAGES = {
   // The agent's helpers: `ip netns`, and Perl with Time::HiRes for the container logger.
   iproute2: "/usr/bin/ip",
   perl: "/usr/bin/perl",
+  // kube-proxy flushes stale UDP conntrack entries with it, as upstream does.
+  conntrack: "/usr/sbin/conntrack",
+  // The in-cluster TLS client of the Services e2e (copied into a test image with its libraries).
+  curl: "/usr/bin/curl",
   "etcd-server": "/usr/bin/etcd",
   "etcd-client": "/usr/bin/etcdctl",
   // A Kubernetes client the project did not write, for the API server's compatibility suite.

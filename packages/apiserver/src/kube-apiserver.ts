@@ -11,6 +11,7 @@ import { type Component, Health, type Logger, newLogger, once, Readiness } from 
 import { Registry } from "prom-client";
 import { authenticator, type UserInfo } from "./auth.js";
 import { advertiseAddress } from "./controllers/kubernetes-service.js";
+import { ServiceAllocator } from "./registry/core/service-allocator.js";
 import { ensureNodeToken, NODE_TOKEN_USER } from "./node-token.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
@@ -21,6 +22,13 @@ import { ensureSigningKey } from "./serviceaccount/keys.js";
 import { embeddedStore } from "./storage/embedded.js";
 import { type EtcdKV, GrpcEtcd } from "./storage/etcd.js";
 
+/** The DNS names of the `kubernetes` Service, in kube-apiserver's serving certificate. */
+const KUBERNETES_SERVICE_NAMES = [
+  "kubernetes",
+  "kubernetes.default",
+  "kubernetes.default.svc",
+  "kubernetes.default.svc.cluster.local",
+];
 /** How long start-up waits for the embedded store to elect itself (one election timeout, normally). */
 const embeddedStoreStartMs = 10_000;
 
@@ -83,7 +91,14 @@ export class KubeApiServer implements Component {
     // The data directory holds keys and the store: no other user's to read (etcd's 0700).
     ensurePrivateDir(o.dataDir);
     this.kv = await this.openStorage();
-    const hosts = [o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress];
+    // As kube-apiserver's serving certificate: also the `kubernetes` Service's IP and names, so
+    // that pods reach it as https://kubernetes.default.svc and check it against their ca.crt.
+    const hosts = [
+      o.bindAddress === "0.0.0.0" ? "127.0.0.1" : o.bindAddress,
+      new ServiceAllocator(o.serviceClusterIPRange).firstIP,
+      ...KUBERNETES_SERVICE_NAMES,
+      ...(o.advertiseAddress === undefined ? [] : [o.advertiseAddress]),
+    ];
     const pki = ensurePki(o.dataDir, { hosts });
     this.ca = pki.ca;
     this.server = await createApiServer({
@@ -127,6 +142,15 @@ export class KubeApiServer implements Component {
     );
     if (o.writeKubeconfig !== undefined)
       writeKubeconfig(o.writeKubeconfig, { server: this.serving, caPem: pki.ca.certPem, user: pki.admin });
+  }
+
+  /**
+   * Points the `kubernetes` Service at another address and port: `skiff server` advertises its
+   * embedded node's address (where that node's gateway relays to this server) once it is known,
+   * so that pods reach the API server as they would a kube-apiserver on their node's network.
+   */
+  advertise(address: string, port: number): void {
+    this.server?.controllers?.advertise(address, port);
   }
 
   /**

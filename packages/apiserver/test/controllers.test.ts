@@ -457,6 +457,25 @@ t.test("namespace lifecycle, quota and default objects", async (t) => {
     t.equal(ep.metadata.labels["kubernetes.io/service-name"], "kubernetes");
     const eps = (await req("GET", "/api/v1/namespaces/default/endpoints/kubernetes")).body;
     t.match(eps.subsets, [{ addresses: [{ ip: "10.1.2.3" }], ports: [{ name: "https", port: 6443 }] }]);
+
+    // Advertised again elsewhere (skiff server: its node's gateway): the endpoints and targetPort follow.
+    server.controllers?.advertise("10.244.0.1", 7443);
+    const moved = await waitFor(
+      async () => {
+        const r = await req("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes");
+        return r.body?.endpoints?.[0]?.addresses?.[0] === "10.244.0.1" && r.body;
+      },
+      { what: "the kubernetes endpointslice moved", intervalMs: 50 },
+    );
+    t.match(moved.ports, [{ name: "https", port: 7443 }]);
+    const svc2 = await waitFor(
+      async () => {
+        const r = await req("GET", "/api/v1/namespaces/default/services/kubernetes");
+        return r.body?.spec?.ports?.[0]?.targetPort === 7443 && r.body;
+      },
+      { what: "the kubernetes service's targetPort moved", intervalMs: 50 },
+    );
+    t.equal(svc2.spec.ports[0].port, 443);
   });
 });
 

@@ -11,11 +11,16 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import type { KubeObject } from "@skiff/api";
 import type { KubeApiServer } from "@skiff/apiserver";
+import { KubeClient } from "@skiff/client";
 import { type Component, Health, once, Readiness } from "@skiff/component-base";
 import type { Registry } from "prom-client";
 import type { ComponentWorkerData } from "./component-worker.js";
 import { ComponentWorker } from "./component-worker-host.js";
+
+/** The node gateway's port for the API server (the kubelet's APISERVER_GATEWAY_PORT). */
+const APISERVER_GATEWAY_PORT = 6443;
 
 export interface ControlPlaneOptions {
   scheduler: boolean;
@@ -41,6 +46,7 @@ export class ControlPlane implements Component {
   private readonly readiness = new Readiness();
   readonly workers = new Map<ComponentWorkerData["kind"], ComponentWorker>();
   private stopping = false;
+  private nodeAddressTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly apiserver: KubeApiServer,
@@ -135,7 +141,7 @@ export class ControlPlane implements Component {
       join(resolve(this.apiserver.options.dataDir), "agent"),
       ...(this.opts.agentArgs ?? []),
     ];
-    const { nodeName } = parseAgentFlags(args, { embedded: true });
+    const { nodeName, hostNetwork } = parseAgentFlags(args, { embedded: true });
     const worker = await ComponentWorker.start({
       kind: "agent",
       client: this.apiserver.loopbackClientConfig({
@@ -146,10 +152,40 @@ export class ControlPlane implements Component {
       agent: { servingCert: this.apiserver.kubeletServingCert(["127.0.0.1", nodeName]) },
     });
     this.workers.set("agent", worker);
+    if (!hostNetwork) this.followNodeAddress(nodeName);
+  }
+
+  /**
+   * Pods reach this API server through their node: the `kubernetes` Service's endpoint is the
+   * embedded node's address and the port its gateway relays to this server (kube-apiserver
+   * advertises the address of the machine it runs on, which is this node's). Followed every
+   * 10 s (kube's endpoint reconciler interval), since the node's address comes from its pod CIDR.
+   */
+  private followNodeAddress(nodeName: string): void {
+    const client = new KubeClient(this.apiserver.loopbackClientConfig({ commonName: "system:apiserver" }));
+    const nodes = client.resource<KubeObject>("v1", "nodes");
+    let advertised = "";
+    const check = async () => {
+      const node = await nodes.get(nodeName).catch(() => undefined);
+      const addresses = ((node?.status as { addresses?: Array<{ type: string; address: string }> })
+        ?.addresses ?? []) as Array<{ type: string; address: string }>;
+      const ip = addresses.find((a) => a.type === "InternalIP")?.address;
+      if (ip === undefined || ip === "" || ip === advertised) return;
+      advertised = ip;
+      this.apiserver.advertise(ip, APISERVER_GATEWAY_PORT);
+    };
+    const tick = () => {
+      if (this.stopping) return;
+      void check().finally(() => {
+        if (!this.stopping) this.nodeAddressTimer = setTimeout(tick, advertised === "" ? 1000 : 10_000);
+      });
+    };
+    tick();
   }
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.nodeAddressTimer);
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     await this.apiserver.stop();
   }

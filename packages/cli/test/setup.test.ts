@@ -25,6 +25,8 @@ t.test("setup --check finds every component present after set-up, and changes no
     "nftables",
     "iptables",
     "busybox-static",
+    "conntrack",
+    "curl",
     "etcd-server",
     "etcd-client",
   ]) {

@@ -13,6 +13,7 @@ export {
   listFlag,
   parseDuration,
 } from "./flags.js";
+export { ComponentGroup } from "./group.js";
 export { Health, type HealthAnswer, type HealthCheck, type HealthEndpoint, healthPath } from "./health.js";
 export {
   formatDuration,

@@ -1,9 +1,10 @@
 import { EventEmitter } from "node:events";
 import { request } from "node:http";
-import { Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import t from "tap";
 import {
   type Component,
+  ComponentGroup,
   durationFlag,
   FlagSet,
   formatDuration,
@@ -275,3 +276,55 @@ t.test("leader election flags: kube's names, defaults from the caller, kube's ch
     "Go's Duration.String",
   );
 });
+
+t.test(
+  "component group: starts in order, serves members' health and metrics, stops in reverse",
+  async (t) => {
+    const order: string[] = [];
+    const member = (name: string, failStart = false) => {
+      const metrics = new Registry();
+      metrics.registerMetric(new Gauge({ name: `${name}_up`, help: "up", registers: [] }));
+      const health = new Health();
+      let healthy = true;
+      health.addReadyz("synced", () => (healthy ? undefined : "not synced"));
+      return {
+        name,
+        health,
+        metrics,
+        ready: Promise.resolve(),
+        setHealthy: (v: boolean) => {
+          healthy = v;
+        },
+        describe: () => ({ [name]: true }),
+        start: async () => {
+          order.push(`start ${name}`);
+          if (failStart) throw new Error(`${name} failed`);
+        },
+        stop: async () => {
+          order.push(`stop ${name}`);
+        },
+      };
+    };
+    const a = member("kubelet");
+    const b = member("kube_proxy");
+    const g = new ComponentGroup("agent", [a, b]);
+    await g.start();
+    await g.ready;
+    t.same(order, ["start kubelet", "start kube_proxy"]);
+    t.same(g.describe(), { kubelet: true, kube_proxy: true });
+    const text = await g.metrics.metrics();
+    t.match(text, /kubelet_up/);
+    t.match(text, /kube_proxy_up/);
+    t.equal((await g.health.serve("readyz", undefined, new URLSearchParams())).code, 200);
+    b.setHealthy(false);
+    t.same(await g.health.failing("readyz"), ["kube_proxy"]);
+    t.same(await g.health.failing("livez"), []);
+    await g.stop();
+    t.same(order.slice(2), ["stop kube_proxy", "stop kubelet"]);
+
+    order.length = 0;
+    const bad = new ComponentGroup("agent", [member("one"), member("two", true), member("three")]);
+    await t.rejects(bad.start(), /two failed/);
+    t.same(order, ["start one", "start two", "stop two", "stop one"]);
+  },
+);

@@ -34,8 +34,12 @@ export class KubernetesServiceController {
   readonly loop: ControllerLoop;
   private readonly kinds: { svc: KindDef; ep: KindDef; slice: KindDef };
   private reconciled = false;
+  private address: string;
+  private port: number;
 
   constructor(private readonly o: KubernetesServiceOptions) {
+    this.address = o.address;
+    this.port = o.port;
     const c = o.client;
     this.kinds = {
       svc: c.kind("", "v1", "services"),
@@ -61,8 +65,17 @@ export class KubernetesServiceController {
     return this.loop.stop();
   }
 
+  /** Moves the endpoints to another address and port (the Service's targetPort follows). */
+  readvertise(address: string, port: number): void {
+    if (address === this.address && port === this.port) return;
+    this.address = address;
+    this.port = port;
+    this.reconciled = false;
+    this.loop.add(NAME);
+  }
+
   private ports(): Json[] {
-    return [{ name: "https", port: 443, protocol: "TCP", targetPort: this.o.port }];
+    return [{ name: "https", port: 443, protocol: "TCP", targetPort: this.port }];
   }
 
   private async sync(): Promise<SyncResult> {
@@ -108,7 +121,7 @@ export class KubernetesServiceController {
 
   private async ensureEndpoints(): Promise<void> {
     const subsets = [
-      { addresses: [{ ip: this.o.address }], ports: [{ name: "https", port: this.o.port, protocol: "TCP" }] },
+      { addresses: [{ ip: this.address }], ports: [{ name: "https", port: this.port, protocol: "TCP" }] },
     ];
     const labels = { "endpointslice.kubernetes.io/skip-mirror": "true" };
     await this.ensure(
@@ -122,8 +135,8 @@ export class KubernetesServiceController {
   private async ensureSlice(): Promise<void> {
     const want = {
       addressType: "IPv4",
-      endpoints: [{ addresses: [this.o.address], conditions: { ready: true } }],
-      ports: [{ name: "https", port: this.o.port, protocol: "TCP" }],
+      endpoints: [{ addresses: [this.address], conditions: { ready: true } }],
+      ports: [{ name: "https", port: this.port, protocol: "TCP" }],
     };
     const labels = { "kubernetes.io/service-name": NAME };
     await this.ensure(this.kinds.slice, want, labels, (s) =>

@@ -33,9 +33,13 @@ export class InProcessControllers {
     this.client = new LoopbackClient(o.scope);
   }
 
-  /** Starts the `default/kubernetes` reconciler for the address and port the server serves on. */
+  /** Starts the `default/kubernetes` reconciler for the address and port the server serves on; later calls move it. */
   advertise(address: string, port: number): void {
-    if (this.stopped || this.kubernetesService !== undefined) return;
+    if (this.stopped) return;
+    if (this.kubernetesService !== undefined) {
+      this.kubernetesService.readvertise(address, port);
+      return;
+    }
     this.kubernetesService = new KubernetesServiceController({
       client: this.client,
       clock: this.clock,
