@@ -26,7 +26,7 @@ export interface ProxyRulesInput {
 
 /** One Service port as programmed, for conntrack clean-up and metrics. */
 export interface ServicePortInfo {
-  /** "namespace/name:portName" (portName may be empty), kube's ServicePortName.String(). */
+  /** kube's ServicePortName.String(): "namespace/name:portName", or "namespace/name" when unnamed. */
   name: string;
   protocol: Protocol;
   clusterIP: string;
@@ -38,8 +38,14 @@ export interface ServicePortInfo {
 
 /** An nftables set or map with its declaration and elements. */
 export interface NftSetDef {
-  /** e.g. "type ipv4_addr . inet_proto . inet_service : verdict" with flags/timeout as needed. */
+  /** A set holds keys; a map holds "key : value" elements (here verdict maps). */
+  kind: "set" | "map";
+  /**
+   * The body's statements joined by "; ", e.g. "type ipv4_addr . inet_proto . inet_service : verdict"
+   * or "type ipv4_addr; flags dynamic,timeout; timeout 10800s".
+   */
   declaration: string;
+  /** Sorted; a map's element is "KEY : VALUE" (the key never contains " : "). */
   elements: string[];
 }
 
