@@ -159,6 +159,13 @@ t.test("two node namespaces on one fabric", { skip }, async (t) => {
   t.notOk(routeGet(nsB, "10.244.7.1"));
   t.ok(routeGet(nsB, "10.244.50.1")?.includes("via 10.0.0.9"), "a foreign route stays");
 
+  // A veth deleted behind the agent's back is made again by the next sync.
+  ip("-n", nsF, "link", "del", fa.veth);
+  t.notOk(linkExists(nsA, "eth0"), "a's eth0 went with its peer");
+  await fa.syncRoutes(nodes);
+  t.equal(addresses(nsA, "eth0").join(), "10.0.0.1/24", "the sync joined a again");
+  t.ok(ping(nsA, "10.244.8.1"), "a reaches b's pods again");
+
   await fa.leave();
   t.ok(existsSync(`/var/run/netns/${nsF}`), "the fabric stays while b is on it");
   t.notOk(linkExists(nsA, "eth0"), "a's eth0 is gone");

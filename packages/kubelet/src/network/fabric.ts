@@ -134,6 +134,9 @@ export class NodeFabric {
     await mustRun("ip", ["-n", this.fabricNetns, "link", "set", this.veth, "master", FABRIC_BRIDGE, "up"]);
     await mustRun("ip", ["-n", this.nodeNetns, "link", "set", FABRIC_LINK, "up"]);
     await this.ensureAddress();
+    // The last other node leaving may have deleted the fabric (and our veth with it) meanwhile.
+    if (!(await linkExists(this.fabricNetns, this.veth)))
+      throw new Error(`fabric ${this.fabricNetns} went away while joining`);
   }
 
   /** The fabric namespace, `lo` up and the bridge up; another agent may be making them too. */
@@ -194,9 +197,16 @@ export class NodeFabric {
    * Level-triggered, as flannel's host-gw route check: one route per other node whose podCIDR
    * and InternalIP are known and whose InternalIP is on this fabric's subnet; every other route
    * with Skiff's protocol number is removed. A node whose pod CIDR would replace a route that is
-   * not Skiff's (the node's own cni0 route, a default route) is skipped with a warning.
+   * not Skiff's (the node's own cni0 route, a default route) is skipped with a warning. Joins
+   * first if the node's veth is missing from the fabric.
    */
   async syncRoutes(nodes: readonly FabricNode[]): Promise<void> {
+    // Level-triggered membership too: a veth gone (deleted by hand, or the fabric removed by a
+    // last node leaving in the instant this one joined) is made again.
+    if (!(existsSync(netnsPath(this.fabricNetns)) && (await linkExists(this.fabricNetns, this.veth)))) {
+      this.logger.warn({ fabric: this.fabricNetns, veth: this.veth }, "fabric link missing: joining again");
+      await this.join();
+    }
     const routes = await this.routes();
     const ours = new Map<string, RouteEntry>();
     const others = new Set<string>();
