@@ -34,7 +34,19 @@ export type { LogOptions } from "./logs/logs.js";
 export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
 export { DialError } from "./network/dialer.js";
+export {
+  FABRIC_BRIDGE,
+  FABRIC_LINK,
+  FABRIC_PREFIX,
+  type FabricNode,
+  fabricVethName,
+  NodeFabric,
+  type NodeFabricOptions,
+  RTPROT_SKIFF,
+} from "./network/fabric.js";
+export { type FabricFlags, fabricFlags, parseFabricFlags } from "./network/fabric-flags.js";
 export { FakePodNetwork } from "./network/fake.js";
+export { fabricNetnsName, validateFabricName } from "./network/names.js";
 export { NetnsPodNetwork, type NetnsPodNetworkOptions } from "./network/netns.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export { type ConditionInputs, networkNotReadyMessage, setConditions } from "./node/conditions.js";
@@ -73,6 +85,12 @@ export {
 } from "./node/machine.js";
 export { isMirrorPodOf, MirrorPodManager, type MirrorPodManagerOptions } from "./node/mirror-pods.js";
 export { kubeletAddressAnnotation, nodeImages } from "./node/node-object.js";
+export {
+  fabricNodeOf,
+  RouteController,
+  type RouteControllerOptions,
+  type RouteSyncer,
+} from "./node/routes.js";
 export {
   nodeShutdownMessage,
   nodeShutdownReason,

@@ -22,7 +22,9 @@ import { makeEnvironment } from "./env/environment.js";
 import type { Service } from "./env/service-env.js";
 import { ensureBusyboxImage } from "./image/busybox.js";
 import { PodLogs } from "./logs/pod-logs.js";
+import { NodeFabric } from "./network/fabric.js";
 import { NetnsPodNetwork } from "./network/netns.js";
+import { RouteController } from "./node/routes.js";
 import { NodeAgents } from "./node-agents.js";
 import type { AgentOptions } from "./options.js";
 import { PodWorkers } from "./pod/pod-workers.js";
@@ -50,6 +52,10 @@ export class Kubelet implements Component {
   private client: KubeClient | undefined;
   private runtime: CachedRuntime | undefined;
   private network: NetnsPodNetwork | undefined;
+  /** --fabric: the node namespace's link to the other nodes on this machine, and its routes. */
+  private fabric: NodeFabric | undefined;
+  private routes: RouteController | undefined;
+  private shuttingDown = false;
   private cgroups: CgroupfsPodCgroups | undefined;
   private workers: PodWorkers | undefined;
   private statusManager: StatusManager | undefined;
@@ -80,6 +86,7 @@ export class Kubelet implements Component {
       dataDir: this.options.dataDir,
       kubeletPort: this.server?.port,
       network: this.options.hostNetwork ? "host" : `netns skiff-${this.options.nodeName}`,
+      fabric: this.fabric?.fabricNetns,
     };
   }
 
@@ -125,9 +132,12 @@ export class Kubelet implements Component {
       nodeName: o.nodeName,
       dataDir: o.dataDir,
       mode: o.hostNetwork ? "host" : "netns",
+      nodeIP: o.nodeIP,
       logger: log,
     });
     this.network = network;
+    if (o.fabric !== undefined && o.nodeIP !== undefined)
+      this.fabric = new NodeFabric({ fabric: o.fabric, nodeName: o.nodeName, nodeIP: o.nodeIP, logger: log });
     const cgroups = new CgroupfsPodCgroups({ nodeName: o.nodeName, logger: log });
     this.cgroups = cgroups;
     const broadcaster = new EventBroadcaster({ client });
@@ -286,6 +296,7 @@ export class Kubelet implements Component {
     if (this.networkReady || this.network === undefined || this.workers === undefined) return;
     try {
       await this.network.setUpNode(cidr);
+      await this.joinFabric();
       await this.workers.start();
       this.networkReady = true;
       this.log.info({ podCIDR: cidr }, "node network ready");
@@ -302,6 +313,15 @@ export class Kubelet implements Component {
     } catch (e) {
       this.log.error({ err: String(e), podCIDR: cidr }, "node network set-up failed");
     }
+  }
+
+  /** On a fabric: join it (idempotent), then keep the routes to the other nodes' pod CIDRs. */
+  private async joinFabric(): Promise<void> {
+    if (this.fabric === undefined || this.client === undefined) return;
+    await this.fabric.join();
+    if (this.shuttingDown) return;
+    this.routes ??= new RouteController({ client: this.client, fabric: this.fabric, logger: this.log });
+    this.routes.start();
   }
 
   private onPod(pod: Pod): void {
@@ -356,6 +376,7 @@ export class Kubelet implements Component {
   }
 
   private async shutdown(): Promise<void> {
+    this.shuttingDown = true;
     await this.starting?.catch(() => undefined);
     if (!this.readiness.settled) this.readiness.reject(new Error("kubelet stopped before it was ready"));
     // Graceful node shutdown (--shutdown-grace-period): every pod ends before the agent does.
@@ -364,6 +385,7 @@ export class Kubelet implements Component {
     await this.node?.stop();
     this.pods?.stop();
     this.services?.stop();
+    await this.routes?.stop();
     this.prober?.stop();
     await this.workers?.stop();
     await this.statusManager?.idle().catch(() => undefined);
@@ -373,6 +395,8 @@ export class Kubelet implements Component {
     await this.runtime?.close();
     // With no container left the node's namespace and cgroups go too; else the next agent adopts them.
     if (leftovers.length === 0) {
+      // Off the fabric first; the last node out removes the fabric's namespace.
+      await this.fabric?.leave().catch((e) => this.log.warn({ err: String(e) }, "fabric leave"));
       await this.network
         ?.tearDownNode()
         .catch((e) => this.log.warn({ err: String(e) }, "node network teardown"));

@@ -11,6 +11,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { type ClientConfig, configFromKubeconfig } from "@skiff/client";
 import { durationFlag, FlagError, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
+import { fabricFlags, parseFabricFlags } from "./network/fabric-flags.js";
 
 export const agentFlags = new FlagSet({
   server: {
@@ -122,6 +123,7 @@ export const agentFlags = new FlagSet({
     usage: "Override the node's capacity as resource=quantity pairs, e.g. cpu=2,memory=4Gi (for tests).",
   },
   "cluster-domain": { type: "string", default: "cluster.local", usage: "Domain for this cluster." },
+  ...fabricFlags,
 });
 
 export interface AgentOptions {
@@ -147,6 +149,10 @@ export interface AgentOptions {
   shutdownGracePeriodCriticalPodsMs: number;
   capacity: Record<string, string>;
   clusterDomain: string;
+  /** --node-ip: the node's InternalIP (default: the bridge gateway in netns mode, the host's IPv4). */
+  nodeIP?: string;
+  /** --fabric: the fabric (namespace skiff-fabric-<name>) the node namespace joins. */
+  fabric?: string;
   /** PEM the kubelet server trusts for clients (the cluster CA: the API server's kubelet client cert). */
   clientCA?: string;
   /** The kubelet's serving certificate; absent: the agent makes a self-signed one. */
@@ -248,5 +254,6 @@ export function parseAgentFlags(argv: readonly string[], opts: { embedded?: bool
     shutdownGracePeriodCriticalPodsMs: critical,
     capacity: pairs("capacity", v.capacity),
     clusterDomain: v["cluster-domain"],
+    ...parseFabricFlags(v, v["host-network"]),
   };
 }

@@ -46,3 +46,22 @@ export function podNetnsName(node: string, uid: string): string {
 export function netnsPath(name: string): string {
   return `/var/run/netns/${name}`;
 }
+
+/**
+ * A fabric name (`--fabric`): it becomes part of the fabric's namespace name, so it is held to
+ * the node names' character set, and kept short.
+ */
+const FABRIC_NAME = /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/;
+
+export function validateFabricName(name: string): string {
+  if (!FABRIC_NAME.test(name))
+    throw new Error(
+      `invalid fabric name ${JSON.stringify(name)}: lower case alphanumerics and '-', at most 32 characters`,
+    );
+  return name;
+}
+
+/** The namespace holding a fabric's bridge, shared by the nodes on that fabric. */
+export function fabricNetnsName(fabric: string): string {
+  return `skiff-fabric-${fabric}`;
+}

@@ -38,6 +38,8 @@ export interface NetnsPodNetworkOptions {
   dataDir: string;
   mode: "netns" | "host";
   cniBinDir?: string;
+  /** --node-ip: the node's address when given (on the fabric's eth0, network/fabric.ts). */
+  nodeIP?: string;
   logger: NetworkLogger;
 }
 
@@ -58,8 +60,10 @@ export class NetnsPodNetwork implements PodNetwork {
   private network: SavedNetwork | undefined;
   private dialer: NetnsDialer | undefined;
   private readonly socketPath: string;
+  private readonly fixedNodeIP: string | undefined;
 
   constructor(opts: NetnsPodNetworkOptions) {
+    this.fixedNodeIP = opts.nodeIP;
     this.node = validateNodeName(opts.nodeName);
     this.mode = opts.mode;
     this.cniBinDir = opts.cniBinDir ?? "/usr/lib/cni";
@@ -110,6 +114,7 @@ export class NetnsPodNetwork implements PodNetwork {
   }
 
   nodeIP(): string {
+    if (this.fixedNodeIP !== undefined) return this.fixedNodeIP;
     if (this.mode === "netns") return this.network === undefined ? "" : gatewayOf(this.network.podCIDR);
     for (const addrs of Object.values(networkInterfaces()))
       for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
