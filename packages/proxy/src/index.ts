@@ -1,5 +1,30 @@
 export type * from "./api-types.js";
 export { SERVICE_NAME_LABEL } from "./api-types.js";
+export {
+  Conntrack,
+  type ConntrackFlow,
+  type ConntrackInterface,
+  type ConntrackOptions,
+  conntrackArgs,
+  staleConntrackFlows,
+} from "./proxier/conntrack.js";
+export {
+  goTimeString,
+  type ProxierHealth,
+  ProxierHealthServer,
+  type ProxierHealthServerOptions,
+} from "./proxier/healthz.js";
+export { Nft, NftError, type NftInterface, type NftOptions } from "./proxier/nft.js";
+export { type ProxyConfig, parseProxyFlags, proxyFlags } from "./proxier/options.js";
+export {
+  PROXY_LABEL_SELECTOR,
+  PROXY_SERVICE_FIELD_SELECTOR,
+  Proxier,
+  type ProxierOptions,
+  type ProxyRules,
+  type SyncInfo,
+} from "./proxier/proxier.js";
+export { BoundedFrequencyRunner, type BoundedFrequencyRunnerOptions } from "./proxier/runner.js";
 export type {
   NftSetDef,
   ProxyRulesInput,
