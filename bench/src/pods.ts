@@ -129,7 +129,7 @@ async function runPods(log: (l: string) => void): Promise<PodsResult> {
         ...["--server", server, "--token", readFileSync(join(data, "node-token"), "utf8").trim()],
         ...["--certificate-authority", join(data, "pki", "ca.crt")],
         ...["--node-name", nodeName, "--data-dir", join(dir, "agent"), "--port", "0", "--healthz-port", "0"],
-        ...["--max-pods", "120"],
+        ...["--max-pods", "120", "--kube-proxy-arg", "healthz-bind-address=127.0.0.1:0"],
       ],
       log,
     );

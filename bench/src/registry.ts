@@ -1,6 +1,7 @@
 import { apiserverBenchmark } from "./apiserver.js";
 import { densityBenchmark } from "./density.js";
 import { podsBenchmark } from "./pods.js";
+import { proxyBenchmark } from "./proxy.js";
 import { raftBenchmark } from "./raft.js";
 import { raftNodeBenchmark } from "./raft-node.js";
 import { schedulerBenchmark } from "./scheduler.js";
@@ -19,6 +20,7 @@ export const benchmarks: ReadonlyMap<string, Benchmark> = new Map<string, Benchm
     apiserverBenchmark,
     densityBenchmark,
     podsBenchmark,
+    proxyBenchmark,
     raftBenchmark,
     raftNodeBenchmark,
     schedulerBenchmark,

@@ -14,6 +14,9 @@ import { type ClientInterface, type Clock, Informer, realClock } from "@skiff/cl
 import { type Component, Health, type Logger, once, Readiness, silentLogger } from "@skiff/component-base";
 import { Registry } from "prom-client";
 import type { EndpointSlice, Service } from "../api-types.js";
+import { buildRuleset } from "../rules/build.js";
+import { renderPartialSync } from "../rules/partial.js";
+import { renderFullSync } from "../rules/render.js";
 import type { ProxyRulesInput, Ruleset } from "../rules/types.js";
 import { ChangeTracker, type TakenChanges } from "./changes.js";
 import { Conntrack, type ConntrackInterface, staleConntrackFlows } from "./conntrack.js";
@@ -23,7 +26,7 @@ import { Nft, type NftInterface } from "./nft.js";
 import type { ProxyConfig } from "./options.js";
 import { BoundedFrequencyRunner } from "./runner.js";
 
-/** The rule generation, injected (src/rules/ provides buildRuleset, renderFullSync, renderPartialSync). */
+/** The rule generation: src/rules/'s buildRuleset, renderFullSync, renderPartialSync by default. */
 export interface ProxyRules {
   build(input: ProxyRulesInput): Ruleset;
   renderFull(rs: Ruleset): string;
@@ -36,13 +39,16 @@ export interface SyncInfo {
   durationMs: number;
   /** When `nft` returned: the rules are live from then on (ms since the epoch). */
   liveAtMs: number;
+  /** Trigger times (ms since the epoch) of the EndpointSlice changes this sync made live. */
+  triggerTimesMs: number[];
 }
 
 export interface ProxierOptions {
   client: ClientInterface;
   /** The node this proxy runs on (--hostname-override wins when set in config). */
   nodeName: string;
-  rules: ProxyRules;
+  /** The rule generation; default src/rules/ (tests inject a stand-in). */
+  rules?: ProxyRules;
   config?: Partial<ProxyConfig>;
   /** The node's network namespace; unset: the agent's own (--host-network). */
   netns?: string;
@@ -66,8 +72,16 @@ export const PROXY_SERVICE_FIELD_SELECTOR = "spec.clusterIP!=None";
 
 const HOUR_MS = 3_600_000;
 
+/** src/rules/: the pure rule generation and its two renderings. */
+export const nftablesRules: ProxyRules = {
+  build: buildRuleset,
+  renderFull: renderFullSync,
+  renderPartial: renderPartialSync,
+};
+
 export class Proxier implements Component {
   readonly name = "kube-proxy";
+  private readonly rules: ProxyRules;
   readonly health = new Health();
   readonly metrics = new Registry();
   readonly healthServer: ProxierHealthServer;
@@ -97,6 +111,7 @@ export class Proxier implements Component {
 
   constructor(private readonly opts: ProxierOptions) {
     this.log = opts.logger ?? silentLogger;
+    this.rules = opts.rules ?? nftablesRules;
     this.clock = opts.clock ?? realClock;
     this.config = {
       mode: "nftables",
@@ -249,7 +264,7 @@ export class Proxier implements Component {
 
   private async apply(full: boolean, start: number, taken: TakenChanges): Promise<void> {
     const services = (this.services?.list() ?? []).filter((s) => s.spec?.clusterIP !== "None");
-    const next = this.opts.rules.build({
+    const next = this.rules.build({
       nodeName: this.nodeName,
       services,
       endpointSlices: this.slices?.list() ?? [],
@@ -262,8 +277,8 @@ export class Proxier implements Component {
     const prev = this.applied;
     const text =
       full || prev === undefined
-        ? this.opts.rules.renderFull(next)
-        : this.opts.rules.renderPartial(prev, next);
+        ? this.rules.renderFull(next)
+        : this.rules.renderPartial(prev, next);
     if (text !== undefined) await this.nft.load(text);
     const liveAt = this.clock.now();
     this.applied = next;
@@ -282,7 +297,12 @@ export class Proxier implements Component {
     this.readiness.resolve();
     const flows = staleConntrackFlows(prev?.servicePorts ?? [], next.servicePorts);
     if (flows.length > 0) await this.conntrack.clearFlows(flows);
-    this.opts.onSynced?.({ full, durationMs: this.clock.now() - start, liveAtMs: liveAt });
+    this.opts.onSynced?.({
+      full,
+      durationMs: this.clock.now() - start,
+      liveAtMs: liveAt,
+      triggerTimesMs: taken.triggerTimes,
+    });
   }
 
   /**
