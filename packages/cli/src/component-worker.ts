@@ -25,7 +25,13 @@ export interface ComponentWorkerData {
   /** The component's own flags (`--kube-controller-manager-arg`, `--kubelet-arg` values), parsed in the worker. */
   args: string[];
   /** The embedded agent's identity: its serving certificate, signed by the cluster CA. */
-  agent?: { servingCert: { cert: string; key: string } };
+  agent?: {
+    servingCert: { cert: string; key: string };
+    /** kube-proxy's flags (--kube-proxy-arg values) and the node agent's --disable-* switches. */
+    kubeProxyArgs: string[];
+    kubeProxy: boolean;
+    clusterDns: boolean;
+  };
 }
 
 export type FromWorker =
@@ -44,14 +50,17 @@ interface Built {
 
 async function build(data: ComponentWorkerData): Promise<Built> {
   if (data.kind === "agent") {
-    const { Kubelet, parseAgentFlags } = await import("@skiff/kubelet");
+    const [{ parseAgentFlags }, { nodeAgent }] = await Promise.all([
+      import("@skiff/kubelet"),
+      import("./node-agent.js"),
+    ]);
     // The server names the node and its data directory; --kubelet-arg values come last and win.
     const o = parseAgentFlags(data.args, { embedded: true });
-    const c = new Kubelet({
-      ...o,
-      client: data.client,
-      clientCA: data.client.ca,
-      servingCert: data.agent?.servingCert,
+    const c = await nodeAgent({
+      kubelet: { ...o, client: data.client, clientCA: data.client.ca, servingCert: data.agent?.servingCert },
+      kubeProxyArgs: data.agent?.kubeProxyArgs ?? [],
+      kubeProxy: data.agent?.kubeProxy ?? true,
+      clusterDns: data.agent?.clusterDns ?? true,
     });
     return { component: c, lost: new Promise(() => undefined) };
   }

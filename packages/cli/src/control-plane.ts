@@ -31,6 +31,10 @@ export interface ControlPlaneOptions {
   agent?: boolean;
   /** The agent's flags (`--node-name`, `--kubelet-arg` values). */
   agentArgs?: readonly string[];
+  /** The agent's kube-proxy flags (`--kube-proxy-arg` values) and its --disable-* switches. */
+  kubeProxyArgs?: readonly string[];
+  kubeProxy?: boolean;
+  clusterDns?: boolean;
 }
 
 const LEASES: Record<"scheduler" | "controller-manager", { name: string; commonName: string }> = {
@@ -149,7 +153,12 @@ export class ControlPlane implements Component {
         organizations: ["system:nodes"],
       }),
       args,
-      agent: { servingCert: this.apiserver.kubeletServingCert(["127.0.0.1", nodeName]) },
+      agent: {
+        servingCert: this.apiserver.kubeletServingCert(["127.0.0.1", nodeName]),
+        kubeProxyArgs: [...(this.opts.kubeProxyArgs ?? [])],
+        kubeProxy: this.opts.kubeProxy ?? true,
+        clusterDns: this.opts.clusterDns ?? true,
+      },
     });
     this.workers.set("agent", worker);
     if (!hostNetwork) this.followNodeAddress(nodeName);

@@ -69,14 +69,17 @@ export const serverCommand = componentCommand({
       { runComponent, FlagSet },
       { ControlPlane },
       cm,
+      na,
     ] = await Promise.all([
       import("@skiff/apiserver"),
       import("@skiff/component-base"),
       import("./control-plane.js"),
       import("@skiff/controllers"),
+      import("./node-agent.js"),
     ]);
     const flags = new FlagSet({
       ...serverFlags.defs,
+      ...na.nodeAgentFlagDefs,
       "disable-scheduler": {
         type: "boolean",
         usage: "Do not run the scheduler in this process (run `skiff scheduler` elsewhere).",
@@ -108,9 +111,11 @@ export const serverCommand = componentCommand({
     return {
       flags,
       async run(argv: readonly string[]) {
-        const s = splitServerArgs(argv);
-        // Refuse a bad controller-manager flag before anything starts.
+        const node = na.splitNodeAgentArgs(argv);
+        const s = splitServerArgs(node.rest);
+        // Refuse a bad controller-manager or kube-proxy flag before anything starts.
         cm.parseControllerManagerArgs(s.controllerManagerArgs);
+        await na.checkKubeProxyArgs(node.kubeProxyArgs);
         const kubelet = await import("@skiff/kubelet");
         const agentArgs = [
           ...(s.nodeName === undefined ? [] : ["--node-name", s.nodeName]),
@@ -123,6 +128,9 @@ export const serverCommand = componentCommand({
           controllerManagerArgs: s.controllerManagerArgs,
           agent: s.agent,
           agentArgs,
+          kubeProxyArgs: node.kubeProxyArgs,
+          kubeProxy: node.kubeProxy,
+          clusterDns: node.clusterDns,
         });
         return runComponent(plane);
       },
