@@ -34,6 +34,15 @@ export type { LogOptions } from "./logs/logs.js";
 export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
 export { DialError } from "./network/dialer.js";
+export {
+  type DNSConfig,
+  type DNSEvent,
+  formatResolvConf,
+  type PodDNSOptions,
+  parseResolvConf,
+  podDNSConfig,
+  podResolvConf,
+} from "./network/dns.js";
 export { FakePodNetwork } from "./network/fake.js";
 export { NetnsPodNetwork, type NetnsPodNetworkOptions } from "./network/netns.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";

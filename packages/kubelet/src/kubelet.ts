@@ -3,10 +3,12 @@
  * wires its managers. It registers the Node and renews its Lease (node/), runs the pods bound to
  * it (pod/) on containerd through `ctr` (runtime/), each pod in its own network namespace wired
  * by the CNI bridge plugin inside the node's namespace `skiff-<node>` or the host's
- * (network/), under the node's cgroup tree (cm/), with volumes and environment (volume/, env/),
- * probes (prober/), container logs (logs/) and the kubelet's HTTPS API for the API server
- * (server/). Stopping it leaves running pods running, as a kubelet restart does: the next agent
- * adopts them. With --shutdown-grace-period, SIGTERM first terminates every pod by priority.
+ * (network/, with each pod's resolv.conf and the node gateway that brings DNS and the API
+ * server into that namespace), under the node's cgroup tree (cm/), with volumes and
+ * environment (volume/, env/), probes (prober/), container logs (logs/) and the kubelet's
+ * HTTPS API for the API server (server/). Stopping it leaves running pods running, as a
+ * kubelet restart does: the next agent adopts them. With --shutdown-grace-period, SIGTERM
+ * first terminates every pod by priority.
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -205,6 +207,11 @@ export class Kubelet implements Component {
       logger: log,
       nodeAllocatable: allocatable,
       clusterDomain: o.clusterDomain,
+      dns: {
+        clusterDNS: o.clusterDNS,
+        resolvConf: o.resolvConf,
+        recordEvent: (pod, reason, message) => recorder.event(podRef(pod), "Warning", reason, message),
+      },
     });
     const statusManager = new StatusManager({ client, logger: log });
     this.statusManager = statusManager;
