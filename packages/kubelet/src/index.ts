@@ -33,6 +33,7 @@ export {
 export type { LogOptions } from "./logs/logs.js";
 export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
+export { ApiServerRelay, type ApiServerRelayOptions, apiServerTargets } from "./network/apiserver-relay.js";
 export { DialError } from "./network/dialer.js";
 export {
   type DNSConfig,
@@ -44,6 +45,13 @@ export {
   podResolvConf,
 } from "./network/dns.js";
 export { FakePodNetwork } from "./network/fake.js";
+export {
+  APISERVER_GATEWAY_PORT,
+  type GatewayListener,
+  gatewaySocketPath,
+  NodeGateway,
+  type NodeGatewayOptions,
+} from "./network/gateway.js";
 export { NetnsPodNetwork, type NetnsPodNetworkOptions } from "./network/netns.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";
 export { type ConditionInputs, networkNotReadyMessage, setConditions } from "./node/conditions.js";

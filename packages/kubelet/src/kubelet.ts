@@ -24,6 +24,7 @@ import { makeEnvironment } from "./env/environment.js";
 import type { Service } from "./env/service-env.js";
 import { ensureBusyboxImage } from "./image/busybox.js";
 import { PodLogs } from "./logs/pod-logs.js";
+import { KubeletGateway } from "./network/kubelet-gateway.js";
 import { NetnsPodNetwork } from "./network/netns.js";
 import { NodeAgents } from "./node-agents.js";
 import type { AgentOptions } from "./options.js";
@@ -52,6 +53,7 @@ export class Kubelet implements Component {
   private client: KubeClient | undefined;
   private runtime: CachedRuntime | undefined;
   private network: NetnsPodNetwork | undefined;
+  private gateway: KubeletGateway | undefined;
   private cgroups: CgroupfsPodCgroups | undefined;
   private workers: PodWorkers | undefined;
   private statusManager: StatusManager | undefined;
@@ -293,6 +295,7 @@ export class Kubelet implements Component {
     if (this.networkReady || this.network === undefined || this.workers === undefined) return;
     try {
       await this.network.setUpNode(cidr);
+      await this.startGateway();
       await this.workers.start();
       this.networkReady = true;
       this.log.info({ podCIDR: cidr }, "node network ready");
@@ -309,6 +312,28 @@ export class Kubelet implements Component {
     } catch (e) {
       this.log.error({ err: String(e), podCIDR: cidr }, "node network set-up failed");
     }
+  }
+
+  /**
+   * The node gateway (DNS and the API server relay in the node namespace). A failed start is
+   * logged, not fatal: the gateway keeps retrying, and pods run without it meanwhile.
+   */
+  private async startGateway(): Promise<void> {
+    const network = this.network;
+    if (network === undefined || this.gateway !== undefined) return;
+    const o = this.options;
+    this.gateway = new KubeletGateway({
+      nodeName: o.nodeName,
+      dataDir: o.dataDir,
+      netns: network.nodeNetns,
+      nodeIP: () => network.nodeIP(),
+      client: o.client,
+      listeners: o.gatewayListeners ?? [],
+      logger: this.log,
+    });
+    await this.gateway
+      .start()
+      .catch((e: unknown) => this.log.error({ err: String(e) }, "node gateway start failed; retrying"));
   }
 
   private onPod(pod: Pod): void {
@@ -376,6 +401,8 @@ export class Kubelet implements Component {
     await this.statusManager?.idle().catch(() => undefined);
     this.statusManager?.stop();
     await this.broadcaster?.shutdown?.();
+    // Before the node namespace may go: the gateway runs inside it.
+    await this.gateway?.stop().catch((e) => this.log.warn({ err: String(e) }, "node gateway stop"));
     const leftovers = (await this.runtime?.listContainers().catch(() => [{}])) ?? [];
     await this.runtime?.close();
     // With no container left the node's namespace and cgroups go too; else the next agent adopts them.

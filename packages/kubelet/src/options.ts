@@ -13,6 +13,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { type ClientConfig, configFromKubeconfig } from "@skiff/client";
 import { durationFlag, FlagError, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
+import type { GatewayListener } from "./network/gateway.js";
 
 export const agentFlags = new FlagSet({
   server: {
@@ -164,6 +165,11 @@ export interface AgentOptions {
   clusterDNS: string[];
   /** --resolv-conf: the host's resolver file, the base of dnsPolicy Default ("" for none). */
   resolvConf: string;
+  /**
+   * Ports of the node gateway (in the node namespace) besides the API server relay the kubelet
+   * adds itself on APISERVER_GATEWAY_PORT; the caller passes the DNS server's (udp and tcp 53).
+   */
+  gatewayListeners?: GatewayListener[];
   /** PEM the kubelet server trusts for clients (the cluster CA: the API server's kubelet client cert). */
   clientCA?: string;
   /** The kubelet's serving certificate; absent: the agent makes a self-signed one. */
