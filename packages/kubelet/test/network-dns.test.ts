@@ -279,7 +279,18 @@ t.test("the managed /etc/resolv.conf is written and mounted for every container"
     logger: silent,
     dns: { clusterDNS: ["10.96.0.10"], resolvConf: join(root, "missing") },
   });
-  t.throws(() => noFile.mountsFor(p, c, new Map()), /ENOENT/, "a missing --resolv-conf fails the container");
+  noFile.mountsFor(p, c, new Map());
+  t.equal(
+    readFileSync(join(root, "pods/u1/resolv.conf"), "utf8"),
+    "search ns1.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n",
+    "a missing --resolv-conf reads as an empty one",
+  );
+  writeFileSync(hostFile, "nameserver\n");
+  t.throws(
+    () => vm.mountsFor(p, c, new Map()),
+    /nameserver list is empty/,
+    "a malformed one fails the container",
+  );
 });
 
 t.test("--cluster-dns and --resolv-conf", async (t) => {

@@ -203,8 +203,7 @@ export class DirVolumeManager implements VolumeManager {
   makeResolvConf(pod: Pod): string | undefined {
     const dns = this.opts.dns;
     if (dns === undefined) return undefined;
-    // kube reads --resolv-conf for every policy; a missing file fails the pod's sandbox there.
-    const hostResolvConf = dns.resolvConf === "" ? undefined : readFileSync(dns.resolvConf, "utf8");
+    const hostResolvConf = dns.resolvConf === "" ? undefined : readHostResolvConf(dns.resolvConf);
     const { content, events } = podResolvConf(pod, {
       clusterDNS: dns.clusterDNS,
       clusterDomain: this.opts.clusterDomain ?? "cluster.local",
@@ -267,5 +266,19 @@ export class DirVolumeManager implements VolumeManager {
       .filter((e) => e.isDirectory())
       .map((e) => e.name)
       .sort();
+  }
+}
+
+/**
+ * The host's resolver file. kube fails every pod's sandbox when it is missing; a machine or CI
+ * container without one is common enough that Skiff reads a missing file as an empty one
+ * (no nameservers: ClusterFirst pods still get the cluster DNS). Other read errors still fail.
+ */
+function readHostResolvConf(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw e;
   }
 }
