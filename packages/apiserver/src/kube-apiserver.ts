@@ -11,12 +11,12 @@ import { type Component, Health, type Logger, newLogger, once, Readiness } from 
 import { Registry } from "prom-client";
 import { authenticator, type UserInfo } from "./auth.js";
 import { advertiseAddress } from "./controllers/kubernetes-service.js";
-import { ServiceAllocator } from "./registry/core/service-allocator.js";
 import { ensureNodeToken, NODE_TOKEN_USER } from "./node-token.js";
 import type { ServerOptions } from "./options.js";
 import { writeKubeconfig } from "./pki/kubeconfig.js";
 import { ensurePki, issueClientCert, issueServingCert, type KeyPair } from "./pki/pki.js";
 import { ensurePrivateDir } from "./pki/private.js";
+import { ServiceAllocator } from "./registry/core/service-allocator.js";
 import { type ApiServer, createApiServer } from "./server.js";
 import { ensureSigningKey } from "./serviceaccount/keys.js";
 import { embeddedStore } from "./storage/embedded.js";

@@ -33,7 +33,17 @@ export {
 export type { LogOptions } from "./logs/logs.js";
 export { containerLogPath, containerLogsDir, logFilesFor, podLogsDir, rotationOf } from "./logs/paths.js";
 export { type ReadLogContext, readContainerLog } from "./logs/reader.js";
+export { ApiServerRelay, type ApiServerRelayOptions, apiServerTargets } from "./network/apiserver-relay.js";
 export { DialError } from "./network/dialer.js";
+export {
+  type DNSConfig,
+  type DNSEvent,
+  formatResolvConf,
+  type PodDNSOptions,
+  parseResolvConf,
+  podDNSConfig,
+  podResolvConf,
+} from "./network/dns.js";
 export {
   FABRIC_BRIDGE,
   FABRIC_LINK,
@@ -46,6 +56,13 @@ export {
 } from "./network/fabric.js";
 export { type FabricFlags, fabricFlags, parseFabricFlags } from "./network/fabric-flags.js";
 export { FakePodNetwork } from "./network/fake.js";
+export {
+  APISERVER_GATEWAY_PORT,
+  type GatewayListener,
+  gatewaySocketPath,
+  NodeGateway,
+  type NodeGatewayOptions,
+} from "./network/gateway.js";
 export { fabricNetnsName, validateFabricName } from "./network/names.js";
 export { NetnsPodNetwork, type NetnsPodNetworkOptions } from "./network/netns.js";
 export type { PodNetwork, PodNetworkStatus } from "./network/network.js";

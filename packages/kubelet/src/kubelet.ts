@@ -3,10 +3,12 @@
  * wires its managers. It registers the Node and renews its Lease (node/), runs the pods bound to
  * it (pod/) on containerd through `ctr` (runtime/), each pod in its own network namespace wired
  * by the CNI bridge plugin inside the node's namespace `skiff-<node>` or the host's
- * (network/), under the node's cgroup tree (cm/), with volumes and environment (volume/, env/),
- * probes (prober/), container logs (logs/) and the kubelet's HTTPS API for the API server
- * (server/). Stopping it leaves running pods running, as a kubelet restart does: the next agent
- * adopts them. With --shutdown-grace-period, SIGTERM first terminates every pod by priority.
+ * (network/, with each pod's resolv.conf and the node gateway that brings DNS and the API
+ * server into that namespace), under the node's cgroup tree (cm/), with volumes and
+ * environment (volume/, env/), probes (prober/), container logs (logs/) and the kubelet's
+ * HTTPS API for the API server (server/). Stopping it leaves running pods running, as a
+ * kubelet restart does: the next agent adopts them. With --shutdown-grace-period, SIGTERM
+ * first terminates every pod by priority.
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +25,7 @@ import type { Service } from "./env/service-env.js";
 import { ensureBusyboxImage } from "./image/busybox.js";
 import { PodLogs } from "./logs/pod-logs.js";
 import { NodeFabric } from "./network/fabric.js";
+import { KubeletGateway } from "./network/kubelet-gateway.js";
 import { NetnsPodNetwork } from "./network/netns.js";
 import { RouteController } from "./node/routes.js";
 import { NodeAgents } from "./node-agents.js";
@@ -56,6 +59,7 @@ export class Kubelet implements Component {
   private fabric: NodeFabric | undefined;
   private routes: RouteController | undefined;
   private shuttingDown = false;
+  private gateway: KubeletGateway | undefined;
   private cgroups: CgroupfsPodCgroups | undefined;
   private workers: PodWorkers | undefined;
   private statusManager: StatusManager | undefined;
@@ -67,6 +71,8 @@ export class Kubelet implements Component {
   private broadcaster: EventBroadcaster | undefined;
   private recorder: EventRecorder | undefined;
   private networkReady = false;
+  /** Settles once the node's network is set up (or rejects when the agent stops first). */
+  private readonly networkReadiness = new Readiness();
   private starting: Promise<void> | undefined;
   /** Static pods from --pod-manifest-path, by uid. */
   private staticPods = new Map<string, Pod>();
@@ -74,6 +80,20 @@ export class Kubelet implements Component {
   constructor(readonly options: AgentOptions) {
     this.stop = once(() => this.shutdown());
     this.log = newLogger("kubelet", "info", { node: options.nodeName });
+  }
+
+  /**
+   * Resolves once the node's network is up: its namespace, pod CIDR and gateway (what kube-proxy
+   * and the DNS server need); rejects if the agent stops before.
+   */
+  nodeNetworkReady(): Promise<void> {
+    return this.networkReadiness.promise;
+  }
+
+  /** The node's address (its InternalIP), once its network is set up. */
+  nodeIP(): string | undefined {
+    const ip = this.networkReady ? this.network?.nodeIP() : undefined;
+    return ip === "" ? undefined : ip;
   }
 
   get ready(): Promise<void> {
@@ -215,6 +235,11 @@ export class Kubelet implements Component {
       logger: log,
       nodeAllocatable: allocatable,
       clusterDomain: o.clusterDomain,
+      dns: {
+        clusterDNS: o.clusterDNS,
+        resolvConf: o.resolvConf,
+        recordEvent: (pod, reason, message) => recorder.event(podRef(pod), "Warning", reason, message),
+      },
     });
     const statusManager = new StatusManager({ client, logger: log });
     this.statusManager = statusManager;
@@ -297,8 +322,10 @@ export class Kubelet implements Component {
     try {
       await this.network.setUpNode(cidr);
       await this.joinFabric();
+      await this.startGateway();
       await this.workers.start();
       this.networkReady = true;
+      this.networkReadiness.resolve();
       this.log.info({ podCIDR: cidr }, "node network ready");
       this.node?.requestStatusUpdate();
       for (const p of this.pods?.list() ?? []) this.onPod(p);
@@ -322,6 +349,28 @@ export class Kubelet implements Component {
     if (this.shuttingDown) return;
     this.routes ??= new RouteController({ client: this.client, fabric: this.fabric, logger: this.log });
     this.routes.start();
+  }
+
+  /**
+   * The node gateway (DNS and the API server relay in the node namespace). A failed start is
+   * logged, not fatal: the gateway keeps retrying, and pods run without it meanwhile.
+   */
+  private async startGateway(): Promise<void> {
+    const network = this.network;
+    if (network === undefined || this.gateway !== undefined) return;
+    const o = this.options;
+    this.gateway = new KubeletGateway({
+      nodeName: o.nodeName,
+      dataDir: o.dataDir,
+      netns: network.nodeNetns,
+      nodeIP: () => network.nodeIP(),
+      client: o.client,
+      listeners: o.gatewayListeners ?? [],
+      logger: this.log,
+    });
+    await this.gateway
+      .start()
+      .catch((e: unknown) => this.log.error({ err: String(e) }, "node gateway start failed; retrying"));
   }
 
   private onPod(pod: Pod): void {
@@ -379,6 +428,8 @@ export class Kubelet implements Component {
     this.shuttingDown = true;
     await this.starting?.catch(() => undefined);
     if (!this.readiness.settled) this.readiness.reject(new Error("kubelet stopped before it was ready"));
+    if (!this.networkReadiness.settled)
+      this.networkReadiness.reject(new Error("kubelet stopped before its node network was ready"));
     // Graceful node shutdown (--shutdown-grace-period): every pod ends before the agent does.
     await this.node?.shutdownPods();
     await this.server?.close().catch(() => undefined);
@@ -391,6 +442,8 @@ export class Kubelet implements Component {
     await this.statusManager?.idle().catch(() => undefined);
     this.statusManager?.stop();
     await this.broadcaster?.shutdown?.();
+    // Before the node namespace may go: the gateway runs inside it.
+    await this.gateway?.stop().catch((e) => this.log.warn({ err: String(e) }, "node gateway stop"));
     const leftovers = (await this.runtime?.listContainers().catch(() => [{}])) ?? [];
     await this.runtime?.close();
     // With no container left the node's namespace and cgroups go too; else the next agent adopts them.

@@ -4,14 +4,17 @@
  * --container-log-max-files, --eviction-hard, --image-gc-high-threshold, --shutdown-grace-period,
  * --port, --address, --healthz-port), k3s's agent flags for joining a server (--server, --token,
  * --data-dir, --node-label) and Skiff's own for where the node lives (--host-network) and which
- * containerd it uses (--containerd-address, as k3s's --container-runtime-endpoint).
+ * containerd it uses (--containerd-address, as k3s's --container-runtime-endpoint). Pod DNS
+ * takes the kubelet's --cluster-dns, --cluster-domain and --resolv-conf.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { type ClientConfig, configFromKubeconfig } from "@skiff/client";
 import { durationFlag, FlagError, FlagSet, intFlag, invalidFlag, listFlag } from "@skiff/component-base";
 import { fabricFlags, parseFabricFlags } from "./network/fabric-flags.js";
+import type { GatewayListener } from "./network/gateway.js";
 
 export const agentFlags = new FlagSet({
   server: {
@@ -124,6 +127,17 @@ export const agentFlags = new FlagSet({
   },
   "cluster-domain": { type: "string", default: "cluster.local", usage: "Domain for this cluster." },
   ...fabricFlags,
+  "cluster-dns": {
+    type: "string",
+    default: "10.96.0.10",
+    usage:
+      "Comma-separated list of DNS server IP addresses for pods with dnsPolicy ClusterFirst (the kube-dns Service's ClusterIP, the tenth address of the service range, as k3s's default).",
+  },
+  "resolv-conf": {
+    type: "string",
+    default: "/etc/resolv.conf",
+    usage: "Resolver configuration file used as the basis for the container DNS resolution configuration.",
+  },
 });
 
 export interface AgentOptions {
@@ -153,6 +167,15 @@ export interface AgentOptions {
   nodeIP?: string;
   /** --fabric: the fabric (namespace skiff-fabric-<name>) the node namespace joins. */
   fabric?: string;
+  /** --cluster-dns: the nameservers of ClusterFirst pods (empty: they fall back to Default). */
+  clusterDNS: string[];
+  /** --resolv-conf: the host's resolver file, the base of dnsPolicy Default ("" for none). */
+  resolvConf: string;
+  /**
+   * Ports of the node gateway (in the node namespace) besides the API server relay the kubelet
+   * adds itself on APISERVER_GATEWAY_PORT; the caller passes the DNS server's (udp and tcp 53).
+   */
+  gatewayListeners?: GatewayListener[];
   /** PEM the kubelet server trusts for clients (the cluster CA: the API server's kubelet client cert). */
   clientCA?: string;
   /** The kubelet's serving certificate; absent: the agent makes a self-signed one. */
@@ -255,5 +278,15 @@ export function parseAgentFlags(argv: readonly string[], opts: { embedded?: bool
     capacity: pairs("capacity", v.capacity),
     clusterDomain: v["cluster-domain"],
     ...parseFabricFlags(v, v["host-network"]),
+    clusterDNS: clusterDNSFlag(v["cluster-dns"]),
+    resolvConf: v["resolv-conf"],
   };
+}
+
+/** --cluster-dns: IP addresses only, as the kubelet's []net.IP flag. */
+function clusterDNSFlag(value: string): string[] {
+  const ips = listFlag(value);
+  for (const ip of ips)
+    if (isIP(ip) === 0) throw invalidFlag("cluster-dns", value, `"${ip}" is not an IP address`);
+  return ips;
 }

@@ -52,10 +52,11 @@ function ip(...args: string[]): string {
 function netnsNames(): string[] {
   return (JSON.parse(ip("-j", "netns", "list").trim() || "[]") as Array<{ name: string }>).map((n) => n.name);
 }
+/** The pods' veths in a node namespace (the discard link skiff0 and its peer left out). */
 function veths(ns: string): string[] {
-  return (
-    JSON.parse(ip("-n", ns, "-j", "link", "show", "type", "veth") || "[]") as Array<{ ifname: string }>
-  ).map((l) => l.ifname);
+  return (JSON.parse(ip("-n", ns, "-j", "link", "show", "type", "veth") || "[]") as Array<{ ifname: string }>)
+    .map((l) => l.ifname)
+    .filter((n) => !n.startsWith("skiff0"));
 }
 
 /** A node on a fresh name, data dir and /24, torn down (and double-checked) at the end. */
@@ -135,6 +136,10 @@ t.test(
     );
     t.equal(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8"), hostForward, "host ip_forward unchanged");
     t.match(ip("-n", ns, "link", "show", "lo"), /UP/, "lo is up");
+    // Node-originated Service traffic needs a route for connect() to reach the nat output hook.
+    t.match(ip("-n", ns, "route", "show", "default"), /^default dev skiff0 /, "a default route to skiff0");
+    t.match(ip("-n", ns, "route", "get", "10.96.0.10"), /dev skiff0/, "Service IPs find that route");
+    t.match(ip("-n", ns, "link", "show", "skiff0-peer"), /state DOWN/, "its peer stays down: nothing leaves");
     t.equal(net.nodeIP(), podCIDR.replace(/0\/24$/, "1"), "the node address is the bridge gateway");
     t.same(await net.listPods(), []);
   },

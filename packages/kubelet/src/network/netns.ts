@@ -110,6 +110,7 @@ export class NetnsPodNetwork implements PodNetwork {
     await mustRun("ip", ["-n", ns, "link", "set", "lo", "up"]);
     // Forwarding between the bridge and the node's other links, in the node namespace only.
     await mustRun("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+    await ensureDiscardRoute(ns);
     this.logger.info({ node: this.node, netns: ns, podCIDR }, "node network set up");
   }
 
@@ -273,6 +274,35 @@ function cniArgs(podName: string, namespace: string, uid: string): string {
   if (/^[a-z0-9.-]+$/.test(podName)) args.push(`K8S_POD_NAME=${podName}`);
   args.push(`K8S_POD_UID=${uid}`);
   return args.join(";");
+}
+
+/**
+ * A default route in the node namespace to a link where traffic ends: connect() to a Service
+ * IP looks up a route before the nat output hook can DNAT it (NETWORKING.md), so node-originated
+ * Service traffic needs one; nothing that is not DNAT'd to a real address leaves. The link is
+ * one end of a veth pair whose other end stays down (a dummy link would do, but the dummy
+ * driver is not in every kernel, as on the project's machines): a packet sent there is dropped.
+ */
+export const DISCARD_LINK = "skiff0";
+const DISCARD_PEER = "skiff0-peer";
+
+async function ensureDiscardRoute(ns: string): Promise<void> {
+  const link = await runCommand("ip", ["-n", ns, "link", "show", DISCARD_LINK]);
+  if (link.code !== 0)
+    await mustRun("ip", [
+      "-n",
+      ns,
+      "link",
+      "add",
+      DISCARD_LINK,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      DISCARD_PEER,
+    ]);
+  await mustRun("ip", ["-n", ns, "link", "set", DISCARD_LINK, "up"]);
+  await mustRun("ip", ["-n", ns, "route", "replace", "default", "dev", DISCARD_LINK]);
 }
 
 async function listNetns(): Promise<string[]> {

@@ -6,17 +6,18 @@
  * are written with the AtomicWriter and rewritten on every setUpPod when their source changed,
  * as kube's periodic remount does.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, Pod, ResourceList } from "@skiff/api";
 import type { KubeletContainer, KubeletVolume } from "../api-types.js";
 import type { EnvVarValue } from "../env/expansion.js";
+import { podResolvConf } from "../network/dns.js";
 import type { Mount } from "../runtime/runtime.js";
 import { AtomicWriter, type Payload } from "./atomic-writer.js";
 import { checkHostPathType } from "./host-path.js";
 import { writeHostsFile } from "./hosts.js";
-import { makeMounts } from "./mounts.js";
+import { ETC_RESOLV_CONF_PATH, makeMounts } from "./mounts.js";
 import {
   configMapPayload,
   DEFAULT_MODE,
@@ -46,6 +47,18 @@ export interface DirVolumeManagerOptions {
   clusterDomain?: string;
   /** The node's hosts file a host-network pod's /etc/hosts copies (default /etc/hosts). */
   nodeHostsFile?: string;
+  /** Pod DNS: with it, every container gets the pod's managed /etc/resolv.conf. */
+  dns?: PodDNSSettings;
+}
+
+/** The kubelet's DNS flags, and where the events kube records on the pod go. */
+export interface PodDNSSettings {
+  /** --cluster-dns. */
+  clusterDNS: readonly string[];
+  /** --resolv-conf: the host's resolver file for dnsPolicy Default ("" for none). */
+  resolvConf: string;
+  /** A Warning event on the pod (DNSConfigForming, MissingClusterDNS). */
+  recordEvent?: (pod: Pod, reason: string, message: string) => void;
 }
 
 /** Extra inputs of mountsFor (the optional last argument). */
@@ -66,6 +79,7 @@ const PLUGIN_DIR = {
 } as const;
 
 const ETC_HOSTS_FILE = "etc-hosts";
+const RESOLV_CONF_FILE = "resolv.conf";
 
 export class DirVolumeManager implements VolumeManager {
   constructor(private readonly opts: DirVolumeManagerOptions) {}
@@ -181,9 +195,41 @@ export class DirVolumeManager implements VolumeManager {
   }
 
   /**
+   * Writes the pod's resolv.conf (`<pod dir>/resolv.conf`, as containerd keeps one per sandbox)
+   * from its dnsPolicy and dnsConfig, and returns its path; undefined without DNS settings.
+   * Events go out when the content changes, so a pod's containers starting one after another
+   * do not repeat them (kube forms the configuration once per sandbox).
+   */
+  makeResolvConf(pod: Pod): string | undefined {
+    const dns = this.opts.dns;
+    if (dns === undefined) return undefined;
+    const hostResolvConf = dns.resolvConf === "" ? undefined : readHostResolvConf(dns.resolvConf);
+    const { content, events } = podResolvConf(pod, {
+      clusterDNS: dns.clusterDNS,
+      clusterDomain: this.opts.clusterDomain ?? "cluster.local",
+      hostResolvConf,
+    });
+    const dir = this.podDir(pod.metadata.uid ?? "");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, RESOLV_CONF_FILE);
+    let previous: string | undefined;
+    try {
+      previous = readFileSync(file, "utf8");
+    } catch {
+      previous = undefined;
+    }
+    if (previous !== content) {
+      writeFileSync(file, content, { mode: 0o644 });
+      for (const e of events) dns.recordEvent?.(pod, e.reason, e.message);
+    }
+    return file;
+  }
+
+  /**
    * makeMounts. With `extra.podIPs` (non-empty), the managed /etc/hosts is rewritten and
    * mounted, as kube does for every container of a pod that has IPs (a host-network pod's IPs
-   * are the node's); a container that mounts /etc/hosts itself keeps its own.
+   * are the node's); a container that mounts /etc/hosts itself keeps its own. With DNS
+   * settings, /etc/resolv.conf likewise (for every container, with or without IPs).
    */
   mountsFor(
     pod: Pod,
@@ -195,9 +241,12 @@ export class DirVolumeManager implements VolumeManager {
     const podIPs = extra.podIPs ?? [];
     const wantsOwnHosts = (c.volumeMounts ?? []).some((m) => m.mountPath === "/etc/hosts");
     const etcHostsPath = podIPs.length > 0 && !wantsOwnHosts ? this.makeHostsFile(pod, podIPs) : undefined;
+    const wantsOwnResolvConf = (c.volumeMounts ?? []).some((m) => m.mountPath === ETC_RESOLV_CONF_PATH);
+    const etcResolvConfPath = wantsOwnResolvConf ? undefined : this.makeResolvConf(pod);
     return makeMounts(pod, c, volumes, {
       ...(extra.env === undefined ? {} : { env: extra.env }),
       ...(etcHostsPath === undefined ? {} : { etcHostsPath }),
+      ...(etcResolvConfPath === undefined ? {} : { etcResolvConfPath }),
     });
   }
 
@@ -217,5 +266,19 @@ export class DirVolumeManager implements VolumeManager {
       .filter((e) => e.isDirectory())
       .map((e) => e.name)
       .sort();
+  }
+}
+
+/**
+ * The host's resolver file. kube fails every pod's sandbox when it is missing; a machine or CI
+ * container without one is common enough that Skiff reads a missing file as an empty one
+ * (no nameservers: ClusterFirst pods still get the cluster DNS). Other read errors still fail.
+ */
+function readHostResolvConf(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw e;
   }
 }

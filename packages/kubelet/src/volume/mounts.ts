@@ -2,7 +2,9 @@
  * A container's mounts from its volumeMounts, as the kubelet's makeMounts: the volume's host
  * path (joined with subPath, or subPathExpr expanded from the container's env), read-only when
  * the mount asks or the volume kind must be (configMap, secret, downwardAPI, projected), and
- * the managed /etc/hosts unless the container mounts that path itself.
+ * the managed /etc/hosts and /etc/resolv.conf unless the container mounts that path itself (for
+ * resolv.conf as containerd's CRI plugin does: it mounts the sandbox's file unless the container
+ * mounts /etc/resolv.conf).
  */
 import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
@@ -13,6 +15,7 @@ import { type EnvVarValue, envVarsToMap, expand } from "../env/expansion.js";
 import type { Mount } from "../runtime/runtime.js";
 
 export const ETC_HOSTS_PATH = "/etc/hosts";
+export const ETC_RESOLV_CONF_PATH = "/etc/resolv.conf";
 
 /** The volume kinds kube always mounts read-only (their mounter's Attributes().ReadOnly). */
 export function mustMountReadOnly(v: KubeletVolume | undefined): boolean {
@@ -66,6 +69,8 @@ export interface MountsForOptions {
   env?: readonly EnvVarValue[];
   /** The managed /etc/hosts file to mount; absent: none (kube mounts it once the pod has IPs). */
   etcHostsPath?: string;
+  /** The pod's resolv.conf file to mount; absent: none (the image's own stays). */
+  etcResolvConfPath?: string;
 }
 
 export function makeMounts(
@@ -77,8 +82,10 @@ export function makeMounts(
   const specVolumes = new Map(((pod.spec.volumes ?? []) as KubeletVolume[]).map((v) => [v.name, v]));
   const mounts: Mount[] = [];
   let mountEtcHosts = opts.etcHostsPath !== undefined;
+  let mountResolvConf = opts.etcResolvConfPath !== undefined;
   for (const m of (container.volumeMounts ?? []) as VolumeMount[]) {
     if (m.mountPath === ETC_HOSTS_PATH) mountEtcHosts = false;
+    if (m.mountPath === ETC_RESOLV_CONF_PATH) mountResolvConf = false;
     const volumePath = volumes.get(m.name);
     if (volumePath === undefined)
       throw new CreateContainerConfigError(
@@ -96,5 +103,11 @@ export function makeMounts(
   }
   if (mountEtcHosts)
     mounts.push({ hostPath: opts.etcHostsPath as string, containerPath: ETC_HOSTS_PATH, readOnly: false });
+  if (mountResolvConf)
+    mounts.push({
+      hostPath: opts.etcResolvConfPath as string,
+      containerPath: ETC_RESOLV_CONF_PATH,
+      readOnly: false,
+    });
   return mounts;
 }

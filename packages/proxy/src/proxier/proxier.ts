@@ -276,9 +276,7 @@ export class Proxier implements Component {
     });
     const prev = this.applied;
     const text =
-      full || prev === undefined
-        ? this.rules.renderFull(next)
-        : this.rules.renderPartial(prev, next);
+      full || prev === undefined ? this.rules.renderFull(next) : this.rules.renderPartial(prev, next);
     if (text !== undefined) await this.nft.load(text);
     const liveAt = this.clock.now();
     this.applied = next;
