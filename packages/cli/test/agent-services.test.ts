@@ -1,5 +1,6 @@
 /**
- * Services that answer, on the embedded agent of `skiff server` (kube-proxy's nftables table and
+ * Services that answer, on two nodes (the embedded agent of `skiff server` and a `skiff agent`,
+ * their namespaces joined on a fabric; kube-proxy's nftables table and
  * the cluster DNS inside the node's network namespace), driven with the real kubectl: a
  * Deployment of three busybox httpd pods behind a NodePort Service with a named target port
  * answers through its ClusterIP from the node and from another pod, through its NodePort, and by
@@ -12,7 +13,13 @@
 import type { Pod } from "@skiff/api";
 import { waitFor } from "@skiff/testkit";
 import t from "tap";
-import { type AgentCluster, agentSkipReason, IMAGE, startAgentCluster } from "./fixtures/agent.js";
+import {
+  type AgentCluster,
+  agentSkipReason,
+  FABRIC_NODE_IPS,
+  IMAGE,
+  startAgentCluster,
+} from "./fixtures/agent.js";
 import { CURL_IMAGE, writeCurlImage } from "./fixtures/curl-image.js";
 
 const skip = agentSkipReason();
@@ -23,7 +30,11 @@ interface ServiceView {
 }
 
 t.test("Services on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
-  const c: AgentCluster = await startAgentCluster({ images: { "curl.tar": writeCurlImage } });
+  const c: AgentCluster = await startAgentCluster({
+    images: { "curl.tar": writeCurlImage },
+    secondNode: true,
+  });
+  const second = c.second as NonNullable<AgentCluster["second"]>;
   t.teardown(() => c.stop());
   const ok = async (args: string[], what: string) => {
     const r = await c.kubectl(args, { timeoutMs: 130_000 });
@@ -32,9 +43,9 @@ t.test("Services on the embedded agent", { skip, timeout: 600_000 }, async (t) =
   };
   const apply = (yaml: string) => c.kubectl(["apply", "-f", "-"], { input: yaml });
   /** One HTTP GET from inside the node's namespace: the body, or the error wget printed. */
-  const fromNode = async (url: string) => {
+  const fromNode = async (url: string, node: Pick<AgentCluster, "inNode"> = c) => {
     try {
-      return { ok: true, out: await c.inNode(["timeout", "5", "busybox", "wget", "-qO-", url]) };
+      return { ok: true, out: await node.inNode(["timeout", "5", "busybox", "wget", "-qO-", url]) };
     } catch (e) {
       return { ok: false, out: String((e as { stderr?: string }).stderr ?? e) };
     }
@@ -55,7 +66,8 @@ spec:
       containers:
       - name: httpd
         image: ${IMAGE}
-        command: [sh, -c, "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        command: [sh, -c, "mkdir -p /www && echo $POD_NAME > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        env: [{ name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
         ports: [{ name: http, containerPort: 8080 }]
         readinessProbe: { tcpSocket: { port: http }, periodSeconds: 1 }
 ---
@@ -125,25 +137,34 @@ spec:
     t.match(resolv.stdout, /^options ndots:5$/m);
   });
 
-  await t.test("through the NodePort on the node's address", async (t) => {
-    const node = (await c.client.resource("v1", "nodes").get(c.nodeName)) as unknown as {
-      status: { addresses: Array<{ type: string; address: string }> };
-    };
-    const nodeIP = node.status.addresses.find((a) => a.type === "InternalIP")?.address as string;
-    for (let i = 0; i < 3; i++) {
-      const r = await fromNode(`http://${nodeIP}:${nodePort}/`);
-      t.ok(r.ok && names.has(r.out.trim()), `NodePort request ${i + 1}: ${r.out}`);
+  await t.test("the ClusterIP from the second node, whose pods are there too", async (t) => {
+    const onSecond = webPods.filter((p) => p.spec?.nodeName === second.nodeName).length;
+    t.comment(`${onSecond} of 3 web pods on the second node`);
+    for (let i = 0; i < 6; i++) {
+      const r = await fromNode(`http://${clusterIP}/`, second);
+      t.ok(r.ok && names.has(r.out.trim()), `request ${i + 1} from ${second.nodeName}: ${r.out}`);
     }
-    const fromPod = await exec("client", ["curl", "-sS", "--max-time", "5", `http://${nodeIP}:${nodePort}/`]);
+  });
+
+  await t.test("through the NodePort from the other node, both ways", async (t) => {
+    const [first, other] = FABRIC_NODE_IPS;
+    for (let i = 0; i < 3; i++) {
+      const a = await fromNode(`http://${first}:${nodePort}/`, second);
+      t.ok(a.ok && names.has(a.out.trim()), `second node -> ${first}:${nodePort}: ${a.out}`);
+      const b = await fromNode(`http://${other}:${nodePort}/`);
+      t.ok(b.ok && names.has(b.out.trim()), `first node -> ${other}:${nodePort}: ${b.out}`);
+    }
+    const fromPod = await exec("client", ["curl", "-sS", "--max-time", "5", `http://${other}:${nodePort}/`]);
     t.equal(fromPod.code, 0, fromPod.stderr);
   });
 
   await t.test("a selector that matches nothing refuses at once", async (t) => {
-    const start = Date.now();
     const r = await fromNode(`http://${nothingIP}/`);
     t.notOk(r.ok);
-    t.match(r.out, /refused/i, "connection refused (REJECT), not a timeout");
-    t.ok(Date.now() - start < 4000, "before wget's own timeout");
+    t.match(r.out, /refused/i, "from the node: connection refused (REJECT), not a timeout");
+    const p = await exec("client", ["curl", "-sS", "--max-time", "5", `http://${nothingIP}/`]);
+    t.equal(p.code, 7, "curl: couldn't connect");
+    t.match(p.stderr, /refused/i, "from a pod: connection refused");
   });
 
   await t.test("session affinity ClientIP keeps one backend", async (t) => {

@@ -237,18 +237,19 @@ t.test("a port that cannot be listened on fails start, and it keeps trying", { s
   const { ns, dir } = newNetns(t);
   const warnings: string[] = [];
   const log = { ...logger, warn: (_o: object, m: string) => void warnings.push(m) };
-  // 192.0.2.1 (TEST-NET-1) is no address of the namespace: the bind fails and the helper exits.
+  // 192.0.2.1 (TEST-NET-1) is no address of the namespace: a TCP bind fails and the helper
+  // exits (UDP binds it anyway, with IP_FREEBIND, for the bridge address still to come).
   const gw = new NodeGateway({ netns: ns, address: "192.0.2.1", logger: log, initialBackoffMs: 50 });
   t.teardown(() => gw.stop());
-  const udp = { protocol: "udp" as const, port: 53, socketPath: join(dir, "x.sock") };
-  await t.rejects(gw.start([udp]), /listen udp:53/, "start names the port");
+  const tcp = { protocol: "tcp" as const, port: 53, socketPath: join(dir, "x.sock") };
+  await t.rejects(gw.start([tcp]), /listen tcp:53/, "start names the port");
   await waitFor(() => warnings.filter((w) => w === "node gateway exited").length >= 2, {
     what: "the failed helper to be started again",
   });
   await gw.stop();
   t.equal(gw.helperPid, undefined);
   await t.rejects(gw.start([{ protocol: "tcp", port: 0, socketPath: "x" }]), /invalid port/);
-  await t.rejects(gw.start([udp, { ...udp, socketPath: "y" }]), /udp:53 listed twice/);
+  await t.rejects(gw.start([tcp, { ...tcp, socketPath: "y" }]), /tcp:53 listed twice/);
 });
 
 t.test("the API server relay drops the PROXY line and pipes to the API server", async (t) => {

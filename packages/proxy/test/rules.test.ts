@@ -96,7 +96,11 @@ t.test("ready endpoints, else serving-terminating ones, else REJECT", async (t) 
   t.same(elements(rs, "no-endpoint-services"), ["10.96.0.20 . tcp . 80 : goto reject-chain"]);
   t.same(elements(rs, "service-ips"), []);
   t.same(serviceChains(rs), [], "no chains for a Service without endpoints");
-  t.same(chain(rs, "reject-chain"), ["reject"]);
+  t.same(
+    chain(rs, "reject-chain"),
+    ["meta l4proto tcp reject with tcp reset", "reject"],
+    "TCP reset, else ICMP",
+  );
   t.same(chain(rs, "filter-prerouting"), [
     "type filter hook prerouting priority -110; policy accept;",
     "ct state new jump service-endpoints-check",

@@ -31,6 +31,12 @@ export interface NodeGatewayOptions {
   netns?: string;
   /** The address to listen on; default 0.0.0.0 (every address of the namespace). */
   address?: string;
+  /**
+   * The address UDP ports bind (default: `address`): a UDP answer leaves from the bound
+   * address, and must leave from the one kube-proxy DNATed the query to (the node's IP) for
+   * conntrack to undo the DNAT. It may not exist yet (the helper binds with IP_FREEBIND).
+   */
+  udpAddress?: string;
   logger: NetworkLogger;
   perl?: string;
   /** First restart delay after the helper died; doubles up to maxBackoffMs. Default 1 s. */
@@ -71,8 +77,9 @@ export class NodeGateway {
    */
   async start(listeners: readonly GatewayListener[]): Promise<void> {
     const checked = validateListeners(listeners);
-    if (this.opts.address !== undefined && !isIPv4(this.opts.address))
-      throw new Error(`gateway: invalid listen address ${JSON.stringify(this.opts.address)}`);
+    for (const a of [this.opts.address, this.opts.udpAddress])
+      if (a !== undefined && !isIPv4(a))
+        throw new Error(`gateway: invalid listen address ${JSON.stringify(a)}`);
     await this.stop();
     this.listeners = checked;
     this.stopped = false;
@@ -98,11 +105,13 @@ export class NodeGateway {
   }
 
   private args(): string[] {
-    const address = this.opts.address;
-    const specs = this.listeners.flatMap((l) => [
-      "--listen",
-      `${l.protocol}:${address === undefined ? "" : `${address}:`}${l.port}=${l.socketPath}`,
-    ]);
+    const specs = this.listeners.flatMap((l) => {
+      const address = l.protocol === "udp" ? (this.opts.udpAddress ?? this.opts.address) : this.opts.address;
+      return [
+        "--listen",
+        `${l.protocol}:${address === undefined ? "" : `${address}:`}${l.port}=${l.socketPath}`,
+      ];
+    });
     const perl = [this.opts.perl ?? "/usr/bin/perl", GATEWAY_SCRIPT, ...specs];
     const ns = this.opts.netns;
     return ns === undefined ? perl : ["ip", "netns", "exec", ns, ...perl];

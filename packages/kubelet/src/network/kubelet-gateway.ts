@@ -51,7 +51,8 @@ export class KubeletGateway {
     }
     if (listeners.length === 0) return;
     this.gateway = new NodeGateway({
-      ...(o.netns === undefined ? { address: o.nodeIP() } : { netns: o.netns }),
+      // UDP answers must leave from the node IP that kube-proxy DNATs to (see udpAddress).
+      ...(o.netns === undefined ? { address: o.nodeIP() } : { netns: o.netns, udpAddress: o.nodeIP() }),
       logger: o.logger,
     });
     await this.gateway.start(listeners);

@@ -114,6 +114,10 @@ export function baseRuleset(options: ProxyRulesOptions): RulesetBuilder {
   b.rule(MASQUERADING_CHAIN, `meta mark & ${mark} == 0 return`);
   b.rule(MASQUERADING_CHAIN, `meta mark set meta mark ^ ${mark}`);
   b.rule(MASQUERADING_CHAIN, "masquerade fully-random");
+  // kube's reject-chain is a plain `reject` (ICMP port unreachable). A connect() from the node
+  // itself (the output hook) then waits for its SYN to be sent again (a second here) before it
+  // sees the refusal; a TCP reset refuses at once from anywhere. Other protocols keep ICMP.
+  b.rule(REJECT_CHAIN, "meta l4proto tcp reject with tcp reset");
   b.rule(REJECT_CHAIN, "reject");
 
   const vipMap = "type ipv4_addr . inet_proto . inet_service : verdict";
