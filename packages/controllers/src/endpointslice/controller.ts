@@ -22,7 +22,7 @@ import { deletedObject, QueueController } from "../controller.js";
 import type { ControllerDescriptor } from "../registry.js";
 import { Reconciler } from "./reconciler.js";
 import { type EndpointSlice, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, type Service } from "./types.js";
-import { servicesForPodHandlers } from "./util/controller-utils.js";
+import { findPort, servicesForPodHandlers } from "./util/controller-utils.js";
 import { EndpointSliceTracker } from "./util/endpointslice-tracker.js";
 import { TriggerTimeTracker } from "./util/trigger-time-tracker.js";
 import { serviceControllerKey } from "./utils.js";
@@ -46,6 +46,8 @@ export class EndpointSliceController extends QueueController {
   private readonly slices: Lister<EndpointSlice>;
   private readonly recorder: EventRecorder;
   private readonly batchPeriodMs: number;
+  /** Per Service, the named target ports last reported as defined by none of its pods. */
+  private readonly unresolvedPorts = new Map<string, string>();
 
   constructor(ctx: ControllerContext) {
     super("endpointslice-controller", ctx, {
@@ -121,6 +123,26 @@ export class EndpointSliceController extends QueueController {
     this.queue.addAfter(key, Math.max(ENDPOINT_SLICE_CHANGE_MIN_SYNC_DELAY_MS, this.batchPeriodMs));
   }
 
+  private reportUnresolvedPorts(key: string, svc: Service, pods: Pod[]): void {
+    const names = unresolvedPortNames(svc, pods);
+    const seen = names.join(",");
+    if ((this.unresolvedPorts.get(key) ?? "") === seen) return;
+    this.unresolvedPorts.set(key, seen);
+    for (const n of names) {
+      const [portName, target] = n.split(":");
+      this.recorder.eventf(
+        svc,
+        "Warning",
+        "FailedToResolveTargetPort",
+        "Service port %q has targetPort %q, which none of the %d selected pods defines (for protocol %s): it has no endpoints",
+        portName,
+        target,
+        pods.length,
+        svc.spec?.ports?.find((p) => p.name === portName)?.protocol ?? "TCP",
+      );
+    }
+  }
+
   /** syncService. */
   async sync(key: string): Promise<void> {
     const [namespace, name] = splitMetaNamespaceKey(key);
@@ -129,6 +151,7 @@ export class EndpointSliceController extends QueueController {
       // Gone: its slices go with it through their owner reference (the garbage collector).
       this.triggerTimeTracker.deleteService(namespace, name);
       this.tracker.deleteService(namespace, name);
+      this.unresolvedPorts.delete(key);
       return;
     }
     if (svc.spec?.type === "ExternalName") return;
@@ -144,6 +167,7 @@ export class EndpointSliceController extends QueueController {
       .filter((s) => s.metadata.deletionTimestamp === undefined);
     if (this.tracker.staleSlices(namespace, name, slices))
       throw new Error("EndpointSlice informer cache is out of date");
+    this.reportUnresolvedPorts(key, svc, pods);
     const triggerTime = this.triggerTimeTracker.computeEndpointLastChangeTriggerTime(namespace, svc, pods);
     try {
       await this.reconciler.reconcile(svc, pods, slices, triggerTime);
@@ -160,6 +184,18 @@ export class EndpointSliceController extends QueueController {
       throw e;
     }
   }
+}
+
+/**
+ * A Service port whose named targetPort none of the selected pods defines has no endpoints (kube
+ * leaves it out of every slice, silently); Skiff says so with a Warning Event on the Service,
+ * once per change of the set of such ports, so that a typo in a port name is not a mystery.
+ */
+function unresolvedPortNames(svc: Service, pods: Pod[]): string[] {
+  if (pods.length === 0) return [];
+  return (svc.spec?.ports ?? [])
+    .filter((p) => typeof p.targetPort === "string" && pods.every((pod) => findPort(pod, p) === undefined))
+    .map((p) => `${p.name ?? ""}:${String(p.targetPort)}`);
 }
 
 /** kube 1.32's newEndpointSliceControllerDescriptor (--concurrent-service-endpoint-syncs workers). */

@@ -129,6 +129,29 @@ t.test("a named targetPort is resolved per pod; pods are grouped by their port s
   );
 });
 
+t.test("a targetPort name no selected pod defines: no endpoints for it, and one Warning Event", async (t) => {
+  const { h, c } = setup(t);
+  h.cache(
+    service("typo", { ports: [{ name: "http", port: 80, targetPort: "htp", protocol: "TCP" }] }),
+    pod("p1", { ip: "10.244.0.1", ports: [{ name: "http", containerPort: 8080 }] }),
+  );
+  await c.sync("ns/typo");
+  h.catchUp("EndpointSlice");
+  await c.sync("ns/typo");
+  const slices = h.stored<EndpointSlice>("EndpointSlice");
+  t.same(
+    slices.flatMap((s) => s.ports ?? []),
+    [],
+    "the port has no endpoints",
+  );
+  await h.ctx.broadcaster.shutdown();
+  const events = h.client.tracker
+    .list("v1", "events", "ns")
+    .filter((e) => (e as unknown as { reason: string }).reason === "FailedToResolveTargetPort");
+  t.equal(events.length, 1, "once, not once per sync");
+  t.match((events[0] as unknown as { message: string }).message, /Service port "http" has targetPort "htp"/);
+});
+
 t.test("at most maxEndpointsPerSlice endpoints a slice; a steady state writes nothing", async (t) => {
   const { h, c } = setup(t, { maxEndpointsPerSlice: 100 });
   const pods: Pod[] = [];
