@@ -4,6 +4,7 @@
  * manager's work-queue metrics are on the API server's /metrics; a bad
  * --kube-controller-manager-arg stops the server before it starts.
  */
+
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { configFromKubeconfig, KubeClient } from "@skiff/client";
 import { silentLogger } from "@skiff/component-base";
 import { HollowNodes, hollowNodesOptions } from "@skiff/hollow-node";
 import t from "tap";
+import { splitNodeAgentArgs } from "../src/node-agent.js";
 import { defaultServiceAccount, serverReady, spawnServer, stopServer } from "./fixtures/server.js";
 
 const run = promisify(execFile);
@@ -65,4 +67,37 @@ t.test("a bad --kube-controller-manager-arg is refused before the server starts"
   const code = await new Promise((r) => child.once("exit", r));
   t.equal(code, 1);
   t.match(err, /skiff server: invalid value "soon" for flag --node-monitor-grace-period/);
+});
+
+t.test("a bad --kube-proxy-arg is refused before the server starts", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-server-proxy-bad-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const child = spawnServer(dir, ["--kube-proxy-arg", "proxy-mode=iptables"], { agent: true });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  child.stdout?.resume();
+  const code = await new Promise((r) => child.once("exit", r));
+  t.equal(code, 1);
+  t.match(err, /skiff server: invalid value "iptables" for flag --proxy-mode: supported values: "nftables"/);
+});
+
+t.test("the node agent's own flags are taken out of argv as k3s's", async (t) => {
+  const s = splitNodeAgentArgs([
+    "--kube-proxy-arg",
+    "min-sync-period=0s",
+    "--kube-proxy-arg=--cluster-cidr=10.244.0.0/16",
+    "--disable-cluster-dns",
+    "--node-name",
+    "n1",
+  ]);
+  t.same(s, {
+    rest: ["--node-name", "n1"],
+    kubeProxyArgs: ["--min-sync-period=0s", "--cluster-cidr=10.244.0.0/16"],
+    kubeProxy: true,
+    clusterDns: false,
+  });
+  t.equal(splitNodeAgentArgs(["--disable-kube-proxy"]).kubeProxy, false);
+  t.throws(() => splitNodeAgentArgs(["--kube-proxy-arg"]), /flag needs an argument: --kube-proxy-arg/);
 });
