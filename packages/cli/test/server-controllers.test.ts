@@ -2,7 +2,8 @@
  * `skiff server` runs the controller manager by default (in its worker thread, on its Lease): a
  * Deployment made with kubectl rolls out on hollow nodes and `kubectl rollout status` ends; the
  * manager's work-queue metrics are on the API server's /metrics; a bad
- * --kube-controller-manager-arg stops the server before it starts.
+ * --kube-controller-manager-arg or --kube-proxy-arg stops the server before it starts; the node
+ * agent's k3s-style flags are split from the rest.
  */
 
 import { execFile } from "node:child_process";
