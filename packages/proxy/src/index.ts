@@ -42,6 +42,7 @@ export {
 } from "./proxier/proxier.js";
 export { BoundedFrequencyRunner, type BoundedFrequencyRunnerOptions } from "./proxier/runner.js";
 export { buildRuleset } from "./rules/build.js";
+export { RulesetCache } from "./rules/cache.js";
 export { renderPartialSync } from "./rules/partial.js";
 export { renderFullSync } from "./rules/render.js";
 export type {

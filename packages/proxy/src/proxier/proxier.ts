@@ -2,9 +2,9 @@
  * kube-proxy in nftables mode, the running part (pkg/proxy/nftables Proxier with
  * cmd/kube-proxy's informers): Service and EndpointSlice informers feed a change tracker; a
  * BoundedFrequencyRunner (--min-sync-period, burst 2, --sync-period) calls syncProxyRules, which
- * builds the whole Ruleset from the caches (rules/, a pure function), and loads either all of it
- * (a full sync: the table replaced atomically) or only what changed since the last applied
- * Ruleset (a partial sync). As kube 1.32's nftables proxier, the first sync is full, so is the
+ * builds the whole Ruleset from the caches (rules/, a pure function; unchanged Services' parts
+ * are reused from a RulesetCache), and loads either all of it (a full sync: the table replaced
+ * atomically) or only what changed since the last applied Ruleset (a partial sync). As kube 1.32's nftables proxier, the first sync is full, so is the
  * one after a failure, and one each FullSyncPeriod (proxyutil.FullSyncPeriod, an hour); the rest
  * are partial. Stale UDP conntrack entries are cleared after each sync. On stop the table is left
  * in place (kube-proxy leaves its rules on exit: traffic keeps flowing across a restart);
@@ -15,6 +15,7 @@ import { type Component, Health, type Logger, once, Readiness, silentLogger } fr
 import { Registry } from "prom-client";
 import type { EndpointSlice, Service } from "../api-types.js";
 import { buildRuleset } from "../rules/build.js";
+import { RulesetCache } from "../rules/cache.js";
 import { renderPartialSync } from "../rules/partial.js";
 import { renderFullSync } from "../rules/render.js";
 import type { ProxyRulesInput, Ruleset } from "../rules/types.js";
@@ -72,12 +73,20 @@ export const PROXY_SERVICE_FIELD_SELECTOR = "spec.clusterIP!=None";
 
 const HOUR_MS = 3_600_000;
 
-/** src/rules/: the pure rule generation and its two renderings. */
-export const nftablesRules: ProxyRules = {
-  build: buildRuleset,
-  renderFull: renderFullSync,
-  renderPartial: renderPartialSync,
-};
+/**
+ * src/rules/: the pure rule generation and its two renderings, with a RulesetCache of its own
+ * (one per Proxier), so that a sync recomputes only the Services whose object or EndpointSlices
+ * the informers replaced since the last one (kube's nftables proxier likewise rewrites only the
+ * chains of changed Services). The informers' objects are frozen, as the cache requires.
+ */
+export function nftablesRules(): ProxyRules {
+  const cache = new RulesetCache();
+  return {
+    build: (input) => buildRuleset(input, cache),
+    renderFull: renderFullSync,
+    renderPartial: renderPartialSync,
+  };
+}
 
 export class Proxier implements Component {
   readonly name = "kube-proxy";
@@ -111,7 +120,7 @@ export class Proxier implements Component {
 
   constructor(private readonly opts: ProxierOptions) {
     this.log = opts.logger ?? silentLogger;
-    this.rules = opts.rules ?? nftablesRules;
+    this.rules = opts.rules ?? nftablesRules();
     this.clock = opts.clock ?? realClock;
     this.config = {
       mode: "nftables",

@@ -2,6 +2,8 @@
  * The fixed part of the table (kube-proxy's setupNFTables: base chains, service dispatch, the
  * "no endpoints" checks, masquerading) and the builder the per-Service rules are added through.
  */
+
+import type { RuleSink, ServiceFragment } from "./cache.js";
 import { cmp, isIPv4 } from "./endpoints.js";
 import {
   FILTER_INPUT,
@@ -24,9 +26,11 @@ import {
 import type { NftSetDef, ProxyRulesOptions, Ruleset, ServicePortInfo } from "./types.js";
 
 /** Accumulates chains, sets and elements; finish() sorts everything so the output is deterministic. */
-export class RulesetBuilder {
+export class RulesetBuilder implements RuleSink {
   private readonly chains = new Map<string, string[]>();
   private readonly sets = new Map<string, NftSetDef>();
+  /** Chain bodies taken as they are from a fragment: copied before anything is added to them. */
+  private readonly shared = new Set<readonly string[]>();
 
   constructor(private readonly table: string) {}
 
@@ -35,8 +39,30 @@ export class RulesetBuilder {
     if (body === undefined) {
       body = header === undefined ? [] : [header];
       this.chains.set(name, body);
+    } else if (this.shared.has(body)) {
+      this.shared.delete(body);
+      body = [...body];
+      this.chains.set(name, body);
     }
     return body;
+  }
+
+  /**
+   * Adds one Service's fragment, with the result adding its calls one by one would have had:
+   * a chain new to the table keeps the fragment's very array (so that equal chains of two
+   * Rulesets are one object), a chain already present gets the rules appended to a copy.
+   */
+  merge(fragment: ServiceFragment): void {
+    for (const [name, rules] of fragment.chains) {
+      const body = this.chains.get(name);
+      if (body === undefined) {
+        this.chains.set(name, rules as string[]);
+        this.shared.add(rules);
+      } else this.chain(name).push(...rules);
+    }
+    for (const [name, def] of fragment.sets)
+      if (!this.sets.has(name)) this.sets.set(name, { ...def, elements: [...def.elements] });
+    for (const [set, element] of fragment.elements) this.element(set, element);
   }
 
   rule(chain: string, rule: string): void {

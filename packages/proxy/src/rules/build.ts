@@ -4,7 +4,8 @@
  * ClusterIP and NodePort. Pure: no command runs, the same input gives the same Ruleset.
  */
 import type { EndpointSlice, Protocol, Service, ServicePort } from "../api-types.js";
-import { baseRuleset, type RulesetBuilder } from "./base.js";
+import { baseRuleset } from "./base.js";
+import { FragmentBuilder, type RuleSink, type RulesetCache, type ServiceFragment } from "./cache.js";
 import { categorizeEndpoints, cmp, endpointsForPort, indexSlices, isIPv4 } from "./endpoints.js";
 import {
   AFFINITY_PREFIX,
@@ -34,31 +35,59 @@ function skipService(svc: Service): boolean {
   return !isIPv4(spec.clusterIP);
 }
 
-export function buildRuleset(input: ProxyRulesInput): Ruleset {
+/**
+ * With a `cache` (one per caller, kept across builds), a Service whose object and EndpointSlice
+ * objects are the same as in the previous build reuses that build's fragment instead of
+ * computing it again; the result is the same as without the cache.
+ */
+export function buildRuleset(input: ProxyRulesInput, cache?: RulesetCache): Ruleset {
   const b = baseRuleset(input.options);
   const slices = indexSlices(input.endpointSlices);
   const services = [...input.services].sort(
     (x, y) => cmp(x.metadata.namespace, y.metadata.namespace) || cmp(x.metadata.name, y.metadata.name),
   );
+  cache?.begin(input);
   const servicePorts: ServicePortInfo[] = [];
   for (const svc of services) {
-    if (skipService(svc)) continue;
+    const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
+    const own = slices.get(key) ?? [];
+    let fragment = cache?.get(key, svc, own);
+    if (fragment === undefined) {
+      fragment = serviceFragment(input, own, svc);
+      cache?.put(key, svc, own, fragment);
+    }
+    b.merge(fragment);
+    servicePorts.push(...fragment.servicePorts);
+  }
+  cache?.end();
+  return b.finish(servicePorts);
+}
+
+/** Everything one Service adds to the table, its ports in a fixed order. */
+function serviceFragment(
+  input: ProxyRulesInput,
+  slices: readonly EndpointSlice[],
+  svc: Service,
+): ServiceFragment {
+  const f = new FragmentBuilder();
+  const servicePorts: ServicePortInfo[] = [];
+  if (!skipService(svc)) {
     const ports = [...(svc.spec?.ports ?? [])].sort(
       (x, y) => cmp(x.name ?? "", y.name ?? "") || cmp(x.protocol ?? "TCP", y.protocol ?? "TCP"),
     );
     for (const port of ports) {
       if (!PROTOCOLS.has(port.protocol ?? "TCP")) continue;
-      servicePorts.push(addServicePort(b, input, slices, svc, port));
+      servicePorts.push(addServicePort(f, input, slices, svc, port));
     }
   }
-  return b.finish(servicePorts);
+  return f.finish(servicePorts);
 }
 
 /** One Service port: its map elements and chains, as the body of kube's syncProxyRules loop. */
 function addServicePort(
-  b: RulesetBuilder,
+  b: RuleSink,
   input: ProxyRulesInput,
-  slices: Map<string, EndpointSlice[]>,
+  slices: readonly EndpointSlice[],
   svc: Service,
   port: ServicePort,
 ): ServicePortInfo {
@@ -91,7 +120,7 @@ function addServicePort(
   const sticky = spec.sessionAffinity === "ClientIP";
   const stickySeconds = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS;
 
-  const endpoints = endpointsForPort(svc, port, slices, input.nodeName);
+  const endpoints = endpointsForPort(port, slices, input.nodeName);
   const cat = categorizeEndpoints(endpoints, usesCluster, usesLocal);
   const chainOf = (ep: { ip: string; port: number }) =>
     servicePortEndpointChainNameBase(namespace, name, proto, portName, ep.ip, ep.port);

@@ -3,7 +3,7 @@
  * EndpointSliceCache), and which of those Cluster and Local traffic policy use (kube-proxy's
  * CategorizeEndpoints in pkg/proxy/topology.go, without topology hints).
  */
-import type { EndpointSlice, Protocol, Service, ServicePort } from "../api-types.js";
+import type { EndpointSlice, Protocol, ServicePort } from "../api-types.js";
 import { SERVICE_NAME_LABEL } from "../api-types.js";
 
 export interface EndpointInfo {
@@ -43,12 +43,10 @@ export function indexSlices(slices: readonly EndpointSlice[]): Map<string, Endpo
  * in several slices is kept once, a ready copy winning, as the EndpointSliceCache merges them.
  */
 export function endpointsForPort(
-  svc: Service,
   port: ServicePort,
-  slicesByService: Map<string, EndpointSlice[]>,
+  slices: readonly EndpointSlice[],
   nodeName: string,
 ): EndpointInfo[] {
-  const slices = slicesByService.get(`${svc.metadata.namespace}/${svc.metadata.name}`) ?? [];
   const portName = port.name ?? "";
   const protocol: Protocol = port.protocol ?? "TCP";
   const byAddress = new Map<string, EndpointInfo>();

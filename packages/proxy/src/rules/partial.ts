@@ -15,8 +15,12 @@ import {
 } from "./render.js";
 import type { NftSetDef, Ruleset } from "./types.js";
 
+/** A chain reused from a cached fragment is the same array in both Rulesets: equal at no cost. */
 function sameLines(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((line, i) => line === b[i]);
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The key of an element: a map's "KEY : VALUE" without its value; a set's element itself. */
@@ -76,7 +80,7 @@ export function renderPartialSync(prev: Ruleset, next: Ruleset): string | undefi
     if (old === undefined) {
       declare.push(addChain(t, name, body));
       rules.push(...addRules(t, name, body));
-    } else if (!sameLines(chainRules(old), chainRules(body))) {
+    } else if (old !== body && !sameLines(chainRules(old), chainRules(body))) {
       flush.push(`flush chain ip ${t} ${name}`);
       rules.push(...addRules(t, name, body));
     }
@@ -94,6 +98,7 @@ export function renderPartialSync(prev: Ruleset, next: Ruleset): string | undefi
       addElements.push(...elementsCommand("add", t, name, def.elements));
       continue;
     }
+    if (old.elements.length === 0 && def.elements.length === 0) continue;
     const before = new Set(old.elements);
     const after = new Set(def.elements);
     // A key whose value changed is deleted and re-added, as kube's nftElementStorage does.
