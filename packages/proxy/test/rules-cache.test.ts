@@ -161,7 +161,7 @@ t.test("a cached build equals a fresh one after random changes", (t) => {
         checks++;
       }
     }),
-    { numRuns: 150 },
+    { numRuns: 100 },
   );
   t.ok(checks > 0, `${checks} cached builds equal fresh ones`);
   t.end();
