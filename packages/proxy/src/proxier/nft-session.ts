@@ -1,9 +1,9 @@
 /**
  * NftSession: one long-lived `nft -i` process for partial syncs, reached only through Nft (nft.ts
- * stays the one door to nft). A fresh `nft -f` pays for starting the binary and for reading the
- * table's chains and sets back from the kernel before it can check any command; the interactive
- * process keeps its state between transactions and skips those reads while the ruleset
- * generation has not moved.
+ * stays the one door to nft). A fresh `nft -f` pays for `ip netns exec`, for starting nft and for
+ * its set-up before the first command; the session pays those once. It does not spare nft's
+ * cache reads: nft re-reads the table's chains and sets whenever the ruleset generation moved
+ * since its last read, and every commit, its own included, moves it (nftables 1.0.6).
  *
  * Protocol: the transaction's commands go out as ONE line joined by "; " (nft applies each input
  * line as one transaction, atomically or not at all, as `nft -f` a file), then a sentinel line,
