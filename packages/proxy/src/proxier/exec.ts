@@ -1,7 +1,8 @@
 /**
  * Running a node command (nft, conntrack) with optional standard input, inside a network
  * namespace when one is named (`ip netns exec NS ...`, as the node's rules live in the node's
- * namespace), as k8s.io/utils/exec does for kube-proxy. Only nft.ts and conntrack.ts use it.
+ * namespace), as k8s.io/utils/exec does for kube-proxy. Only nft.ts (and its
+ * nft-session.ts) and conntrack.ts use it.
  */
 import { spawn } from "node:child_process";
 

@@ -284,9 +284,12 @@ export class Proxier implements Component {
       },
     });
     const prev = this.applied;
-    const text =
-      full || prev === undefined ? this.rules.renderFull(next) : this.rules.renderPartial(prev, next);
-    if (text !== undefined) await this.nft.load(text);
+    if (full || prev === undefined) await this.nft.load(this.rules.renderFull(next));
+    else {
+      const text = this.rules.renderPartial(prev, next);
+      // Through Nft's nft session; a failure fails the sync, so the next one is a full `nft -f`.
+      if (text !== undefined) await (this.nft.loadPartial?.(text) ?? this.nft.load(text));
+    }
     const liveAt = this.clock.now();
     this.applied = next;
     this.needFullSync = false;
@@ -313,7 +316,8 @@ export class Proxier implements Component {
   }
 
   /**
-   * Stops the informers and the runner (waiting for a sync in progress) and the healthz server.
+   * Stops the informers and the runner (waiting for a sync in progress), the healthz server and
+   * the nft session.
    * The table stays: the node keeps forwarding Service traffic until a new proxy takes over.
    */
   readonly stop = once(async (): Promise<void> => {
@@ -321,7 +325,7 @@ export class Proxier implements Component {
     if (!this.readiness.settled) this.readiness.reject(new Error("kube-proxy stopped before its first sync"));
     await Promise.all([this.services?.stop(), this.slices?.stop(), this.node?.stop()]);
     await this.runner.stop();
-    await this.healthServer.close();
+    await Promise.all([this.healthServer.close(), this.nft.close?.()]);
   });
 
   /** Removes the proxy's table (kube-proxy --cleanup); idempotent. */
