@@ -57,6 +57,17 @@ function childrenCpuSeconds(): number {
   return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
 }
 
+/** CPU seconds of a live process and of its children that have exited (/proc/PID/stat). */
+function treeCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0
@@ -113,6 +124,7 @@ async function runProxy(
   const procs: SkiffProcess[] = [];
   let client: KubeClient | undefined;
   let proxier: Proxier | undefined;
+  let proxierNft: Nft | undefined;
   execFileSync("ip", ["netns", "add", netns]);
   try {
     execFileSync("ip", ["-n", netns, "link", "set", "lo", "up"]);
@@ -138,10 +150,14 @@ async function runProxy(
 
     let onSynced: ((s: SyncInfo) => void) | undefined;
     const synced: SyncInfo[] = [];
+    // The proxier's own nft: partial syncs go through its long-lived session, whose CPU is read
+    // from /proc (children's CPU counts only processes that have exited).
+    proxierNft = new Nft({ netns, logger: silentLogger });
     proxier = new Proxier({
       client,
       nodeName: NODE,
       netns,
+      nft: proxierNft,
       config: { ...parseProxyFlags([]), healthzBindAddress: undefined },
       onSynced: (s) => {
         synced.push(s);
@@ -196,6 +212,8 @@ async function runProxy(
     log(`network programming latency: ${o.changes} single EndpointSlice changes`);
     const latencies: number[] = [];
     const partialCpu0 = childrenCpuSeconds();
+    const sessionPid0 = proxierNft.sessionPid;
+    const sessionCpu0 = sessionPid0 === undefined ? 0 : treeCpuSeconds(sessionPid0);
     const syncsBefore = synced.length;
     let next = o.services * per;
     let lastIP = "";
@@ -228,7 +246,11 @@ async function runProxy(
       await sleep(1100);
     }
     const partialSyncs = synced.length - syncsBefore;
-    const partialCpu = childrenCpuSeconds() - partialCpu0;
+    const sessionPid = proxierNft.sessionPid;
+    const partialCpu =
+      childrenCpuSeconds() -
+      partialCpu0 +
+      (sessionPid === undefined ? 0 : treeCpuSeconds(sessionPid) - sessionCpu0);
     const table = execFileSync("ip", ["netns", "exec", netns, "nft", "list", "table", "ip", "kube-proxy"], {
       encoding: "utf8",
       maxBuffer: 256 << 20,
@@ -250,6 +272,7 @@ async function runProxy(
     };
   } finally {
     await proxier?.stop().catch(() => undefined);
+    await proxierNft?.close();
     await client?.close().catch(() => undefined);
     for (const p of procs.reverse()) await p.stop();
     execFileSync("ip", ["netns", "delete", netns]);
