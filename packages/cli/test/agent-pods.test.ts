@@ -5,7 +5,8 @@
  * code and stdin; liveness restarts with CrashLoopBackOff spacing; readiness flips Ready;
  * OOMKilled under a 32Mi limit; init containers in order; configMap/secret volumes and env;
  * graceful termination of a process that ignores SIGTERM; and a deleted pod leaves no network
- * namespace, veth, IPAM entry, cgroup or containerd object behind.
+ * or UTS namespace, veth, IPAM entry, cgroup or containerd object behind. An init container
+ * reads the pod's hostname as its first instruction.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -260,7 +261,8 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
         {
           name: "one",
           image: IMAGE,
-          command: ["sh", "-c", "echo one >> /work/order"],
+          // The pod's hostname from the first instruction on (the pod's UTS namespace).
+          command: ["sh", "-c", "hostname >> /work/order; echo one >> /work/order"],
           volumeMounts: [{ name: "work", mountPath: "/work" }],
         },
         {
@@ -297,7 +299,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
     const logs = await c.kubectl(["logs", "init", "-c", "app"]);
     t.match(
       logs.stdout,
-      /^one\ntwo\nhello\ns3cr3t\nenv hello s3cr3t blue init 10\.96\.0\.1\nca\.crt namespace token $/,
+      /^init\none\ntwo\nhello\ns3cr3t\nenv hello s3cr3t blue init 10\.96\.0\.1\nca\.crt namespace token $/,
       logs.stderr,
     );
     await deletePod("init");
@@ -316,6 +318,8 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       const p = await getPod("stubborn");
       const uid = p.metadata.uid as string;
       const id = String(statuses(p)[0]?.containerID ?? "").replace("containerd://", "");
+      const uts = `${c.dir}/data/agent/uts/${uid}`;
+      t.ok(existsSync(uts), "the pod's UTS namespace file while it runs");
       const started = Date.now();
       await deletePod("stubborn");
       t.ok(
@@ -325,6 +329,9 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       const ns = `skiff-${c.nodeName}`;
       const netns = (await run("ip", ["netns", "list"])).stdout;
       t.notMatch(netns, new RegExp(`${ns}-${uid}`), "no pod network namespace");
+      t.notOk(existsSync(uts), "no pod UTS namespace file");
+      const mounts = readFileSync("/proc/self/mounts", "utf8");
+      t.notOk(mounts.includes(uts), "nor its mount");
       const links = await c.inNode(["ip", "-o", "link", "show", "type", "veth"]);
       t.notMatch(links, uid, "no veth of the pod left in the node namespace");
       const ipam = `${c.dir}/data/agent/cni`;
