@@ -5,7 +5,8 @@
  * code and stdin; liveness restarts with CrashLoopBackOff spacing; readiness flips Ready;
  * OOMKilled under a 32Mi limit; init containers in order; configMap/secret volumes and env;
  * graceful termination of a process that ignores SIGTERM; and a deleted pod leaves no network
- * namespace, veth, IPAM entry, cgroup or containerd object behind.
+ * or UTS namespace, veth, IPAM entry, cgroup or containerd object behind. An init container
+ * reads the pod's hostname as its first instruction.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -177,8 +178,14 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
     await waitFor(
       async () => {
         const s = statuses(await getPod("crash"))[0];
-        const at = s?.lastState.terminated?.startedAt;
-        if (at !== undefined && !starts.includes(Date.parse(at))) starts.push(Date.parse(at));
+        // Start times have whole seconds: the first restart (no back-off yet) may share its
+        // second with the first run, so every start the status shows is collected.
+        for (const at of [
+          s?.state.running?.startedAt,
+          s?.state.terminated?.startedAt,
+          s?.lastState.terminated?.startedAt,
+        ])
+          if (at !== undefined && !starts.includes(Date.parse(at))) starts.push(Date.parse(at));
         return (s?.restartCount ?? 0) >= 2;
       },
       { what: "crash restarted twice", timeoutMs: 150_000, intervalMs: 200 },
@@ -188,6 +195,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       ["CrashLoopBackOff", undefined].includes(statuses(p)[0]?.state.waiting?.reason),
       "waiting in CrashLoopBackOff between runs",
     );
+    starts.sort((a, b) => a - b);
     const gaps = starts.slice(1).map((s, i) => s - (starts[i] as number));
     t.ok(
       gaps.some((g) => g >= 9_000),
@@ -260,7 +268,8 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
         {
           name: "one",
           image: IMAGE,
-          command: ["sh", "-c", "echo one >> /work/order"],
+          // The pod's hostname from the first instruction on (the pod's UTS namespace).
+          command: ["sh", "-c", "hostname >> /work/order; echo one >> /work/order"],
           volumeMounts: [{ name: "work", mountPath: "/work" }],
         },
         {
@@ -297,7 +306,7 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
     const logs = await c.kubectl(["logs", "init", "-c", "app"]);
     t.match(
       logs.stdout,
-      /^one\ntwo\nhello\ns3cr3t\nenv hello s3cr3t blue init 10\.96\.0\.1\nca\.crt namespace token $/,
+      /^init\none\ntwo\nhello\ns3cr3t\nenv hello s3cr3t blue init 10\.96\.0\.1\nca\.crt namespace token $/,
       logs.stderr,
     );
     await deletePod("init");
@@ -316,6 +325,8 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       const p = await getPod("stubborn");
       const uid = p.metadata.uid as string;
       const id = String(statuses(p)[0]?.containerID ?? "").replace("containerd://", "");
+      const uts = `${c.dir}/data/agent/uts/${uid}`;
+      t.ok(existsSync(uts), "the pod's UTS namespace file while it runs");
       const started = Date.now();
       await deletePod("stubborn");
       t.ok(
@@ -325,6 +336,9 @@ t.test("pods on the embedded agent", { skip, timeout: 600_000 }, async (t) => {
       const ns = `skiff-${c.nodeName}`;
       const netns = (await run("ip", ["netns", "list"])).stdout;
       t.notMatch(netns, new RegExp(`${ns}-${uid}`), "no pod network namespace");
+      t.notOk(existsSync(uts), "no pod UTS namespace file");
+      const mounts = readFileSync("/proc/self/mounts", "utf8");
+      t.notOk(mounts.includes(uts), "nor its mount");
       const links = await c.inNode(["ip", "-o", "link", "show", "type", "veth"]);
       t.notMatch(links, uid, "no veth of the pod left in the node namespace");
       const ipam = `${c.dir}/data/agent/cni`;

@@ -179,6 +179,9 @@ export {
   type KubeletServerOptions,
   type LogStop,
 } from "./server/index.js";
+export { FakeUTSNamespaces } from "./uts/fake.js";
+export { UnshareUTSNamespaces, type UnshareUTSNamespacesOptions } from "./uts/unshare.js";
+export type { PodUTSNamespaces } from "./uts/uts.js";
 export { AtomicWriter, type FileProjection, type Payload } from "./volume/atomic-writer.js";
 export {
   DirVolumeManager,

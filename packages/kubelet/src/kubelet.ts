@@ -1,10 +1,10 @@
 /**
  * The kubelet (`skiff agent`): one node's agent, wired from its parts as kubelet.go's NewMainKubelet
  * wires its managers. It registers the Node and renews its Lease (node/), runs the pods bound to
- * it (pod/) on containerd through `ctr` (runtime/), each pod in its own network namespace wired
- * by the CNI bridge plugin inside the node's namespace `skiff-<node>` or the host's
- * (network/, with each pod's resolv.conf and the node gateway that brings DNS and the API
- * server into that namespace), under the node's cgroup tree (cm/), with volumes and
+ * it (pod/) on containerd through `ctr` (runtime/), each pod in its own UTS namespace carrying
+ * its hostname (uts/) and its own network namespace wired by the CNI bridge plugin inside the
+ * node's namespace `skiff-<node>` or the host's (network/, with each pod's resolv.conf and the
+ * node gateway that brings DNS and the API server into that namespace), under the node's cgroup tree (cm/), with volumes and
  * environment (volume/, env/), probes (prober/), container logs (logs/) and the kubelet's
  * HTTPS API for the API server (server/). Stopping it leaves running pods running, as a
  * kubelet restart does: the next agent adopts them. With --shutdown-grace-period, SIGTERM
@@ -38,6 +38,7 @@ import { CachedRuntime } from "./runtime/cached.js";
 import { type ContainerdProcess, containerdVersion, startContainerd } from "./runtime/containerd.js";
 import { CtrRuntime } from "./runtime/ctr/runtime.js";
 import { KubeletServer } from "./server/server.js";
+import { UnshareUTSNamespaces } from "./uts/unshare.js";
 import { DirVolumeManager } from "./volume/dir-volume-manager.js";
 import { ClientObjectSource } from "./volume/sources.js";
 
@@ -55,6 +56,7 @@ export class Kubelet implements Component {
   private client: KubeClient | undefined;
   private runtime: CachedRuntime | undefined;
   private network: NetnsPodNetwork | undefined;
+  private uts: UnshareUTSNamespaces | undefined;
   /** --fabric: the node namespace's link to the other nodes on this machine, and its routes. */
   private fabric: NodeFabric | undefined;
   private routes: RouteController | undefined;
@@ -156,6 +158,8 @@ export class Kubelet implements Component {
       logger: log,
     });
     this.network = network;
+    const uts = new UnshareUTSNamespaces({ dir: join(o.dataDir, "uts"), logger: log });
+    this.uts = uts;
     if (o.fabric !== undefined && o.nodeIP !== undefined)
       this.fabric = new NodeFabric({ fabric: o.fabric, nodeName: o.nodeName, nodeIP: o.nodeIP, logger: log });
     const cgroups = new CgroupfsPodCgroups({ nodeName: o.nodeName, logger: log });
@@ -257,6 +261,7 @@ export class Kubelet implements Component {
     this.workers = new PodWorkers({
       runtime,
       network,
+      uts,
       cgroups,
       volumes,
       probes: prober,
@@ -446,7 +451,8 @@ export class Kubelet implements Component {
     await this.gateway?.stop().catch((e) => this.log.warn({ err: String(e) }, "node gateway stop"));
     const leftovers = (await this.runtime?.listContainers().catch(() => [{}])) ?? [];
     await this.runtime?.close();
-    // With no container left the node's namespace and cgroups go too; else the next agent adopts them.
+    // With no container left the node's namespace, cgroups and pods' UTS namespaces go too; else
+    // the next agent adopts them.
     if (leftovers.length === 0) {
       // Off the fabric first; the last node out removes the fabric's namespace.
       await this.fabric?.leave().catch((e) => this.log.warn({ err: String(e) }, "fabric leave"));
@@ -456,6 +462,9 @@ export class Kubelet implements Component {
       await this.cgroups
         ?.removeNode()
         .catch((e) => this.log.warn({ err: String(e) }, "node cgroups removal"));
+      await this.uts
+        ?.tearDownNode()
+        .catch((e) => this.log.warn({ err: String(e) }, "pod UTS namespaces removal"));
     }
     await this.network?.close();
     await this.containerd?.stop();

@@ -1,13 +1,20 @@
 /**
  * A pod worker set-up over the fakes for unit tests: FakeRuntime, FakePodNetwork,
- * FakePodCgroups, a stub volume manager, a stub probe manager whose results the test emits,
+ * FakeUTSNamespaces, FakePodCgroups, a stub volume manager, a stub probe manager whose results the test emits,
  * @skiff/client's FakeClient and one FakeClock for all of them.
  */
 import type { Container, Pod, PodStatus } from "@skiff/api";
 import { FakeClient, FakeClock } from "@skiff/client";
 import { waitFor } from "@skiff/testkit";
 import type { KubeletPodStatus, ProbeManager, ProbeResultEvent, VolumeManager } from "../src/index.js";
-import { FakePodCgroups, FakePodNetwork, FakeRuntime, PodWorkers, StatusManager } from "../src/index.js";
+import {
+  FakePodCgroups,
+  FakePodNetwork,
+  FakeRuntime,
+  FakeUTSNamespaces,
+  PodWorkers,
+  StatusManager,
+} from "../src/index.js";
 import type { ProcessBehaviour } from "../src/runtime/fake.js";
 
 export const IMAGE = "docker.io/library/busybox:latest";
@@ -83,6 +90,7 @@ export interface Harness {
   clock: FakeClock;
   runtime: FakeRuntime;
   network: FakePodNetwork;
+  uts: FakeUTSNamespaces;
   cgroups: FakePodCgroups;
   volumes: StubVolumes;
   probes: StubProbes;
@@ -104,9 +112,11 @@ export interface Harness {
 
 export async function harness(pods: Pod[], behaviour?: (name: string) => ProcessBehaviour): Promise<Harness> {
   const clock = new FakeClock(Date.parse("2026-01-01T00:00:00Z"));
+  const uts = new FakeUTSNamespaces();
   const runtime = new FakeRuntime({
     clock,
     behaviour: (cfg) => behaviour?.(cfg.labels["io.kubernetes.container.name"] ?? "") ?? {},
+    utsHostname: (path) => uts.hostnameAt(path),
   });
   runtime.addImage(IMAGE);
   const network = new FakePodNetwork();
@@ -127,6 +137,7 @@ export async function harness(pods: Pod[], behaviour?: (name: string) => Process
     const workers = new PodWorkers({
       runtime,
       network,
+      uts,
       cgroups,
       volumes,
       probes,
@@ -142,7 +153,7 @@ export async function harness(pods: Pod[], behaviour?: (name: string) => Process
     });
     return { statusManager, workers };
   };
-  const h = { clock, runtime, network, cgroups, volumes, probes, client, events, ...make() } as Harness;
+  const h = { clock, runtime, network, uts, cgroups, volumes, probes, client, events, ...make() } as Harness;
   h.apiPod = (name) => {
     try {
       return client.tracker.get("v1", "pods", "default", name) as Pod;

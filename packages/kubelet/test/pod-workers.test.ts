@@ -45,6 +45,9 @@ t.test("a pod goes to Running and Ready with its sandbox, config, labels and eve
   t.equal(cfg?.image, IMAGE, "the runtime's reference of the image");
   t.equal(cfg?.cgroupsPath, `/skiff-node-a/kubepods/burstable/poduid-web/${id}`);
   t.equal(cfg?.netnsPath, "/var/run/netns/fake-uid-web");
+  t.equal(cfg?.utsPath, h.uts.pods.get("uid-web")?.path, "joins the pod's UTS namespace");
+  t.equal(h.uts.pods.get("uid-web")?.hostname, "web", "whose hostname is the pod's name");
+  t.equal(cfg?.hostname, "web");
   t.equal(cfg?.memoryLimitBytes, 64 * 1024 * 1024);
   t.equal(cfg?.cpuLimitCores, 0.5);
   t.equal(cfg?.cpuShares, 256);
@@ -191,6 +194,7 @@ t.test("restartPolicy: Never fails on exit 1, OnFailure succeeds on exit 0, Alwa
   t.ok(a.containerStatuses?.[0]?.state.running);
   // Terminal pods give back their sandbox but keep their exited containers (logs).
   t.notOk(h.network.pods.has("uid-never"));
+  t.notOk(h.uts.pods.has("uid-never"));
   t.notOk(h.cgroups.pods.has("uid-never"));
   t.ok((await h.runtime.listContainers()).some((c) => c.labels["io.kubernetes.pod.uid"] === "uid-never"));
 });
@@ -316,6 +320,7 @@ t.test("deletion: SIGTERM, SIGKILL after the grace period, everything removed, p
   await h.settle();
   t.same(await h.runtime.listContainers(), [], "containers removed");
   t.notOk(h.network.pods.has("uid-del"));
+  t.notOk(h.uts.pods.has("uid-del"), "UTS namespace removed");
   t.notOk(h.cgroups.pods.has("uid-del"));
   t.notOk(h.volumes.setUp.has("uid-del"));
   t.equal(h.apiPod("del"), undefined, "pod deleted from the API");
@@ -425,7 +430,57 @@ t.test("orphans of a previous run are stopped and removed", async (t) => {
   await h.workers.cleanupOrphanedPods(new Set());
   t.same(await h.runtime.listContainers(), []);
   t.notOk(h.network.pods.has("uid-orphan"));
+  t.notOk(h.uts.pods.has("uid-orphan"));
   t.notOk(h.cgroups.pods.has("uid-orphan"));
+});
+
+t.test(
+  "containers of a pod share one UTS namespace with spec.hostname; hostNetwork pods get none",
+  async (t) => {
+    const two = makePod("two", {
+      hostname: "chosen",
+      containers: [
+        { name: "a", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] },
+        { name: "b", image: "busybox", imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"] },
+      ],
+    } as never);
+    const host = makePod("host", { hostNetwork: true });
+    const h = await harness([two, host]);
+    t.teardown(() => h.close());
+    h.workers.updatePod(two);
+    h.workers.updatePod(host);
+    await waitStatus(h, "two", "Running", (s) => s.phase === "Running");
+    const hs = await waitStatus(h, "host", "Running", (s) => s.phase === "Running");
+    const configs = (await h.runtime.listContainers()).map((c) => h.runtime.configOf(c.id));
+    const ofTwo = configs.filter((c) => c?.labels["io.kubernetes.pod.uid"] === "uid-two");
+    t.equal(ofTwo.length, 2);
+    t.equal(h.uts.pods.get("uid-two")?.hostname, "chosen", "spec.hostname names the namespace");
+    t.same(
+      ofTwo.map((c) => c?.utsPath),
+      [h.uts.pods.get("uid-two")?.path, h.uts.pods.get("uid-two")?.path],
+      "both containers join it",
+    );
+    const hostCfg = h.runtime.configOf(hs.containerStatuses?.[0]?.containerID?.slice(13) ?? "");
+    t.equal(hostCfg?.utsPath, undefined, "a hostNetwork pod keeps the node's UTS namespace");
+    t.equal(hostCfg?.hostname, undefined, "and the node's hostname");
+    t.notOk(h.uts.pods.has("uid-host"));
+  },
+);
+
+t.test("a UTS namespace that cannot be made is FailedCreatePodSandBox; nothing starts", async (t) => {
+  const h = await harness([makePod("nouts")]);
+  t.teardown(() => h.close());
+  h.uts.setUpError = "unshare: permission denied";
+  h.workers.updatePod(makePod("nouts"));
+  await h.settle();
+  t.match(
+    h.events.find((e) => e.reason === "FailedCreatePodSandBox")?.message,
+    /Failed to create pod sandbox: unshare: permission denied/,
+  );
+  t.same(await h.runtime.listContainers(), [], "no container created");
+  h.uts.setUpError = undefined;
+  await h.advance(10_000);
+  await waitStatus(h, "nouts", "Running after the retry", (s) => s.phase === "Running");
 });
 
 t.test("a volume error is a FailedMount event; the pod stays Pending and is retried", async (t) => {

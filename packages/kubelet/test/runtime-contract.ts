@@ -4,6 +4,7 @@
  * recognises the argvs in `contractPrograms` and behaves as the comment on each says.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import type {
   ContainerStatus,
   RuntimeEvent,
 } from "../src/runtime/runtime.js";
+import type { PodUTSNamespaces } from "../src/uts/uts.js";
 
 export interface RuntimeFixture {
   runtime: ContainerRuntime;
@@ -30,6 +32,8 @@ export interface RuntimeFixture {
   reopen?: () => Promise<ContainerRuntime>;
   /** Whether status pids are real host pids (the restart test then waits for the process to end). */
   realPids?: boolean;
+  /** Makes pod UTS namespaces the runtime's containers can join; absent: skip that test. */
+  uts?: PodUTSNamespaces;
 }
 
 /** The programs the suite runs, with the behaviour a fake must give them. */
@@ -42,6 +46,8 @@ export const contractPrograms = {
   exit3: ["sh", "-c", "echo out; echo err >&2; exit 3"],
   /** Exits 5 after about a second. */
   exit5Later: ["sh", "-c", "sleep 1; exit 5"],
+  /** Writes the hostname of the UTS namespace it started in to stdout, then exits 0. */
+  hostname: ["hostname"],
 } as const;
 
 export function randomContainerId(): string {
@@ -206,6 +212,39 @@ export function runtimeContract(t: Test, name: string, makeRuntime: () => Promis
       t.ok(Date.now() - started < 20_000, "did not wait for the command");
       await rt.removeContainer(cfg.id);
     });
+
+    const uts = fx.uts;
+    await t.test(
+      "a container joining a pod UTS namespace has its hostname from its first instruction",
+      { skip: uts ? false : "the fixture makes no UTS namespaces" },
+      async (t) => {
+        if (!uts) return;
+        const uid = randomBytes(16).toString("hex");
+        t.teardown(() => uts.tearDownPod(uid));
+        const path = await uts.setUpPod(uid, "mypod");
+        t.equal(await uts.setUpPod(uid, "mypod"), path, "a second set-up reuses the namespace");
+        t.ok((await uts.listPods()).includes(uid), "listed");
+        // Two containers of one pod: each prints the name as its very first action, and exits.
+        const cfgs = [
+          await run(contractPrograms.hostname, { utsPath: path }),
+          await run(contractPrograms.hostname, { utsPath: path }),
+        ];
+        for (const cfg of cfgs) {
+          const s = await until(cfg.id, "exited", (s) => s.state === "exited");
+          t.equal(s.exitCode, 0, "hostname exits 0");
+          const line = await waitFor(
+            async () => /stdout F (.*)\n/.exec(await readFile(cfg.logPath, "utf8").catch(() => ""))?.[1],
+            { what: "the hostname in the log" },
+          );
+          t.equal(line, "mypod", "the pod's hostname, not the host's");
+          await rt.removeContainer(cfg.id);
+        }
+        await uts.tearDownPod(uid);
+        await uts.tearDownPod(uid);
+        t.notOk((await uts.listPods()).includes(uid), "not listed after teardown (twice)");
+        t.notOk(existsSync(path), "the namespace file is gone");
+      },
+    );
 
     const reopen = fx.reopen;
     await t.test(

@@ -1,11 +1,11 @@
 /**
- * CtrRuntime against a real containerd started in a temp directory: the runtime contract, an OOM
- * kill, and the containerd start/stop helper. Skips with a reason when containerd, ctr, runc or
+ * CtrRuntime against a real containerd started in a temp directory: the runtime contract (with
+ * real pod UTS namespaces), an OOM kill, and the containerd start/stop helper. Skips with a reason when containerd, ctr, runc or
  * busybox are missing or we are not root, except under CI=true.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm, rmdir } from "node:fs/promises";
+import { existsSync, statSync } from "node:fs";
+import { mkdtemp, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,7 @@ import { waitFor } from "@skiff/testkit";
 import t from "tap";
 import { startContainerd } from "../src/runtime/containerd.js";
 import { CtrRuntime } from "../src/runtime/ctr/runtime.js";
+import { UnshareUTSNamespaces } from "../src/uts/unshare.js";
 import { buildBusyboxImage } from "./oci-image.js";
 import { randomContainerId, runtimeContract } from "./runtime-contract.js";
 
@@ -21,7 +22,7 @@ const loggerPath = resolve(fileURLToPath(new URL("../assets/skiff-logger", impor
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return "not root";
-  for (const bin of ["containerd", "ctr", "runc", "busybox", "nsenter"]) {
+  for (const bin of ["containerd", "ctr", "runc", "busybox", "nsenter", "unshare", "umount"]) {
     try {
       execFileSync("sh", ["-c", 'command -v "$0"', bin], { stdio: "ignore" });
     } catch {
@@ -101,7 +102,39 @@ if (why && process.env.CI !== "true") {
       imageTar: tar,
       reopen: async () => makeRuntime(stateDir),
       realPids: true,
+      uts: new UnshareUTSNamespaces({ dir: join(base, "uts"), logger: silentLogger }),
     };
+  });
+
+  t.test("UnshareUTSNamespaces: reuse after a restart, an interrupted set-up, node teardown", async (t) => {
+    const dir = join(base, "uts-node");
+    const uts = () => new UnshareUTSNamespaces({ dir, logger: silentLogger });
+    const a = randomContainerId().slice(0, 32);
+    const b = randomContainerId().slice(0, 32);
+    t.teardown(() => uts().tearDownNode());
+    const nsId = (path: string) => statSync(path).ino;
+    const hostnameIn = (path: string) =>
+      execFileSync("nsenter", [`--uts=${path}`, "hostname"], { encoding: "utf8" }).trim();
+    const pathA = await uts().setUpPod(a, "pod-a");
+    t.equal(hostnameIn(pathA), "pod-a", "the hostname is set in the namespace");
+    const first = nsId(pathA);
+    t.equal(await uts().setUpPod(a, "pod-a"), pathA);
+    t.equal(nsId(pathA), first, "a new agent reuses the namespace it finds");
+    // What a set-up interrupted between the file and the mount leaves: made again.
+    const pathB = join(dir, b);
+    await writeFile(pathB, "");
+    t.equal(await uts().setUpPod(b, "pod-b"), pathB);
+    t.equal(hostnameIn(pathB), "pod-b");
+    t.not(nsId(pathB), nsId(pathA), "one namespace per pod");
+    t.same((await uts().listPods()).sort(), [a, b].sort());
+    await t.rejects(uts().setUpPod("../x", "p"), /invalid pod UID/);
+    await t.rejects(uts().setUpPod(randomContainerId().slice(0, 32), "-n"), /invalid hostname/);
+    await uts().tearDownNode();
+    t.notOk(existsSync(dir), "every namespace file and the directory are gone");
+    t.notOk(
+      execFileSync("cat", ["/proc/self/mounts"], { encoding: "utf8" }).includes(dir),
+      "nothing stays mounted",
+    );
   });
 
   t.test("a container past its memory limit is OOMKilled with 137", async (t) => {

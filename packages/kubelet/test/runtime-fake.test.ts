@@ -10,6 +10,7 @@ import { FakeClock } from "@skiff/client";
 import t from "tap";
 import { buildImage } from "../src/image/oci.js";
 import { FakeRuntime, knownProgram } from "../src/runtime/fake.js";
+import { FakeUTSNamespaces } from "../src/uts/fake.js";
 import { contractPrograms, runtimeContract } from "./runtime-contract.js";
 
 t.test("every contract program is one the fake knows", async (t) => {
@@ -25,13 +26,15 @@ runtimeContract(t, "FakeRuntime", async () => {
   await writeFile(join(rootfs, "etc", "hostname"), "fake\n");
   const imageRef = "skiff.test/fake:1";
   const image = buildImage({ rootfs, ref: imageRef, out: join(dir, "image.tar") });
-  const runtime = new FakeRuntime();
+  const uts = new FakeUTSNamespaces();
+  const runtime = new FakeRuntime({ utsHostname: (path) => uts.hostnameAt(path) });
   return {
     runtime,
     cleanup: () => rm(dir, { recursive: true, force: true }),
     imageRef,
     imageTar: image.file,
     reopen: async () => runtime.reopen(),
+    uts,
   };
 });
 
@@ -109,4 +112,28 @@ t.test("a reopened fake sees an exit that happened while it was closed (fake clo
   const second = first.reopen();
   t.teardown(() => second.close());
   t.match(await second.containerStatus("c"), { state: "exited", exitCode: 5, finishedAt: 2_000 });
+});
+
+t.test("a container cannot start in a UTS namespace the fake namespaces do not hold", async (t) => {
+  const uts = new FakeUTSNamespaces();
+  const rt = new FakeRuntime({ clock: new FakeClock(1_000), utsHostname: (p) => uts.hostnameAt(p) });
+  t.teardown(() => rt.close());
+  rt.addImage("img:1");
+  const path = await uts.setUpPod("uid-1", "mypod");
+  await uts.tearDownPod("uid-1");
+  await rt.createContainer({
+    id: "c",
+    image: "img:1",
+    args: contractPrograms.hostname,
+    env: [],
+    mounts: [],
+    labels: {},
+    logPath: "",
+    utsPath: path,
+  });
+  await t.rejects(rt.startContainer("c"), /UTS namespace/);
+  t.match(await rt.containerStatus("c"), { state: "exited", exitCode: 128 });
+  const again = rt.reopen();
+  t.teardown(() => again.close());
+  t.equal(again.utsHostname, rt.utsHostname, "a reopened fake resolves namespaces the same way");
 });

@@ -4,12 +4,14 @@
  * replaces the image's entrypoint, args its cmd; the runtime fills in what is empty from the
  * image), env from the injected environment builder, mounts from the volume manager, limits
  * from resources (kube's MilliCPUToShares and MilliCPUToQuota rules), cgroups path below the
- * pod's parent, log path from the injected log path builder, and kube's labels.
+ * pod's parent, the pod's UTS namespace and hostname, log path from the injected log path
+ * builder, and kube's labels.
  */
 import { type Container, type Pod, parseQuantity } from "@skiff/api";
 import type { KubeletContainer } from "../api-types.js";
 import { expandCommand } from "../env/expansion.js";
 import type { ContainerConfig, Mount } from "../runtime/runtime.js";
+import { podHostnameAndDomain } from "../volume/hosts.js";
 import { type ContainerType, containerLabels } from "./labels.js";
 
 /** kube's MinShares: the least cpu.shares a container gets (no cpu request). */
@@ -25,6 +27,8 @@ export interface ContainerConfigInput {
   env: ReadonlyArray<{ name: string; value: string }>;
   mounts: readonly Mount[];
   netnsPath?: string;
+  /** The pod's UTS namespace (its hostname is set there); absent for hostNetwork pods. */
+  utsPath?: string;
   podCgroupParent?: string;
   logPath: string;
 }
@@ -48,9 +52,11 @@ export function generateContainerConfig(input: ContainerConfigInput): ContainerC
     mounts: input.mounts,
     labels: containerLabels(input.pod, c, input.type, input.restartCount),
     logPath: input.logPath,
-    hostname: (input.pod.spec.hostname as string | undefined) ?? input.pod.metadata.name,
     cpuShares: cpuShares(c),
   };
+  // A hostNetwork pod has the node's hostname (kube shares the host's UTS namespace with it).
+  if (input.pod.spec.hostNetwork !== true) cfg.hostname = podHostnameAndDomain(input.pod).hostname;
+  if (input.utsPath !== undefined) cfg.utsPath = input.utsPath;
   if (c.workingDir !== undefined) cfg.workingDir = c.workingDir;
   if (input.netnsPath !== undefined) cfg.netnsPath = input.netnsPath;
   if (input.podCgroupParent !== undefined) cfg.cgroupsPath = `${input.podCgroupParent}/${input.id}`;

@@ -1,13 +1,14 @@
 /**
  * What one pod worker run does, as kubelet.go SyncPod, SyncTerminatingPod and SyncTerminatedPod
  * with kuberuntime_manager.go SyncPod: status first, then the sandbox (pod cgroup, volumes,
- * network), then the container actions computePodActions decided: kills, the next init
+ * network and UTS namespaces), then the container actions computePodActions decided: kills, the next init
  * container, app containers, each start behind its CrashLoopBackOff (kube's doBackOff).
  */
 import type { Container, ObjectReference, Pod } from "@skiff/api";
 import type { Clock } from "@skiff/client";
 import type { KubeletContainer, KubeletPodStatus } from "../api-types.js";
 import type { ImageRef } from "../runtime/runtime.js";
+import { podHostnameAndDomain } from "../volume/hosts.js";
 import { VolumeError } from "../volume/volumes.js";
 import { Backoff } from "./backoff.js";
 import { generateContainerConfig } from "./container-config.js";
@@ -86,12 +87,15 @@ export class PodSyncer {
       throw e;
     }
     let netnsPath: string | undefined;
+    let utsPath: string | undefined;
     if (pod.spec.hostNetwork === true) st.podIP = this.o.network.nodeIP();
     else {
       try {
         const net = await this.o.network.setUpPod(st.uid, pod.metadata.name, pod.metadata.namespace);
         st.podIP = net.ip;
         netnsPath = net.netnsPath;
+        // The sandbox's hostname is set before any container starts (kube: the pause container's).
+        utsPath = await this.o.uts.setUpPod(st.uid, podHostnameAndDomain(pod).hostname);
       } catch (e) {
         this.podEvent(
           pod,
@@ -127,7 +131,7 @@ export class PodSyncer {
       : actions.containersToStart;
     let wakeAt: number | undefined;
     const images = await this.o.runtime.listImages();
-    const sandbox = { volumes, netnsPath, cgroupParent };
+    const sandbox = { volumes, netnsPath, utsPath, cgroupParent };
     for (const s of toStart) {
       const latest = byName(containers, s.type).get(s.spec.name)?.[0];
       const w = await this.startContainer(
@@ -151,7 +155,12 @@ export class PodSyncer {
     st: PodState,
     s: ContainerToStart,
     images: readonly ImageRef[],
-    sandbox: { volumes: Map<string, string>; netnsPath: string | undefined; cgroupParent: string },
+    sandbox: {
+      volumes: Map<string, string>;
+      netnsPath: string | undefined;
+      utsPath: string | undefined;
+      cgroupParent: string;
+    },
   ): Promise<number | undefined> {
     const pod = st.pod;
     const c = s.spec as KubeletContainer;
@@ -202,6 +211,7 @@ export class PodSyncer {
           env,
         }),
         ...(sandbox.netnsPath === undefined ? {} : { netnsPath: sandbox.netnsPath }),
+        ...(sandbox.utsPath === undefined ? {} : { utsPath: sandbox.utsPath }),
         podCgroupParent: sandbox.cgroupParent,
         logPath: this.o.logPathFor(pod, c.name, s.restartCount),
       });
@@ -271,7 +281,8 @@ export class PodSyncer {
   }
 
   /**
-   * SyncTerminatedPod: the final status, then the pod's cgroup, network and volumes go. Exited
+   * SyncTerminatedPod: the final status, then the pod's cgroup, network, UTS namespace and
+   * volumes go (every container has stopped: none joins them again). Exited
    * containers stay (for logs) until the pod is deleted; then they are removed too.
    */
   async syncTerminatedPod(st: PodState): Promise<void> {
@@ -282,6 +293,7 @@ export class PodSyncer {
     if (!st.cleanedUp) {
       await this.o.cgroups.removePod(st.uid);
       if (pod.spec.hostNetwork !== true) await this.o.network.tearDownPod(st.uid);
+      await this.o.uts.tearDownPod(st.uid);
       await this.o.volumes.tearDownPod(st.uid);
       st.cleanedUp = true;
     }

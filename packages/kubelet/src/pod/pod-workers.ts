@@ -142,6 +142,7 @@ export class PodWorkers {
         }),
     );
     for (const uid of await this.o.network.listPods()) if (!keep(uid)) await this.o.network.tearDownPod(uid);
+    for (const uid of await this.o.uts.listPods()) if (!keep(uid)) await this.o.uts.tearDownPod(uid);
     for (const uid of await this.o.cgroups.listPods()) if (!keep(uid)) await this.o.cgroups.removePod(uid);
     for (const uid of await this.o.volumes.listPods()) if (!keep(uid)) await this.o.volumes.tearDownPod(uid);
   }

@@ -8,6 +8,7 @@ import type { PodCgroups } from "../cm/cgroups.js";
 import type { PodNetwork } from "../network/network.js";
 import type { ProbeManager } from "../prober/prober.js";
 import type { ContainerRuntime } from "../runtime/runtime.js";
+import type { PodUTSNamespaces } from "../uts/uts.js";
 import type { VolumeManager } from "../volume/volumes.js";
 import type { RunHandler } from "./kill.js";
 import type { SyncReason } from "./status.js";
@@ -23,6 +24,8 @@ export interface PodLogger {
 export interface PodWorkersOptions {
   runtime: ContainerRuntime;
   network: PodNetwork;
+  /** The pod's UTS namespace with its hostname (not for hostNetwork pods). */
+  uts: PodUTSNamespaces;
   cgroups: PodCgroups;
   volumes: VolumeManager;
   /** Absent: containers are ready once running and nothing is probed. */
@@ -70,7 +73,7 @@ export interface PodState {
   startupFailed: Set<string>;
   podIP?: string;
   sandboxReady: boolean;
-  /** Network, cgroup and volumes torn down. */
+  /** Network, UTS namespace, cgroup and volumes torn down. */
   cleanedUp: boolean;
   /** Containers removed too (the pod is being deleted). */
   containersRemoved: boolean;

@@ -78,8 +78,19 @@ const PROGRAMS: ReadonlyArray<{ args: readonly string[]; behaviour: ProcessBehav
   { args: ["sh", "-c", "sleep 1; exit 5"], behaviour: { exitAfterMs: 1000, exitCode: 5 } },
 ];
 
+/** What a program can see of its container: its hostname (FakeRuntime works it out). */
+export interface ProgramContext {
+  hostname?: string;
+}
+
 /** The behaviour of a known container program; undefined for any other argv. */
-export function knownProgram(args: readonly string[]): ProcessBehaviour | undefined {
+export function knownProgram(
+  args: readonly string[],
+  ctx: ProgramContext = {},
+): ProcessBehaviour | undefined {
+  // busybox hostname prints the UTS namespace's name the process started in, and exits.
+  if (args.length === 1 && args[0] === "hostname")
+    return { output: [{ stream: "stdout", text: ctx.hostname ?? "localhost" }], exitAfterMs: 0, exitCode: 0 };
   const p = PROGRAMS.find((p) => p.args.length === args.length && p.args.every((a, i) => a === args[i]));
   return p === undefined ? undefined : structuredClone(p.behaviour);
 }

@@ -52,6 +52,11 @@ export interface FakeRuntimeOptions {
   behaviour?: (cfg: ContainerConfig) => ProcessBehaviour;
   /** What exec and execSync run (default: busyboxExec). */
   exec?: ExecHandler;
+  /**
+   * The hostname of the UTS namespace at a ContainerConfig.utsPath (FakeUTSNamespaces.hostnameAt);
+   * when given, a container whose utsPath it does not know fails to start, as ctr run does.
+   */
+  utsHostname?: (path: string) => string | undefined;
 }
 
 export class FakeRuntime implements ContainerRuntime {
@@ -59,6 +64,7 @@ export class FakeRuntime implements ContainerRuntime {
   readonly clock: Clock;
   behaviour: (cfg: ContainerConfig) => ProcessBehaviour;
   execHandler: ExecHandler;
+  readonly utsHostname: ((path: string) => string | undefined) | undefined;
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
   /** Every call made, in order (method and container id or image ref), for assertions. */
   readonly calls: Array<{ method: string; id?: string; signal?: string }> = [];
@@ -66,14 +72,27 @@ export class FakeRuntime implements ContainerRuntime {
   constructor(opts: FakeRuntimeOptions = {}) {
     this.state = opts.state ?? new FakeRuntimeState(opts.clock);
     this.clock = this.state.clock;
-    this.behaviour = opts.behaviour ?? ((cfg) => knownProgram(cfg.args) ?? {});
+    this.utsHostname = opts.utsHostname;
+    this.behaviour =
+      opts.behaviour ?? ((cfg) => knownProgram(cfg.args, { hostname: this.hostnameOf(cfg) }) ?? {});
     this.execHandler = opts.exec ?? busyboxExec;
     this.state.runtimes.add(this);
   }
 
   /** A new runtime over the same containers and images, with this one's behaviour and exec. */
   reopen(): FakeRuntime {
-    return new FakeRuntime({ state: this.state, behaviour: this.behaviour, exec: this.execHandler });
+    const opts: FakeRuntimeOptions = { state: this.state, behaviour: this.behaviour, exec: this.execHandler };
+    if (this.utsHostname !== undefined) opts.utsHostname = this.utsHostname;
+    return new FakeRuntime(opts);
+  }
+
+  /**
+   * The hostname a container starts with: its pod UTS namespace's, else the one the runtime sets
+   * (the fake has no moment in which the process sees another).
+   */
+  hostnameOf(cfg: ContainerConfig): string | undefined {
+    if (cfg.utsPath !== undefined) return this.utsHostname?.(cfg.utsPath);
+    return cfg.hostname;
   }
 
   /** Makes an image present, as an import would. */
@@ -125,6 +144,9 @@ export class FakeRuntime implements ContainerRuntime {
     const b = c.behaviour;
     const now = this.clock.now();
     let startError = b.startError;
+    const uts = c.cfg.utsPath;
+    if (uts !== undefined && this.utsHostname !== undefined && this.utsHostname(uts) === undefined)
+      startError = `joining the UTS namespace ${uts}: no such namespace`;
     if (startError === undefined && b.output !== undefined && b.output.length > 0) {
       const ns = BigInt(now) * 1_000_000n;
       const text = b.output.map((l) => formatCriLine(ns, l.stream, false, l.text)).join("");

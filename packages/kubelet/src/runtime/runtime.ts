@@ -4,8 +4,9 @@
  * through its `ctr` CLI (runtime/ctr/); runtime/fake.ts serves fast unit tests; one contract
  * suite (test/runtime-contract.ts) runs against both.
  *
- * A pod "sandbox" is not a container here: the pod's network namespace and cgroup parent are
- * made by network/ and cm/, and each container joins them through its config.
+ * A pod "sandbox" is not a container here: the pod's network namespace, UTS namespace and
+ * cgroup parent are made by network/, uts/ and cm/, and each container joins them through its
+ * config.
  */
 import type { Readable, Writable } from "node:stream";
 
@@ -53,6 +54,14 @@ export interface ContainerConfig {
   labels: Readonly<Record<string, string>>;
   /** Where stdout and stderr go, in the CRI log format (logs/). */
   logPath: string;
+  /**
+   * The pod's UTS namespace (a bind-mounted namespace file, uts/), its hostname already set:
+   * the container joins it, so it has that name from its first instruction on. Absent: the
+   * container gets a UTS namespace of its own, named `hostname` once it runs (best effort), or
+   * the host's with netnsPath absent too.
+   */
+  utsPath?: string;
+  /** The hostname to set when there is no utsPath. */
   hostname?: string;
 }
 

@@ -4,8 +4,10 @@
  * ctr 1.6's `containers create` has no --cgroup, --cpus or --cpu-shares (only `ctr run` has
  * them) and neither has --hostname, so a container is created in two steps as CRI's are, but
  * only the second one touches containerd: createContainer checks the id and the image and keeps
- * the config (records.ts "pending"); startContainer runs `ctr run -d` with every flag. The
- * hostname is set afterwards in the container's UTS namespace with nsenter (best effort).
+ * the config (records.ts "pending"); startContainer runs `ctr run -d` with every flag. A pod's
+ * container joins the pod's UTS namespace (`--with-ns uts:PATH`), whose hostname was set before
+ * (uts/), as containerd's CRI plugin joins the sandbox's; without one the hostname is set after
+ * the start in the container's own UTS namespace with nsenter (best effort).
  *
  * Exits and OOM kills come from the `ctr events` stream and are kept in records.ts so that a new
  * runtime object reports them; a task found stopped with no record gives its exit code when it is
@@ -209,6 +211,12 @@ export class CtrRuntime implements ContainerRuntime {
         "",
         null,
       );
+    for (const [kind, path] of [
+      ["network", cfg.netnsPath],
+      ["uts", cfg.utsPath],
+    ] as const)
+      if (path?.includes(":"))
+        throw new Error(`${kind} namespace ${path}: ctr --with-ns cannot express ":" in a path`);
     for (const m of cfg.mounts)
       if (/[,:=]/.test(m.hostPath) || /[,:=]/.test(m.containerPath))
         throw new Error(
@@ -236,6 +244,7 @@ export class CtrRuntime implements ContainerRuntime {
     if (cfg.cpuShares) a.push("--cpu-shares", String(cfg.cpuShares));
     if (cfg.netnsPath) a.push("--with-ns", `network:${cfg.netnsPath}`);
     else a.push("--net-host");
+    if (cfg.utsPath) a.push("--with-ns", `uts:${cfg.utsPath}`);
     if (cfg.workingDir) a.push("--cwd", cfg.workingDir);
     for (const e of cfg.env) a.push("--env", `${e.name}=${e.value}`);
     for (const m of cfg.mounts)
@@ -275,10 +284,13 @@ export class CtrRuntime implements ContainerRuntime {
     this.knownIds?.add(id);
     await this.records.update(id, { startedAt: Date.now() }, true);
     await this.records.removePending(id);
-    if (cfg.hostname) await this.setHostname(id, cfg.hostname);
+    if (cfg.hostname && !cfg.utsPath) await this.setHostname(id, cfg.hostname);
   }
 
-  /** ctr 1.6 cannot set the UTS hostname; enter the container's UTS namespace and set it. */
+  /**
+   * Without a pod UTS namespace: ctr 1.6 cannot set the hostname, so enter the container's own
+   * UTS namespace and set it once the process runs (it may read the old name before).
+   */
   private async setHostname(id: string, hostname: string): Promise<void> {
     const task = parseTasksLs((await this.ctr(["tasks", "ls"])).stdout).get(id);
     if (!task?.pid) return;
