@@ -24,9 +24,15 @@ export interface PendingContainer {
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/** Atomic: a crash leaves the old file or the new one, never half of one. */
+let tmpSeq = 0;
+
+/**
+ * Atomic: a crash leaves the old file or the new one, never half of one. The temporary name is
+ * unique per write: two writers of one record (two runtime objects over one state directory, as
+ * an agent and its restarted successor) must not rename each other's file away.
+ */
 async function writeJson(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}.${++tmpSeq}.tmp`;
   await writeFile(tmp, JSON.stringify(value));
   await rename(tmp, path);
 }
