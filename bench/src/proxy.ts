@@ -42,7 +42,7 @@ export interface ProxyResult {
   fullSync: { buildMs: number; renderMs: number; nftMs: number; totalMs: number; rulesetKiB: number };
   /** CPU seconds of nft (and `ip netns exec`) per full sync. */
   nftCpuSecondsFull: number;
-  programming: { changes: number; p50ms: number; p99ms: number; maxms: number };
+  programming: { changes: number; p50ms: number; p90ms: number; p99ms: number; maxms: number };
   /** CPU seconds of nft per partial sync, over the programming run. */
   nftCpuSecondsPartial: number;
 }
@@ -265,6 +265,7 @@ async function runProxy(
       programming: {
         changes: latencies.length,
         p50ms: pct(latencies, 50),
+        p90ms: pct(latencies, 90),
         p99ms: pct(latencies, 99),
         maxms: Math.max(...latencies),
       },
@@ -293,7 +294,7 @@ function table(r: ProxyResult): string {
     `| full sync ms: build / render / nft -f / total | ${f(s.buildMs)} / ${f(s.renderMs)} / ${f(s.nftMs)} / ${f(s.totalMs)} ${met(s.totalMs <= 1000)} | <= 1,000 | - |`,
     `| ruleset text KiB | ${f(s.rulesetKiB)} | - | - |`,
     `| nft CPU s per full sync | ${f(r.nftCpuSecondsFull, 2)} | - | - |`,
-    `| programming latency p50 / p99 / max ms (${r.programming.changes} changes) | ${f(r.programming.p50ms)} / ${f(r.programming.p99ms)} / ${f(r.programming.maxms)} ${met(r.programming.p99ms <= 100)} | p99 <= 100 | p99 <= 1,000 (scalability tests) |`,
+    `| programming latency p50 / p90 / p99 / max ms (${r.programming.changes} changes) | ${f(r.programming.p50ms)} / ${f(r.programming.p90ms)} / ${f(r.programming.p99ms)} / ${f(r.programming.maxms)} ${met(r.programming.p99ms <= 100)} | p99 <= 100 | p99 <= 1,000 (scalability tests) |`,
     `| nft CPU s per partial sync | ${f(r.nftCpuSecondsPartial, 3)} | - | - |`,
   ].join("\n");
 }
@@ -319,7 +320,7 @@ export const proxyBenchmark: Benchmark = {
     const json = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
     const log = (l: string) => process.stderr.write(`${l}\n`);
     const r = await runProxy(
-      { services: intArg(args, "--services", 1000), changes: intArg(args, "--changes", 40) },
+      { services: intArg(args, "--services", 1000), changes: intArg(args, "--changes", 100) },
       log,
     );
     process.stdout.write(`\n${table(r)}\n`);
