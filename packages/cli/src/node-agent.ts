@@ -7,7 +7,7 @@
  * `skiff server` are built here alike.
  */
 
-import type { Component } from "@skiff/component-base";
+import type { Component, Logger } from "@skiff/component-base";
 import type { AgentOptions } from "@skiff/kubelet";
 
 export interface NodeAgentOptions {
@@ -71,12 +71,13 @@ export async function checkKubeProxyArgs(args: readonly string[]): Promise<void>
 }
 
 export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
-  const [{ Kubelet, gatewaySocketPath }, proxy, { ComponentGroup }, { KubeClient }] = await Promise.all([
-    import("@skiff/kubelet"),
-    import("@skiff/proxy"),
-    import("@skiff/component-base"),
-    import("@skiff/client"),
-  ]);
+  const [{ Kubelet, gatewaySocketPath }, proxy, { ComponentGroup, newLogger }, { KubeClient }] =
+    await Promise.all([
+      import("@skiff/kubelet"),
+      import("@skiff/proxy"),
+      import("@skiff/component-base"),
+      import("@skiff/client"),
+    ]);
   const k = o.kubelet;
   const proxyConfig = proxy.parseProxyFlags(o.kubeProxyArgs);
   const udpSocketPath = gatewaySocketPath(k.dataDir, k.nodeName, "dns-udp.sock");
@@ -96,6 +97,7 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
     ],
   });
   const members: Component[] = [kubelet];
+  const log = newLogger("skiff-agent", "info", { node: k.nodeName });
   const netns = k.hostNetwork ? undefined : `skiff-${k.nodeName}`;
   if (o.kubeProxy)
     members.push(
@@ -106,7 +108,9 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
           nodeName: k.nodeName,
           netns,
           config: proxyConfig,
+          logger: newLogger("kube-proxy", "info", { node: k.nodeName }),
         }),
+        log,
       ),
     );
   if (o.clusterDns)
@@ -120,26 +124,50 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
           clusterDNS: k.clusterDNS[0] ?? proxy.DEFAULT_CLUSTER_DNS,
           ...(viaGateway ? { udpSocketPath, tcpSocketPath } : { listen: { host: "0.0.0.0", port: 53 } }),
           nodeIP: () => kubelet.nodeIP(),
+          logger: newLogger("dns", "info", { node: k.nodeName }),
         }),
+        log,
       ),
     );
   return new ComponentGroup("skiff-agent", members);
 }
 
-/** A component started only once the kubelet's node network is up (its namespace exists). */
-function afterNodeNetwork(kubelet: { nodeNetworkReady(): Promise<void> }, inner: Component): Component {
+/**
+ * A component started once the kubelet's node network is up (its namespace exists), in the
+ * background: the agent is ready when its kubelet is, as before, even on a cluster that never
+ * gives the node a pod CIDR (no controller manager). Until it runs, and if its start fails
+ * (logged), its own readiness check fails; a failed start also fails its liveness check.
+ */
+function afterNodeNetwork(
+  kubelet: { nodeNetworkReady(): Promise<void> },
+  inner: Component,
+  log: Logger,
+): Component {
   let stopped = false;
+  let running = false;
+  let failed: string | undefined;
+  inner.health.addReadyz("started", () => (running ? undefined : "waiting for the node network"));
+  inner.health.addLivez("start", () => failed);
   return {
     name: inner.name,
     health: inner.health,
     metrics: inner.metrics,
-    get ready() {
-      return inner.ready;
-    },
+    ready: Promise.resolve(),
     describe: () => inner.describe(),
     async start() {
-      await kubelet.nodeNetworkReady();
-      if (!stopped) await inner.start();
+      void kubelet
+        .nodeNetworkReady()
+        .then(async () => {
+          if (stopped) return;
+          await inner.start();
+          await inner.ready;
+          running = true;
+        })
+        .catch((e: unknown) => {
+          if (stopped) return;
+          failed = `${inner.name} did not start: ${e instanceof Error ? e.message : String(e)}`;
+          log.error({ component: inner.name, err: String(e) }, "start failed");
+        });
     },
     async stop() {
       stopped = true;
