@@ -51,6 +51,7 @@ export class ControlPlane implements Component {
   readonly workers = new Map<ComponentWorkerData["kind"], ComponentWorker>();
   private stopping = false;
   private nodeAddressTimer: NodeJS.Timeout | undefined;
+  private nodeClient: KubeClient | undefined;
 
   constructor(
     readonly apiserver: KubeApiServer,
@@ -172,13 +173,13 @@ export class ControlPlane implements Component {
    */
   private followNodeAddress(nodeName: string): void {
     const client = new KubeClient(this.apiserver.loopbackClientConfig({ commonName: "system:apiserver" }));
+    this.nodeClient = client;
     const nodes = client.resource<KubeObject>("v1", "nodes");
     let advertised = "";
     const check = async () => {
       const node = await nodes.get(nodeName).catch(() => undefined);
-      const addresses = ((node?.status as { addresses?: Array<{ type: string; address: string }> })
-        ?.addresses ?? []) as Array<{ type: string; address: string }>;
-      const ip = addresses.find((a) => a.type === "InternalIP")?.address;
+      const status = node?.status as { addresses?: Array<{ type: string; address: string }> } | undefined;
+      const ip = status?.addresses?.find((a) => a.type === "InternalIP")?.address;
       if (ip === undefined || ip === "" || ip === advertised) return;
       advertised = ip;
       this.apiserver.advertise(ip, APISERVER_GATEWAY_PORT);
@@ -196,6 +197,7 @@ export class ControlPlane implements Component {
     this.stopping = true;
     clearTimeout(this.nodeAddressTimer);
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    await this.nodeClient?.close();
     await this.apiserver.stop();
   }
 }

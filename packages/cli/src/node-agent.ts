@@ -97,6 +97,8 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
     ],
   });
   const members: Component[] = [kubelet];
+  // kube-proxy and the DNS share one client (the kubelet keeps its own), closed after they stop.
+  const client = new KubeClient(k.client);
   const log = newLogger("skiff-agent", "info", { node: k.nodeName });
   const netns = k.hostNetwork ? undefined : `skiff-${k.nodeName}`;
   if (o.kubeProxy)
@@ -104,7 +106,7 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
       afterNodeNetwork(
         kubelet,
         new proxy.Proxier({
-          client: new KubeClient(k.client),
+          client,
           nodeName: k.nodeName,
           netns,
           config: proxyConfig,
@@ -118,7 +120,7 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
       afterNodeNetwork(
         kubelet,
         new proxy.ClusterDns({
-          client: new KubeClient(k.client),
+          client,
           nodeName: k.nodeName,
           clusterDomain: k.clusterDomain,
           clusterDNS: k.clusterDNS[0] ?? proxy.DEFAULT_CLUSTER_DNS,
@@ -129,7 +131,7 @@ export async function nodeAgent(o: NodeAgentOptions): Promise<Component> {
         log,
       ),
     );
-  return new ComponentGroup("skiff-agent", members);
+  return new ComponentGroup("skiff-agent", members, () => client.close());
 }
 
 /**

@@ -56,30 +56,34 @@ t.test("skiff server rolls out a Deployment made with kubectl", { timeout: 240_0
   t.match(metrics, /workqueue_adds_total\{name="deployment"\} [1-9]/, "the deployment queue's metrics");
 });
 
+/** Runs `skiff server` with a bad flag: its exit code and what it printed on stderr. */
+async function refusedStart(args: string[], agent: boolean): Promise<{ code: unknown; err: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-server-bad-flag-"));
+  try {
+    const child = spawnServer(dir, args, { agent });
+    let err = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdout?.resume();
+    const code = await new Promise((r) => child.once("exit", r));
+    return { code, err };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 t.test("a bad --kube-controller-manager-arg is refused before the server starts", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "skiff-server-cm-bad-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawnServer(dir, ["--kube-controller-manager-arg", "node-monitor-grace-period=soon"]);
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  child.stdout?.resume();
-  const code = await new Promise((r) => child.once("exit", r));
+  const { code, err } = await refusedStart(
+    ["--kube-controller-manager-arg", "node-monitor-grace-period=soon"],
+    false,
+  );
   t.equal(code, 1);
   t.match(err, /skiff server: invalid value "soon" for flag --node-monitor-grace-period/);
 });
 
 t.test("a bad --kube-proxy-arg is refused before the server starts", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "skiff-server-proxy-bad-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawnServer(dir, ["--kube-proxy-arg", "proxy-mode=iptables"], { agent: true });
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  child.stdout?.resume();
-  const code = await new Promise((r) => child.once("exit", r));
+  const { code, err } = await refusedStart(["--kube-proxy-arg", "proxy-mode=iptables"], true);
   t.equal(code, 1);
   t.match(err, /skiff server: invalid value "iptables" for flag --proxy-mode: supported values: "nftables"/);
 });

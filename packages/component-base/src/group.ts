@@ -15,11 +15,15 @@ export class ComponentGroup implements Component {
   readonly stop: () => Promise<void>;
   private readonly readiness = new Readiness();
   private readonly started: Component[] = [];
+  private readonly afterStop: (() => Promise<void>) | undefined;
 
   constructor(
     readonly name: string,
     readonly members: readonly Component[],
+    /** Runs once, after every member has stopped (what the members shared: a client, a socket). */
+    afterStop?: () => Promise<void>,
   ) {
+    this.afterStop = afterStop === undefined ? undefined : once(afterStop);
     if (members.length === 0) throw new Error(`${name}: a component group needs members`);
     this.stop = once(() => this.shutdown());
     for (const m of members) {
@@ -56,6 +60,7 @@ export class ComponentGroup implements Component {
   private async shutdown(): Promise<void> {
     for (const m of [...this.started].reverse()) await m.stop();
     this.started.length = 0;
+    await this.afterStop?.();
   }
 }
 

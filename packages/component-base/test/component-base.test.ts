@@ -307,7 +307,9 @@ t.test(
     };
     const a = member("kubelet");
     const b = member("kube_proxy");
-    const g = new ComponentGroup("agent", [a, b]);
+    const g = new ComponentGroup("agent", [a, b], async () => {
+      order.push("after stop");
+    });
     await g.start();
     await g.ready;
     t.same(order, ["start kubelet", "start kube_proxy"]);
@@ -320,7 +322,9 @@ t.test(
     t.same(await g.health.failing("readyz"), ["kube_proxy"]);
     t.same(await g.health.failing("livez"), []);
     await g.stop();
-    t.same(order.slice(2), ["stop kube_proxy", "stop kubelet"]);
+    t.same(order.slice(2), ["stop kube_proxy", "stop kubelet", "after stop"]);
+    await g.stop();
+    t.equal(order.filter((o) => o === "after stop").length, 1, "after stop runs once");
 
     order.length = 0;
     const bad = new ComponentGroup("agent", [member("one"), member("two", true), member("three")]);

@@ -19,34 +19,11 @@ import {
 import { Nft, type NftInterface } from "../src/proxier/nft.js";
 import { NftSession, NftSessionError, oneLine } from "../src/proxier/nft-session.js";
 import { nftablesRules, Proxier } from "../src/proxier/proxier.js";
+import { netns, netnsSkipReason } from "./netns-fixtures.js";
 import { FakeConntrack } from "./proxier-fixtures.js";
 import { ep, input, OPTIONS, service, slice } from "./rules-fixtures.js";
 
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function missingPart(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root (ip netns, nft)";
-  if (!has("ip", ["-V"])) return "iproute2's ip is missing";
-  if (!has("nft", ["--version"])) return "nft is missing";
-  return undefined;
-}
-const missing = missingPart();
-if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: ${missing}`);
-const skip = process.env.CI === undefined ? missing : undefined;
-
-function netns(t: Test): string {
-  const name = `skiff-pt-${randomBytes(4).toString("hex")}`;
-  execFileSync("ip", ["netns", "add", name]);
-  t.teardown(() => execFileSync("ip", ["netns", "del", name]));
-  return name;
-}
+const skip = netnsSkipReason();
 
 function list(ns: string, table = OPTIONS.table): string {
   return execFileSync("ip", ["netns", "exec", ns, "nft", "list", "table", "ip", table], {

@@ -8,41 +8,17 @@ import { randomBytes } from "node:crypto";
 import { FakeClient } from "@skiff/client";
 import { silentLogger } from "@skiff/component-base";
 import { waitFor } from "@skiff/testkit";
-import t, { type Test } from "tap";
+import t from "tap";
 import { Conntrack } from "../src/proxier/conntrack.js";
 import { Nft, NftError } from "../src/proxier/nft.js";
 import { Proxier } from "../src/proxier/proxier.js";
+import { has, netns, netnsSkipReason } from "./netns-fixtures.js";
 import { endpointSlice, FakeConntrack, fakeRules, service } from "./proxier-fixtures.js";
 
-function has(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function missingPart(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root (ip netns, nft)";
-  if (!has("ip", ["-V"])) return "iproute2's ip is missing";
-  if (!has("nft", ["--version"])) return "nft is missing";
-  return undefined;
-}
-const missing = missingPart();
-if (missing !== undefined && process.env.CI === undefined) t.comment(`skipping: ${missing}`);
-const skip = process.env.CI === undefined ? missing : undefined;
+const skip = netnsSkipReason();
 const noConntrack = has("conntrack", ["--version"])
   ? undefined
   : "conntrack is missing (Debian's conntrack package)";
-
-/** A fresh namespace, removed when the test ends (also on failure). */
-function netns(t: Test): string {
-  const name = `skiff-pt-${randomBytes(4).toString("hex")}`;
-  execFileSync("ip", ["netns", "add", name]);
-  t.teardown(() => execFileSync("ip", ["netns", "del", name]));
-  return name;
-}
 
 const table = () => `skiff-pt-${randomBytes(3).toString("hex")}`;
 
