@@ -129,7 +129,7 @@ spec:
       for (let i = 0; i < 6; i++) {
         const r = await exec("client", ["curl", "-sS", "--max-time", "5", url]);
         t.equal(r.code, 0, `${url} #${i + 1}: ${r.stderr}`);
-        t.ok(names.has(r.stdout.trim()), `${url} answered by a web pod`);
+        t.ok(names.has(r.stdout.trim()), `${url} answered by a web pod: ${JSON.stringify(r.stdout)}`);
       }
     }
     const srv = await exec("client", ["nslookup", "-type=SRV", "_http._tcp.web.default.svc.cluster.local"]);
