@@ -1,7 +1,7 @@
 import { compareBytes, keyRange } from "./bytes.js";
 import { MvccError } from "./errors.js";
-import type { History } from "./history.js";
-import type { KeyValue, RangeRequest, RangeResponse, SortTarget } from "./types.js";
+import type { Found, History } from "./history.js";
+import type { RangeRequest, RangeResponse, SortTarget } from "./types.js";
 
 /**
  * etcd's applierV3backend.Range (etcdserver/apply.go, v3.4) over a read view at `curRev` (the
@@ -15,52 +15,53 @@ export function rangeAt(h: History, req: RangeRequest, curRev: number, compacted
   if (rev <= 0) rev = curRev;
   if (rev < compacted) throw new MvccError("compacted");
 
-  const all = h.range(keyRange(req.key, req.range_end), rev);
+  const all = h.rangeRecs(keyRange(req.key, req.range_end), rev);
   // count is the number of keys in the range at rev, before the min/max filters and limit (etcd
   // returns mvcc's total; the filters prune only the fetched kvs).
   const count = all.length;
-  let kvs = req.count_only ? [] : all;
+  let found = req.count_only ? [] : all;
 
   const { min_mod_revision: minMod, max_mod_revision: maxMod } = req;
   const { min_create_revision: minCreate, max_create_revision: maxCreate } = req;
-  if (maxMod) kvs = kvs.filter((kv) => kv.mod_revision <= maxMod);
-  if (minMod) kvs = kvs.filter((kv) => kv.mod_revision >= minMod);
-  if (maxCreate) kvs = kvs.filter((kv) => kv.create_revision <= maxCreate);
-  if (minCreate) kvs = kvs.filter((kv) => kv.create_revision >= minCreate);
+  if (maxMod) found = found.filter((f) => f.rec.main <= maxMod);
+  if (minMod) found = found.filter((f) => f.rec.main >= minMod);
+  if (maxCreate) found = found.filter((f) => f.rec.create <= maxCreate);
+  if (minCreate) found = found.filter((f) => f.rec.create >= minCreate);
 
   // etcd: a non-KEY target with order NONE sorts ASCEND; KEY with NONE keeps mvcc's key order.
   const target = req.sort_target ?? "KEY";
   let order = req.sort_order ?? "NONE";
   if (target !== "KEY" && order === "NONE") order = "ASCEND";
   if (order !== "NONE") {
-    const cmp = sortComparator(target);
+    const cmp = sortComparator(h, target);
     // Stable sort over the key-ordered fetch: ties stay in key order for both directions, as Go's
     // insertion sort leaves them for small results (for large ones etcd's order of ties is unspecified).
-    kvs = [...kvs].sort(order === "ASCEND" ? cmp : (a, b) => cmp(b, a));
+    found = [...found].sort(order === "ASCEND" ? cmp : (a, b) => cmp(b, a));
   }
 
   // The limit applies after filtering and sorting; `more` says the filtered result was cut.
+  // Values are read only for what is returned.
   let more = false;
   const limit = req.limit ?? 0;
-  if (limit > 0 && kvs.length > limit) {
-    kvs = kvs.slice(0, limit);
+  if (limit > 0 && found.length > limit) {
+    found = found.slice(0, limit);
     more = true;
   }
-  if (req.keys_only) kvs = kvs.map((kv) => ({ ...kv, value: new Uint8Array(0) }));
+  const kvs = found.map((f) => h.kv(f.k, f.rec, req.keys_only !== true));
   return { header: { revision: curRev }, kvs, more, count };
 }
 
-function sortComparator(target: SortTarget): (a: KeyValue, b: KeyValue) => number {
+function sortComparator(h: History, target: SortTarget): (a: Found, b: Found) => number {
   switch (target) {
     case "KEY":
-      return (a, b) => compareBytes(a.key, b.key);
+      return (a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0);
     case "VERSION":
-      return (a, b) => a.version - b.version;
+      return (a, b) => a.rec.version - b.rec.version;
     case "CREATE":
-      return (a, b) => a.create_revision - b.create_revision;
+      return (a, b) => a.rec.create - b.rec.create;
     case "MOD":
-      return (a, b) => a.mod_revision - b.mod_revision;
+      return (a, b) => a.rec.main - b.rec.main;
     case "VALUE":
-      return (a, b) => compareBytes(a.value, b.value);
+      return (a, b) => compareBytes(h.value(a.rec), h.value(b.rec));
   }
 }

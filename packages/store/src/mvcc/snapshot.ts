@@ -25,8 +25,8 @@ export function encodeSnapshot(s: SnapshotState): Uint8Array {
     keys.push([
       fromBin(k),
       recs.map((r): RecTuple => {
-        if (!r.kv) return [r.main, r.sub];
-        return [r.main, r.sub, r.kv.create_revision, r.kv.version, r.kv.value, r.kv.lease.toString()];
+        if (!r.live) return [r.main, r.sub];
+        return [r.main, r.sub, r.create, r.version, s.history.value(r), r.lease.toString()];
       }),
     ]);
   }
@@ -41,28 +41,40 @@ export function decodeSnapshot(data: Uint8Array): SnapshotState {
     [Uint8Array, RecTuple[]][],
   ];
   if (format !== FORMAT) throw new Error(`mvcc: unknown snapshot format ${format}`);
-  const history = new History();
+  // Records arrive in key order; the history wants them in revision order.
+  const all: { k: string; rec: Rec }[] = [];
   for (const [rawKey, tuples] of keys) {
-    const key = new Uint8Array(rawKey);
-    const k = toBin(key);
+    const k = toBin(new Uint8Array(rawKey));
     for (const t of tuples) {
       const rec: Rec =
         t.length === 2
-          ? { main: t[0], sub: t[1], kv: null }
+          ? {
+              main: t[0],
+              sub: t[1],
+              live: false,
+              create: 0,
+              version: 0,
+              lease: 0n,
+              size: 0,
+              value: undefined,
+            }
           : {
               main: t[0],
               sub: t[1],
-              kv: {
-                key,
-                create_revision: t[2],
-                mod_revision: t[0],
-                version: t[3],
-                value: new Uint8Array(t[4]),
-                lease: BigInt(t[5]),
-              },
+              live: true,
+              create: t[2],
+              version: t[3],
+              lease: t[5] === "0" ? 0n : BigInt(t[5]),
+              size: t[4].length,
+              value: new Uint8Array(t[4]),
             };
-      history.append(k, rec);
+      all.push({ k, rec });
     }
   }
+  all.sort((a, b) => a.rec.main - b.rec.main || a.rec.sub - b.rec.sub);
+  const history = new History();
+  history.beginBulk();
+  for (const { k, rec } of all) history.append(k, rec);
+  history.endBulk();
   return { revision, compactRevision, history };
 }

@@ -44,13 +44,14 @@ export function compareToPath(h: History, rev: number, t: TxnRequest): TxnPath {
 
 /** etcd applyCompare: over a range every key must satisfy; a VALUE compare on no key fails. */
 function applyCompare(h: History, rev: number, c: Compare): boolean {
-  const kvs = h.range(keyRange(c.key, c.range_end), rev);
-  if (kvs.length === 0) {
+  const found = h.rangeRecs(keyRange(c.key, c.range_end), rev);
+  if (found.length === 0) {
     // gRPC cannot tell a missing value from an empty one, so etcd fails value compares on absent keys.
     if (c.target === "VALUE") return false;
     return compareKv(c, undefined);
   }
-  return kvs.every((kv) => compareKv(c, kv));
+  // Only a VALUE compare reads values.
+  return found.every((f) => compareKv(c, h.kv(f.k, f.rec, c.target === "VALUE")));
 }
 
 function compareKv(c: Compare, kv: KeyValue | undefined): boolean {
@@ -105,7 +106,7 @@ export function checkTxnAgainstState(ctx: TxnContext, rev: number, t: TxnRequest
 }
 
 export function checkPutState(ctx: TxnContext, rev: number, p: PutRequest): void {
-  if ((p.ignore_value || p.ignore_lease) && !ctx.h.get(toBin(p.key), rev)) {
+  if ((p.ignore_value || p.ignore_lease) && !ctx.h.getRec(toBin(p.key), rev)) {
     throw new MvccError("keyNotFound");
   }
   if (p.lease !== undefined && p.lease !== 0n && !ctx.leaseExists(p.lease)) {
@@ -143,12 +144,13 @@ export function applyTxn(ctx: TxnContext, tw: WriteTxn, t: TxnRequest, path: Txn
 /** etcd applierV3backend.Put inside a write txn (state checks already done). */
 export function applyPut(ctx: TxnContext, tw: WriteTxn, p: PutRequest): PutResponse {
   const k = toBin(p.key);
-  const prev = ctx.h.get(k, tw.rev);
+  const prev = ctx.h.getRec(k, tw.rev);
   if ((p.ignore_value || p.ignore_lease) && !prev) throw new MvccError("keyNotFound");
-  const value = p.ignore_value && prev ? prev.value : (p.value ?? new Uint8Array(0));
+  const value = p.ignore_value && prev ? ctx.h.value(prev) : (p.value ?? new Uint8Array(0));
   const lease = p.ignore_lease && prev ? prev.lease : (p.lease ?? 0n);
-  const resp: PutResponse = { header: { revision: tw.put(k, p.key, value, lease) } };
-  if (p.prev_kv && prev) resp.prev_kv = prev;
+  const prevKv = p.prev_kv && prev ? ctx.h.kv(k, prev) : undefined;
+  const resp: PutResponse = { header: { revision: tw.put(k, value, lease) } };
+  if (prevKv) resp.prev_kv = prevKv;
   return resp;
 }
 

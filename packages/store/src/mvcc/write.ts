@@ -1,6 +1,6 @@
-import { type KeyRange, toBin } from "./bytes.js";
-import { type History, type Rec, toEvent } from "./history.js";
-import type { Event, KeyValue } from "./types.js";
+import type { KeyRange } from "./bytes.js";
+import type { History, Rec } from "./history.js";
+import type { Event } from "./types.js";
 
 /** One bigint for every record without a lease (a decoded 0n is a 24-byte object of its own). */
 const noLease = 0n;
@@ -67,26 +67,32 @@ export class WriteTxn {
   }
 
   /** Returns the revision of the write (etcd: Put returns beginRev+1). */
-  put(k: string, key: Uint8Array, value: Uint8Array, lease: bigint): number {
+  put(k: string, value: Uint8Array, lease: bigint): number {
     const main = this.beginRev + 1;
-    const prev = this.h.get(k, this.rev);
-    const kv: KeyValue = {
-      key,
+    const prev = this.h.getRec(k, this.rev);
+    const rec: Rec = {
+      main,
+      sub: this.events.length,
+      live: true,
       // A key that is absent (never written, or deleted) starts a new generation: new
       // create_revision, version 1 (etcd keyIndex generations).
-      create_revision: prev ? prev.create_revision : main,
-      mod_revision: main,
+      create: prev ? prev.create : main,
       version: prev ? prev.version + 1 : 1,
-      value,
       lease: lease === 0n ? noLease : lease,
+      size: value.length,
+      value,
     };
-    const rec = { main, sub: this.events.length, kv };
     this.h.append(k, rec);
     if (prev) this.leases.detach(prev.lease, k);
     this.leases.attach(lease, k);
     this.undo.push({ k, rec, attached: lease, detached: prev?.lease });
-    this.events.push(toEvent(k, rec, prev));
+    this.events.push(this.h.event(k, rec, prev));
     return main;
+  }
+
+  /** The records this txn wrote, in order (for a backend to store once it commits). */
+  written(): { k: string; rec: Rec }[] {
+    return this.undo.map((u) => ({ k: u.k, rec: u.rec }));
   }
 
   /** Undoes every change of this txn, newest first: a failed write txn leaves no trace. */
@@ -102,17 +108,25 @@ export class WriteTxn {
   /** Deletes the live keys in the range; returns how many. */
   deleteRange(r: KeyRange): number {
     const main = this.beginRev + 1;
-    const victims = this.h.range(r, this.rev);
-    for (const prev of victims) this.deleteKey(prev, main);
+    const victims = this.h.rangeRecs(r, this.rev);
+    for (const v of victims) this.deleteKey(v.k, v.rec, main);
     return victims.length;
   }
 
-  private deleteKey(prev: KeyValue, main: number): void {
-    const k = toBin(prev.key);
-    const rec = { main, sub: this.events.length, kv: null };
+  private deleteKey(k: string, prev: Rec, main: number): void {
+    const rec: Rec = {
+      main,
+      sub: this.events.length,
+      live: false,
+      create: 0,
+      version: 0,
+      lease: noLease,
+      size: 0,
+      value: undefined,
+    };
     this.h.append(k, rec);
     this.leases.detach(prev.lease, k);
     this.undo.push({ k, rec, attached: undefined, detached: prev.lease });
-    this.events.push(toEvent(k, rec, prev));
+    this.events.push(this.h.event(k, rec, prev));
   }
 }
