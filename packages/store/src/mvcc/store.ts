@@ -1,4 +1,4 @@
-import { keyRange } from "./bytes.js";
+import { fromBin, keyRange } from "./bytes.js";
 import {
   checkDeleteRequest,
   checkPutRequest,
@@ -7,7 +7,7 @@ import {
   DEFAULT_MAX_TXN_OPS,
 } from "./check.js";
 import { MvccError } from "./errors.js";
-import { History } from "./history.js";
+import { History, type Rec } from "./history.js";
 import { rangeAt } from "./range.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
@@ -40,6 +40,14 @@ export interface MvccStoreOptions {
   leaseExists?: (id: bigint) => boolean;
   /** etcd --max-txn-ops (default 128). */
   maxTxnOps?: number;
+  /** Where committed records and compactions go (the LevelDB backend), if anywhere. */
+  sink?: MvccSink;
+}
+
+/** A backend that keeps the records (see backend/mvcc-disk.ts). */
+export interface MvccSink {
+  stagePut(k: string, rec: Rec): void;
+  stageDrop(recs: readonly Rec[]): void;
 }
 
 /**
@@ -111,13 +119,14 @@ export class MvccStore implements TxnContext {
     if (revision <= this.compactRev) throw new MvccError("compacted");
     if (revision > this.rev) throw new MvccError("futureRev");
     this.compactRev = revision;
-    this.h.compact(revision);
+    const dropped = this.h.compact(revision);
+    this.opts.sink?.stageDrop(dropped);
     return { header: { revision: this.rev } };
   }
 
   /** The keys attached to a lease now, in byte order. */
   keysWithLease(id: bigint): Uint8Array[] {
-    return this.leases.keys(id).map((k) => this.h.get(k, this.rev)?.key as Uint8Array);
+    return this.leases.keys(id).map(fromBin);
   }
 
   /** Deletes every key of a revoked or expired lease in one revision (etcd lessor.Revoke). */
@@ -145,13 +154,18 @@ export class MvccStore implements TxnContext {
 
   restore(data: Uint8Array): void {
     const s = decodeSnapshot(data);
-    this.h = s.history;
-    this.rev = s.revision;
-    this.compactRev = s.compactRevision;
+    this.adopt(s.history, s.revision, s.compactRevision);
+  }
+
+  /** Takes over a history (loaded from disk, or decoded from a snapshot). */
+  adopt(h: History, revision: number, compactRevision: number): void {
+    this.h = h;
+    this.rev = revision;
+    this.compactRev = compactRevision;
     this.leases.clear();
     for (const [k] of this.h.entries()) {
-      const kv = this.h.get(k, this.rev);
-      if (kv) this.leases.attach(kv.lease, k);
+      const rec = this.h.getRec(k, this.rev);
+      if (rec) this.leases.attach(rec.lease, k);
     }
   }
 
@@ -168,6 +182,8 @@ export class MvccStore implements TxnContext {
     }
     if (tw.events.length > 0) {
       this.rev = tw.beginRev + 1;
+      const sink = this.opts.sink;
+      if (sink) for (const w of tw.written()) sink.stagePut(w.k, w.rec);
       this.opts.onEvents?.(this.rev, tw.events);
     }
     return result;

@@ -183,7 +183,7 @@ export class RaftNode {
     for (const [id, addr] of this.opts.initialCluster) this.peers.set(id, addr);
     if (state.snapshot.metadata.index > 0) {
       this.storage.applySnapshot(state.snapshot);
-      this.restoreSnapshotData(state.snapshot.data);
+      this.restoreSnapshotData(state.snapshot.data, state.snapshot.metadata.index);
       this.snapshotIndex = state.snapshot.metadata.index;
       this.confState = state.snapshot.metadata.confState;
     }
@@ -550,7 +550,12 @@ export class RaftNode {
     // acknowledgements wait for the disk. The broken mode for the checkers sends everything first.
     const early: Message[] = [];
     const late: Message[] = [];
+    const snaps: Message[] = [];
     for (const m of coalesceAppends(rd.messages)) {
+      if (m.type === MessageType.MsgSnap && this.opts.stateMachine.streamSnapshot !== undefined) {
+        snaps.push(m);
+        continue;
+      }
       if (this.opts.unsafeNoFsync === true || noDiskPromise.has(m.type)) early.push(m);
       else late.push(m);
     }
@@ -590,6 +595,7 @@ export class RaftNode {
     if (this.stopped) return; // a halt (crash) during the write: nothing after it happens
     // 2. Only then send (persist-before-send, written on the Ready type).
     if (late.length > 0) this.opts.transport.send(late);
+    for (const m of snaps) void this.sendStreamedSnapshot(m);
     // 3. Apply.
     this.applyEntries(rn, rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(Buffer.from(rs.requestCtx).toString("hex"), rs.index);
@@ -598,9 +604,36 @@ export class RaftNode {
     await this.maybeSnapshot();
   }
 
+  /**
+   * A follower needs a snapshot: as etcd's createMergedSnapshotMessage, send the state as of now
+   * (the state machine's data read from its disk snapshot, at an index at or past the local
+   * snapshot's, which is committed), not the local snapshot, which on disk holds no data.
+   */
+  private async sendStreamedSnapshot(m: Message): Promise<void> {
+    const sm = this.opts.stateMachine;
+    const confState = this.confState;
+    try {
+      const { index, data } = await (sm.streamSnapshot as () => Promise<{ index: number; data: Uint8Array }>)();
+      // A membership change applied meanwhile: the conf state at `index` is not known here; Raft
+      // retries the snapshot.
+      if (this.confState !== confState) throw new Error("membership changed while the snapshot was made");
+      const requests = this.appliedRequests.entries().filter(([, at]) => at <= index);
+      const snapshot = {
+        metadata: { index, term: this.storage.term(index), confState },
+        data: encodeSnapshotData({ peers: this.peers, requests }, data),
+      };
+      if (this.stopped) return;
+      this.opts.transport.send([{ ...m, snapshot }]);
+      this.log.info({ term: this.term(), to: m.to, index, bytes: data.length }, "sent snapshot");
+    } catch (e) {
+      this.log.warn({ to: m.to, err: String(e) }, "snapshot not sent");
+      this.enqueue({ kind: "call", fn: () => this.rn?.reportSnapshot(m.to, false) });
+    }
+  }
+
   private installSnapshot(snap: Ready["snapshot"] & object): void {
     this.storage.applySnapshot(snap);
-    this.restoreSnapshotData(snap.data);
+    this.restoreSnapshotData(snap.data, snap.metadata.index);
     this.applied = snap.metadata.index;
     this.snapshotIndex = snap.metadata.index;
     this.confState = snap.metadata.confState;
@@ -632,6 +665,7 @@ export class RaftNode {
           this.finish(env.id, undefined, result);
         }
       }
+      this.opts.stateMachine.advance?.(e.index);
       this.applied = e.index;
     }
   }
@@ -648,21 +682,25 @@ export class RaftNode {
     }
   }
 
-  private restoreSnapshotData(data: Uint8Array): void {
+  private restoreSnapshotData(data: Uint8Array, index: number): void {
     const { peers, requests, app } = decodeSnapshotData(data);
     for (const [id, addr] of peers) this.peers.set(id, addr);
     this.appliedRequests.restore(requests);
-    this.opts.stateMachine.restore(app);
+    this.opts.stateMachine.restore(app, index);
   }
 
   private async maybeSnapshot(): Promise<void> {
     if (this.applied - this.snapshotIndex < this.snapshotCount) return;
     const index = this.applied;
+    const confState = this.confState;
+    // A state machine on disk first writes what it applied: the log is never compacted past it.
+    if (this.opts.stateMachine.persist !== undefined) await this.opts.stateMachine.persist();
     const data = encodeSnapshotData(
-      { peers: this.peers, requests: this.appliedRequests.entries() },
+      // Requests applied after `index` (while persisting) are not in this snapshot.
+      { peers: this.peers, requests: this.appliedRequests.entries().filter(([, at]) => at <= index) },
       this.opts.stateMachine.snapshot(),
     );
-    const snap = this.storage.createSnapshot(index, this.confState, data);
+    const snap = this.storage.createSnapshot(index, confState, data);
     const compactIndex = Math.max(this.storage.firstIndex(), index - this.catchUpEntries);
     if (compactIndex > this.storage.firstIndex()) this.storage.compact(compactIndex);
     this.snapshotIndex = index;

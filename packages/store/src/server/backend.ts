@@ -314,16 +314,21 @@ export class StoreBackend {
         return { header: this.header(), alarms: list([...this.sm.alarms.values()]) };
       },
       snapshot: (call) => {
-        // A consistent image: the state machine is serialized in one synchronous step.
-        const file = encodeSnapshotFile(this.sm.snapshot());
-        const chunk = 32 * 1024;
-        for (let at = 0; at < file.length; at += chunk) {
-          const blob = Buffer.from(file.subarray(at, Math.min(file.length, at + chunk)));
-          call.write({ header: this.header(), remaining_bytes: file.length - at - blob.length, blob });
-        }
-        call.end();
+        // A consistent image: on disk, read from a LevelDB snapshot of what is applied now.
+        this.sm.fullSnapshot().then(
+          ({ data }) => {
+            const file = encodeSnapshotFile(data);
+            const chunk = 32 * 1024;
+            for (let at = 0; at < file.length; at += chunk) {
+              const blob = Buffer.from(file.subarray(at, Math.min(file.length, at + chunk)));
+              call.write({ header: this.header(), remaining_bytes: file.length - at - blob.length, blob });
+            }
+            call.end();
+          },
+          (e: unknown) => call.emit("error", e),
+        );
       },
-      // The MVCC store lives in memory: there is nothing to defragment; answer as etcd does.
+      // LevelDB compacts its own files: there is nothing to defragment; answer as etcd does.
       defragment: async () => ({ header: this.header() }),
       moveLeader: async (req) => {
         const ok = await this.node.transferLeadership(Number(req.targetID));

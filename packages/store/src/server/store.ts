@@ -16,7 +16,9 @@ import {
   runComponent,
   serveOps,
 } from "@skiff/component-base";
+import { join } from "node:path";
 import { Registry } from "prom-client";
+import { MvccDisk } from "../backend/mvcc-disk.js";
 import { clusterIdOf, listenAddress } from "../cluster/config.js";
 import { openDurableNode } from "../cluster/durable-node.js";
 import type { EtcdBackend } from "../grpc/backend.js";
@@ -44,6 +46,7 @@ export class Store implements Component {
   private node: RaftNode | undefined;
   private nodeStarted = false;
   private backend: StoreBackend | undefined;
+  private sm: StoreStateMachine | undefined;
   private api: EtcdBackend | undefined;
   private grpc: GrpcH2Server | undefined;
   private ops: OpsServer | undefined;
@@ -83,7 +86,10 @@ export class Store implements Component {
   private async open(): Promise<void> {
     const o = this.options;
     const sm = new StoreStateMachine();
+    this.sm = sm;
     const { node } = await openDurableNode(o, sm, this.metrics);
+    // The key space on LevelDB beside the Raft log (etcd's member/snap/db beside member/wal).
+    await sm.attachDisk(await MvccDisk.open(join(o.dataDir, "member", "mvcc")));
     this.node = node;
     const backend = new StoreBackend({
       node,
@@ -158,6 +164,7 @@ export class Store implements Component {
     await this.node?.stop({ transfer: this.nodeStarted });
     this.grpc?.forceShutdown();
     this.backend?.stop();
+    await this.sm?.close();
     await this.ops?.close();
   }
 }
