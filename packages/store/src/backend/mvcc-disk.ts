@@ -125,7 +125,8 @@ export class MvccDisk implements ValueSource {
   read(main: number, sub: number): Uint8Array {
     const v = this.db.getSync(revKey(VALUE, main, sub));
     // Assertion: the index names a revision whose value was written with it.
-    if (v === undefined) throw new Error(`mvcc disk: value of revision ${main}.${sub} is missing in ${this.dir}`);
+    if (v === undefined)
+      throw new Error(`mvcc disk: value of revision ${main}.${sub} is missing in ${this.dir}`);
     return v;
   }
 
@@ -223,7 +224,8 @@ export class MvccDisk implements ValueSource {
 
   private async writeStaged(): Promise<void> {
     const next = { ...this.next };
-    if (this.ops.length === 0 && !this.appDirty && next.consistentIndex === this.durable && !this.clearFirst) return;
+    if (this.ops.length === 0 && !this.appDirty && next.consistentIndex === this.durable && !this.clearFirst)
+      return;
     const ops = this.ops;
     const recs = this.inMemory;
     const clear = this.clearFirst;
@@ -291,7 +293,8 @@ export class SnapshotView {
         for (const r of out) {
           if (!r.rec.live) continue;
           const value = values[v++];
-          if (value === undefined) throw new Error(`mvcc disk: value of ${r.rec.main}.${r.rec.sub} is missing`);
+          if (value === undefined)
+            throw new Error(`mvcc disk: value of ${r.rec.main}.${r.rec.sub} is missing`);
           r.rec.value = value;
         }
         yield out;

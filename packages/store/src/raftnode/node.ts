@@ -613,7 +613,9 @@ export class RaftNode {
     const sm = this.opts.stateMachine;
     const confState = this.confState;
     try {
-      const { index, data } = await (sm.streamSnapshot as () => Promise<{ index: number; data: Uint8Array }>)();
+      const { index, data } = await (
+        sm.streamSnapshot as () => Promise<{ index: number; data: Uint8Array }>
+      )();
       // A membership change applied meanwhile: the conf state at `index` is not known here; Raft
       // retries the snapshot.
       if (this.confState !== confState) throw new Error("membership changed while the snapshot was made");

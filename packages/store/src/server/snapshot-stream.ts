@@ -49,7 +49,15 @@ export async function encodeFullSnapshot(view: SnapshotView): Promise<Uint8Array
         chunk.map(({ k, rec }): Tuple => {
           const key = fromBin(k);
           if (!rec.live) return [key, rec.main, rec.sub];
-          return [key, rec.main, rec.sub, rec.create, rec.version, rec.value as Uint8Array, rec.lease.toString()];
+          return [
+            key,
+            rec.main,
+            rec.sub,
+            rec.create,
+            rec.version,
+            rec.value as Uint8Array,
+            rec.lease.toString(),
+          ];
         }),
       ),
     );
@@ -97,7 +105,16 @@ export function decodeFullSnapshot(data: Uint8Array): FullSnapshot | undefined {
 
 function toRec(t: Tuple): Rec {
   if (t.length === 3) {
-    return { main: t[1], sub: t[2], live: false, create: 0, version: 0, lease: 0n, size: 0, value: undefined };
+    return {
+      main: t[1],
+      sub: t[2],
+      live: false,
+      create: 0,
+      version: 0,
+      lease: 0n,
+      size: 0,
+      value: undefined,
+    };
   }
   const value = new Uint8Array(t[5]);
   return {

@@ -12,7 +12,7 @@ import { History } from "../mvcc/history.js";
 import { MvccStore } from "../mvcc/store.js";
 import type * as m from "../mvcc/types.js";
 import type { StateMachine } from "../raftnode/statemachine.js";
-import { decodeFullSnapshot, encodeFullSnapshot, isDiskMarker, diskMarker } from "./snapshot-stream.js";
+import { decodeFullSnapshot, diskMarker, encodeFullSnapshot, isDiskMarker } from "./snapshot-stream.js";
 
 /** What goes through Raft. Lease ids are bigint (etcd's int64). */
 export type StoreRequest =

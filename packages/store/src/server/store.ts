@@ -6,6 +6,8 @@
  * The same class runs as its own process (`runStore`) and inside the API server (no client
  * listener, peer port 0).
  */
+
+import { join } from "node:path";
 import {
   type Component,
   Health,
@@ -16,7 +18,6 @@ import {
   runComponent,
   serveOps,
 } from "@skiff/component-base";
-import { join } from "node:path";
 import { Registry } from "prom-client";
 import { MvccDisk } from "../backend/mvcc-disk.js";
 import { clusterIdOf, listenAddress } from "../cluster/config.js";
