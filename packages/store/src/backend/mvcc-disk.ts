@@ -15,7 +15,6 @@ import {
   encodeIndexRecord,
   encodeNumber,
   INDEX,
-  META,
   metaKey,
   parseRevKey,
   prefixEnd,
