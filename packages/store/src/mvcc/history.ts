@@ -236,14 +236,22 @@ export class History {
     return dropped;
   }
 
-  /** Every change with main >= rev in the range, in revision order, with prev_kv where one existed. */
-  eventsSince(rev: number, r: KeyRange): Event[] {
+  /**
+   * The changes with main >= rev in the range, in revision order, with prev_kv where one existed:
+   * all of them, or whole revisions until at least `limit` events (a watch catches up in steps).
+   */
+  eventsSince(rev: number, r: KeyRange, limit = Number.POSITIVE_INFINITY): Event[] {
     const out: Event[] = [];
+    let last = -1;
     if (r.end === undefined) {
       // One key: its own list is the shortest way.
       const recs = this.byKey.get(r.start) ?? [];
       for (let i = 0; i < recs.length; i++) {
-        if ((recs[i] as Rec).main >= rev) out.push(this.event(r.start, recs[i] as Rec, recs[i - 1]));
+        const rec = recs[i] as Rec;
+        if (rec.main < rev) continue;
+        if (out.length >= limit && rec.main !== last) break;
+        out.push(this.event(r.start, rec, recs[i - 1]));
+        last = rec.main;
       }
       return out;
     }
@@ -251,7 +259,9 @@ export class History {
       const k = this.revKeys[i] as string;
       if (!inRange(k, r)) continue;
       const rec = this.revRecs[i] as Rec;
+      if (out.length >= limit && rec.main !== last) break;
       out.push(this.event(k, rec, this.before(k, rec)));
+      last = rec.main;
     }
     return out;
   }

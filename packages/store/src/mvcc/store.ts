@@ -139,13 +139,14 @@ export class MvccStore implements TxnContext {
   }
 
   /**
-   * The changes at revisions >= `revision` in [key, range_end), for watch replay. A revision below
+   * The changes at revisions >= `revision` in [key, range_end), for watch replay (whole revisions
+   * until at least `limit` events, if given). A revision below
    * the compact revision is gone: etcd answers such a watch with the compacted error.
    */
-  eventsSince(revision: number, key: Uint8Array, rangeEnd?: Uint8Array): Event[] {
+  eventsSince(revision: number, key: Uint8Array, rangeEnd?: Uint8Array, limit?: number): Event[] {
     if (revision < this.compactRev) throw new MvccError("compacted");
     if (revision <= 0) return [];
-    return this.h.eventsSince(revision, keyRange(key, rangeEnd));
+    return this.h.eventsSince(revision, keyRange(key, rangeEnd), limit);
   }
 
   snapshot(): Uint8Array {

@@ -510,7 +510,7 @@ export class WatchHub {
         if (w.synced) continue;
         let events: m.Event[];
         try {
-          events = this.sm.mvcc.eventsSince(w.nextRev, w.key, w.rangeEnd);
+          events = this.sm.mvcc.eventsSince(w.nextRev, w.key, w.rangeEnd, catchUpBatch);
         } catch (e) {
           if (!(e instanceof MvccError) || e.code !== "compacted") throw e;
           stream.watchers.delete(w.id);
@@ -545,7 +545,8 @@ export class WatchHub {
         }
         if (out.length > 0) stream.sendEncoded(encodeWatchResponse(header(), w.id, out));
         const full = stream.full;
-        if (i >= events.length) {
+        // Fewer events than asked for: that was all of them.
+        if (i >= events.length && events.length < catchUpBatch) {
           w.nextRev = current + 1;
           w.synced = true;
         } else {
