@@ -95,6 +95,8 @@ export class StoreStateMachine implements StateMachine {
   onEvents: ((revision: number, events: m.Event[]) => void) | undefined;
   onLeaseGranted: ((id: bigint, ttl: number) => void) | undefined;
   onLeaseRevoked: ((id: bigint) => void) | undefined;
+  /** Admission at apply (etcd's quotaApplierV3, see quota.ts): runs execute, may refuse or fail it. */
+  admit: ((r: StoreRequest, execute: () => unknown) => unknown) | undefined;
 
   constructor() {
     this.mvcc = this.newMvcc();
@@ -104,13 +106,16 @@ export class StoreStateMachine implements StateMachine {
     return new MvccStore({
       onEvents: (rev, events) => this.onEvents?.(rev, events),
       leaseExists: (id) => this.leases.has(id),
+      // etcd checks --max-txn-ops in its gRPC layer only (StoreBackend), never at apply.
+      maxTxnOps: Number.POSITIVE_INFINITY,
     });
   }
 
   apply(entry: Entry): StoreResult {
     const r = decodeRequest(entry.data);
     try {
-      return { ok: this.execute(r), revision: this.mvcc.revision };
+      const ok = this.admit === undefined ? this.execute(r) : this.admit(r, () => this.execute(r));
+      return { ok, revision: this.mvcc.revision };
     } catch (e) {
       if (e instanceof MvccError) return { err: e.message, code: e.code };
       if (e instanceof StoreError) return { err: e.message, code: e.code };
