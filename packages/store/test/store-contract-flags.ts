@@ -4,6 +4,7 @@
  * responses nested in a Txn (which the transcript normalization would otherwise hide).
  */
 import { AlarmAction, AlarmType } from "@skiff/etcd-client";
+import { freePort } from "@skiff/testkit";
 import { type Any, b, type ContractCase } from "./store-contract.js";
 
 /**
@@ -62,6 +63,26 @@ export const contractNestedHeaderCase: ContractCase = {
     );
     ctx.record("read-only: top-level header", rawHeader(ro.header));
     ctx.record("read-only: nested headers", nestedHeaders(ro));
+  },
+};
+
+/**
+ * Runs in the main suite: a learner that never started has replicated nothing, so etcd's
+ * isLearnerReady refuses to promote it; a removed member's id is gone for good.
+ */
+export const contractLearnerCase: ContractCase = {
+  name: "cluster: promote a learner that is not in sync, remove it twice",
+  async run(ctx) {
+    // A peer URL nobody listens on: the learner never catches up.
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const added = await ctx.call("Cluster", "MemberAdd", { peerURLs: [url], isLearner: true }, null);
+    ctx.record("add a learner", added.error ?? { isLearner: added.member?.isLearner });
+    const id = added.member?.ID;
+    await ctx.call("Cluster", "MemberPromote", { ID: id }, "promote the learner");
+    const removed = await ctx.call("Cluster", "MemberRemove", { ID: id }, null);
+    ctx.record("remove it", removed.error ?? "removed");
+    await ctx.call("Cluster", "MemberRemove", { ID: id }, "remove it again");
+    await ctx.call("Cluster", "MemberPromote", { ID: id }, "promote the removed member");
   },
 };
 

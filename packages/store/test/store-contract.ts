@@ -14,7 +14,7 @@ import {
   unaryCall,
 } from "@skiff/etcd-client";
 import { waitFor as waitUntil } from "@skiff/testkit";
-import { contractNestedHeaderCase } from "./store-contract-flags.js";
+import { contractLearnerCase, contractNestedHeaderCase } from "./store-contract-flags.js";
 import { contractCompactCase, contractKvCases } from "./store-contract-kv.js";
 import { contractTxnCases } from "./store-contract-txn.js";
 import { contractWatchLeaseCases } from "./store-contract-watch.js";
@@ -201,6 +201,7 @@ export const contractCases: readonly ContractCase[] = [
   ...contractTxnCases,
   contractNestedHeaderCase,
   contractCompactCase,
+  contractLearnerCase,
   ...contractWatchLeaseCases,
 ];
 

@@ -149,6 +149,8 @@ export class RaftNode {
   private readonly idle: (() => void)[] = [];
   /** Member id -> peer address: from the initial cluster, conf changes and snapshots. */
   private readonly peers = new Map<NodeId, string>();
+  /** Ids of removed members, never to be added again (etcd's RaftCluster.removed). */
+  private readonly removed = new Set<NodeId>();
 
   constructor(private readonly opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -462,6 +464,18 @@ export class RaftNode {
     return this.confState;
   }
 
+  /** Members removed by conf change: their ids are not reused (etcd: "membership: ID removed"). */
+  removedMembers(): ReadonlySet<NodeId> {
+    return this.removed;
+  }
+
+  /** The leader's match index of every member (etcd's raftStatus().Progress); undefined off the leader. */
+  matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
+    const st = this.rn?.status();
+    if (st === undefined || !this.isLeader()) return undefined;
+    return new Map([...st.progress].map(([id, pr]) => [id, pr.match]));
+  }
+
   /** Member id -> peer URL, as this member knows them (initial cluster, conf changes, snapshots). */
   peerAddresses(): ReadonlyMap<NodeId, string> {
     return this.peers;
@@ -640,6 +654,7 @@ export class RaftNode {
   private syncPeers(cc: ConfChange): void {
     if (cc.type === ConfChangeType.RemoveNode) {
       this.peers.delete(cc.nodeId);
+      this.removed.add(cc.nodeId);
       if (cc.nodeId !== this.id) this.opts.transport.removePeer(cc.nodeId);
     } else if (cc.context !== undefined && cc.context.length > 0) {
       const addr = new TextDecoder().decode(cc.context);
@@ -649,8 +664,9 @@ export class RaftNode {
   }
 
   private restoreSnapshotData(data: Uint8Array): void {
-    const { peers, requests, app } = decodeSnapshotData(data);
+    const { peers, requests, app, removed } = decodeSnapshotData(data);
     for (const [id, addr] of peers) this.peers.set(id, addr);
+    for (const id of removed ?? []) this.removed.add(id);
     this.appliedRequests.restore(requests);
     this.opts.stateMachine.restore(app);
   }
@@ -659,7 +675,7 @@ export class RaftNode {
     if (this.applied - this.snapshotIndex < this.snapshotCount) return;
     const index = this.applied;
     const data = encodeSnapshotData(
-      { peers: this.peers, requests: this.appliedRequests.entries() },
+      { peers: this.peers, requests: this.appliedRequests.entries(), removed: [...this.removed] },
       this.opts.stateMachine.snapshot(),
     );
     const snap = this.storage.createSnapshot(index, this.confState, data);

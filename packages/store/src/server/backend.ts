@@ -17,7 +17,7 @@ import {
 import { ConfChangeType, type NodeId } from "@skiff/raft";
 import { memberIdFromPeerUrls } from "../cluster/config.js";
 import { type EtcdBackend, notImplementedBackend } from "../grpc/backend.js";
-import { EtcdError, type EtcdErrorCode, failStream } from "../grpc/errors.js";
+import { EtcdError, type EtcdErrorCode, etcdErrorCodeOf, failStream } from "../grpc/errors.js";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "../mvcc/check.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
@@ -25,6 +25,7 @@ import { RaftNodeError } from "../raftnode/errors.js";
 import type { RaftNode } from "../raftnode/node.js";
 import * as c from "./convert.js";
 import { KeepAliveForwarder } from "./keepalive-forward.js";
+import { isLearnerReady } from "./learner.js";
 import { Lessor } from "./lessor.js";
 import { defaultQuotaBytes, hasNoSpaceAlarm, quotaAdmission, quotaAvailable, quotaCost } from "./quota.js";
 import { isTxnReadOnly, isTxnSerializable } from "./readonly-txn.js";
@@ -284,7 +285,17 @@ export class StoreBackend {
         return { header: this.header(), members: this.members() };
       },
       memberPromote: async (req) => {
+        // etcd's PromoteMember: only the leader knows whether the learner caught up; others forward.
+        if (!this.node.isLeader())
+          return unaryCall<g.MembersResponse>(this.leaderClients().Cluster, "MemberPromote", req).catch(
+            (e: { details?: string }) => {
+              const code = etcdErrorCodeOf(e.details ?? "");
+              throw code === undefined ? e : new EtcdError(code);
+            },
+          );
         const id = Number(req.ID);
+        const ready = isLearnerReady(this.node, id);
+        if (ready !== undefined) throw new EtcdError(ready);
         if (!this.isMember(id)) throw new EtcdError("MemberNotFound");
         if (!this.node.members().learners.includes(id)) throw new EtcdError("MemberNotLearner");
         await this.confChange(ConfChangeType.AddNode, id, this.node.peerAddresses().get(id) ?? "");
@@ -443,6 +454,9 @@ export class StoreBackend {
     for (const existing of this.node.peerAddresses().values())
       if (req.peerURLs.includes(existing)) throw new EtcdError("PeerURLExist");
     const id = memberIdFromPeerUrls(req.peerURLs, this.o.clusterToken);
+    // etcd's ValidateConfigurationChange: a removed id never comes back (ErrIDRemoved, which the
+    // gRPC API answers as "member not found").
+    if (this.node.removedMembers().has(id)) throw new EtcdError("MemberNotFound");
     if (this.isMember(id)) throw new EtcdError("MemberExist");
     await this.confChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, url);
     const member = {
