@@ -1,7 +1,8 @@
 /**
  * The etcd v3 contract suite (store-contract.ts) against a fresh real etcd 3.4 and a fresh
  * 3-member `skiff store`: the same cases in the same order must give the same transcripts,
- * absolute revisions included.
+ * absolute revisions included. Cases that need server flags (--max-txn-ops, a tiny quota) run as
+ * a flagged suite: both targets started afresh with the same flags.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,7 +11,14 @@ import { join } from "node:path";
 import { closeEtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
 import { freePort, waitFor } from "@skiff/testkit";
 import t from "tap";
-import { type ContractTarget, runContract, type TranscriptEntry } from "./store-contract.js";
+import {
+  type ContractCase,
+  type ContractTarget,
+  contractCases,
+  runContract,
+  type TranscriptEntry,
+} from "./store-contract.js";
+import { contractFlaggedSuites } from "./store-contract-flags.js";
 import { StoreCluster } from "./storeprocs.js";
 
 const etcdBin = "/usr/bin/etcd";
@@ -39,6 +47,9 @@ class EtcdTarget implements ContractTarget {
   private clientPort = 0;
   private log = "";
 
+  /** flags: given to etcd as they are; skiff store takes the same. */
+  constructor(private readonly flags: readonly string[] = []) {}
+
   async start(): Promise<void> {
     this.clientPort = await freePort();
     const clientUrl = `http://127.0.0.1:${this.clientPort}`;
@@ -53,6 +64,7 @@ class EtcdTarget implements ContractTarget {
         `--listen-peer-urls=${peerUrl}`,
         `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster=contract=${peerUrl}`,
+        ...this.flags,
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
@@ -81,7 +93,11 @@ class EtcdTarget implements ContractTarget {
 
 class SkiffTarget implements ContractTarget {
   readonly name = "skiff store (3 members)";
-  private readonly cluster = new StoreCluster();
+  private readonly cluster: StoreCluster;
+
+  constructor(flags: readonly string[] = []) {
+    this.cluster = new StoreCluster([...flags]);
+  }
 
   async start(): Promise<void> {
     await this.cluster.start();
@@ -109,10 +125,13 @@ function readableDiff(want: TranscriptEntry[], got: TranscriptEntry[]): string {
   return lines.join("\n");
 }
 
-async function transcriptOf(target: ContractTarget): Promise<Map<string, TranscriptEntry[]>> {
+async function transcriptOf(
+  target: ContractTarget,
+  cases: readonly ContractCase[],
+): Promise<Map<string, TranscriptEntry[]>> {
   try {
     await target.start();
-    return await runContract(target);
+    return await runContract(target, cases);
   } finally {
     await target.stop();
   }
@@ -125,8 +144,15 @@ if (!existsSync(etcdBin)) {
 } else {
   t.test("etcd v3 contract: skiff store vs etcd 3.4", async (t) => {
     // One target at a time: the machine is small, and each run starts from a fresh cluster.
-    const etcd = await transcriptOf(new EtcdTarget());
-    const skiff = await transcriptOf(new SkiffTarget());
+    const etcd = await transcriptOf(new EtcdTarget(), contractCases);
+    const skiff = await transcriptOf(new SkiffTarget(), contractCases);
+    for (const suite of contractFlaggedSuites) {
+      const label = `[${suite.flags.join(" ")}] `;
+      const flaggedEtcd = await transcriptOf(new EtcdTarget(suite.flags), suite.cases);
+      const flaggedSkiff = await transcriptOf(new SkiffTarget(suite.flags), suite.cases);
+      for (const [name, tr] of flaggedEtcd) etcd.set(label + name, tr);
+      for (const [name, tr] of flaggedSkiff) skiff.set(label + name, tr);
+    }
     // STORE_CONTRACT_DUMP=file.json keeps both transcripts, to read what the cases saw.
     const dump = process.env.STORE_CONTRACT_DUMP;
     if (dump) writeFileSync(dump, JSON.stringify({ etcd: [...etcd], skiff: [...skiff] }, null, 1));

@@ -149,6 +149,8 @@ export class RaftNode {
   private readonly idle: (() => void)[] = [];
   /** Member id -> peer address: from the initial cluster, conf changes and snapshots. */
   private readonly peers = new Map<NodeId, string>();
+  /** Ids of removed members, never to be added again (etcd's RaftCluster.removed). */
+  private readonly removed = new Set<NodeId>();
 
   constructor(private readonly opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -462,6 +464,18 @@ export class RaftNode {
     return this.confState;
   }
 
+  /** Members removed by conf change: their ids are not reused (etcd: "membership: ID removed"). */
+  removedMembers(): ReadonlySet<NodeId> {
+    return this.removed;
+  }
+
+  /** The leader's match index of every member (etcd's raftStatus().Progress); undefined off the leader. */
+  matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
+    const st = this.rn?.status();
+    if (st === undefined || !this.isLeader()) return undefined;
+    return new Map([...st.progress].map(([id, pr]) => [id, pr.match]));
+  }
+
   /** Member id -> peer URL, as this member knows them (initial cluster, conf changes, snapshots). */
   peerAddresses(): ReadonlyMap<NodeId, string> {
     return this.peers;
@@ -622,7 +636,7 @@ export class RaftNode {
       const requests = this.appliedRequests.entries().filter(([, at]) => at <= index);
       const snapshot = {
         metadata: { index, term: this.storage.term(index), confState },
-        data: encodeSnapshotData({ peers: this.peers, requests }, data),
+        data: encodeSnapshotData({ peers: this.peers, requests, removed: [...this.removed] }, data),
       };
       if (this.stopped) return;
       this.opts.transport.send([{ ...m, snapshot }]);
@@ -676,6 +690,7 @@ export class RaftNode {
   private syncPeers(cc: ConfChange): void {
     if (cc.type === ConfChangeType.RemoveNode) {
       this.peers.delete(cc.nodeId);
+      this.removed.add(cc.nodeId);
       if (cc.nodeId !== this.id) this.opts.transport.removePeer(cc.nodeId);
     } else if (cc.context !== undefined && cc.context.length > 0) {
       const addr = new TextDecoder().decode(cc.context);
@@ -685,8 +700,9 @@ export class RaftNode {
   }
 
   private restoreSnapshotData(data: Uint8Array, index: number): void {
-    const { peers, requests, app } = decodeSnapshotData(data);
+    const { peers, requests, app, removed } = decodeSnapshotData(data);
     for (const [id, addr] of peers) this.peers.set(id, addr);
+    for (const id of removed ?? []) this.removed.add(id);
     this.appliedRequests.restore(requests);
     this.opts.stateMachine.restore(app, index);
   }
@@ -699,7 +715,11 @@ export class RaftNode {
     if (this.opts.stateMachine.persist !== undefined) await this.opts.stateMachine.persist();
     const data = encodeSnapshotData(
       // Requests applied after `index` (while persisting) are not in this snapshot.
-      { peers: this.peers, requests: this.appliedRequests.entries().filter(([, at]) => at <= index) },
+      {
+        peers: this.peers,
+        requests: this.appliedRequests.entries().filter(([, at]) => at <= index),
+        removed: [...this.removed],
+      },
       this.opts.stateMachine.snapshot(),
     );
     const snap = this.storage.createSnapshot(index, confState, data);

@@ -5,16 +5,20 @@ import type { NodeId } from "@skiff/raft";
  * a member restored from a snapshot can reach members that joined by conf change) and the recent
  * request ids (so a proposal retried after a leader change is still applied once; see dedup.ts).
  *
- * Layout: u32 n, n bytes of JSON [[id, address], ...], u32 k, k x (u64 request id, f64 index),
- * then the application's bytes. All big-endian.
+ * Layout: u32 n, n bytes of JSON, u32 k, k x (u64 request id, f64 index), then the application's
+ * bytes. All big-endian. The JSON is {"peers": [[id, address], ...], "removed": [id, ...]}, or,
+ * written before removed ids were kept, the peers array alone.
  */
 export interface SnapshotExtras {
   peers: Map<NodeId, string>;
   requests: [bigint, number][];
+  /** Ids of removed members (etcd's RaftCluster.removed). */
+  removed?: NodeId[];
 }
 
 export function encodeSnapshotData(extras: SnapshotExtras, app: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify([...extras.peers]));
+  const book = { peers: [...extras.peers], removed: extras.removed ?? [] };
+  const json = new TextEncoder().encode(JSON.stringify(book));
   const reqBytes = 4 + extras.requests.length * 16;
   const out = new Uint8Array(4 + json.length + reqBytes + app.length);
   const view = new DataView(out.buffer);
@@ -41,12 +45,16 @@ export function decodeSnapshotData(data: Uint8Array): SnapshotExtras & { app: Ui
   need(4, "header");
   const n = view.getUint32(0);
   need(4 + n + 4, "address book");
-  const peers = new Map(JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + n))) as [NodeId, string][]);
+  const book = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + n))) as
+    | [NodeId, string][]
+    | { peers: [NodeId, string][]; removed: NodeId[] };
+  const peers = new Map(Array.isArray(book) ? book : book.peers);
+  const removed = Array.isArray(book) ? [] : book.removed;
   let at = 4 + n;
   const k = view.getUint32(at);
   at += 4;
   need(at + k * 16, "request ids");
   const requests: [bigint, number][] = [];
   for (let i = 0; i < k; i++, at += 16) requests.push([view.getBigUint64(at), view.getFloat64(at + 8)]);
-  return { peers, requests, app: data.subarray(at) };
+  return { peers, requests, removed, app: data.subarray(at) };
 }

@@ -17,7 +17,7 @@ import {
 import { ConfChangeType, type NodeId } from "@skiff/raft";
 import { memberIdFromPeerUrls } from "../cluster/config.js";
 import { type EtcdBackend, notImplementedBackend } from "../grpc/backend.js";
-import { EtcdError, type EtcdErrorCode, failStream } from "../grpc/errors.js";
+import { EtcdError, type EtcdErrorCode, etcdErrorCodeOf, failStream } from "../grpc/errors.js";
 import { checkDeleteRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "../mvcc/check.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
@@ -25,7 +25,10 @@ import { RaftNodeError } from "../raftnode/errors.js";
 import type { RaftNode } from "../raftnode/node.js";
 import * as c from "./convert.js";
 import { KeepAliveForwarder } from "./keepalive-forward.js";
+import { isLearnerReady } from "./learner.js";
 import { Lessor } from "./lessor.js";
+import { defaultQuotaBytes, hasNoSpaceAlarm, quotaAdmission, quotaAvailable, quotaCost } from "./quota.js";
+import { isTxnReadOnly, isTxnSerializable } from "./readonly-txn.js";
 import { encodeSnapshotFile } from "./snapshotfile.js";
 import {
   encodeRequest,
@@ -49,6 +52,7 @@ const mvccToEtcd: Record<string, EtcdErrorCode> = {
   duplicateKey: "DuplicateKey",
   leaseNotFound: "LeaseNotFound",
   LeaseExist: "LeaseExist",
+  NoSpace: "NoSpace",
 };
 
 const raftToEtcd: Record<RaftNodeError["code"], EtcdErrorCode> = {
@@ -105,6 +109,11 @@ export class StoreBackend {
     this.sm = o.sm;
     this.watch = new WatchHub(o.sm, () => this.hdr(), { batchIntervalMs: o.watchBatchIntervalMs });
     this.lessor = new Lessor(o.node, o.sm, (id) => this.propose({ op: "leaseRevoke", id }));
+    o.sm.admit = quotaAdmission(o.sm, this.quotaBytes());
+  }
+
+  private quotaBytes(): number {
+    return this.o.quotaBackendBytes ?? defaultQuotaBytes;
   }
 
   start(): void {
@@ -158,7 +167,11 @@ export class StoreBackend {
     } catch (e) {
       throw toEtcdError(e);
     }
-    if ("err" in res) throw new EtcdError(mvccToEtcd[res.code] ?? "Timeout");
+    if ("err" in res) {
+      // A request over quota at apply raises the alarm, as etcd's applyEntryNormal does.
+      if (res.code === "NoSpace" && !hasNoSpaceAlarm(this.sm)) await this.raiseNoSpace();
+      throw new EtcdError(mvccToEtcd[res.code] ?? "Timeout");
+    }
     return res.ok;
   }
 
@@ -171,30 +184,25 @@ export class StoreBackend {
     }
   }
 
-  private noSpace(): boolean {
-    for (const a of this.sm.alarms.values()) if (a.alarm === AlarmType.NOSPACE) return true;
-    return false;
+  /**
+   * etcd's quotaKVServer: a Put, Txn or LeaseGrant that does not fit in the quota raises the
+   * NOSPACE alarm and fails before it is proposed. Under the alarm, requests that fit still go on
+   * to the apply-time check (quota.ts), which refuses what adds data.
+   */
+  private async checkQuota(r: StoreRequest): Promise<void> {
+    const cost = quotaCost(r) ?? 0;
+    if (quotaAvailable(this.sm, this.quotaBytes(), cost)) return;
+    await this.raiseNoSpace();
+    throw new EtcdError("NoSpace");
   }
 
-  /** Whether a write must go through checkQuota: an alarm is raised, or the store is over quota. */
-  private quotaInQuestion(): boolean {
-    return (
-      this.sm.alarms.size > 0 || this.sm.mvcc.sizeBytes > (this.o.quotaBackendBytes ?? 2 * 1024 * 1024 * 1024)
-    );
-  }
-
-  /** Raises the NOSPACE alarm when the store is over quota; writes that add data then fail. */
-  private async checkQuota(): Promise<void> {
-    const quota = this.o.quotaBackendBytes ?? 2 * 1024 * 1024 * 1024;
-    if (this.noSpace()) throw new EtcdError("NoSpace");
-    if (this.sm.mvcc.sizeBytes <= quota) return;
+  private async raiseNoSpace(): Promise<void> {
     await this.propose({
       op: "alarm",
       action: "activate",
       memberId: String(this.node.id),
       alarm: AlarmType.NOSPACE,
     }).catch(() => undefined);
-    throw new EtcdError("NoSpace");
   }
 
   private validate(f: () => void): void {
@@ -222,8 +230,9 @@ export class StoreBackend {
       put: async (req) => {
         const r = c.putIn(req);
         this.validate(() => checkPutRequest(r));
-        if (this.quotaInQuestion()) await this.checkQuota();
-        return c.putOut(h(), (await this.propose({ op: "put", req: r })) as m.PutResponse);
+        const put: StoreRequest = { op: "put", req: r };
+        await this.checkQuota(put);
+        return c.putOut(h(), (await this.propose(put)) as m.PutResponse);
       },
       deleteRange: async (req) => {
         const r = c.deleteIn(req);
@@ -232,18 +241,21 @@ export class StoreBackend {
       },
       txn: async (req) => {
         const r = c.txnIn(req);
+        // Checked here, before Raft, as etcd's gRPC layer does (v3rpc/key.go checkTxnRequest).
         this.validate(() => checkTxnRequest(r, this.o.maxTxnOps));
-        const writes = (r.success ?? []).concat(r.failure ?? []).some((op) => !("request_range" in op));
-        if (writes && this.quotaInQuestion()) await this.checkQuota();
-        else if (this.readOnlyTxnSerializable(r)) {
-          // etcd serves a txn of serializable ranges locally, without Raft.
+        const txn: StoreRequest = { op: "txn", req: r };
+        await this.checkQuota(txn);
+        if (isTxnReadOnly(r)) {
+          // etcd's v3_server.go Txn: a txn that writes nothing is a read, served from this member's
+          // state after a ReadIndex (none when every range is serializable), without a log entry.
+          await this.linearize(isTxnSerializable(r));
           try {
             return c.txnOut(h(), this.sm.mvcc.txn(r));
           } catch (e) {
             throw toEtcdError(e);
           }
         }
-        return c.txnOut(h(), (await this.propose({ op: "txn", req: r })) as m.TxnResponse);
+        return c.txnOut(h(), (await this.propose(txn)) as m.TxnResponse);
       },
       compact: async (req) => {
         await this.propose({ op: "compact", revision: Number(req.revision) });
@@ -273,7 +285,17 @@ export class StoreBackend {
         return { header: this.header(), members: this.members() };
       },
       memberPromote: async (req) => {
+        // etcd's PromoteMember: only the leader knows whether the learner caught up; others forward.
+        if (!this.node.isLeader())
+          return unaryCall<g.MembersResponse>(this.leaderClients().Cluster, "MemberPromote", req).catch(
+            (e: { details?: string }) => {
+              const code = etcdErrorCodeOf(e.details ?? "");
+              throw code === undefined ? e : new EtcdError(code);
+            },
+          );
         const id = Number(req.ID);
+        const ready = isLearnerReady(this.node, id);
+        if (ready !== undefined) throw new EtcdError(ready);
         if (!this.isMember(id)) throw new EtcdError("MemberNotFound");
         if (!this.node.members().learners.includes(id)) throw new EtcdError("MemberNotLearner");
         await this.confChange(ConfChangeType.AddNode, id, this.node.peerAddresses().get(id) ?? "");
@@ -338,18 +360,11 @@ export class StoreBackend {
     };
   }
 
-  private readOnlyTxnSerializable(r: m.TxnRequest): boolean {
-    const ops = (r.success ?? []).concat(r.failure ?? []);
-    return (
-      ops.length > 0 && ops.every((op) => "request_range" in op && op.request_range.serializable === true)
-    );
-  }
-
   private async leaseGrant(req: g.LeaseGrantRequest): Promise<g.LeaseGrantResponse> {
     let ttl = Number(req.TTL);
     if (ttl > maxLeaseTTL) throw new EtcdError("LeaseTTLTooLarge");
     if (ttl < this.o.minLeaseTTL) ttl = this.o.minLeaseTTL;
-    await this.checkQuota();
+    await this.checkQuota({ op: "leaseGrant", id: 0n, ttl });
     let id = BigInt(req.ID);
     if (id === 0n) {
       // etcd's idutil: member bits on top, then time and a counter; positive int64.
@@ -444,6 +459,9 @@ export class StoreBackend {
     for (const existing of this.node.peerAddresses().values())
       if (req.peerURLs.includes(existing)) throw new EtcdError("PeerURLExist");
     const id = memberIdFromPeerUrls(req.peerURLs, this.o.clusterToken);
+    // etcd's ValidateConfigurationChange: a removed id never comes back (ErrIDRemoved, which the
+    // gRPC API answers as "member not found").
+    if (this.node.removedMembers().has(id)) throw new EtcdError("MemberNotFound");
     if (this.isMember(id)) throw new EtcdError("MemberExist");
     await this.confChange(req.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, url);
     const member = {

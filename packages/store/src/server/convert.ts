@@ -131,17 +131,24 @@ export function deleteOut(h: HeaderFields, r: m.DeleteRangeResponse): g.DeleteRa
   return { header: header(h, r.header.revision), deleted: r.deleted, prev_kvs: r.prev_kvs.map(kvOut) };
 }
 
-function opOut(h: HeaderFields, op: m.ResponseOp): g.ResponseOp {
-  if ("response_range" in op) return { response_range: rangeOut(h, op.response_range) };
-  if ("response_put" in op) return { response_put: putOut(h, op.response_put) };
-  if ("response_delete_range" in op) return { response_delete_range: deleteOut(h, op.response_delete_range) };
-  return { response_txn: txnOut(h, op.response_txn) };
+/**
+ * A response nested in a Txn: etcd fills only the top-level header with the member's ids and term
+ * (v3rpc's header.fill); nested ones carry their revision alone.
+ */
+const nested: HeaderFields = { cluster_id: 0, member_id: 0, raft_term: 0 };
+
+function opOut(op: m.ResponseOp): g.ResponseOp {
+  if ("response_range" in op) return { response_range: rangeOut(nested, op.response_range) };
+  if ("response_put" in op) return { response_put: putOut(nested, op.response_put) };
+  if ("response_delete_range" in op)
+    return { response_delete_range: deleteOut(nested, op.response_delete_range) };
+  return { response_txn: txnOut(nested, op.response_txn) };
 }
 
 export function txnOut(h: HeaderFields, r: m.TxnResponse): g.TxnResponse {
   return {
     header: header(h, r.header.revision),
     succeeded: r.succeeded,
-    responses: r.responses.map((op) => opOut(h, op)),
+    responses: r.responses.map(opOut),
   };
 }

@@ -98,6 +98,8 @@ export class StoreStateMachine implements StateMachine {
   onEvents: ((revision: number, events: m.Event[]) => void) | undefined;
   onLeaseGranted: ((id: bigint, ttl: number) => void) | undefined;
   onLeaseRevoked: ((id: bigint) => void) | undefined;
+  /** Admission at apply (etcd's quotaApplierV3, see quota.ts): runs execute, may refuse or fail it. */
+  admit: ((r: StoreRequest, execute: () => unknown) => unknown) | undefined;
 
   /** The MVCC's data on LevelDB, once attached (the real store; the simulator runs in memory). */
   private disk: MvccDisk | undefined;
@@ -115,6 +117,8 @@ export class StoreStateMachine implements StateMachine {
       onEvents: (rev, events) => this.onEvents?.(rev, events),
       leaseExists: (id) => this.leases.has(id),
       ...(this.disk === undefined ? {} : { sink: this.disk }),
+      // etcd checks --max-txn-ops in its gRPC layer only (StoreBackend), never at apply.
+      maxTxnOps: Number.POSITIVE_INFINITY,
     });
   }
 
@@ -157,7 +161,8 @@ export class StoreStateMachine implements StateMachine {
     const r = decodeRequest(entry.data);
     let result: StoreResult;
     try {
-      result = { ok: this.execute(r), revision: this.mvcc.revision };
+      const ok = this.admit === undefined ? this.execute(r) : this.admit(r, () => this.execute(r));
+      result = { ok, revision: this.mvcc.revision };
     } catch (e) {
       if (e instanceof MvccError) result = { err: e.message, code: e.code };
       else if (e instanceof StoreError) result = { err: e.message, code: e.code };
