@@ -47,6 +47,19 @@ function lastAtOrBelow(recs: Rec[], rev: number): number {
   return found;
 }
 
+/**
+ * Events already made, by record: watchers catching up over the same revisions in one step share
+ * them instead of each reading the values again (the caller drops it after the step).
+ */
+export type EventCache = Map<object, Event>;
+
+/** How much of a watch's catch-up one step reads. */
+export interface EventsPage {
+  limit?: number;
+  maxBytes?: number;
+  cache?: EventCache;
+}
+
 /** A key and its live record, as ranges find them (values are read only for what is returned). */
 export interface Found {
   k: string;
@@ -236,34 +249,52 @@ export class History {
     return dropped;
   }
 
+  /** Every change with main >= rev in the range, in revision order, with prev_kv where one existed. */
+  eventsSince(rev: number, r: KeyRange): Event[] {
+    return this.eventsPage(rev, r, {}).events;
+  }
+
   /**
-   * The changes with main >= rev in the range, in revision order, with prev_kv where one existed:
-   * all of them, or whole revisions until at least `limit` events (a watch catches up in steps).
+   * The changes with main >= rev in the range, in revision order, with prev_kv where one existed,
+   * in whole revisions until at least `limit` events or `maxBytes` of keys and values (a watch
+   * catches up in steps); `more` says some were left.
    */
-  eventsSince(rev: number, r: KeyRange, limit = Number.POSITIVE_INFINITY): Event[] {
+  eventsPage(rev: number, r: KeyRange, page: EventsPage): { events: Event[]; more: boolean } {
+    const limit = page.limit ?? Number.POSITIVE_INFINITY;
+    const maxBytes = page.maxBytes ?? Number.POSITIVE_INFINITY;
+    const cache = page.cache;
     const out: Event[] = [];
+    let bytes = 0;
     let last = -1;
+    const add = (k: string, rec: Rec, prev: () => Rec | undefined): boolean => {
+      if ((out.length >= limit || bytes >= maxBytes) && rec.main !== last) return false;
+      let e = cache?.get(rec);
+      if (e === undefined) {
+        const p = prev();
+        e = this.event(k, rec, p);
+        cache?.set(rec, e);
+      }
+      bytes += 2 * k.length + rec.size + (e.prev_kv?.value.length ?? 0);
+      out.push(e);
+      last = rec.main;
+      return true;
+    };
     if (r.end === undefined) {
       // One key: its own list is the shortest way.
       const recs = this.byKey.get(r.start) ?? [];
       for (let i = 0; i < recs.length; i++) {
         const rec = recs[i] as Rec;
-        if (rec.main < rev) continue;
-        if (out.length >= limit && rec.main !== last) break;
-        out.push(this.event(r.start, rec, recs[i - 1]));
-        last = rec.main;
+        if (rec.main >= rev && !add(r.start, rec, () => recs[i - 1])) return { events: out, more: true };
       }
-      return out;
+      return { events: out, more: false };
     }
     for (let i = this.revLowerBound(rev); i < this.revRecs.length; i++) {
       const k = this.revKeys[i] as string;
       if (!inRange(k, r)) continue;
       const rec = this.revRecs[i] as Rec;
-      if (out.length >= limit && rec.main !== last) break;
-      out.push(this.event(k, rec, this.before(k, rec)));
-      last = rec.main;
+      if (!add(k, rec, () => this.before(k, rec))) return { events: out, more: true };
     }
-    return out;
+    return { events: out, more: false };
   }
 
   /** A change as a watch event, with the key's previous record as prev_kv when it was live. */

@@ -7,7 +7,7 @@ import {
   DEFAULT_MAX_TXN_OPS,
 } from "./check.js";
 import { MvccError } from "./errors.js";
-import { History, type Rec } from "./history.js";
+import { type EventsPage, History, type Rec } from "./history.js";
 import { rangeAt } from "./range.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
@@ -139,14 +139,23 @@ export class MvccStore implements TxnContext {
   }
 
   /**
-   * The changes at revisions >= `revision` in [key, range_end), for watch replay (whole revisions
-   * until at least `limit` events, if given). A revision below
+   * The changes at revisions >= `revision` in [key, range_end), for watch replay. A revision below
    * the compact revision is gone: etcd answers such a watch with the compacted error.
    */
-  eventsSince(revision: number, key: Uint8Array, rangeEnd?: Uint8Array, limit?: number): Event[] {
+  eventsSince(revision: number, key: Uint8Array, rangeEnd?: Uint8Array): Event[] {
+    return this.eventsPage(revision, key, rangeEnd, {}).events;
+  }
+
+  /** eventsSince a step at a time (see History.eventsPage); `more` says some were left. */
+  eventsPage(
+    revision: number,
+    key: Uint8Array,
+    rangeEnd: Uint8Array | undefined,
+    page: EventsPage,
+  ): { events: Event[]; more: boolean } {
     if (revision < this.compactRev) throw new MvccError("compacted");
-    if (revision <= 0) return [];
-    return this.h.eventsSince(revision, keyRange(key, rangeEnd), limit);
+    if (revision <= 0) return { events: [], more: false };
+    return this.h.eventsPage(revision, keyRange(key, rangeEnd), page);
   }
 
   snapshot(): Uint8Array {

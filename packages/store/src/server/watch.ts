@@ -12,6 +12,7 @@ import type { ServerStreamCall } from "../grpc/backend.js";
 import { failStream } from "../grpc/errors.js";
 import { compareBytes } from "../mvcc/bytes.js";
 import { MvccError } from "../mvcc/errors.js";
+import type { EventCache as MadeEvents } from "../mvcc/history.js";
 import type * as m from "../mvcc/types.js";
 import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
@@ -495,6 +496,7 @@ export class WatchHub {
     let behind = false;
     const current = this.sm.mvcc.revision;
     const encoded = new EncodedEvents();
+    const made: MadeEvents = new Map();
     let headerBytes: Uint8Array | undefined;
     const header = () => {
       headerBytes ??= encodeHeaderField({ ...this.header(), revision: current });
@@ -509,8 +511,14 @@ export class WatchHub {
       for (const w of stream.watchers.values()) {
         if (w.synced) continue;
         let events: m.Event[];
+        let more: boolean;
         try {
-          events = this.sm.mvcc.eventsSince(w.nextRev, w.key, w.rangeEnd, catchUpBatch);
+          // A step's worth only: what one response can carry (events are read from disk).
+          ({ events, more } = this.sm.mvcc.eventsPage(w.nextRev, w.key, w.rangeEnd, {
+            limit: catchUpBatch,
+            maxBytes: catchUpResponseBytes,
+            cache: made,
+          }));
         } catch (e) {
           if (!(e instanceof MvccError) || e.code !== "compacted") throw e;
           stream.watchers.delete(w.id);
@@ -545,8 +553,7 @@ export class WatchHub {
         }
         if (out.length > 0) stream.sendEncoded(encodeWatchResponse(header(), w.id, out));
         const full = stream.full;
-        // Fewer events than asked for: that was all of them.
-        if (i >= events.length && events.length < catchUpBatch) {
+        if (i >= events.length && !more) {
           w.nextRev = current + 1;
           w.synced = true;
         } else {
