@@ -24,8 +24,9 @@ import type * as m from "../mvcc/types.js";
 import { RaftNodeError } from "../raftnode/errors.js";
 import type { RaftNode } from "../raftnode/node.js";
 import * as c from "./convert.js";
+import { hashKV, storeHash } from "./hash.js";
 import { KeepAliveForwarder } from "./keepalive-forward.js";
-import { Lessor } from "./lessor.js";
+import { Lessor, NotPrimaryError } from "./lessor.js";
 import { encodeSnapshotFile } from "./snapshotfile.js";
 import {
   encodeRequest,
@@ -323,6 +324,15 @@ export class StoreBackend {
         }
         call.end();
       },
+      hash: async () => ({ header: this.header(), hash: storeHash(this.sm) }),
+      hashKV: async (req) => {
+        try {
+          const r = hashKV(this.sm.mvcc, Number(req.revision ?? 0));
+          return { header: this.header(r.revision), hash: r.hash, compact_revision: r.compactRevision };
+        } catch (e) {
+          throw toEtcdError(e);
+        }
+      },
       // The MVCC store lives in memory: there is nothing to defragment; answer as etcd does.
       defragment: async () => ({ header: this.header() }),
       moveLeader: async (req) => {
@@ -404,12 +414,19 @@ export class StoreBackend {
   }
 
   private async keepAliveOnce(req: g.LeaseIdRequest): Promise<g.LeaseKeepAliveResponse> {
+    // The header is taken before renewing, as etcd's leaseKeepAlive does: a lease revoked at
+    // revision N never answers a keep-alive with a header past N.
+    const header = this.header();
     if (this.node.isLeader()) {
-      const ttl = this.lessor.renew(BigInt(req.ID));
-      return { header: this.header(), ID: req.ID, TTL: ttl };
+      try {
+        return { header, ID: req.ID, TTL: await this.lessor.renew(BigInt(req.ID)) };
+      } catch (e) {
+        if (!(e instanceof NotPrimaryError)) throw e;
+        // Leadership moved while the renewal waited: ask the new leader (etcd's LeaseRenew).
+      }
     }
     const resp = await this.leaderForwarder().send(req.ID);
-    return { ...resp, header: this.header() };
+    return { ...resp, header };
   }
 
   private isMember(id: number): boolean {
