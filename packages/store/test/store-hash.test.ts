@@ -21,7 +21,10 @@ async function hashesOf(c: EtcdClients): Promise<Hashes> {
 
 if (!haveEtcdctl) {
   if (process.env.CI === "true") t.fail("etcdctl is missing in CI (the set-up installs etcd-client)");
-  else t.skip("etcdctl not installed: run node scripts/setup.mjs as root");
+  else {
+    const skip = "etcdctl not installed: run node scripts/setup.mjs as root";
+    t.test("Hash and HashKV agree between members and change with a write", { skip }, async () => {});
+  }
 } else {
   t.test("Hash and HashKV agree between members and change with a write", async (t) => {
     const cluster = new StoreCluster(["--heartbeat-interval", "50", "--election-timeout", "500"]);
