@@ -26,8 +26,10 @@ export function hashKV(mvcc: MvccStore, revision: number): HashKVResult {
   if (revision > 0 && revision <= compactRevision) throw new MvccError("compacted");
   if (revision > 0 && revision > current) throw new MvccError("futureRev");
   const rev = revision === 0 ? current : revision;
+  // Gathered once for both passes: the in-memory history sorts its records to yield them.
+  const records = [...mvcc.revisions()];
   return {
-    hash: hashByRev(() => mvcc.revisions(), rev, compactRevision),
+    hash: hashByRev(() => records, rev, compactRevision),
     revision: current,
     compactRevision,
   };
