@@ -414,8 +414,8 @@ export class StoreBackend {
   }
 
   private async keepAliveOnce(req: g.LeaseIdRequest): Promise<g.LeaseKeepAliveResponse> {
-    // The header is taken before renewing, as etcd's leaseKeepAlive does: a lease revoked at
-    // revision N never answers a keep-alive with a header past N.
+    // The header is taken before renewing, as etcd's leaseKeepAlive does, so that no client sees
+    // a keep-alive succeed at a revision after the lease's revoke.
     const header = this.header();
     if (this.node.isLeader()) {
       try {
