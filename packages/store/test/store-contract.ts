@@ -57,8 +57,8 @@ export interface CaseContext {
   call(svc: EtcdServiceName, method: string, req: object, step?: string | null): Promise<Any>;
   record(step: string, value: unknown): void;
   watch(): WatchHandle;
-  /** One LeaseKeepAlive round trip on a fresh stream. */
-  keepAlive(id: string, step?: string): Promise<Any>;
+  /** One LeaseKeepAlive round trip on a fresh stream, recorded unless step is null. */
+  keepAlive(id: string, step?: string | null): Promise<Any>;
 }
 
 export interface ContractCase {
@@ -179,15 +179,15 @@ class Recorder implements CaseContext {
     };
   }
 
-  async keepAlive(id: string, step = "Lease.LeaseKeepAlive"): Promise<Any> {
+  async keepAlive(id: string, step: string | null = "Lease.LeaseKeepAlive"): Promise<Any> {
     const stream = (this.clients.Lease as unknown as { LeaseKeepAlive(): Duplex }).LeaseKeepAlive();
     this.streams.push(stream);
     const got: Any[] = [];
     stream.on("data", (m: Any) => got.push(m));
     stream.on("error", (e) => got.push(errorOf(e)));
     stream.write({ ID: id });
-    const res = await waitFor(step, () => got[0]);
-    this.record(step, res);
+    const res = await waitFor(step ?? "Lease.LeaseKeepAlive", () => got[0]);
+    if (step !== null) this.record(step, res);
     return res;
   }
 

@@ -7,8 +7,10 @@ import {
   DEFAULT_MAX_TXN_OPS,
 } from "./check.js";
 import { MvccError } from "./errors.js";
+import type { RevisionRecord } from "./hash.js";
 import { type EventsPage, History, type Rec } from "./history.js";
 import { rangeAt } from "./range.js";
+import { historyRevisions } from "./revisions.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
   applyDeleteRange,
@@ -156,6 +158,11 @@ export class MvccStore implements TxnContext {
     if (revision < this.compactRev) throw new MvccError("compacted");
     if (revision <= 0) return { events: [], more: false };
     return this.h.eventsPage(revision, keyRange(key, rangeEnd), page);
+  }
+
+  /** Every record kept, tombstones included, in revision order (what mvcc/hash.ts hashes). */
+  revisions(): Generator<RevisionRecord> {
+    return historyRevisions(this.h);
   }
 
   snapshot(): Uint8Array {

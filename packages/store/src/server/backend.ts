@@ -24,9 +24,10 @@ import type * as m from "../mvcc/types.js";
 import { RaftNodeError } from "../raftnode/errors.js";
 import type { RaftNode } from "../raftnode/node.js";
 import * as c from "./convert.js";
+import { hashKV, storeHash } from "./hash.js";
 import { KeepAliveForwarder } from "./keepalive-forward.js";
 import { isLearnerReady } from "./learner.js";
-import { Lessor } from "./lessor.js";
+import { Lessor, NotPrimaryError } from "./lessor.js";
 import { defaultQuotaBytes, hasNoSpaceAlarm, quotaAdmission, quotaAvailable, quotaCost } from "./quota.js";
 import { isTxnReadOnly, isTxnSerializable } from "./readonly-txn.js";
 import { encodeSnapshotFile } from "./snapshotfile.js";
@@ -350,6 +351,15 @@ export class StoreBackend {
           (e: unknown) => call.emit("error", e),
         );
       },
+      hash: async () => ({ header: this.header(), hash: storeHash(this.sm) }),
+      hashKV: async (req) => {
+        try {
+          const r = hashKV(this.sm.mvcc, Number(req.revision ?? 0));
+          return { header: this.header(r.revision), hash: r.hash, compact_revision: r.compactRevision };
+        } catch (e) {
+          throw toEtcdError(e);
+        }
+      },
       // LevelDB compacts its own files: there is nothing to defragment; answer as etcd does.
       defragment: async () => ({ header: this.header() }),
       moveLeader: async (req) => {
@@ -424,12 +434,19 @@ export class StoreBackend {
   }
 
   private async keepAliveOnce(req: g.LeaseIdRequest): Promise<g.LeaseKeepAliveResponse> {
+    // The header is taken before renewing, as etcd's leaseKeepAlive does, so that no client sees
+    // a keep-alive succeed at a revision after the lease's revoke.
+    const header = this.header();
     if (this.node.isLeader()) {
-      const ttl = this.lessor.renew(BigInt(req.ID));
-      return { header: this.header(), ID: req.ID, TTL: ttl };
+      try {
+        return { header, ID: req.ID, TTL: await this.lessor.renew(BigInt(req.ID)) };
+      } catch (e) {
+        if (!(e instanceof NotPrimaryError)) throw e;
+        // Leadership moved while the renewal waited: ask the new leader (etcd's LeaseRenew).
+      }
     }
     const resp = await this.leaderForwarder().send(req.ID);
-    return { ...resp, header: this.header() };
+    return { ...resp, header };
   }
 
   private isMember(id: number): boolean {
