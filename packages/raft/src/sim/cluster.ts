@@ -107,17 +107,18 @@ export class SimCluster implements NodeEnv, NetworkHost {
     this.trace = new Trace(opts.trace, opts.tailLines, () => this.sched.now);
     this.net = new SimNetwork(opts.network, streams.network, this.sched, this.trace, this);
     const voters = Array.from({ length: opts.nodes }, (_, i) => i + 1);
-    this.conf = { voters, learners: [] };
+    const learners = Array.from({ length: opts.learners }, (_, i) => opts.nodes + i + 1);
+    this.conf = { voters, learners };
     this.safety = new SafetyChecker(this.conf, opts.checks.durability);
   }
 
-  /** Creates and starts the initial voters (a fresh cluster: each disk records the membership). */
+  /** Creates and starts the initial members (a fresh cluster: each disk records the membership). */
   bootstrap(): void {
-    const voters = this.conf.voters;
+    const { voters, learners } = this.conf;
     // Every founding disk exists before any node runs: the checker counts them all from the start.
-    const founders = voters.map((id) => {
+    const founders = [...voters, ...learners].map((id) => {
       const storage = new MemoryStorage();
-      bootstrapStorage(storage, voters);
+      bootstrapStorage(storage, voters, learners);
       this.safety.bootstrapIndex = storage.lastIndex();
       return this.addNode(id, storage);
     });

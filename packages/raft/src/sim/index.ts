@@ -17,6 +17,12 @@ export { partitionLinks } from "./injector.js";
 export type { BrokenMode, SimOptions } from "./options.js";
 export { Scheduler } from "./scheduler.js";
 export { runSeeds, type SeedRangeReport } from "./seeds.js";
-export { runSimulation, type SimResult, type SimStats, type SimViolation } from "./simulation.js";
+export {
+  runSimulation,
+  type SimResult,
+  type SimStats,
+  type SimViolation,
+  scriptedCluster,
+} from "./simulation.js";
 export { Trace, type TraceMode } from "./trace.js";
 export { InvariantViolation } from "./violation.js";

@@ -74,6 +74,11 @@ export interface SimOptions {
   seed: number;
   /** Initial voters (ids 1..nodes). Default 3. */
   nodes?: number;
+  /**
+   * Initial learners (ids nodes+1..nodes+learners). Default 0. One voter plus learners is what a
+   * single member becomes when a second joins as a learner: the voter decides everything alone.
+   */
+  learners?: number;
   /** Simulated milliseconds of the fault phase; then every fault heals and liveness is checked. */
   durationMs?: number;
   /** Simulated milliseconds per Raft tick. */
@@ -103,6 +108,7 @@ export interface SimOptions {
 export interface ResolvedOptions {
   seed: number;
   nodes: number;
+  learners: number;
   durationMs: number;
   tickMs: number;
   faults: readonly FaultEvent[] | "random" | "none";
@@ -159,9 +165,13 @@ export function resolveOptions(o: SimOptions, config: SeededRand): ResolvedOptio
   const nodes = o.nodes ?? 3;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9)
     throw new RangeError(`nodes must be 1..9, got ${nodes}`);
+  const learners = o.learners ?? 0;
+  if (!Number.isInteger(learners) || learners < 0 || nodes + learners > 9)
+    throw new RangeError(`learners must be 0..${9 - nodes}, got ${learners}`);
   return {
     seed: o.seed,
     nodes,
+    learners,
     durationMs: o.durationMs ?? 8000,
     tickMs: o.tickMs ?? 10,
     faults: o.faults ?? "random",

@@ -73,6 +73,26 @@ export function runSimulation(o: SimOptions): SimResult {
   };
 }
 
+/**
+ * A cluster for a scripted scenario (a test that needs one exact interleaving): the options and
+ * random streams a seed run would use, nothing scheduled and nothing started. The caller calls
+ * bootstrap(), schedules its own events and runs the scheduler; invariants throw
+ * InvariantViolation from the event that breaks them.
+ */
+export function scriptedCluster(o: SimOptions): SimCluster {
+  const root = new SeededRand(o.seed);
+  const config = root.fork();
+  root.fork(); // the schedule's stream, unused: keeps the other streams as a seed run has them
+  const streams = {
+    network: root.fork(),
+    disk: root.fork(),
+    nodes: root.fork(),
+    process: root.fork(),
+    client: root.fork(),
+  };
+  return new SimCluster(resolveOptions(o, config), streams);
+}
+
 function runOnce(o: SimOptions): SimResult {
   const root = new SeededRand(o.seed);
   // The fork order is part of the seed's meaning: append new streams at the end only.
