@@ -56,52 +56,59 @@ function run(t: Test, c: SimCluster, until: number): boolean {
  * entries it had and applied P1 where the leader applied P2. Counting the self-vote only after it
  * is persisted (etcd-raft 3.6) makes the first incarnation a mere candidate when it crashes.
  */
-for (const preVote of [false, true]) {
-  t.test(`regression: one voter plus a learner never leads a term twice (preVote=${preVote})`, async (t) => {
-    const c = scriptedCluster({
-      seed: 22,
-      nodes: 1,
-      learners: 1,
-      raft: { preVote, checkQuorum: true, earlySend: true },
-      ...quiet,
-    });
-    c.bootstrap();
-    const n1 = node(c, 1);
-    const n2 = node(c, 2);
-    if (!run(t, c, 400)) return;
-    t.equal(n1.raw?.raft.state, StateType.Leader, "n1 leads");
-    t.equal(n1.raw?.raft.term, 2, "in term 2");
-    c.nodeEvent(n1, 0, (raw) => proposeNow(c, n1, raw, 1));
-    if (!run(t, c, 450)) return;
-    t.equal(n2.sm.values.join(","), "1", "the learner applied v1");
+for (const [preVote, loop] of [
+  [false, "store"],
+  [true, "store"],
+  [true, "etcd"],
+] as const) {
+  t.test(
+    `regression: one voter plus a learner never leads a term twice (preVote=${preVote}, ${loop} loop)`,
+    async (t) => {
+      const c = scriptedCluster({
+        seed: 22,
+        nodes: 1,
+        learners: 1,
+        raft: { loop, preVote, checkQuorum: true, earlySend: true },
+        ...quiet,
+      });
+      c.bootstrap();
+      const n1 = node(c, 1);
+      const n2 = node(c, 2);
+      if (!run(t, c, 400)) return;
+      t.equal(n1.raw?.raft.state, StateType.Leader, "n1 leads");
+      t.equal(n1.raw?.raft.term, 2, "in term 2");
+      c.nodeEvent(n1, 0, (raw) => proposeNow(c, n1, raw, 1));
+      if (!run(t, c, 450)) return;
+      t.equal(n2.sm.values.join(","), "1", "the learner applied v1");
 
-    // Restart n1 at term 2 (a crash when nothing is in flight loses nothing).
-    c.crash(n1, 10);
-    if (!run(t, c, 461)) return;
-    t.ok(n1.up, "n1 restarted");
-    t.equal(n1.storage.hardState.term, 2, "at term 2");
-    // Campaign and propose P1 in one step, then crash before the Ready's write completes.
-    c.nodeEvent(n1, 0, (raw) => {
-      raw.campaign();
-      proposeNow(c, n1, raw, 2);
-      c.sched.after(0, () => c.crash(n1, 10));
-    });
-    if (!run(t, c, 472)) return;
-    t.ok(n1.up, "n1 restarted again");
-    t.equal(n1.storage.hardState.term, 2, "term 3 never reached n1's disk");
-    // Campaign again and propose P2 in one step; this time the write completes.
-    c.nodeEvent(n1, 0, (raw) => {
-      raw.campaign();
-      proposeNow(c, n1, raw, 3);
-    });
-    // Proposals a client would retry once n1 leads.
-    c.sched.at(520, () => c.nodeEvent(n1, 0, (raw) => proposeNow(c, n1, raw, 4)));
-    if (!run(t, c, 700)) return;
-    t.equal(n1.raw?.raft.state, StateType.Leader, "n1 leads again");
-    t.equal(n1.raw?.raft.term, 3, "in term 3");
-    t.ok(n1.sm.values.includes(4), "n1 applied the value proposed after its election");
-    t.equal(n2.sm.appliedIndex, n1.sm.appliedIndex, "the learner caught up");
-    t.equal(n2.sm.digest, n1.sm.digest, "leader and learner applied the same entries");
-    t.same(n2.sm.values, n1.sm.values, "and the same values");
-  });
+      // Restart n1 at term 2 (a crash when nothing is in flight loses nothing).
+      c.crash(n1, 10);
+      if (!run(t, c, 461)) return;
+      t.ok(n1.up, "n1 restarted");
+      t.equal(n1.storage.hardState.term, 2, "at term 2");
+      // Campaign and propose P1 in one step, then crash before the Ready's write completes.
+      c.nodeEvent(n1, 0, (raw) => {
+        raw.campaign();
+        proposeNow(c, n1, raw, 2);
+        c.sched.after(0, () => c.crash(n1, 10));
+      });
+      if (!run(t, c, 472)) return;
+      t.ok(n1.up, "n1 restarted again");
+      t.equal(n1.storage.hardState.term, 2, "term 3 never reached n1's disk");
+      // Campaign again and propose P2 in one step; this time the write completes.
+      c.nodeEvent(n1, 0, (raw) => {
+        raw.campaign();
+        proposeNow(c, n1, raw, 3);
+      });
+      // Proposals a client would retry once n1 leads.
+      c.sched.at(520, () => c.nodeEvent(n1, 0, (raw) => proposeNow(c, n1, raw, 4)));
+      if (!run(t, c, 700)) return;
+      t.equal(n1.raw?.raft.state, StateType.Leader, "n1 leads again");
+      t.equal(n1.raw?.raft.term, 3, "in term 3");
+      t.ok(n1.sm.values.includes(4), "n1 applied the value proposed after its election");
+      t.equal(n2.sm.appliedIndex, n1.sm.appliedIndex, "the learner caught up");
+      t.equal(n2.sm.digest, n1.sm.digest, "leader and learner applied the same entries");
+      t.same(n2.sm.values, n1.sm.values, "and the same values");
+    },
+  );
 }

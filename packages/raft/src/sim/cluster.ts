@@ -151,16 +151,22 @@ export class SimCluster implements NodeEnv, NetworkHost {
   /** Schedules fn on the node's process: dropped if it crashes first, queued while it is paused. */
   nodeEvent(node: SimNode, delay: number, fn: (raw: RawNode) => void): void {
     const inc = node.incarnation;
-    this.sched.after(delay, () => this.runOn(node, inc, fn));
+    this.sched.after(delay, () => this.runOn(node, inc, fn, true));
   }
 
-  private runOn(node: SimNode, inc: number, fn: (raw: RawNode) => void): void {
+  /**
+   * Runs fn on the node's process. An event that may step the core goes through node.handle(),
+   * which the store loop queues while a write is in flight; the disk's completion (handle=false)
+   * always runs.
+   */
+  private runOn(node: SimNode, inc: number, fn: (raw: RawNode) => void, handle: boolean): void {
     if (node.incarnation !== inc || !node.up || node.raw === undefined) return;
     if (node.paused) {
-      node.pausedQueue.push(() => this.runOn(node, inc, fn));
+      node.pausedQueue.push(() => this.runOn(node, inc, fn, handle));
       return;
     }
-    fn(node.raw);
+    if (!handle) fn(node.raw);
+    else if (!node.handle(fn)) return; // queued until the write completes
     this.afterEvent(node);
   }
 
@@ -197,8 +203,7 @@ export class SimCluster implements NodeEnv, NetworkHost {
       const slow = this.sched.now < node.slowUntil ? node.slowFactor : 1;
       this.sched.after(tickMs * slow, tickOnce);
       if (node.paused) return; // a stopped process misses its ticks
-      node.raw.tick();
-      this.afterEvent(node);
+      if (node.handle((raw) => raw.tick())) this.afterEvent(node);
     };
     this.sched.after(1 + this.streams.process.intn(tickMs), tickOnce);
   }
@@ -210,7 +215,8 @@ export class SimCluster implements NodeEnv, NetworkHost {
   }
 
   scheduleWriteDone(node: SimNode, delay: number): void {
-    this.nodeEvent(node, delay, () => node.writeDone());
+    const inc = node.incarnation;
+    this.sched.after(delay, () => this.runOn(node, inc, () => node.writeDone(), false));
   }
 
   valueApplied(node: SimNode, value: number, index: number): void {

@@ -14,7 +14,7 @@ export {
   randomSchedule,
 } from "./faults.js";
 export { partitionLinks } from "./injector.js";
-export type { BrokenMode, SimOptions } from "./options.js";
+export type { BrokenMode, SimLoop, SimOptions } from "./options.js";
 export { Scheduler } from "./scheduler.js";
 export { runSeeds, type SeedRangeReport } from "./seeds.js";
 export {

@@ -14,6 +14,9 @@ import type { TraceMode } from "./trace.js";
  */
 export type BrokenMode = "none" | "sendBeforePersist" | "forgetSyncedWrites";
 
+/** How a simulated node drives its Ready loop: see RaftOptions.loop. */
+export type SimLoop = "store" | "etcd";
+
 export interface NetworkOptions {
   minDelayMs: number;
   maxDelayMs: number;
@@ -55,7 +58,16 @@ export interface RaftOptions {
   /** ...and keeps this many entries before the snapshot for slow followers. */
   keepEntries: number;
   /**
-   * Send the messages that promise nothing about this node's disk (appends, heartbeats, forwarded
+   * The node loop. "store" (the default) runs the store's node loop policy (packages/store
+   * raftnode/node.ts, through the shared sendpolicy.ts): messages split by mayPrecedeWrite, no
+   * step while a write is in flight (events wait and are stepped after advance()), and a Ready
+   * whose only change is the commit index is not written. "etcd" is the loop of etcd's node
+   * goroutine: it keeps stepping during a write, writes every hard state, and sends early only
+   * with `earlySend`.
+   */
+  loop: SimLoop;
+  /**
+   * With the "etcd" loop: send the messages that promise nothing about this node's disk (appends, heartbeats, forwarded
    * proposals and reads, votes requests) before the write, as the store's RaftNode does (Raft
    * dissertation §10.2.1); vote and append responses still wait for it (see mustWaitForWrite).
    */
@@ -161,7 +173,15 @@ export function resolveOptions(o: SimOptions, config: SeededRand): ResolvedOptio
   // Snapshot often or rarely: followers catch up by snapshot or by log replay.
   const snapshotCount = [10, 25, 40, 100][config.intn(4)] as number;
   const earlySend = config.intn(2) === 1;
-  const raft: RaftOptions = { ...defaultRaft, preVote, checkQuorum, snapshotCount, earlySend, ...o.raft };
+  const raft: RaftOptions = {
+    ...defaultRaft,
+    loop: "store",
+    preVote,
+    checkQuorum,
+    snapshotCount,
+    earlySend,
+    ...o.raft,
+  };
   const nodes = o.nodes ?? 3;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9)
     throw new RangeError(`nodes must be 1..9, got ${nodes}`);

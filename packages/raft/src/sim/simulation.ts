@@ -14,7 +14,7 @@ import { injectFault } from "./injector.js";
 import { checkLiveness } from "./liveness.js";
 import { MembershipDriver } from "./membership.js";
 import type { NetworkStats } from "./network.js";
-import { resolveOptions, type SimOptions } from "./options.js";
+import { resolveOptions, type SimLoop, type SimOptions } from "./options.js";
 import { InvariantViolation } from "./violation.js";
 import { startWorkload } from "./workload.js";
 
@@ -52,7 +52,13 @@ export interface SimResult {
   /** Fingerprint of every trace line (empty when the trace was off). */
   traceHash: string;
   schedule: FaultEvent[];
-  config: { preVote: boolean; checkQuorum: boolean; earlySend: boolean; snapshotCount: number };
+  config: {
+    loop: SimLoop;
+    preVote: boolean;
+    checkQuorum: boolean;
+    earlySend: boolean;
+    snapshotCount: number;
+  };
   /** The liveness bound this run was held to, in ticks, and the tick length. */
   limits: { livenessBoundTicks: number; tickMs: number };
   stats: SimStats;
@@ -119,7 +125,7 @@ function runOnce(o: SimOptions): SimResult {
   try {
     if (c.trace.on) {
       c.trace.add(
-        `SIM seed=${opts.seed} nodes=${opts.nodes} preVote=${opts.raft.preVote} checkQuorum=${opts.raft.checkQuorum} earlySend=${opts.raft.earlySend} snapshotCount=${opts.raft.snapshotCount} broken=${opts.broken}`,
+        `SIM seed=${opts.seed} nodes=${opts.nodes} learners=${opts.learners} loop=${opts.raft.loop} preVote=${opts.raft.preVote} checkQuorum=${opts.raft.checkQuorum} earlySend=${opts.raft.earlySend} snapshotCount=${opts.raft.snapshotCount} broken=${opts.broken}`,
       );
       for (const e of schedule) c.trace.add(`SCHEDULE ${fmtFault(e)}`);
     }
@@ -170,6 +176,7 @@ function runOnce(o: SimOptions): SimResult {
     config: {
       preVote: opts.raft.preVote,
       checkQuorum: opts.raft.checkQuorum,
+      loop: opts.raft.loop,
       earlySend: opts.raft.earlySend,
       snapshotCount: opts.raft.snapshotCount,
     },

@@ -10,6 +10,7 @@ import {
   MemoryStorage,
   type Message,
   MessageType,
+  mayPrecedeWrite,
   type NodeId,
   None,
   ProposalDroppedError,
@@ -69,27 +70,6 @@ interface PendingRead {
   ctx: string;
   index: number;
 }
-
-/**
- * Messages that promise nothing about this member's disk, so they may leave before its write
- * (see handleReady): a leader's appends and heartbeats (its own copy counts toward commit only
- * after advance(), Raft dissertation §10.2.1), forwarded proposals and reads, pre-votes (they
- * change no term or vote), heartbeat and read-index answers, and hand-over signals. Votes and
- * append acknowledgements wait for the disk.
- */
-const noDiskPromise = new Set([
-  MessageType.MsgApp,
-  MessageType.MsgHeartbeat,
-  MessageType.MsgSnap,
-  MessageType.MsgProp,
-  MessageType.MsgReadIndex,
-  MessageType.MsgReadIndexResp,
-  MessageType.MsgHeartbeatResp,
-  MessageType.MsgTransferLeader,
-  MessageType.MsgTimeoutNow,
-  MessageType.MsgPreVote,
-  MessageType.MsgPreVoteResp,
-]);
 
 /** A local event that arrived while a Ready was being handled; stepped after advance(). */
 type Inbound = { kind: "msg"; m: Message } | { kind: "tick" } | { kind: "call"; fn: () => void };
@@ -551,7 +531,7 @@ export class RaftNode {
     const early: Message[] = [];
     const late: Message[] = [];
     for (const m of coalesceAppends(rd.messages)) {
-      if (this.opts.unsafeNoFsync === true || noDiskPromise.has(m.type)) early.push(m);
+      if (this.opts.unsafeNoFsync === true || mayPrecedeWrite(m)) early.push(m);
       else late.push(m);
     }
     if (early.length > 0) this.opts.transport.send(early);
