@@ -10,6 +10,7 @@ import { MemoryStorage, StateType, type Status } from "../src/index.js";
 import { main } from "../src/sim/cli.js";
 import {
   InvariantViolation,
+  type ObservedState,
   partitionLinks,
   runSeeds,
   runSimulation,
@@ -96,7 +97,8 @@ t.test("the checkers reject the states they exist to reject", async (t) => {
       leadTransferee: 0,
       config: voters,
       progress: new Map(),
-    }) as Status;
+      termAt: () => undefined,
+    }) as Status & ObservedState;
   const broken = (name: string, fn: () => void) => {
     try {
       fn();
@@ -112,6 +114,16 @@ t.test("the checkers reject the states they exist to reject", async (t) => {
   broken("election-safety", () => c.observe(2, status(2, 3, StateType.Leader)));
   c.observe(3, status(3, 4, StateType.Follower, 7));
   broken("commit-monotonic", () => c.observe(3, status(3, 4, StateType.Follower, 6)));
+  // A leader's commit counts once it is in its memory, before any disk holds it.
+  const leaderAt = (term: number, commit: number) => ({
+    term,
+    raftState: StateType.Leader,
+    commit,
+    termAt: () => term,
+  });
+  const c2 = new SafetyChecker(voters, true);
+  c2.observe(1, leaderAt(2, 3));
+  broken("committed-entry-stable", () => c2.observe(2, leaderAt(3, 3)));
 
   // Membership: a settled node must have the committed configuration of its applied index.
   c.confApplied(5, { voters: [1, 2, 3], learners: [4] });

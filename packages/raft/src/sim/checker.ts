@@ -9,7 +9,8 @@
  * - leader-completeness: a new leader's log holds every entry committed before its election.
  * - state-machine-safety: no two nodes apply different entries at the same index (the digest of
  *   the applied history must agree, including across snapshots and restarts).
- * - committed-entry-stable: an index, once committed, is never committed with another term.
+ * - committed-entry-stable: an index, once committed (a leader's in-memory commit, a persisted
+ *   commit, an applied entry or a snapshot), is never committed with another term.
  * - commit-durability: an entry is on a quorum's disks when it is first applied, and stays so.
  * - commit-monotonic / hardstate-monotonic: commit never goes back (in memory in one lifetime, and
  *   on disk across crashes); the persisted term never decreases and a vote never changes in a term.
@@ -39,6 +40,8 @@ export interface ObservedState {
   readonly term: number;
   readonly raftState: StateType;
   readonly commit: number;
+  /** The term of the entry at an index of the node's log (memory included), if it has it. */
+  termAt(index: number): number | undefined;
 }
 
 interface PendingLeaderCheck {
@@ -101,6 +104,13 @@ export class SafetyChecker {
       violated("commit-monotonic", `n${id} commit went back from ${prev} to ${st.commit} without a crash`);
     this.memCommit.set(id, st.commit);
     if (st.raftState !== StateType.Leader) return;
+    // A leader's commit index is a commitment even before any disk holds it (the store does not
+    // write commit-only hard states): record it for committed-entry-stable and the completeness
+    // check of later leaders.
+    for (let i = prev + 1; i <= st.commit; i++) {
+      const t = st.termAt(i);
+      if (t !== undefined) this.commit(i, t, `leader n${id} commit=${st.commit} (in memory)`);
+    }
     const other = this.leaderOfTerm.get(st.term);
     if (other === undefined) {
       this.leaderOfTerm.set(st.term, id);

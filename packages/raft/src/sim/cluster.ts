@@ -235,10 +235,13 @@ export class SimCluster implements NodeEnv, NetworkHost {
     }
     const target = this.nodes.get(cc.nodeId);
     if (cc.type === ConfChangeType.RemoveNode && target !== undefined && !target.removed) {
-      // The removal is committed: peers now reject the member, and it stops (as an etcd member does).
       target.removed = true;
       this.stats.removed++;
-      this.shutdowns.push(target);
+      // The removal is committed. "shutdown": peers now reject the member and it stops (as an
+      // etcd member does). "keepRunning": it keeps running and sending, and peers step what it
+      // sends (a member that never learns of its removal keeps campaigning in its old membership).
+      if (this.opts.removed === "shutdown") this.shutdowns.push(target);
+      else if (this.trace.on) this.trace.add(`n${target.id} removed from the cluster: keeps running`);
     }
   }
 
@@ -247,7 +250,8 @@ export class SimCluster implements NodeEnv, NetworkHost {
   arrive(m: Message): void {
     const node = this.nodes.get(m.to);
     const from = this.nodes.get(m.from);
-    if (node === undefined || !node.up || node.removed || from?.removed === true) {
+    const rejected = this.opts.removed === "shutdown" && (node?.removed === true || from?.removed === true);
+    if (node === undefined || !node.up || rejected) {
       if (this.trace.on) this.trace.add(`n${m.to} unreachable: lost ${fmtMessage(m)} <-n${m.from}`);
       this.lost(m, true);
       return;

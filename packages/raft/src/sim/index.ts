@@ -2,7 +2,7 @@
  * The deterministic simulator of the Raft core (packages/raft/src): N nodes on a simulated network
  * and disks, driven by one seed, with invariant checkers after every step. See docs/raft-sim.md.
  */
-export { SafetyChecker } from "./checker.js";
+export { type ObservedState, SafetyChecker } from "./checker.js";
 export { type ClusterStats, SimCluster } from "./cluster.js";
 export {
   type FaultEvent,

@@ -399,7 +399,12 @@ export class SimNode {
  */
 export function observed(raw: RawNode): ObservedState {
   const r = raw.raft;
-  return { term: r.term, raftState: r.state, commit: r.raftLog.committed };
+  return {
+    term: r.term,
+    raftState: r.state,
+    commit: r.raftLog.committed,
+    termAt: (i) => r.raftLog.termOrUndefined(i),
+  };
 }
 
 function describeWrite(rd: DiskWrite): string {

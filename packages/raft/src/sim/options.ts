@@ -14,6 +14,9 @@ import type { TraceMode } from "./trace.js";
  */
 export type BrokenMode = "none" | "sendBeforePersist" | "forgetSyncedWrites";
 
+/** What a removed member does: see SimOptions.removed. */
+export type RemovedPolicy = "shutdown" | "keepRunning";
+
 /** How a simulated node drives its Ready loop: see RaftOptions.loop. */
 export type SimLoop = "store" | "etcd";
 
@@ -101,6 +104,12 @@ export interface SimOptions {
   faultEveryMs?: number;
   /** Whether a random schedule may change the membership (remove, add learner, promote). Default true. */
   membership?: boolean;
+  /**
+   * What a removed member does once its removal is committed: "shutdown" (etcd: it stops, and
+   * peers' transports reject its messages) or "keepRunning" (the store today: it keeps running and
+   * sending, and peers step its messages). Drawn from the seed unless given.
+   */
+  removed?: RemovedPolicy;
   network?: Partial<NetworkOptions>;
   disk?: Partial<DiskOptions>;
   workload?: Partial<WorkloadOptions>;
@@ -126,6 +135,7 @@ export interface ResolvedOptions {
   faults: readonly FaultEvent[] | "random" | "none";
   faultEveryMs: number;
   membership: boolean;
+  removed: RemovedPolicy;
   network: NetworkOptions;
   disk: DiskOptions;
   workload: WorkloadOptions;
@@ -173,6 +183,7 @@ export function resolveOptions(o: SimOptions, config: SeededRand): ResolvedOptio
   // Snapshot often or rarely: followers catch up by snapshot or by log replay.
   const snapshotCount = [10, 25, 40, 100][config.intn(4)] as number;
   const earlySend = config.intn(2) === 1;
+  const removed: RemovedPolicy = config.intn(2) === 1 ? "keepRunning" : "shutdown";
   const raft: RaftOptions = {
     ...defaultRaft,
     loop: "store",
@@ -197,6 +208,7 @@ export function resolveOptions(o: SimOptions, config: SeededRand): ResolvedOptio
     faults: o.faults ?? "random",
     faultEveryMs: o.faultEveryMs ?? 350,
     membership: o.membership ?? true,
+    removed: o.removed ?? removed,
     network: { ...defaultNetwork, ...o.network },
     disk: { ...defaultDisk, ...o.disk },
     workload: { ...defaultWorkload, ...o.workload },

@@ -125,7 +125,7 @@ function runOnce(o: SimOptions): SimResult {
   try {
     if (c.trace.on) {
       c.trace.add(
-        `SIM seed=${opts.seed} nodes=${opts.nodes} learners=${opts.learners} loop=${opts.raft.loop} preVote=${opts.raft.preVote} checkQuorum=${opts.raft.checkQuorum} earlySend=${opts.raft.earlySend} snapshotCount=${opts.raft.snapshotCount} broken=${opts.broken}`,
+        `SIM seed=${opts.seed} nodes=${opts.nodes} learners=${opts.learners} loop=${opts.raft.loop} removed=${opts.removed} preVote=${opts.raft.preVote} checkQuorum=${opts.raft.checkQuorum} earlySend=${opts.raft.earlySend} snapshotCount=${opts.raft.snapshotCount} broken=${opts.broken}`,
       );
       for (const e of schedule) c.trace.add(`SCHEDULE ${fmtFault(e)}`);
     }
