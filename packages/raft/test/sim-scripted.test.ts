@@ -112,3 +112,112 @@ for (const [preVote, loop] of [
     },
   );
 }
+
+/** Runs the scheduler a millisecond at a time until cond holds; false (and a failure) past maxMs. */
+function until(t: Test, c: SimCluster, what: string, cond: () => boolean, maxMs = 300): boolean {
+  for (let i = 0; i <= maxMs; i++) {
+    if (cond()) return true;
+    if (!run(t, c, c.sched.now + 1)) return false;
+  }
+  t.fail(`${what}: not within ${maxMs}ms`, { trace: c.trace.lines().slice(-40) });
+  return false;
+}
+
+const isLeader = (n: SimNode) => n.raw?.raft.state === StateType.Leader;
+const termOf = (n: SimNode) => n.raw?.raft.term ?? 0;
+
+/**
+ * Raft paper Figure 8 with real elections, on five voters. (a) S1 leads term 2 and gets X (index
+ * k) to S2 only, then crashes. (b) S5 wins term 3 with S3 and S4 and appends its own index k
+ * alone, then crashes. (c) S1 wins term 4 and brings X to S3: X is on a majority (S1, S2, S3),
+ * but S1's own term-4 entry is on S1 and S3 only, so X must not commit. S1 crashes. (d) S5 wins
+ * term 5 with S2 and S4 and overwrites index k everywhere. A core that committed X by counting
+ * its replicas would be caught by committed-entry-stable (a leader's in-memory commit counts).
+ */
+for (const loop of ["store", "etcd"] as const) {
+  t.test(`Figure 8: an old-term entry on a majority is not committed (${loop} loop)`, async (t) => {
+    const c = scriptedCluster({
+      seed: 8,
+      nodes: 5,
+      raft: { loop, preVote: false, checkQuorum: false, earlySend: true },
+      ...quiet,
+      network: { minDelayMs: 2, maxDelayMs: 2, dropRate: 0, dupRate: 0, reorderRate: 0 },
+      disk: { minLatencyMs: 1, maxLatencyMs: 1, tornWrites: false },
+    });
+    c.bootstrap();
+    const s = [1, 2, 3, 4, 5].map((id) => node(c, id));
+    const [s1, s2, s3, s4, s5] = s as [SimNode, SimNode, SimNode, SimNode, SimNode];
+    const cut = (from: SimNode, ...to: SimNode[]) => {
+      for (const n of to) c.net.cut(from.id, n.id);
+    };
+    /** Heals every link once what is on the wire (cut) has arrived and been dropped. */
+    const uncutAll = () => {
+      if (!run(t, c, c.sched.now + 3)) return false;
+      for (const a of s) for (const b of s) if (a !== b) c.net.uncut(a.id, b.id);
+      return true;
+    };
+    const act = (n: SimNode, fn: (raw: RawNode) => void) => {
+      c.nodeEvent(n, 0, fn);
+      return run(t, c, c.sched.now);
+    };
+    const lastTerm = (n: SimNode) => n.storage.term(n.storage.lastIndex());
+
+    /** Campaigns until n leads a term above `above` (a refused campaign is retried in a higher term). */
+    const win = (n: SimNode, above: number, what: string): boolean => {
+      for (let i = 0; i < 5; i++) {
+        if (!act(n, (raw) => raw.campaign())) return false;
+        for (let ms = 0; ms < 20; ms++) {
+          if (isLeader(n) && termOf(n) > above) return true;
+          if (!run(t, c, c.sched.now + 1)) return false;
+        }
+      }
+      t.fail(`${what}: no`, { trace: c.trace.lines().slice(-40) });
+      return false;
+    };
+
+    // S1 leads and everyone has its log.
+    if (!win(s1, 0, "S1 leads")) return;
+    const t1 = termOf(s1);
+    const caughtUp = () => s.every((n) => n.storage.lastIndex() === s1.raw?.raft.raftLog.lastIndex());
+    if (!until(t, c, "all have S1's log", caughtUp)) return;
+    // (a) X reaches S2 only.
+    cut(s1, s3, s4, s5);
+    if (!act(s1, (raw) => proposeNow(c, s1, raw, 1))) return;
+    const k = s1.raw?.raft.raftLog.lastIndex() ?? 0; // X's index
+    if (!until(t, c, "X on S1 and S2", () => s1.storage.lastIndex() === k && s2.storage.lastIndex() === k))
+      return;
+    c.crash(s1, 100_000);
+    // (b) S5 wins a newer term (S2's log is longer: it refuses) and keeps its index k to itself.
+    if (!win(s5, t1, "S5 leads")) return;
+    const t5 = termOf(s5);
+    cut(s5, s1, s2, s3, s4); // its appends are still on the wire: they arrive cut
+    if (!until(t, c, "S5's index k on its disk", () => s5.storage.lastIndex() === k)) return;
+    t.equal(lastTerm(s5), t5, "S5 has an entry of its term at index k");
+    c.crash(s5, 100_000);
+    // (c) S1 restarts and wins a term above S5's (S2, S3, S4 vote for it), and brings X to S3,
+    // while the entry of its new term reaches S3 only.
+    if (!uncutAll()) return;
+    c.restart(s1);
+    if (!win(s1, t5, "S1 leads again")) return;
+    cut(s1, s2, s4, s5);
+    if (!until(t, c, "X and S1's new entry on S3", () => s3.storage.lastIndex() === k + 1)) return;
+    t.equal(s3.storage.term(k), t1, "X (S1's first term) is on S1, S2 and S3: a majority");
+    t.ok((s1.raw?.raft.raftLog.committed ?? 0) < k, "S1 did not commit X");
+    c.crash(s1, 100_000);
+    // (d) S5 restarts and wins again with S2 and S4 (S3's last entry is newer: it refuses).
+    const t4 = termOf(s1);
+    if (!uncutAll()) return;
+    c.restart(s5);
+    if (!win(s5, t4, "S5 leads again")) return;
+    if (!until(t, c, "index k committed", () => (s5.raw?.raft.raftLog.committed ?? 0) > k)) return;
+    for (const n of [s2, s3, s4]) t.equal(n.storage.term(k), t5, `S${n.id} has S5's entry at k`);
+    // Everyone converges on S5's history once S1 is back.
+    c.restart(s1);
+    if (!act(s5, (raw) => proposeNow(c, s5, raw, 2))) return;
+    if (!until(t, c, "all apply the same history", () => s.every((n) => n.sm.values.includes(2)))) return;
+    for (const n of s) {
+      t.equal(n.sm.digest, s5.sm.digest, `S${n.id} applied S5's history`);
+      t.notOk(n.sm.values.includes(1), `S${n.id} never applied X`);
+    }
+  });
+}

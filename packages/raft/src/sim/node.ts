@@ -183,6 +183,11 @@ export class SimNode {
     this.waitingReads = [];
   }
 
+  /** The term in memory, or on disk while the node is down (for the checker). */
+  currentTerm(): number {
+    return this.raw?.raft.term ?? this.storage.hardState.term;
+  }
+
   get busy(): boolean {
     return this.writing !== undefined;
   }
