@@ -15,6 +15,7 @@ export { message } from "./message.js";
 export { ProgressState } from "./progress.js";
 export { type Rand, SeededRand } from "./rand.js";
 export { bootstrapStorage, RawNode, type Status } from "./rawnode.js";
+export { isCommitOnly, mayPrecedeWrite, splitByWrite } from "./sendpolicy.js";
 export {
   emptyConfState,
   emptyHardState,

@@ -7,7 +7,7 @@ import { Progress } from "./progress.js";
 import type { Rand } from "./rand.js";
 import { ReadOnly } from "./readonly.js";
 import { releasePendingReadIndexMessages, stepCandidate, stepFollower, stepLeader } from "./roles.js";
-import { ProgressTracker, VoteResult } from "./tracker.js";
+import { ProgressTracker, type VoteResult } from "./tracker.js";
 import {
   type ConfState,
   type Entry,
@@ -41,6 +41,14 @@ export class Raft {
   state = StateType.Follower;
   isLearner = false;
   msgs: Message[] = [];
+  /**
+   * This node's answers to its own vote requests (etcd-raft 3.6's self-addressed msgsAfterAppend):
+   * a candidate's vote for itself counts only once its new term and vote are on disk, so RawNode
+   * steps these in advance(), after the Ready that carries that hard state was persisted. A
+   * candidate that counted it at once could win, send appends of the new term before its fsync,
+   * crash, restart in the old term and win the same term again with other entries.
+   */
+  msgsAfterAppend: Message[] = [];
   lead: NodeId = None;
   /** The member leadership is being transferred to, or None. */
   leadTransferee: NodeId = None;
@@ -376,12 +384,10 @@ export class Raft {
     }
     const respType =
       voteMsg === MessageType.MsgPreVote ? MessageType.MsgPreVoteResp : MessageType.MsgVoteResp;
-    if (this.poll(this.id, respType, true) === VoteResult.VoteWon) {
-      // A single-voter cluster wins at once.
-      if (t === CampaignType.PreElection) this.campaign(CampaignType.Election);
-      else this.becomeLeader();
-      return;
-    }
+    // Our own vote is delivered back to us after the Ready holding the new term and vote is
+    // persisted (see msgsAfterAppend); a single-voter cluster wins then. A pre-vote persists
+    // nothing, but goes the same way (as in etcd-raft 3.6).
+    this.msgsAfterAppend.push(message({ type: respType, to: this.id }, this.id, term));
     const lastIndex = this.raftLog.lastIndex();
     const lastTerm = this.raftLog.lastTerm();
     for (const id of [...this.prs.voters].sort((a, b) => a - b)) {

@@ -39,6 +39,8 @@ interface ReadyMark {
   snapshotIndex: number | undefined;
   hardState: HardState | undefined;
   committed: readonly Entry[];
+  /** Messages to this node to step once the Ready is persisted (its self-votes). */
+  stepsOnAdvance: readonly Message[];
 }
 
 /**
@@ -185,6 +187,7 @@ export class RawNode {
     if (!hardStateEqual(hs, emptyHardState) && !hardStateEqual(hs, this.prevHardState)) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
     if (r.msgs.length > 0 || r.raftLog.unstableEntries().length > 0 || r.raftLog.hasNextEnts()) return true;
+    if (r.msgsAfterAppend.length > 0) return true;
     return r.readStates.length > 0;
   }
 
@@ -217,7 +220,9 @@ export class RawNode {
     }
     if (hardChanged) rd.hardState = hs;
     if (snapshot !== undefined) rd.snapshot = snapshot;
+    const stepsOnAdvance = r.msgsAfterAppend;
     r.msgs = [];
+    r.msgsAfterAppend = [];
     r.readStates = [];
     const last = entries[entries.length - 1];
     this.pending = {
@@ -225,6 +230,7 @@ export class RawNode {
       snapshotIndex: snapshot?.metadata.index,
       hardState: hardChanged ? hs : undefined,
       committed: committedEntries,
+      stepsOnAdvance,
     };
     return rd;
   }
@@ -249,6 +255,9 @@ export class RawNode {
       r.onPersisted(p.lastEntry.index, p.lastEntry.term);
     }
     if (p.snapshotIndex !== undefined) r.raftLog.stableSnapTo(p.snapshotIndex);
+    // The Ready's hard state is durable now: a candidate may count its own vote (etcd-raft 3.6's
+    // stepsOnAdvance). A vote of an older term, or of a campaign given up meanwhile, is ignored.
+    for (const m of p.stepsOnAdvance) r.step(m);
   }
 
   /** Whether a Ready was handed out and not yet advanced. */

@@ -2,12 +2,14 @@ import t from "tap";
 import {
   bootstrapStorage,
   ConfChangeType,
+  decodeConfChange,
   EntryType,
   MemoryStorage,
   MessageType,
   message,
   NotLeaderError,
   ProposalDroppedError,
+  RawNode,
   SeededRand,
   StateType,
 } from "../src/index.js";
@@ -404,4 +406,44 @@ t.test("a single-voter cluster commits at once", async (t) => {
   net.node(1).rn.readIndex(enc("r"));
   net.settle();
   t.equal(net.node(1).readStates.length, 1);
+});
+
+t.test("a candidate counts its own vote only once its term and vote are persisted", async (t) => {
+  // etcd-raft 3.6: the self-vote is stepped in advance(), after the Ready carrying the new term
+  // and vote. Counting it at once let a lone voter lead a term, crash before its fsync and lead
+  // the same term again with other entries (issue 22's replay, pinned in sim-scripted.test.ts).
+  for (const preVote of [false, true]) {
+    const storage = new MemoryStorage();
+    bootstrapStorage(storage, [1], [2]);
+    const rn = new RawNode({
+      id: 1,
+      electionTick: 10,
+      heartbeatTick: 1,
+      storage,
+      rand: new SeededRand(1),
+      preVote,
+    });
+    // Apply the bootstrap conf changes first (a node does not campaign with one unapplied).
+    for (const e of rn.ready().committedEntries)
+      if (e.type === EntryType.ConfChange) rn.applyConfChange(decodeConfChange(e.data));
+    rn.advance();
+    rn.campaign();
+    let persistedTerm = storage.hardState.term;
+    for (let i = 0; i < 5 && rn.raft.state !== StateType.Leader; i++) {
+      const rd = rn.ready();
+      t.not(rn.raft.state, StateType.Leader, `preVote=${preVote}: not leader before the write`);
+      t.notOk(
+        rd.messages.some((m) => m.type === MessageType.MsgApp),
+        `preVote=${preVote}: no append leaves before the term is durable`,
+      );
+      storage.append(rd.entries);
+      if (rd.hardState !== undefined) {
+        storage.setHardState(rd.hardState);
+        persistedTerm = rd.hardState.term;
+      }
+      rn.advance();
+    }
+    t.equal(rn.raft.state, StateType.Leader, `preVote=${preVote}: leader after advance()`);
+    t.equal(persistedTerm, rn.raft.term, `preVote=${preVote}: the term it leads was on disk first`);
+  }
 });

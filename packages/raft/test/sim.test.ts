@@ -10,6 +10,7 @@ import { MemoryStorage, StateType, type Status } from "../src/index.js";
 import { main } from "../src/sim/cli.js";
 import {
   InvariantViolation,
+  type ObservedState,
   partitionLinks,
   runSeeds,
   runSimulation,
@@ -96,7 +97,8 @@ t.test("the checkers reject the states they exist to reject", async (t) => {
       leadTransferee: 0,
       config: voters,
       progress: new Map(),
-    }) as Status;
+      termAt: () => undefined,
+    }) as Status & ObservedState;
   const broken = (name: string, fn: () => void) => {
     try {
       fn();
@@ -112,6 +114,16 @@ t.test("the checkers reject the states they exist to reject", async (t) => {
   broken("election-safety", () => c.observe(2, status(2, 3, StateType.Leader)));
   c.observe(3, status(3, 4, StateType.Follower, 7));
   broken("commit-monotonic", () => c.observe(3, status(3, 4, StateType.Follower, 6)));
+  // A leader's commit counts once it is in its memory, before any disk holds it.
+  const leaderAt = (term: number, commit: number) => ({
+    term,
+    raftState: StateType.Leader,
+    commit,
+    termAt: () => term,
+  });
+  const c2 = new SafetyChecker(voters, true);
+  c2.observe(1, leaderAt(2, 3));
+  broken("committed-entry-stable", () => c2.observe(2, leaderAt(3, 3)));
 
   // Membership: a settled node must have the committed configuration of its applied index.
   c.confApplied(5, { voters: [1, 2, 3], learners: [4] });
@@ -176,22 +188,27 @@ t.test("the trace has a line per event, in the documented format", async (t) => 
 // Thousands of seeds, time-boxed so that the suite stays bounded on a loaded 2-core machine.
 const budgetScale = Number(process.env.SIM_TEST_BUDGET_MS ?? 25_000) / 25_000;
 
-for (const [nodes, count, budget] of [
-  [3, 2000, 25_000],
-  [5, 600, 15_000],
+// The store's node loop (the default) over 3 and 5 voters and over one voter plus two learners
+// (what a single member becomes when others join as learners), and etcd's loop over 3 voters.
+for (const { nodes, learners, loop, count, budget } of [
+  { nodes: 3, learners: 0, loop: "store", count: 2000, budget: 18_000 },
+  { nodes: 5, learners: 0, loop: "store", count: 600, budget: 10_000 },
+  { nodes: 1, learners: 2, loop: "store", count: 400, budget: 3_000 },
+  { nodes: 3, learners: 0, loop: "etcd", count: 400, budget: 3_000 },
 ] as const) {
   const budgetMs = budget * budgetScale;
+  const base: Omit<SimOptions, "seed"> = { nodes, learners, raft: { loop } };
   t.test(
-    `seeds 1..${count} with ${nodes} nodes keep every invariant and recover after the heal`,
+    `seeds 1..${count} with ${nodes} voters${learners > 0 ? ` and ${learners} learners` : ""} (${loop} loop) keep every invariant and recover after the heal`,
     async (t) => {
       // The first 20 seeds run whatever the machine's speed; the budget only decides how many more.
       const must = Math.min(count, 20);
       const clock = () => performance.now();
-      const first = runSeeds({ from: 1, to: must, base: { nodes }, clock });
+      const first = runSeeds({ from: 1, to: must, base, clock });
       const rest = runSeeds({
         from: must + 1,
         to: count,
-        base: { nodes },
+        base,
         budgetMs: Math.max(0, budgetMs - first.elapsedMs),
         clock,
       });
@@ -222,7 +239,7 @@ const regressions: { name: string; options: SimOptions }[] = [
       seed: 23,
       nodes: 3,
       durationMs: 2500,
-      raft: { earlySend: false },
+      raft: { loop: "etcd", earlySend: false },
       faults: [{ kind: "addLearner", at: 0 }],
     },
   },
@@ -232,7 +249,7 @@ const regressions: { name: string; options: SimOptions }[] = [
       seed: 11,
       nodes: 3,
       durationMs: 3000,
-      raft: { checkQuorum: false, preVote: true, earlySend: false },
+      raft: { loop: "etcd", checkQuorum: false, preVote: true, earlySend: false },
       faults: [
         { kind: "partition", at: 500, shape: "oneWayToLeader", pick: 0, durationMs: 1500 },
         { kind: "burst", at: 600, node: -1, count: 40 },
@@ -245,7 +262,7 @@ const regressions: { name: string; options: SimOptions }[] = [
     options: {
       seed: 821864457,
       durationMs: 3000,
-      raft: { snapshotCount: 10, keepEntries: 2, earlySend: false },
+      raft: { loop: "etcd", snapshotCount: 10, keepEntries: 2, earlySend: false },
       faults: [
         { kind: "burst", at: 118, node: 0, count: 40 },
         { kind: "addLearner", at: 318 },
@@ -305,7 +322,10 @@ function capture() {
 t.test("cli: one seed prints a summary; --trace prints the trace", async (t) => {
   const io = capture();
   t.equal(main(["--seed", "4"], io), 0);
-  t.match(io.stdout, /^seed 4 \(3 nodes, preVote=\w+ checkQuorum=\w+ earlySend=\w+ snapshotCount=\d+\): OK/);
+  t.match(
+    io.stdout,
+    /^seed 4 \(3 nodes, loop=store preVote=\w+ checkQuorum=\w+ earlySend=\w+ snapshotCount=\d+\): OK/,
+  );
   t.match(
     io.stdout,
     /liveness: a leader applied a new proposal \d+ms \(\d+ ticks\) after the heal, every member \d+ms; bound (100|300) ticks/,

@@ -9,7 +9,8 @@
  * - leader-completeness: a new leader's log holds every entry committed before its election.
  * - state-machine-safety: no two nodes apply different entries at the same index (the digest of
  *   the applied history must agree, including across snapshots and restarts).
- * - committed-entry-stable: an index, once committed, is never committed with another term.
+ * - committed-entry-stable: an index, once committed (a leader's in-memory commit, a persisted
+ *   commit, an applied entry or a snapshot), is never committed with another term.
  * - commit-durability: an entry is on a quorum's disks when it is first applied, and stays so.
  * - commit-monotonic / hardstate-monotonic: commit never goes back (in memory in one lifetime, and
  *   on disk across crashes); the persisted term never decreases and a vote never changes in a term.
@@ -32,13 +33,19 @@ import { violated } from "./violation.js";
 export interface CheckedNode {
   readonly id: NodeId;
   readonly storage: MemoryStorage;
+  /** The node's term in memory (its disk's when absent). */
+  currentTerm?(): number;
 }
+
+const termNow = (n: CheckedNode) => n.currentTerm?.() ?? n.storage.hardState.term;
 
 /** The volatile state the per-step checks read (a subset of RawNode.status(), which is costly). */
 export interface ObservedState {
   readonly term: number;
   readonly raftState: StateType;
   readonly commit: number;
+  /** The term of the entry at an index of the node's log (memory included), if it has it. */
+  termAt(index: number): number | undefined;
 }
 
 interface PendingLeaderCheck {
@@ -58,6 +65,8 @@ export class SafetyChecker {
   private readonly entries = new Map<string, { key: string; prevTerm: number }>();
   /** Index -> term, for every index known committed. */
   private readonly committedTerm: (number | undefined)[] = [];
+  /** Index -> a term at or after the one the index was committed in (see commit()). */
+  private readonly commitBound: number[] = [];
   maxCommitted = 0;
   /** Index -> digest of the applied history up to it, and the entry first applied there. */
   private readonly appliedDigest: (string | undefined)[] = [];
@@ -101,6 +110,13 @@ export class SafetyChecker {
       violated("commit-monotonic", `n${id} commit went back from ${prev} to ${st.commit} without a crash`);
     this.memCommit.set(id, st.commit);
     if (st.raftState !== StateType.Leader) return;
+    // A leader's commit index is a commitment even before any disk holds it (the store does not
+    // write commit-only hard states): record it for committed-entry-stable and the completeness
+    // check of later leaders.
+    for (let i = prev + 1; i <= st.commit; i++) {
+      const t = st.termAt(i);
+      if (t !== undefined) this.commit(i, t, st.term, `leader n${id} commit=${st.commit} (in memory)`);
+    }
     const other = this.leaderOfTerm.get(st.term);
     if (other === undefined) {
       this.leaderOfTerm.set(st.term, id);
@@ -151,7 +167,7 @@ export class SafetyChecker {
     const s = n.storage;
     if (w.snapshot !== undefined) {
       const md = w.snapshot.metadata;
-      this.commit(md.index, md.term, `n${n.id} installed snapshot ${md.index}/${md.term}`);
+      this.commit(md.index, md.term, termNow(n), `n${n.id} installed snapshot ${md.index}/${md.term}`);
     }
     for (const e of w.entries) this.entryWritten(n, e);
     if (w.hardState !== undefined) this.hardStateWritten(n, w.hardState);
@@ -161,7 +177,10 @@ export class SafetyChecker {
       this.leaderChecked.set(n.id, p.term);
       for (let i = Math.max(1, s.snapshot().metadata.index + 1); i <= p.upTo; i++) {
         const t = this.committedTerm[i];
-        if (t === undefined) continue;
+        // Leader completeness covers entries committed in earlier terms. A leader whose election
+        // is seen late (its votes waited in a paused process) may lead an older term than an
+        // entry committed meanwhile: that entry is not required of it.
+        if (t === undefined || (this.commitBound[i] ?? 0) >= p.term) continue;
         if (i > s.lastIndex() || s.term(i) !== t) {
           const has = i > s.lastIndex() ? "nothing" : `term ${s.term(i)}`;
           violated(
@@ -220,15 +239,19 @@ export class SafetyChecker {
       );
     const from = Math.max(before?.commit ?? 0, s.firstIndex() - 1, 1);
     for (let i = from; i <= hs.commit; i++)
-      this.commit(i, s.term(i), `n${n.id} persisted commit=${hs.commit}`);
+      this.commit(i, s.term(i), hs.term, `n${n.id} persisted commit=${hs.commit}`);
   }
 
-  /** Records that (index, term) is committed; an index never changes its committed term. */
-  private commit(index: number, term: number, why: string): void {
+  /**
+   * Records that (index, term) is committed; an index never changes its committed term. `bound`
+   * is the term of the node that saw it committed: the commit happened in that term or before.
+   */
+  private commit(index: number, term: number, bound: number, why: string): void {
     if (index === 0) return;
     const t = this.committedTerm[index];
     if (t === undefined) {
       this.committedTerm[index] = term;
+      this.commitBound[index] = bound;
       if (index > this.maxCommitted) this.maxCommitted = index;
     } else if (t !== term) {
       violated(
@@ -244,7 +267,7 @@ export class SafetyChecker {
     if (first === undefined) {
       this.appliedDigest[e.index] = digest;
       this.appliedEntry[e.index] = e;
-      this.commit(e.index, e.term, `n${n.id} applied it`);
+      this.commit(e.index, e.term, termNow(n), `n${n.id} applied it`);
       this.checkDurable(e.index, `when n${n.id} applied it`);
       return;
     }

@@ -10,7 +10,7 @@
 import { realpathSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import type { BrokenMode, SimOptions } from "./options.js";
+import type { BrokenMode, SimLoop, SimOptions } from "./options.js";
 import { runSeeds } from "./seeds.js";
 import { runSimulation, type SimResult } from "./simulation.js";
 
@@ -24,7 +24,7 @@ const processIO: CliIO = {
   err: (s) => process.stderr.write(s),
 };
 
-export const usage = `Usage: pnpm sim --seed N [--nodes 3|5] [--trace]
+export const usage = `Usage: pnpm sim --seed N [--nodes 3|5] [--learners N] [--loop store|etcd] [--trace]
        pnpm sim --seeds A..B [--nodes 3|5] [--time-budget SECONDS] [--verbose]
 
 Runs the deterministic Raft simulator (docs/raft-sim.md). The same seed replays the same run.
@@ -32,6 +32,8 @@ Runs the deterministic Raft simulator (docs/raft-sim.md). The same seed replays 
   --seed N             run one seed and print a summary
   --seeds A..B         run seeds A to B (inclusive)
   --nodes N            initial voters (default 3)
+  --learners N         initial learners besides the voters (default 0; --nodes 1 --learners 2: one voter plus learners)
+  --loop L             store: the store's node loop policy (default); etcd: etcd's node goroutine (steps during writes)
   --trace              print the whole trace of a single seed
   --time-budget S      stop starting new seeds after S seconds (CI); the summary says how many ran
   --duration MS        simulated milliseconds of faults before the heal (default 8000)
@@ -44,6 +46,8 @@ interface Args {
   seeds?: [number, number];
   single: boolean;
   nodes: number;
+  learners: number;
+  loop: SimLoop;
   trace: boolean;
   budgetS?: number;
   durationMs?: number;
@@ -53,7 +57,15 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args | string {
-  const a: Args = { single: false, nodes: 3, trace: false, verbose: false, membership: true };
+  const a: Args = {
+    single: false,
+    nodes: 3,
+    learners: 0,
+    loop: "store",
+    trace: false,
+    verbose: false,
+    membership: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -82,6 +94,15 @@ function parseArgs(argv: readonly string[]): Args | string {
         case "--nodes":
           a.nodes = int(value());
           break;
+        case "--learners":
+          a.learners = int(value());
+          break;
+        case "--loop": {
+          const l = value();
+          if (l !== "store" && l !== "etcd") return `unknown --loop "${l}" (store or etcd)`;
+          a.loop = l;
+          break;
+        }
         case "--trace":
           a.trace = true;
           break;
@@ -126,7 +147,7 @@ export function summary(r: SimResult): string {
   const s = r.stats;
   const m = s.messages;
   const cf = r.config;
-  const head = `seed ${r.seed} (${r.nodes} nodes, preVote=${cf.preVote} checkQuorum=${cf.checkQuorum} earlySend=${cf.earlySend} snapshotCount=${cf.snapshotCount}): ${r.ok ? "OK" : "VIOLATION"}`;
+  const head = `seed ${r.seed} (${r.nodes} nodes, loop=${cf.loop} preVote=${cf.preVote} checkQuorum=${cf.checkQuorum} earlySend=${cf.earlySend} snapshotCount=${cf.snapshotCount}): ${r.ok ? "OK" : "VIOLATION"}`;
   const lines = [
     head,
     `  simulated ${(s.simMs / 1000).toFixed(2)}s, ${s.events} events; ${m.sent} messages sent, ${m.dropped} lost (${pct(m.dropped, m.sent)}), ${m.duplicated} duplicated`,
@@ -175,11 +196,13 @@ export function main(
   const a = parsed;
   const base: Omit<SimOptions, "seed"> = {
     nodes: a.nodes,
+    ...(a.learners === 0 ? {} : { learners: a.learners }),
+    raft: { loop: a.loop },
     ...(a.durationMs === undefined ? {} : { durationMs: a.durationMs }),
     ...(a.broken === undefined ? {} : { broken: a.broken }),
     ...(a.membership ? {} : { membership: false }),
   };
-  const replayArgs = `${a.nodes === 3 ? "" : ` --nodes ${a.nodes}`}${a.durationMs === undefined ? "" : ` --duration ${a.durationMs}`}${a.broken === undefined ? "" : ` --broken ${a.broken}`}${a.membership ? "" : " --no-membership"}`;
+  const replayArgs = `${a.nodes === 3 ? "" : ` --nodes ${a.nodes}`}${a.learners === 0 ? "" : ` --learners ${a.learners}`}${a.loop === "store" ? "" : ` --loop ${a.loop}`}${a.durationMs === undefined ? "" : ` --duration ${a.durationMs}`}${a.broken === undefined ? "" : ` --broken ${a.broken}`}${a.membership ? "" : " --no-membership"}`;
   const [from, to] = a.seeds as [number, number];
   if (a.single) {
     const r = runSimulation({ ...base, seed: from, trace: a.trace ? "full" : "tail" });

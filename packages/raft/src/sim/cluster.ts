@@ -107,17 +107,18 @@ export class SimCluster implements NodeEnv, NetworkHost {
     this.trace = new Trace(opts.trace, opts.tailLines, () => this.sched.now);
     this.net = new SimNetwork(opts.network, streams.network, this.sched, this.trace, this);
     const voters = Array.from({ length: opts.nodes }, (_, i) => i + 1);
-    this.conf = { voters, learners: [] };
+    const learners = Array.from({ length: opts.learners }, (_, i) => opts.nodes + i + 1);
+    this.conf = { voters, learners };
     this.safety = new SafetyChecker(this.conf, opts.checks.durability);
   }
 
-  /** Creates and starts the initial voters (a fresh cluster: each disk records the membership). */
+  /** Creates and starts the initial members (a fresh cluster: each disk records the membership). */
   bootstrap(): void {
-    const voters = this.conf.voters;
+    const { voters, learners } = this.conf;
     // Every founding disk exists before any node runs: the checker counts them all from the start.
-    const founders = voters.map((id) => {
+    const founders = [...voters, ...learners].map((id) => {
       const storage = new MemoryStorage();
-      bootstrapStorage(storage, voters);
+      bootstrapStorage(storage, voters, learners);
       this.safety.bootstrapIndex = storage.lastIndex();
       return this.addNode(id, storage);
     });
@@ -150,16 +151,22 @@ export class SimCluster implements NodeEnv, NetworkHost {
   /** Schedules fn on the node's process: dropped if it crashes first, queued while it is paused. */
   nodeEvent(node: SimNode, delay: number, fn: (raw: RawNode) => void): void {
     const inc = node.incarnation;
-    this.sched.after(delay, () => this.runOn(node, inc, fn));
+    this.sched.after(delay, () => this.runOn(node, inc, fn, true));
   }
 
-  private runOn(node: SimNode, inc: number, fn: (raw: RawNode) => void): void {
+  /**
+   * Runs fn on the node's process. An event that may step the core goes through node.handle(),
+   * which the store loop queues while a write is in flight; the disk's completion (handle=false)
+   * always runs.
+   */
+  private runOn(node: SimNode, inc: number, fn: (raw: RawNode) => void, handle: boolean): void {
     if (node.incarnation !== inc || !node.up || node.raw === undefined) return;
     if (node.paused) {
-      node.pausedQueue.push(() => this.runOn(node, inc, fn));
+      node.pausedQueue.push(() => this.runOn(node, inc, fn, handle));
       return;
     }
-    fn(node.raw);
+    if (!handle) fn(node.raw);
+    else if (!node.handle(fn)) return; // queued until the write completes
     this.afterEvent(node);
   }
 
@@ -196,8 +203,7 @@ export class SimCluster implements NodeEnv, NetworkHost {
       const slow = this.sched.now < node.slowUntil ? node.slowFactor : 1;
       this.sched.after(tickMs * slow, tickOnce);
       if (node.paused) return; // a stopped process misses its ticks
-      node.raw.tick();
-      this.afterEvent(node);
+      if (node.handle((raw) => raw.tick())) this.afterEvent(node);
     };
     this.sched.after(1 + this.streams.process.intn(tickMs), tickOnce);
   }
@@ -209,7 +215,8 @@ export class SimCluster implements NodeEnv, NetworkHost {
   }
 
   scheduleWriteDone(node: SimNode, delay: number): void {
-    this.nodeEvent(node, delay, () => node.writeDone());
+    const inc = node.incarnation;
+    this.sched.after(delay, () => this.runOn(node, inc, () => node.writeDone(), false));
   }
 
   valueApplied(node: SimNode, value: number, index: number): void {
@@ -228,10 +235,13 @@ export class SimCluster implements NodeEnv, NetworkHost {
     }
     const target = this.nodes.get(cc.nodeId);
     if (cc.type === ConfChangeType.RemoveNode && target !== undefined && !target.removed) {
-      // The removal is committed: peers now reject the member, and it stops (as an etcd member does).
       target.removed = true;
       this.stats.removed++;
-      this.shutdowns.push(target);
+      // The removal is committed. "shutdown": peers now reject the member and it stops (as an
+      // etcd member does). "keepRunning": it keeps running and sending, and peers step what it
+      // sends (a member that never learns of its removal keeps campaigning in its old membership).
+      if (this.opts.removed === "shutdown") this.shutdowns.push(target);
+      else if (this.trace.on) this.trace.add(`n${target.id} removed from the cluster: keeps running`);
     }
   }
 
@@ -240,7 +250,8 @@ export class SimCluster implements NodeEnv, NetworkHost {
   arrive(m: Message): void {
     const node = this.nodes.get(m.to);
     const from = this.nodes.get(m.from);
-    if (node === undefined || !node.up || node.removed || from?.removed === true) {
+    const rejected = this.opts.removed === "shutdown" && (node?.removed === true || from?.removed === true);
+    if (node === undefined || !node.up || rejected) {
       if (this.trace.on) this.trace.add(`n${m.to} unreachable: lost ${fmtMessage(m)} <-n${m.from}`);
       this.lost(m, true);
       return;

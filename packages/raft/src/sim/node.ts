@@ -1,10 +1,12 @@
 /**
  * One simulated member: a RawNode driven by the same Ready loop a real node runs, over a simulated
  * disk. The loop follows the Ready contract (types.ts): 1) write entries, hard state and snapshot,
- * which takes simulated time; 2) only then send the messages (with earlySend, only those that
- * promise something about the disk wait); 3) apply committed entries and serve ReadIndex reads;
- * 4) advance. While a write is in flight the node still ticks and steps messages
- * (as etcd's node goroutine does); the next Ready waits for the write.
+ * which takes simulated time; 2) only then send the messages that promise something about the
+ * disk; 3) apply committed entries and serve ReadIndex reads; 4) advance. Which messages leave
+ * before the write, whether a commit-only hard state is written and whether the node steps events
+ * while a write is in flight depend on the loop (RaftOptions.loop): "store" is the store's node
+ * loop (the shared sendpolicy.ts), "etcd" is etcd's node goroutine. The next Ready always waits
+ * for the write.
  */
 import {
   type ConfChange,
@@ -13,6 +15,8 @@ import {
   decodeConfChange,
   type Entry,
   EntryType,
+  type HardState,
+  isCommitOnly,
   type MemoryStorage,
   type Message,
   MessageType,
@@ -20,9 +24,10 @@ import {
   RawNode,
   type Ready,
   type SeededRand,
+  splitByWrite,
 } from "../index.js";
 import type { ObservedState, SafetyChecker } from "./checker.js";
-import { cloneStorage, type SimDisk } from "./disk.js";
+import { cloneStorage, type DiskWrite, type SimDisk } from "./disk.js";
 import { fmtEntries, fmtHardState } from "./format.js";
 import type { ResolvedOptions } from "./options.js";
 import type { ClientChecker } from "./reads.js";
@@ -62,10 +67,10 @@ function decodeReadCtx(ctx: Uint8Array): number | undefined {
 }
 
 /**
- * Responses that promise something about this node's disk: an append acknowledgement says the
- * entries are durable here, a vote (or pre-vote) answer is a promise tied to the persisted term and
- * vote. They go out only after the write (etcd's msgsAfterAppend); every other message may leave
- * before it (Raft dissertation §10.2.1).
+ * The "etcd" loop's policy: responses that promise something about this node's disk (an append
+ * acknowledgement says the entries are durable here, a vote or pre-vote answer is tied to the
+ * persisted term and vote) go out only after the write (etcd's msgsAfterAppend); every other
+ * message may leave before it (Raft dissertation §10.2.1). The "store" loop uses sendpolicy.ts.
  */
 export function mustWaitForWrite(m: Message): boolean {
   return (
@@ -77,6 +82,8 @@ export function mustWaitForWrite(m: Message): boolean {
 
 interface InFlightWrite {
   readonly rd: Ready;
+  /** What goes to the disk: the Ready's, except that the store loop carries a deferred commit. */
+  readonly write: DiskWrite;
   /** Messages still to send once the write completes. */
   readonly after: readonly Message[];
 }
@@ -97,6 +104,10 @@ export class SimNode {
   slowFactor = 1;
   slowUntil = 0;
   private writing: InFlightWrite | undefined;
+  /** Store loop: the newest commit-only hard state, not written yet (it goes with the next write). */
+  private unsavedHardState: HardState | undefined;
+  /** Store loop: events that arrived during a write, stepped after it (node.ts's inbox). */
+  private inbox: ((raw: RawNode) => void)[] = [];
   /** The disk image before the last completed write (for the forgetSyncedWrites broken mode). */
   private beforeLastWrite: MemoryStorage | undefined;
   /** Values proposed here in this lifetime and not yet applied here (their acks). */
@@ -143,9 +154,9 @@ export class SimNode {
   crash(): void {
     const w = this.writing;
     if (w !== undefined) {
-      const keep = this.disk.tornPrefix(w.rd);
+      const keep = this.disk.tornPrefix(w.write);
       if (keep > 0) {
-        const ents = w.rd.entries.slice(0, keep);
+        const ents = w.write.entries.slice(0, keep);
         this.storage.append(ents);
         if (this.env.trace.on)
           this.env.trace.add(`n${this.id} torn write: ${fmtEntries(ents)} reached the disk`);
@@ -159,6 +170,8 @@ export class SimNode {
     }
     this.beforeLastWrite = undefined;
     this.writing = undefined;
+    this.unsavedHardState = undefined;
+    this.inbox = [];
     this.raw = undefined;
     this.up = false;
     this.paused = false;
@@ -170,8 +183,28 @@ export class SimNode {
     this.waitingReads = [];
   }
 
+  /** The term in memory, or on disk while the node is down (for the checker). */
+  currentTerm(): number {
+    return this.raw?.raft.term ?? this.storage.hardState.term;
+  }
+
   get busy(): boolean {
     return this.writing !== undefined;
+  }
+
+  /**
+   * Runs an event (a tick, a message, a client request) on the core, or, with the store loop
+   * while a write is in flight, queues it: node.ts steps nothing during a write, and steps what
+   * arrived meanwhile before it takes the next Ready. Returns whether it ran now.
+   */
+  handle(fn: (raw: RawNode) => void): boolean {
+    if (this.raw === undefined) return false;
+    if (this.writing !== undefined && this.env.opts.raft.loop === "store") {
+      this.inbox.push(fn);
+      return false;
+    }
+    fn(this.raw);
+    return true;
   }
 
   /** Runs the Ready loop until a write is in flight or there is nothing to do. */
@@ -185,22 +218,49 @@ export class SimNode {
       const raw = this.raw;
       const rd = raw.ready();
       this.env.safety.readyTaken(this.id, observed(raw));
-      if (rd.entries.length === 0 && rd.hardState === undefined && rd.snapshot === undefined) {
-        this.finish(rd, rd.messages);
+      const store = this.env.opts.raft.loop === "store";
+      const commitOnly = store && isCommitOnly(rd, this.storage.hardState);
+      if (commitOnly && rd.hardState !== undefined) {
+        // node.ts writes no Ready that only moves the commit: it goes with the next write.
+        this.unsavedHardState = rd.hardState;
+        if (this.env.trace.on)
+          this.env.trace.add(`n${this.id} commit-only ${fmtHardState(rd.hardState)}: not written`);
+      }
+      if (
+        commitOnly ||
+        (rd.entries.length === 0 && rd.hardState === undefined && rd.snapshot === undefined)
+      ) {
+        // Nothing to write: everything leaves now (node.ts sends the early ones first).
+        if (!store) this.finish(rd, rd.messages);
+        else {
+          const { early, late } = splitByWrite(rd.messages);
+          this.finish(rd, early.length === 0 ? late : late.length === 0 ? early : [...early, ...late]);
+        }
         continue;
       }
       let after = rd.messages;
       if (this.env.opts.broken === "sendBeforePersist") {
         this.env.send(rd.messages); // BROKEN ON PURPOSE: acknowledges before it is durable.
         after = [];
+      } else if (store) {
+        const { early, late } = splitByWrite(rd.messages);
+        this.env.send(early);
+        after = late;
       } else if (this.env.opts.raft.earlySend) {
         this.env.send(rd.messages.filter((m) => !mustWaitForWrite(m)));
         after = rd.messages.filter(mustWaitForWrite);
       }
-      this.writing = { rd, after };
+      const hardState = rd.hardState ?? this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      const write: DiskWrite = {
+        entries: rd.entries,
+        ...(hardState === undefined ? {} : { hardState }),
+        ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
+      };
+      this.writing = { rd, write, after };
       const latency = this.disk.latency(this.env.now());
       this.env.stats.writes++;
-      if (this.env.trace.on) this.env.trace.add(`n${this.id} write ${describeWrite(rd)} (${latency}ms)`);
+      if (this.env.trace.on) this.env.trace.add(`n${this.id} write ${describeWrite(write)} (${latency}ms)`);
       this.env.scheduleWriteDone(this, latency);
     }
   }
@@ -210,12 +270,17 @@ export class SimNode {
     const w = this.writing;
     if (w === undefined || this.raw === undefined) return;
     if (this.env.opts.broken === "forgetSyncedWrites") this.beforeLastWrite = cloneStorage(this.storage);
-    this.persist(w.rd);
+    this.persist(w.write);
     this.writing = undefined;
     this.finish(w.rd, w.after);
+    // Store loop: what arrived during the write is stepped now, before the next Ready.
+    const raw = this.raw;
+    const queued = this.inbox;
+    this.inbox = [];
+    for (const fn of queued) fn(raw);
   }
 
-  private persist(rd: Ready): void {
+  private persist(rd: DiskWrite): void {
     const s = this.storage;
     if (rd.snapshot !== undefined) {
       s.applySnapshot(rd.snapshot);
@@ -316,6 +381,13 @@ export class SimNode {
     const applied = this.sm.appliedIndex;
     if (applied - s.snapshot().metadata.index < o.snapshotCount || applied > s.lastIndex()) return;
     s.createSnapshot(applied, this.confState, this.sm.encode());
+    if (this.unsavedHardState !== undefined) {
+      // node.ts saves the hard state with every snapshot: a log's commit is never below its snapshot.
+      const hardState = this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      s.setHardState(hardState);
+      this.env.safety.persisted(this, { entries: [], hardState });
+    }
     this.env.stats.snapshotsCreated++;
     const compactTo = applied - o.keepEntries;
     if (compactTo > s.firstIndex() - 1) s.compact(compactTo);
@@ -332,10 +404,15 @@ export class SimNode {
  */
 export function observed(raw: RawNode): ObservedState {
   const r = raw.raft;
-  return { term: r.term, raftState: r.state, commit: r.raftLog.committed };
+  return {
+    term: r.term,
+    raftState: r.state,
+    commit: r.raftLog.committed,
+    termAt: (i) => r.raftLog.termOrUndefined(i),
+  };
 }
 
-function describeWrite(rd: Ready): string {
+function describeWrite(rd: DiskWrite): string {
   const parts: string[] = [];
   if (rd.snapshot !== undefined)
     parts.push(`snap=${rd.snapshot.metadata.index}/${rd.snapshot.metadata.term}`);

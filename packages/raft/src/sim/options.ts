@@ -14,6 +14,12 @@ import type { TraceMode } from "./trace.js";
  */
 export type BrokenMode = "none" | "sendBeforePersist" | "forgetSyncedWrites";
 
+/** What a removed member does: see SimOptions.removed. */
+export type RemovedPolicy = "shutdown" | "keepRunning";
+
+/** How a simulated node drives its Ready loop: see RaftOptions.loop. */
+export type SimLoop = "store" | "etcd";
+
 export interface NetworkOptions {
   minDelayMs: number;
   maxDelayMs: number;
@@ -55,7 +61,16 @@ export interface RaftOptions {
   /** ...and keeps this many entries before the snapshot for slow followers. */
   keepEntries: number;
   /**
-   * Send the messages that promise nothing about this node's disk (appends, heartbeats, forwarded
+   * The node loop. "store" (the default) runs the store's node loop policy (packages/store
+   * raftnode/node.ts, through the shared sendpolicy.ts): messages split by mayPrecedeWrite, no
+   * step while a write is in flight (events wait and are stepped after advance()), and a Ready
+   * whose only change is the commit index is not written. "etcd" is the loop of etcd's node
+   * goroutine: it keeps stepping during a write, writes every hard state, and sends early only
+   * with `earlySend`.
+   */
+  loop: SimLoop;
+  /**
+   * With the "etcd" loop: send the messages that promise nothing about this node's disk (appends, heartbeats, forwarded
    * proposals and reads, votes requests) before the write, as the store's RaftNode does (Raft
    * dissertation §10.2.1); vote and append responses still wait for it (see mustWaitForWrite).
    */
@@ -74,6 +89,11 @@ export interface SimOptions {
   seed: number;
   /** Initial voters (ids 1..nodes). Default 3. */
   nodes?: number;
+  /**
+   * Initial learners (ids nodes+1..nodes+learners). Default 0. One voter plus learners is what a
+   * single member becomes when a second joins as a learner: the voter decides everything alone.
+   */
+  learners?: number;
   /** Simulated milliseconds of the fault phase; then every fault heals and liveness is checked. */
   durationMs?: number;
   /** Simulated milliseconds per Raft tick. */
@@ -84,6 +104,12 @@ export interface SimOptions {
   faultEveryMs?: number;
   /** Whether a random schedule may change the membership (remove, add learner, promote). Default true. */
   membership?: boolean;
+  /**
+   * What a removed member does once its removal is committed: "shutdown" (etcd: it stops, and
+   * peers' transports reject its messages) or "keepRunning" (the store today: it keeps running and
+   * sending, and peers step its messages). Drawn from the seed unless given.
+   */
+  removed?: RemovedPolicy;
   network?: Partial<NetworkOptions>;
   disk?: Partial<DiskOptions>;
   workload?: Partial<WorkloadOptions>;
@@ -103,11 +129,13 @@ export interface SimOptions {
 export interface ResolvedOptions {
   seed: number;
   nodes: number;
+  learners: number;
   durationMs: number;
   tickMs: number;
   faults: readonly FaultEvent[] | "random" | "none";
   faultEveryMs: number;
   membership: boolean;
+  removed: RemovedPolicy;
   network: NetworkOptions;
   disk: DiskOptions;
   workload: WorkloadOptions;
@@ -155,18 +183,32 @@ export function resolveOptions(o: SimOptions, config: SeededRand): ResolvedOptio
   // Snapshot often or rarely: followers catch up by snapshot or by log replay.
   const snapshotCount = [10, 25, 40, 100][config.intn(4)] as number;
   const earlySend = config.intn(2) === 1;
-  const raft: RaftOptions = { ...defaultRaft, preVote, checkQuorum, snapshotCount, earlySend, ...o.raft };
+  const removed: RemovedPolicy = config.intn(2) === 1 ? "keepRunning" : "shutdown";
+  const raft: RaftOptions = {
+    ...defaultRaft,
+    loop: "store",
+    preVote,
+    checkQuorum,
+    snapshotCount,
+    earlySend,
+    ...o.raft,
+  };
   const nodes = o.nodes ?? 3;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9)
     throw new RangeError(`nodes must be 1..9, got ${nodes}`);
+  const learners = o.learners ?? 0;
+  if (!Number.isInteger(learners) || learners < 0 || nodes + learners > 9)
+    throw new RangeError(`learners must be 0..${9 - nodes}, got ${learners}`);
   return {
     seed: o.seed,
     nodes,
+    learners,
     durationMs: o.durationMs ?? 8000,
     tickMs: o.tickMs ?? 10,
     faults: o.faults ?? "random",
     faultEveryMs: o.faultEveryMs ?? 350,
     membership: o.membership ?? true,
+    removed: o.removed ?? removed,
     network: { ...defaultNetwork, ...o.network },
     disk: { ...defaultDisk, ...o.disk },
     workload: { ...defaultWorkload, ...o.workload },

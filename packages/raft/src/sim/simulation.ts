@@ -14,7 +14,7 @@ import { injectFault } from "./injector.js";
 import { checkLiveness } from "./liveness.js";
 import { MembershipDriver } from "./membership.js";
 import type { NetworkStats } from "./network.js";
-import { resolveOptions, type SimOptions } from "./options.js";
+import { resolveOptions, type SimLoop, type SimOptions } from "./options.js";
 import { InvariantViolation } from "./violation.js";
 import { startWorkload } from "./workload.js";
 
@@ -52,7 +52,13 @@ export interface SimResult {
   /** Fingerprint of every trace line (empty when the trace was off). */
   traceHash: string;
   schedule: FaultEvent[];
-  config: { preVote: boolean; checkQuorum: boolean; earlySend: boolean; snapshotCount: number };
+  config: {
+    loop: SimLoop;
+    preVote: boolean;
+    checkQuorum: boolean;
+    earlySend: boolean;
+    snapshotCount: number;
+  };
   /** The liveness bound this run was held to, in ticks, and the tick length. */
   limits: { livenessBoundTicks: number; tickMs: number };
   stats: SimStats;
@@ -71,6 +77,26 @@ export function runSimulation(o: SimOptions): SimResult {
     traceHash: again.traceHash,
     replayMatched: again.violation?.detail === r.violation?.detail,
   };
+}
+
+/**
+ * A cluster for a scripted scenario (a test that needs one exact interleaving): the options and
+ * random streams a seed run would use, nothing scheduled and nothing started. The caller calls
+ * bootstrap(), schedules its own events and runs the scheduler; invariants throw
+ * InvariantViolation from the event that breaks them.
+ */
+export function scriptedCluster(o: SimOptions): SimCluster {
+  const root = new SeededRand(o.seed);
+  const config = root.fork();
+  root.fork(); // the schedule's stream, unused: keeps the other streams as a seed run has them
+  const streams = {
+    network: root.fork(),
+    disk: root.fork(),
+    nodes: root.fork(),
+    process: root.fork(),
+    client: root.fork(),
+  };
+  return new SimCluster(resolveOptions(o, config), streams);
 }
 
 function runOnce(o: SimOptions): SimResult {
@@ -99,7 +125,7 @@ function runOnce(o: SimOptions): SimResult {
   try {
     if (c.trace.on) {
       c.trace.add(
-        `SIM seed=${opts.seed} nodes=${opts.nodes} preVote=${opts.raft.preVote} checkQuorum=${opts.raft.checkQuorum} earlySend=${opts.raft.earlySend} snapshotCount=${opts.raft.snapshotCount} broken=${opts.broken}`,
+        `SIM seed=${opts.seed} nodes=${opts.nodes} learners=${opts.learners} loop=${opts.raft.loop} removed=${opts.removed} preVote=${opts.raft.preVote} checkQuorum=${opts.raft.checkQuorum} earlySend=${opts.raft.earlySend} snapshotCount=${opts.raft.snapshotCount} broken=${opts.broken}`,
       );
       for (const e of schedule) c.trace.add(`SCHEDULE ${fmtFault(e)}`);
     }
@@ -150,6 +176,7 @@ function runOnce(o: SimOptions): SimResult {
     config: {
       preVote: opts.raft.preVote,
       checkQuorum: opts.raft.checkQuorum,
+      loop: opts.raft.loop,
       earlySend: opts.raft.earlySend,
       snapshotCount: opts.raft.snapshotCount,
     },

@@ -10,6 +10,7 @@ import {
   MemoryStorage,
   type Message,
   MessageType,
+  mayPrecedeWrite,
   type NodeId,
   None,
   ProposalDroppedError,
@@ -69,27 +70,6 @@ interface PendingRead {
   ctx: string;
   index: number;
 }
-
-/**
- * Messages that promise nothing about this member's disk, so they may leave before its write
- * (see handleReady): a leader's appends and heartbeats (its own copy counts toward commit only
- * after advance(), Raft dissertation §10.2.1), forwarded proposals and reads, pre-votes (they
- * change no term or vote), heartbeat and read-index answers, and hand-over signals. Votes and
- * append acknowledgements wait for the disk.
- */
-const noDiskPromise = new Set([
-  MessageType.MsgApp,
-  MessageType.MsgHeartbeat,
-  MessageType.MsgSnap,
-  MessageType.MsgProp,
-  MessageType.MsgReadIndex,
-  MessageType.MsgReadIndexResp,
-  MessageType.MsgHeartbeatResp,
-  MessageType.MsgTransferLeader,
-  MessageType.MsgTimeoutNow,
-  MessageType.MsgPreVote,
-  MessageType.MsgPreVoteResp,
-]);
 
 /** A local event that arrived while a Ready was being handled; stepped after advance(). */
 type Inbound = { kind: "msg"; m: Message } | { kind: "tick" } | { kind: "call"; fn: () => void };
@@ -224,10 +204,14 @@ export class RaftNode {
       onUnreachable: (id) => this.enqueue({ kind: "call", fn: () => this.rn?.reportUnreachable(id) }),
       onSnapshotStatus: (id, ok) => this.enqueue({ kind: "call", fn: () => this.rn?.reportSnapshot(id, ok) }),
     });
-    if (fresh && this.opts.initialClusterState === "new") {
-      // A brand-new cluster has no leader to wait for: fast-forward the election clock so the
-      // first election comes after a few heartbeats, not a whole timeout (etcd advances its
-      // election ticks at start the same way).
+    // The voters as far as the start knows them (later conf changes are in the log).
+    const voters =
+      state.snapshot.metadata.index > 0 ? this.confState.voters : [...this.opts.initialCluster.keys()];
+    const alone = voters.length === 1 && voters[0] === this.id;
+    if ((fresh && this.opts.initialClusterState === "new") || alone) {
+      // A brand-new cluster, or a restarted member that is the only voter, has no leader to wait
+      // for: fast-forward the election clock so the first election comes after a few heartbeats,
+      // not a whole timeout (etcd's adjustTicks advances its election ticks at start the same way).
       for (let i = 0; i < this.electionTicks - 2; i++) this.enqueue({ kind: "tick" });
     }
     this.stopTicks = this.opts.clock.every(this.heartbeatMs, () => this.enqueue({ kind: "tick" }));
@@ -570,7 +554,7 @@ export class RaftNode {
         snaps.push(m);
         continue;
       }
-      if (this.opts.unsafeNoFsync === true || noDiskPromise.has(m.type)) early.push(m);
+      if (this.opts.unsafeNoFsync === true || mayPrecedeWrite(m)) early.push(m);
       else late.push(m);
     }
     if (early.length > 0) this.opts.transport.send(early);
