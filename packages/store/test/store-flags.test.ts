@@ -10,7 +10,7 @@ t.test("skiff store takes etcd's flags and their defaults; unknown or bad flags 
   const f = parseStoreFlags(["--name", "m1", "--election-timeout=2000", "--heartbeat-interval", "200"]);
   t.equal(f.dataDir, "m1.etcd", "etcd's default data dir");
   t.equal(f.initialCluster, "m1=http://localhost:2380");
-  t.same([f.heartbeatMs, f.electionMs, f.snapshotCount, f.maxTxnOps], [200, 2000, 100000, 128]);
+  t.same([f.heartbeatMs, f.electionMs, f.snapshotCount, f.maxTxnOps], [200, 2000, 10000, 128]);
   t.equal(f.maxRequestBytes, 1.5 * 1024 * 1024);
   t.equal(f.quotaBackendBytes, 2 * 1024 * 1024 * 1024, "0 means the 2 GiB default");
   t.throws(() => parseStoreFlags(["--bogus"]), /flag provided but not defined: --bogus/);
