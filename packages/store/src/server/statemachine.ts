@@ -95,6 +95,8 @@ export class StoreStateMachine implements StateMachine {
   onEvents: ((revision: number, events: m.Event[]) => void) | undefined;
   onLeaseGranted: ((id: bigint, ttl: number) => void) | undefined;
   onLeaseRevoked: ((id: bigint) => void) | undefined;
+  /** After restore() replaced the state (a snapshot from the leader): watchers must catch up. */
+  onRestored: ((revision: number) => void) | undefined;
 
   constructor() {
     this.mvcc = this.newMvcc();
@@ -182,6 +184,7 @@ export class StoreStateMachine implements StateMachine {
     this.mvcc.restore(s.mvcc);
     for (const a of s.alarms) this.alarms.set(`${a.memberId}/${a.alarm}`, a);
     for (const [id, a] of s.attributes) this.attributes.set(id, a);
+    this.onRestored?.(this.mvcc.revision);
   }
 }
 

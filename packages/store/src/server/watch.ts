@@ -3,7 +3,9 @@
  * either synced (it gets each applied revision's events as they happen) or catching up (it is fed
  * from the MVCC history in bounded batches until it reaches the current revision). A watcher whose
  * stream cannot keep up is moved back to catching up: its memory stays bounded, it loses nothing.
- * Events of one revision always go out in one response (atomic per revision).
+ * Events of one revision always go out in one response (atomic per revision). A snapshot installed
+ * from the leader moves every watcher back to catching up (etcd's watchableStore.Restore), so a
+ * stream never skips a revision: it gets each one once, or a cancel with compact_revision.
  */
 
 import type * as g from "@skiff/etcd-client";
@@ -15,6 +17,7 @@ import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
 import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
+import { WatchConnection } from "./watch-connection.js";
 import {
   encodeEventField,
   encodeHeaderField,
@@ -45,6 +48,14 @@ const livePendingBytes = 4 * 1024 * 1024;
 const flushFrameBytes = 256 * 1024;
 /** Unflushed bytes past which catching up pauses until the client has read half of them. */
 const maxQueuedBytes = 1024 * 1024;
+/**
+ * etcd's watch errors (mvcc/watcher.go), answered as etcd's watch server does: a created and
+ * canceled response with watch_id -1 and the error as cancel_reason.
+ */
+const errDuplicateWatchId = "mvcc: duplicate watch ID provided on the WatchStream";
+const errEmptyWatcherRange = "mvcc: watcher range is empty";
+/** etcd's watch server watches key "\0", the smallest key, for an empty key. */
+const smallestKey = new Uint8Array([0]);
 /**
  * After a flush of n live responses a stream's next flush waits n times this long (at most the
  * batch interval): a stream with one or a few watchers gets each revision at once, a stream
@@ -147,17 +158,42 @@ class WatchStream {
   /**
    * Live events not yet written, per watcher, with the first revision each has not been sent.
    * They go out when the stream has flushed what it wrote before (so a slow client gets fewer,
-   * larger responses), or move to catch-up when they exceed liveQueuedBytes.
+   * larger responses), or move to catch-up past livePendingBytes or the connection's budget.
    */
   pending = new Map<Watcher, { from: number; events: Uint8Array[]; bytes: number }>();
-  pendingBytes = 0;
+  /** Bytes of `pending`, counted once per watcher (and in the connection's total). */
+  private pendingTotal = 0;
   /** No live flush before this time (ms, the hub's clock): see flushGapMs. */
   nextFlushAt = 0;
+  /**
+   * A progress request arrived while a watcher was catching up or had events not yet written: it
+   * is answered once every watcher is synced, after the events it covers (etcd 3.4.25's
+   * deferredProgress; before that etcd answered at once, with a revision the stream had not
+   * delivered yet).
+   */
+  deferredProgress = false;
 
   constructor(
     readonly call: WatchCall,
     readonly hub: WatchHub,
+    readonly conn: WatchConnection,
   ) {}
+
+  get pendingBytes(): number {
+    return this.pendingTotal;
+  }
+
+  set pendingBytes(n: number) {
+    this.conn.pendingBytes += n - this.pendingTotal;
+    this.pendingTotal = n;
+  }
+
+  /** Every watcher is synced and has been given every event up to the current revision. */
+  get synced(): boolean {
+    if (this.pending.size > 0) return false;
+    for (const w of this.watchers.values()) if (!w.synced) return false;
+    return true;
+  }
 
   /** Writes a response; false once the stream holds more than its share of unflushed bytes. */
   send(resp: g.WatchResponse): boolean {
@@ -188,23 +224,40 @@ class WatchStream {
 
   private write(bytes: number, write: (cb: () => void) => void): boolean {
     if (this.closed) return false;
+    const conn = this.conn;
     this.queuedBytes += bytes;
+    conn.queuedBytes += bytes;
     // The callback runs when the response has been flushed towards the client.
     write(() => {
       this.queuedBytes -= bytes;
+      conn.queuedBytes -= bytes;
       if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
+      // Streams of this connection held back by its budget (see flush) go once it has room.
+      else if (conn.pendingBytes > 0 && !conn.full) this.hub.scheduleFlush();
       if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
         this.waitingForDrain = false;
+        this.hub.resume();
+      }
+      if (conn.waitingForDrain && conn.drained) {
+        conn.waitingForDrain = false;
         this.hub.resume();
       }
     });
     return this.queuedBytes < liveQueuedBytes;
   }
 
+  /** Nothing more is written to it until the client reads: its own bound, or its connection's. */
   get full(): boolean {
-    return this.queuedBytes >= maxQueuedBytes;
+    return this.queuedBytes >= maxQueuedBytes || this.conn.full;
   }
 
+  /** Marks what must drain before catch-up resumes here (see the write callback). */
+  waitForDrain(): void {
+    if (this.queuedBytes >= maxQueuedBytes) this.waitingForDrain = true;
+    if (this.conn.full) this.conn.waitingForDrain = true;
+  }
+
+  /** Requested 0 picks the next free id; a requested id in use is refused (etcd's watchStream.Watch). */
   allocateId(requested: number): number | undefined {
     if (requested > 0) return this.watchers.has(requested) ? undefined : requested;
     while (this.watchers.has(this.nextId)) this.nextId++;
@@ -226,6 +279,8 @@ export interface WatchHubOptions {
 
 export class WatchHub {
   private readonly streams = new Set<WatchStream>();
+  /** The client connections of the streams (a call without one is a connection of its own). */
+  private readonly connections = new Map<object, WatchConnection>();
   private catchUpScheduled = false;
   private progressTimer: ReturnType<typeof setInterval> | undefined;
   private readonly batchIntervalMs: number;
@@ -241,6 +296,7 @@ export class WatchHub {
     this.batchIntervalMs = opts.batchIntervalMs ?? 100;
     this.now = opts.now ?? (() => performance.now());
     sm.onEvents = (rev, events) => this.onEvents(rev, events);
+    sm.onRestored = () => this.onRestored();
     this.progressTimer = setInterval(() => this.progressNotify(), opts.progressNotifyIntervalMs ?? 600_000);
     this.progressTimer.unref();
   }
@@ -261,9 +317,27 @@ export class WatchHub {
     return n;
   }
 
+  /** Bytes the streams hold for their clients: written and not yet flushed, and gathered. */
+  get bufferedBytes(): { queued: number; pending: number } {
+    let queued = 0;
+    let pending = 0;
+    for (const c of this.connections.values()) {
+      queued += c.queuedBytes;
+      pending += c.pendingBytes;
+    }
+    return { queued, pending };
+  }
+
   /** Serves one Watch stream until the client ends it. */
   serve(call: WatchCall): void {
-    const stream = new WatchStream(call, this);
+    const key = call.connection ?? call;
+    let conn = this.connections.get(key);
+    if (conn === undefined) {
+      conn = new WatchConnection();
+      this.connections.set(key, conn);
+    }
+    conn.streams++;
+    const stream = new WatchStream(call, this, conn);
     this.streams.add(stream);
     call.on("data", (req: g.WatchRequest) => {
       try {
@@ -273,8 +347,13 @@ export class WatchHub {
       }
     });
     const end = () => {
+      if (stream.closed) return;
       stream.closed = true;
       this.streams.delete(stream);
+      stream.pending.clear();
+      stream.pendingBytes = 0;
+      // Writes not yet flushed still run their callbacks, which take their bytes off the count.
+      if (--(conn as WatchConnection).streams === 0) this.connections.delete(key);
     };
     call.on("end", () => {
       end();
@@ -299,24 +378,54 @@ export class WatchHub {
       (req.request_union === undefined || req.request_union === "cancel_request")
     ) {
       const id = Number(req.cancel_request.watch_id);
-      if (stream.watchers.delete(id)) stream.send({ header: this.hdr(), watch_id: id, canceled: true });
+      const w = stream.watchers.get(id);
+      if (w !== undefined) {
+        stream.watchers.delete(id);
+        this.dropPending(stream, w);
+        stream.send({ header: this.hdr(), watch_id: id, canceled: true });
+        this.answerDeferredProgress(stream);
+      }
     } else if (req.progress_request !== undefined) {
-      // A progress response carries the current revision when every watcher of the stream is synced.
-      if (stream.pending.size === 0 && [...stream.watchers.values()].every((w) => w.synced))
-        stream.send({ header: this.hdr(), watch_id: -1 });
+      // The response (watch_id -1) carries the current revision, so it goes only when the stream
+      // has been given every event up to it: at once if every watcher is synced, else once they
+      // are (etcd's RequestProgressAll and deferredProgress). Requests meanwhile make one answer.
+      stream.deferredProgress = true;
+      this.answerDeferredProgress(stream);
     }
+  }
+
+  /** Answers a deferred progress request once the stream has delivered everything. */
+  private answerDeferredProgress(stream: WatchStream): void {
+    if (!stream.deferredProgress || stream.closed || !stream.synced) return;
+    stream.deferredProgress = false;
+    stream.send({ header: this.hdr(), watch_id: -1 });
+  }
+
+  /** A watcher's gathered live events, dropped (it is canceled or goes back to catching up). */
+  private dropPending(stream: WatchStream, w: Watcher): void {
+    const p = stream.pending.get(w);
+    if (p === undefined) return;
+    stream.pending.delete(w);
+    stream.pendingBytes -= p.bytes;
+    w.nextRev = Math.min(w.nextRev, p.from);
   }
 
   private create(stream: WatchStream, c: g.WatchCreateRequest): void {
     const current = this.sm.mvcc.revision;
-    const id = stream.allocateId(Number(c.watch_id));
+    const key = c.key.length > 0 ? c.key : smallestKey;
+    const rangeEnd = c.range_end.length > 0 ? c.range_end : undefined;
+    // etcd refuses a range with nothing in it (key >= range_end; "\0" means from key), then an
+    // id in use, both before making a watcher.
+    const fromKey = rangeEnd !== undefined && rangeEnd.length === 1 && rangeEnd[0] === 0;
+    const empty = rangeEnd !== undefined && !fromKey && compareBytes(key, rangeEnd) >= 0;
+    const id = empty ? undefined : stream.allocateId(Number(c.watch_id));
     if (id === undefined) {
       stream.send({
         header: this.hdr(),
-        watch_id: Number(c.watch_id),
+        watch_id: -1,
         created: true,
         canceled: true,
-        cancel_reason: "etcdserver: duplicate watch ID",
+        cancel_reason: empty ? errEmptyWatcherRange : errDuplicateWatchId,
       });
       return;
     }
@@ -324,8 +433,8 @@ export class WatchHub {
     const w: Watcher = {
       id,
       stream,
-      key: c.key,
-      rangeEnd: c.range_end.length > 0 ? c.range_end : undefined,
+      key,
+      rangeEnd,
       nextRev: start > 0 ? start : current + 1,
       noPut: c.filters.includes(WatchFilterType.NOPUT),
       noDelete: c.filters.includes(WatchFilterType.NODELETE),
@@ -365,6 +474,14 @@ export class WatchHub {
     for (const stream of this.streams) {
       for (const w of stream.watchers.values()) {
         if (!w.synced || revision < w.nextRev) continue;
+        if (revision > w.nextRev) {
+          // A revision this watcher was never given (the state changed under it without
+          // onRestored): it catches up from history rather than skip it.
+          this.dropPending(stream, w);
+          w.synced = false;
+          this.scheduleCatchUp();
+          continue;
+        }
         const out = this.filter(w, events, cache);
         if (out.length > 0) {
           let p = stream.pending.get(w);
@@ -380,9 +497,21 @@ export class WatchHub {
         }
         w.nextRev = revision + 1;
       }
-      if (stream.pendingBytes > livePendingBytes) this.unsync(stream);
-      else if (stream.pending.size > 0) this.scheduleFlush();
+      if (stream.pending.size === 0) continue;
+      // Too much gathered for this stream, or for its connection: catch up once it has drained.
+      if (stream.pendingBytes > livePendingBytes || stream.conn.overBudget) this.unsync(stream);
+      else this.scheduleFlush();
     }
+  }
+
+  /**
+   * The state machine installed a snapshot from the leader: the revisions it covers were never
+   * applied here one by one, so no watcher was given their events. As etcd's
+   * watchableStore.Restore moves every synced watcher to unsynced, each catches up from its next
+   * revision out of the restored history, or is canceled with compact_revision if that is gone.
+   */
+  private onRestored(): void {
+    for (const stream of this.streams) this.unsync(stream);
   }
 
   /** The stream cannot keep up: its watchers catch up from history, from what they have not been sent. */
@@ -415,7 +544,8 @@ export class WatchHub {
     const now = this.now();
     let nextDue = Number.POSITIVE_INFINITY;
     for (const stream of this.streams) {
-      if (stream.pending.size === 0 || stream.queuedBytes > 0 || stream.closed) continue;
+      // A connection over its budget takes nothing more: a write callback flushes once it drains.
+      if (stream.pending.size === 0 || stream.queuedBytes > 0 || stream.closed || stream.conn.full) continue;
       if (now < stream.nextFlushAt) {
         nextDue = Math.min(nextDue, stream.nextFlushAt);
         continue;
@@ -442,6 +572,7 @@ export class WatchHub {
       stream.nextFlushAt = stream.pending.size > 0 ? now : now + flushGapMs(ids.length, this.batchIntervalMs);
       if (ids.length > 0) {
         stream.sendShared(header, ids, events);
+        this.answerDeferredProgress(stream);
         // One stream's batch per turn of the event loop: the I/O between (Raft messages, client
         // requests) waits for one stream's batch, not for every stream's.
         this.scheduleFlush();
@@ -503,7 +634,7 @@ export class WatchHub {
     for (const stream of this.streams) {
       if (stream.closed) continue;
       if (stream.full) {
-        stream.waitingForDrain = true; // its write callbacks resume the catch-up
+        stream.waitForDrain(); // a write callback resumes the catch-up
         continue;
       }
       for (const w of stream.watchers.values()) {
@@ -546,7 +677,8 @@ export class WatchHub {
         if (out.length > 0) stream.sendEncoded(encodeWatchResponse(header(), w.id, out));
         const full = stream.full;
         if (i >= events.length) {
-          w.nextRev = current + 1;
+          // A watcher from a future start revision keeps it.
+          w.nextRev = Math.max(w.nextRev, current + 1);
           w.synced = true;
         } else {
           w.nextRev = sentTo + 1;
@@ -554,10 +686,11 @@ export class WatchHub {
         }
         if (full) {
           // The other watchers of this stream wait until the client has read what is queued.
-          stream.waitingForDrain = true;
+          stream.waitForDrain();
           break;
         }
       }
+      this.answerDeferredProgress(stream);
     }
     if (behind) this.scheduleCatchUp();
   }
