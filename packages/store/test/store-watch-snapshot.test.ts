@@ -1,0 +1,110 @@
+/**
+ * A watcher on a follower that installs a snapshot from the leader (as etcd's robustness tests
+ * make one: the follower is paused past --experimental-snapshot-catchup-entries while writes go
+ * on) gets every revision exactly once, in order: the install moves its watchers back to catching
+ * up from the restored history (etcd's watchableStore.Restore).
+ */
+import type { EtcdClients } from "@skiff/etcd-client";
+import { freePort } from "@skiff/testkit";
+import t from "tap";
+import {
+  Clients,
+  checkWatch,
+  eventsOf,
+  leaderOf,
+  uniqueValue,
+  WatchConn,
+  WriteModel,
+  waitFor,
+  waitLastRev,
+  writeTxn,
+} from "./store-watch-helpers.js";
+import { StoreCluster, type StoreMember } from "./storeprocs.js";
+
+/** A counter of a member's /metrics, 0 when absent. */
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(" ")[1]);
+}
+
+t.test("a watcher on a follower that installs a snapshot gets every revision once", async (t) => {
+  // A snapshot every 50 entries, keeping 10 behind it: a follower paused for a few hundred
+  // entries finds the leader's log compacted past what it has and must take a snapshot.
+  const cluster = new StoreCluster([
+    ...["--heartbeat-interval", "50", "--election-timeout", "500"],
+    ...["--snapshot-count", "50", "--experimental-snapshot-catchup-entries", "10"],
+  ]);
+  const clients = new Clients();
+  const conns: WatchConn[] = [];
+  let paused: StoreMember | undefined;
+  t.teardown(async () => {
+    if (paused?.child?.pid !== undefined) paused.child.kill("SIGCONT");
+    for (const c of conns) c.close();
+    clients.close();
+    await cluster.close();
+  });
+  const members = await cluster.init(["a", "b", "c"]);
+  const metricsUrl = new Map<string, string>();
+  for (const m of members) metricsUrl.set(m.name, `http://127.0.0.1:${await freePort()}`);
+  await Promise.all(
+    members.map((m) => cluster.startMember(m, ["--listen-metrics-urls", metricsUrl.get(m.name) as string])),
+  );
+  const byName = new Map(members.map((m) => [m.name, clients.of(m)]));
+  const leader = await leaderOf(cluster, byName);
+  const follower = members.find((m) => m.name !== leader) as StoreMember;
+  const writeTo = byName.get(leader) as EtcdClients;
+  const installed = () =>
+    metric(metricsUrl.get(follower.name) as string, "skiff_raft_snapshots_installed_total");
+  t.equal(await installed(), 0, `follower ${follower.name} has installed no snapshot yet`);
+
+  const model = new WriteModel();
+  const P = "snap/";
+  const conn = new WatchConn(byName.get(follower.name) as EtcdClients);
+  conns.push(conn);
+  const live = await conn.watch(P); // live, with prev_kv
+  const from = Number(live.created?.header.revision) + 1;
+  const write = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const ops = [{ type: 0 as const, key: `${P}k${i % 13}`, value: uniqueValue(P) }];
+      if (i % 5 === 0) ops.push({ type: 0, key: `${P}k${(i + 7) % 13}`, value: uniqueValue(P) });
+      await writeTxn(writeTo, model, P, ops);
+    }
+  };
+  await write(20);
+  await waitLastRev([live], model.lastRev);
+
+  // Paused, the follower applies nothing while 700 revisions (many snapshots) go by. The leader
+  // sends a paused follower up to 512 appends (--max-inflight-msgs, buffered on the way): one
+  // writer, one entry per append, so 700 are more than it can be sent without a snapshot.
+  const pid = follower.child?.pid as number;
+  process.kill(pid, "SIGSTOP");
+  paused = follower;
+  await write(700);
+  process.kill(pid, "SIGCONT");
+  paused = undefined;
+  await waitFor("the follower to install a snapshot from the leader", async () => {
+    const n = await installed();
+    if (n < 1) throw new Error(`${n} installed`);
+  }).catch(async (e) => {
+    for (const m of members) {
+      const text = await (await fetch(`${metricsUrl.get(m.name)}/metrics`)).text();
+      t.comment(
+        m.name,
+        text
+          .split("\n")
+          .filter((l) => /snapshot|applied|committed_total|has_leader/.test(l) && !l.startsWith("#"))
+          .join("; "),
+      );
+      t.comment(m.stderr.slice(-10).join("\n"));
+    }
+    throw e;
+  });
+  t.ok((await installed()) >= 1, "the follower installed a snapshot");
+  await write(20);
+  await waitLastRev([live], model.lastRev);
+
+  t.equal(live.canceled, undefined, "the watcher was not canceled (nothing was compacted)");
+  t.same(checkWatch(live.responses, model, from), [], "every revision exactly once, in order, with prev_kv");
+  t.comment(`${eventsOf(live).length} events from revision ${from} to ${model.lastRev}`);
+});
