@@ -17,6 +17,7 @@ import { waitFor as waitUntil } from "@skiff/testkit";
 import { contractCompactCase, contractKvCases } from "./store-contract-kv.js";
 import { contractTxnCases } from "./store-contract-txn.js";
 import { contractWatchLeaseCases } from "./store-contract-watch.js";
+import { contractWatchErrorCases } from "./store-contract-watch-errors.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are decoded protobuf objects, compared as data.
 export type Any = Record<string, any>;
@@ -200,6 +201,7 @@ export const contractCases: readonly ContractCase[] = [
   ...contractTxnCases,
   contractCompactCase,
   ...contractWatchLeaseCases,
+  ...contractWatchErrorCases,
 ];
 
 /**
