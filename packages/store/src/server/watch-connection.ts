@@ -1,40 +1,36 @@
 /**
  * What the watch streams of one client connection hold for it, together. A client that never
  * reads costs what its streams have queued (written, not yet taken by the peer's HTTP/2 flow
- * control) plus the live events gathered for them; without a bound per connection, a client
- * opening many streams on one connection could make the server hold any amount. etcd's grpc-go
- * transport bounds what each stream queues (its write quota) and etcd moves a watcher whose
- * channel is full to its victims, which wait; here a connection over its budget stops taking
- * events for its streams and their watchers catch up from the MVCC history once it has drained.
+ * control) plus the live events gathered for them; each stream alone is bounded (about 1 MiB
+ * queued), but without a bound per connection a client opening many streams on one connection
+ * could make the server hold that much per stream. etcd's grpc-go transport lets each stream
+ * queue at most its write quota (64 KiB) and etcd parks a watcher whose channel is full as a
+ * victim; here, once a connection's streams together hold its budget, each of them may hold only
+ * that share, and their watchers catch up from the MVCC history as the client reads.
  */
 
-/** Bytes one connection's watch streams may hold, queued and gathered, before they stop taking more. */
+/** Bytes one connection's watch streams may hold together (queued and gathered). */
 export const connectionBudgetBytes = 4 * 1024 * 1024;
+
+/**
+ * What each stream of a connection over its budget may still hold (grpc-go's defaultWriteQuota):
+ * a stream whose client reads keeps going, one whose client does not stops here. So a reading
+ * stream is never starved by its never-reading neighbours, and those cost at most this each.
+ */
+export const streamShareBytes = 64 * 1024;
 
 export class WatchConnection {
   /** Written to the connection's streams, not yet flushed towards the client. */
   queuedBytes = 0;
   /** Live events gathered for its streams and not yet written (counted once per watcher). */
   pendingBytes = 0;
-  /** Over budget: catch-up resumes from a write callback once half of it has drained. */
-  waitingForDrain = false;
   /** Open watch streams on it (the hub forgets the connection at 0). */
   streams = 0;
 
   constructor(private readonly budget = connectionBudgetBytes) {}
 
-  /** Past its budget: its streams write nothing more until the client has read some of it. */
-  get full(): boolean {
-    return this.queuedBytes >= this.budget;
-  }
-
-  /** Queued and gathered bytes together over the budget: its streams' watchers must catch up. */
+  /** Its streams together hold its budget: each may hold only streamShareBytes more. */
   get overBudget(): boolean {
-    return this.queuedBytes + this.pendingBytes > this.budget;
-  }
-
-  /** Drained far enough below the budget to take catch-up responses again. */
-  get drained(): boolean {
-    return this.queuedBytes < this.budget / 2;
+    return this.queuedBytes + this.pendingBytes >= this.budget;
   }
 }

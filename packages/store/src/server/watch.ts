@@ -17,7 +17,7 @@ import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
 import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
-import { WatchConnection } from "./watch-connection.js";
+import { streamShareBytes, WatchConnection } from "./watch-connection.js";
 import {
   encodeEventField,
   encodeHeaderField,
@@ -232,29 +232,30 @@ class WatchStream {
       this.queuedBytes -= bytes;
       conn.queuedBytes -= bytes;
       if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
-      // Streams of this connection held back by its budget (see flush) go once it has room.
-      else if (conn.pendingBytes > 0 && !conn.full) this.hub.scheduleFlush();
-      if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
+      if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2 && !this.full) {
         this.waitingForDrain = false;
-        this.hub.resume();
-      }
-      if (conn.waitingForDrain && conn.drained) {
-        conn.waitingForDrain = false;
         this.hub.resume();
       }
     });
     return this.queuedBytes < liveQueuedBytes;
   }
 
-  /** Nothing more is written to it until the client reads: its own bound, or its connection's. */
-  get full(): boolean {
-    return this.queuedBytes >= maxQueuedBytes || this.conn.full;
+  /** What it holds for its client: queued, and gathered (counted once per watcher). */
+  get heldBytes(): number {
+    return this.queuedBytes + this.pendingTotal;
   }
 
-  /** Marks what must drain before catch-up resumes here (see the write callback). */
-  waitForDrain(): void {
-    if (this.queuedBytes >= maxQueuedBytes) this.waitingForDrain = true;
-    if (this.conn.full) this.conn.waitingForDrain = true;
+  /** Its connection's streams together hold their budget, and it holds its share of it. */
+  get overShare(): boolean {
+    return this.conn.overBudget && this.heldBytes >= streamShareBytes;
+  }
+
+  /**
+   * Nothing more is written to it until its client reads: it has its own bound queued, or it is
+   * over its share of its connection (watch-connection.ts). Its write callbacks resume it.
+   */
+  get full(): boolean {
+    return this.queuedBytes >= maxQueuedBytes || this.overShare;
   }
 
   /** Requested 0 picks the next free id; a requested id in use is refused (etcd's watchStream.Watch). */
@@ -275,6 +276,18 @@ export interface WatchHubOptions {
   readonly batchIntervalMs?: number;
   /** The clock for the flush pacing (ms; performance.now by default). */
   readonly now?: () => number;
+}
+
+export interface WatchHubStats {
+  /** Open Watch streams, and their watchers. */
+  streams: number;
+  watchers: number;
+  /** Watchers catching up from history (etcd's unsynced and victim watchers). */
+  slowWatchers: number;
+  /** Responses written and not yet flushed towards the clients. */
+  queuedBytes: number;
+  /** Live events gathered for streams and not yet written (counted once per watcher). */
+  pendingBytes: number;
 }
 
 export class WatchHub {
@@ -317,15 +330,19 @@ export class WatchHub {
     return n;
   }
 
-  /** Bytes the streams hold for their clients: written and not yet flushed, and gathered. */
-  get bufferedBytes(): { queued: number; pending: number } {
-    let queued = 0;
-    let pending = 0;
-    for (const c of this.connections.values()) {
-      queued += c.queuedBytes;
-      pending += c.pendingBytes;
+  /** What the hub serves and holds now, for its metrics (see watch-metrics.ts). */
+  get stats(): WatchHubStats {
+    const st = { streams: this.streams.size, watchers: 0, slowWatchers: 0, queuedBytes: 0, pendingBytes: 0 };
+    for (const s of this.streams) {
+      st.watchers += s.watchers.size;
+      for (const w of s.watchers.values()) if (!w.synced) st.slowWatchers++;
     }
-    return { queued, pending };
+    // By connection: a closed stream's writes still queued count until their callbacks run.
+    for (const c of this.connections.values()) {
+      st.queuedBytes += c.queuedBytes;
+      st.pendingBytes += c.pendingBytes;
+    }
+    return st;
   }
 
   /** Serves one Watch stream until the client ends it. */
@@ -498,8 +515,9 @@ export class WatchHub {
         w.nextRev = revision + 1;
       }
       if (stream.pending.size === 0) continue;
-      // Too much gathered for this stream, or for its connection: catch up once it has drained.
-      if (stream.pendingBytes > livePendingBytes || stream.conn.overBudget) this.unsync(stream);
+      // Too much gathered for this stream, or it holds its share of a connection over its
+      // budget: its watchers catch up as its client reads.
+      if (stream.pendingBytes > livePendingBytes || stream.overShare) this.unsync(stream);
       else this.scheduleFlush();
     }
   }
@@ -544,8 +562,7 @@ export class WatchHub {
     const now = this.now();
     let nextDue = Number.POSITIVE_INFINITY;
     for (const stream of this.streams) {
-      // A connection over its budget takes nothing more: a write callback flushes once it drains.
-      if (stream.pending.size === 0 || stream.queuedBytes > 0 || stream.closed || stream.conn.full) continue;
+      if (stream.pending.size === 0 || stream.queuedBytes > 0 || stream.closed) continue;
       if (now < stream.nextFlushAt) {
         nextDue = Math.min(nextDue, stream.nextFlushAt);
         continue;
@@ -634,7 +651,7 @@ export class WatchHub {
     for (const stream of this.streams) {
       if (stream.closed) continue;
       if (stream.full) {
-        stream.waitForDrain(); // a write callback resumes the catch-up
+        stream.waitingForDrain = true; // a write callback resumes the catch-up
         continue;
       }
       for (const w of stream.watchers.values()) {
@@ -686,7 +703,7 @@ export class WatchHub {
         }
         if (full) {
           // The other watchers of this stream wait until the client has read what is queued.
-          stream.waitForDrain();
+          stream.waitingForDrain = true;
           break;
         }
       }
