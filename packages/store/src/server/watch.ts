@@ -10,30 +10,21 @@
 
 import type * as g from "@skiff/etcd-client";
 import { WatchFilterType } from "@skiff/etcd-client";
-import type { ServerStreamCall } from "../grpc/backend.js";
 import { failStream } from "../grpc/errors.js";
 import { compareBytes } from "../mvcc/bytes.js";
 import { MvccError } from "../mvcc/errors.js";
 import type * as m from "../mvcc/types.js";
 import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
-import { streamShareBytes, WatchConnection } from "./watch-connection.js";
-import {
-  encodeEventField,
-  encodeHeaderField,
-  encodeWatchResponse,
-  frameWatchResponses,
-} from "./watch-encode.js";
+import { WatchConnection } from "./watch-connection.js";
+import { encodeHeaderField, encodeWatchResponse } from "./watch-encode.js";
+import { EncodedEvents, EventCache, matches } from "./watch-events.js";
+import { type StreamHost, type WatchCall, type Watcher, WatchStream } from "./watch-stream.js";
 
 /** Events a catching-up watcher reads per step. */
 const catchUpBatch = 500;
 /** A catch-up response stops taking whole revisions past this size (large buffers linger in RSS). */
 const catchUpResponseBytes = 16 * 1024;
-/**
- * Unflushed bytes past which a stream's watchers stop getting live responses and catch up from
- * history instead, in batches of many revisions per response (as etcd's slow "victim" watchers).
- */
-const liveQueuedBytes = 64 * 1024;
 /**
  * Live events waiting for a busy stream, counted once per watcher, past which its watchers catch
  * up from history instead. The events themselves are shared among the watchers (one encoding per
@@ -46,8 +37,6 @@ const livePendingBytes = 4 * 1024 * 1024;
  * goes once the client has read this (framing copies each event once per watcher).
  */
 const flushFrameBytes = 256 * 1024;
-/** Unflushed bytes past which catching up pauses until the client has read half of them. */
-const maxQueuedBytes = 1024 * 1024;
 /**
  * etcd's watch errors (mvcc/watcher.go), answered as etcd's watch server does: a created and
  * canceled response with watch_id -1 and the error as cancel_reason.
@@ -67,203 +56,6 @@ const flushGapPerResponseMs = 2;
 /** The wait before a stream's next live flush, after one of `responses` responses. */
 export function flushGapMs(responses: number, batchIntervalMs: number): number {
   return Math.min(batchIntervalMs, responses * flushGapPerResponseMs);
-}
-
-/** Roughly what a response weighs on the wire. */
-function responseBytes(resp: g.WatchResponse): number {
-  let n = 64;
-  for (const e of resp.events ?? [])
-    n += 48 + (e.kv?.key.length ?? 0) + (e.kv?.value?.length ?? 0) + (e.prev_kv?.value?.length ?? 0);
-  return n;
-}
-
-interface Watcher {
-  id: number;
-  stream: WatchStream;
-  key: Uint8Array;
-  rangeEnd: Uint8Array | undefined;
-  /** The next revision this watcher must see. */
-  nextRev: number;
-  noPut: boolean;
-  noDelete: boolean;
-  prevKv: boolean;
-  progressNotify: boolean;
-  synced: boolean;
-}
-
-/**
- * Byte order. Buffer.compare is a call into C++ (about 40 ns here); a JavaScript loop over a short
- * key and prefix takes about 5, and every watcher compares every event's key.
- */
-function compare(a: Uint8Array, b: Uint8Array): number {
-  return a.length <= 64 || b.length <= 64 ? compareBytes(a, b) : Buffer.compare(a, b);
-}
-
-function matches(w: Watcher, key: Uint8Array): boolean {
-  if (w.rangeEnd === undefined || w.rangeEnd.length === 0) return compare(key, w.key) === 0;
-  // range_end "\0" means every key >= key (from-key).
-  if (w.rangeEnd.length === 1 && w.rangeEnd[0] === 0) return compare(key, w.key) >= 0;
-  return compare(key, w.key) >= 0 && compare(key, w.rangeEnd) < 0;
-}
-
-type WatchCall = ServerStreamCall<g.WatchRequest, g.WatchResponse>;
-
-/** The wire form of one revision's events, made once per form and shared by every watcher. */
-class EventCache {
-  private readonly plain: (Uint8Array | undefined)[] = [];
-  private readonly withPrev: (Uint8Array | undefined)[] = [];
-
-  constructor(private readonly events: readonly m.Event[]) {}
-
-  /** The encoded `events` field of event i, with or without prev_kv. */
-  get(i: number, prev: boolean): Uint8Array {
-    const slot = prev ? this.withPrev : this.plain;
-    let e = slot[i];
-    if (e === undefined) {
-      e = encodeEventField(this.events[i] as m.Event, prev);
-      slot[i] = e;
-    }
-    return e;
-  }
-}
-
-/**
- * Encoded events for one catch-up step, keyed by revision and key (unique: a txn writes a key at
- * most once), so the watchers catching up over the same history share the bytes.
- */
-class EncodedEvents {
-  private readonly plain = new Map<string, Uint8Array>();
-  private readonly withPrev = new Map<string, Uint8Array>();
-
-  get(e: m.Event, prev: boolean): Uint8Array {
-    const cache = prev ? this.withPrev : this.plain;
-    const id = `${e.kv.mod_revision}\u0000${Buffer.from(e.kv.key.buffer, e.kv.key.byteOffset, e.kv.key.length).toString("latin1")}`;
-    let b = cache.get(id);
-    if (b === undefined) {
-      b = encodeEventField(e, prev);
-      cache.set(id, b);
-    }
-    return b;
-  }
-}
-
-/** One gRPC Watch stream: many watchers, ids unique within the stream. */
-class WatchStream {
-  readonly watchers = new Map<number, Watcher>();
-  private nextId = 0;
-  queuedBytes = 0;
-  /** Over its byte limit: catch-up resumes from the write callbacks once half of it is flushed. */
-  waitingForDrain = false;
-  closed = false;
-  /**
-   * Live events not yet written, per watcher, with the first revision each has not been sent.
-   * They go out when the stream has flushed what it wrote before (so a slow client gets fewer,
-   * larger responses), or move to catch-up past livePendingBytes or the connection's budget.
-   */
-  pending = new Map<Watcher, { from: number; events: Uint8Array[]; bytes: number }>();
-  /** Bytes of `pending`, counted once per watcher (and in the connection's total). */
-  private pendingTotal = 0;
-  /** No live flush before this time (ms, the hub's clock): see flushGapMs. */
-  nextFlushAt = 0;
-  /**
-   * A progress request arrived while a watcher was catching up or had events not yet written: it
-   * is answered once every watcher is synced, after the events it covers (etcd 3.4.25's
-   * deferredProgress; before that etcd answered at once, with a revision the stream had not
-   * delivered yet).
-   */
-  deferredProgress = false;
-
-  constructor(
-    readonly call: WatchCall,
-    readonly hub: WatchHub,
-    readonly conn: WatchConnection,
-  ) {}
-
-  get pendingBytes(): number {
-    return this.pendingTotal;
-  }
-
-  set pendingBytes(n: number) {
-    this.conn.pendingBytes += n - this.pendingTotal;
-    this.pendingTotal = n;
-  }
-
-  /** Every watcher is synced and has been given every event up to the current revision. */
-  get synced(): boolean {
-    if (this.pending.size > 0) return false;
-    for (const w of this.watchers.values()) if (!w.synced) return false;
-    return true;
-  }
-
-  /** Writes a response; false once the stream holds more than its share of unflushed bytes. */
-  send(resp: g.WatchResponse): boolean {
-    return this.write(responseBytes(resp), (cb) => this.call.write(resp, cb));
-  }
-
-  /** Writes an already-encoded WatchResponse (see watch-encode.ts). */
-  sendEncoded(resp: Buffer): boolean {
-    return this.write(resp.length, (cb) => this.call.write(resp, cb));
-  }
-
-  /**
-   * Writes responses that share one header together: one buffer of framed messages and one
-   * HTTP/2 DATA frame where the call can take framed messages (a client pays per frame), else one
-   * response per write.
-   */
-  sendShared(header: Uint8Array, ids: number[], events: Uint8Array[][]): boolean {
-    const call = this.call;
-    if (call.writeFramed === undefined) {
-      let ok = true;
-      for (let i = 0; i < ids.length; i++)
-        ok = this.sendEncoded(encodeWatchResponse(header, ids[i] as number, events[i] as Uint8Array[]));
-      return ok;
-    }
-    const framed = frameWatchResponses(header, ids, events);
-    return this.write(framed.length, (cb) => call.writeFramed?.(framed, cb));
-  }
-
-  private write(bytes: number, write: (cb: () => void) => void): boolean {
-    if (this.closed) return false;
-    const conn = this.conn;
-    this.queuedBytes += bytes;
-    conn.queuedBytes += bytes;
-    // The callback runs when the response has been flushed towards the client.
-    write(() => {
-      this.queuedBytes -= bytes;
-      conn.queuedBytes -= bytes;
-      if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
-      if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2 && !this.full) {
-        this.waitingForDrain = false;
-        this.hub.resume();
-      }
-    });
-    return this.queuedBytes < liveQueuedBytes;
-  }
-
-  /** What it holds for its client: queued, and gathered (counted once per watcher). */
-  get heldBytes(): number {
-    return this.queuedBytes + this.pendingTotal;
-  }
-
-  /** Its connection's streams together hold their budget, and it holds its share of it. */
-  get overShare(): boolean {
-    return this.conn.overBudget && this.heldBytes >= streamShareBytes;
-  }
-
-  /**
-   * Nothing more is written to it until its client reads: it has its own bound queued, or it is
-   * over its share of its connection (watch-connection.ts). Its write callbacks resume it.
-   */
-  get full(): boolean {
-    return this.queuedBytes >= maxQueuedBytes || this.overShare;
-  }
-
-  /** Requested 0 picks the next free id; a requested id in use is refused (etcd's watchStream.Watch). */
-  allocateId(requested: number): number | undefined {
-    if (requested > 0) return this.watchers.has(requested) ? undefined : requested;
-    while (this.watchers.has(this.nextId)) this.nextId++;
-    return this.nextId++;
-  }
 }
 
 export interface WatchHubOptions {
@@ -290,7 +82,7 @@ export interface WatchHubStats {
   pendingBytes: number;
 }
 
-export class WatchHub {
+export class WatchHub implements StreamHost {
   private readonly streams = new Set<WatchStream>();
   /** The client connections of the streams (a call without one is a connection of its own). */
   private readonly connections = new Map<object, WatchConnection>();
