@@ -32,6 +32,8 @@ const toStatus = (err: unknown) => ({
   details: (err as Error).message,
 });
 let cancelledStreams = 0;
+/** What each /t.S/Conn call said its connection was. */
+const callConnections: (object | undefined)[] = [];
 const methods = new Map<string, RegisteredMethod>([
   [
     "/t.S/Echo",
@@ -56,6 +58,16 @@ const methods = new Map<string, RegisteredMethod>([
           else call.write(`re: ${req}`);
         });
         call.on("cancelled", () => cancelledStreams++);
+      },
+    },
+  ],
+  [
+    "/t.S/Conn",
+    {
+      codec: text("/t.S/Conn", true, true),
+      stream: (call) => {
+        callConnections.push(call.connection);
+        call.on("data", () => call.end());
       },
     },
   ],
@@ -184,6 +196,27 @@ for (const transport of ["wire", "node"] as const) {
         call.on("end", () => resolve(out));
       });
     }
+
+    t.test("a call names its connection: the same for calls on one, another for another", async (t) => {
+      // grpc-js shares connections among clients with equal options unless told not to.
+      const other = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        "grpc.use_local_subchannel_pool": 1,
+      });
+      t.teardown(() => other.close());
+      callConnections.length = 0;
+      const calls = [client, client, other].map((c) => {
+        const call = c.makeBidiStreamRequest("/t.S/Conn", ser, de);
+        call.on("error", () => undefined);
+        call.on("data", () => undefined);
+        return call;
+      });
+      await waitFor(() => callConnections.length === 3, { what: "three calls" });
+      const [a, b, c] = callConnections;
+      t.ok(a !== undefined && c !== undefined, "every call names one");
+      t.equal(a, b, "two calls on one client's connection name the same one");
+      t.not(a, c, "a call on another connection names another");
+      for (const call of calls) call.write("bye");
+    });
 
     t.test("a server stream: one request, many responses", async (t) => {
       const got = await serverStream("/t.S/Count", "4");

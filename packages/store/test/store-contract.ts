@@ -18,6 +18,7 @@ import { contractLearnerCase, contractNestedHeaderCase } from "./store-contract-
 import { contractCompactCase, contractKvCases } from "./store-contract-kv.js";
 import { contractTxnCases } from "./store-contract-txn.js";
 import { contractWatchLeaseCases } from "./store-contract-watch.js";
+import { contractWatchErrorCases } from "./store-contract-watch-errors.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are decoded protobuf objects, compared as data.
 export type Any = Record<string, any>;
@@ -203,6 +204,7 @@ export const contractCases: readonly ContractCase[] = [
   contractCompactCase,
   contractLearnerCase,
   ...contractWatchLeaseCases,
+  ...contractWatchErrorCases,
 ];
 
 /**

@@ -57,6 +57,11 @@ export interface ServerStreamCall<Req, Res> {
    * response) in one write, where the call offers it.
    */
   writeFramed?(framed: Buffer, cb?: () => void): boolean;
+  /**
+   * The client connection the call came on (the same object for every call on it), where the
+   * transport knows it: what a connection's calls hold for it together can then be bounded.
+   */
+  readonly connection?: object;
   end(): void;
   emit(event: "error", err: unknown): boolean;
 }

@@ -57,6 +57,8 @@ export interface H2Stream {
     opts?: { endStream?: boolean; waitForTrailers?: boolean },
   ): void;
   write(data: Buffer, cb?: () => void): boolean;
+  /** The HTTP/2 connection the stream belongs to (node:http2's Http2Session, or h2wire's). */
+  readonly session?: object;
   end(): void;
   sendTrailers(headers: Record<string, string>): void;
   close(code?: number): void;
@@ -174,6 +176,11 @@ export class H2Call extends EventEmitter {
     if (this.headersSent) return;
     this.headersSent = true;
     this.stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  }
+
+  /** The HTTP/2 connection of the call: the same object for every call on it. */
+  get connection(): object | undefined {
+    return this.stream.session;
   }
 
   /** Sends one response (an encoded Buffer is sent as it is). False once the stream is backed up. */

@@ -98,6 +98,8 @@ export class StoreStateMachine implements StateMachine {
   onEvents: ((revision: number, events: m.Event[]) => void) | undefined;
   onLeaseGranted: ((id: bigint, ttl: number) => void) | undefined;
   onLeaseRevoked: ((id: bigint) => void) | undefined;
+  /** After restore() replaced the state (a snapshot from the leader): watchers must catch up. */
+  onRestored: ((revision: number) => void) | undefined;
   /** Admission at apply (etcd's quotaApplierV3, see quota.ts): runs execute, may refuse or fail it. */
   admit: ((r: StoreRequest, execute: () => unknown) => unknown) | undefined;
 
@@ -290,6 +292,8 @@ export class StoreStateMachine implements StateMachine {
       disk.noteApp(packr.pack(this.appState()));
       disk.noteApplied(index, revision, compacted);
     }
+    // Watchers go back to catching up from their next revision (reads see the new state now).
+    if (data.length > 0) this.onRestored?.(this.mvcc.revision);
   }
 
   private appState(): AppState {

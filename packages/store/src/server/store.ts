@@ -31,6 +31,7 @@ import { startAutoCompaction } from "./compaction.js";
 import { parseStoreFlags, type StoreOptions } from "./flags.js";
 import { tuneV8 } from "./heap.js";
 import { StoreStateMachine } from "./statemachine.js";
+import { registerWatchMetrics } from "./watch-metrics.js";
 
 /** How often `ready` looks for a leader until it has one. */
 const leaderPollMs = 10;
@@ -107,6 +108,7 @@ export class Store implements Component {
       watchBatchIntervalMs: o.watchBatchIntervalMs,
     });
     this.backend = backend;
+    registerWatchMetrics(this.metrics, backend.watch);
     await node.start();
     this.nodeStarted = true;
     backend.start();

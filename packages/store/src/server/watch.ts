@@ -3,12 +3,13 @@
  * either synced (it gets each applied revision's events as they happen) or catching up (it is fed
  * from the MVCC history in bounded batches until it reaches the current revision). A watcher whose
  * stream cannot keep up is moved back to catching up: its memory stays bounded, it loses nothing.
- * Events of one revision always go out in one response (atomic per revision).
+ * Events of one revision always go out in one response (atomic per revision). A snapshot installed
+ * from the leader moves every watcher back to catching up (etcd's watchableStore.Restore), so a
+ * stream never skips a revision: it gets each one once, or a cancel with compact_revision.
  */
 
 import type * as g from "@skiff/etcd-client";
 import { WatchFilterType } from "@skiff/etcd-client";
-import type { ServerStreamCall } from "../grpc/backend.js";
 import { failStream } from "../grpc/errors.js";
 import { compareBytes } from "../mvcc/bytes.js";
 import { MvccError } from "../mvcc/errors.js";
@@ -16,22 +17,15 @@ import type { EventCache as MadeEvents } from "../mvcc/history.js";
 import type * as m from "../mvcc/types.js";
 import type { HeaderFields } from "./convert.js";
 import type { StoreStateMachine } from "./statemachine.js";
-import {
-  encodeEventField,
-  encodeHeaderField,
-  encodeWatchResponse,
-  frameWatchResponses,
-} from "./watch-encode.js";
+import { WatchConnection } from "./watch-connection.js";
+import { encodeHeaderField, encodeWatchResponse } from "./watch-encode.js";
+import { EncodedEvents, EventCache, matches } from "./watch-events.js";
+import { type StreamHost, type WatchCall, type Watcher, WatchStream } from "./watch-stream.js";
 
 /** Events a catching-up watcher reads per step. */
 const catchUpBatch = 500;
 /** A catch-up response stops taking whole revisions past this size (large buffers linger in RSS). */
 const catchUpResponseBytes = 16 * 1024;
-/**
- * Unflushed bytes past which a stream's watchers stop getting live responses and catch up from
- * history instead, in batches of many revisions per response (as etcd's slow "victim" watchers).
- */
-const liveQueuedBytes = 64 * 1024;
 /**
  * Live events waiting for a busy stream, counted once per watcher, past which its watchers catch
  * up from history instead. The events themselves are shared among the watchers (one encoding per
@@ -44,8 +38,14 @@ const livePendingBytes = 4 * 1024 * 1024;
  * goes once the client has read this (framing copies each event once per watcher).
  */
 const flushFrameBytes = 256 * 1024;
-/** Unflushed bytes past which catching up pauses until the client has read half of them. */
-const maxQueuedBytes = 1024 * 1024;
+/**
+ * etcd's watch errors (mvcc/watcher.go), answered as etcd's watch server does: a created and
+ * canceled response with watch_id -1 and the error as cancel_reason.
+ */
+const errDuplicateWatchId = "mvcc: duplicate watch ID provided on the WatchStream";
+const errEmptyWatcherRange = "mvcc: watcher range is empty";
+/** etcd's watch server watches key "\0", the smallest key, for an empty key. */
+const smallestKey = new Uint8Array([0]);
 /**
  * After a flush of n live responses a stream's next flush waits n times this long (at most the
  * batch interval): a stream with one or a few watchers gets each revision at once, a stream
@@ -57,160 +57,6 @@ const flushGapPerResponseMs = 2;
 /** The wait before a stream's next live flush, after one of `responses` responses. */
 export function flushGapMs(responses: number, batchIntervalMs: number): number {
   return Math.min(batchIntervalMs, responses * flushGapPerResponseMs);
-}
-
-/** Roughly what a response weighs on the wire. */
-function responseBytes(resp: g.WatchResponse): number {
-  let n = 64;
-  for (const e of resp.events ?? [])
-    n += 48 + (e.kv?.key.length ?? 0) + (e.kv?.value?.length ?? 0) + (e.prev_kv?.value?.length ?? 0);
-  return n;
-}
-
-interface Watcher {
-  id: number;
-  stream: WatchStream;
-  key: Uint8Array;
-  rangeEnd: Uint8Array | undefined;
-  /** The next revision this watcher must see. */
-  nextRev: number;
-  noPut: boolean;
-  noDelete: boolean;
-  prevKv: boolean;
-  progressNotify: boolean;
-  synced: boolean;
-}
-
-/**
- * Byte order. Buffer.compare is a call into C++ (about 40 ns here); a JavaScript loop over a short
- * key and prefix takes about 5, and every watcher compares every event's key.
- */
-function compare(a: Uint8Array, b: Uint8Array): number {
-  return a.length <= 64 || b.length <= 64 ? compareBytes(a, b) : Buffer.compare(a, b);
-}
-
-function matches(w: Watcher, key: Uint8Array): boolean {
-  if (w.rangeEnd === undefined || w.rangeEnd.length === 0) return compare(key, w.key) === 0;
-  // range_end "\0" means every key >= key (from-key).
-  if (w.rangeEnd.length === 1 && w.rangeEnd[0] === 0) return compare(key, w.key) >= 0;
-  return compare(key, w.key) >= 0 && compare(key, w.rangeEnd) < 0;
-}
-
-type WatchCall = ServerStreamCall<g.WatchRequest, g.WatchResponse>;
-
-/** The wire form of one revision's events, made once per form and shared by every watcher. */
-class EventCache {
-  private readonly plain: (Uint8Array | undefined)[] = [];
-  private readonly withPrev: (Uint8Array | undefined)[] = [];
-
-  constructor(private readonly events: readonly m.Event[]) {}
-
-  /** The encoded `events` field of event i, with or without prev_kv. */
-  get(i: number, prev: boolean): Uint8Array {
-    const slot = prev ? this.withPrev : this.plain;
-    let e = slot[i];
-    if (e === undefined) {
-      e = encodeEventField(this.events[i] as m.Event, prev);
-      slot[i] = e;
-    }
-    return e;
-  }
-}
-
-/**
- * Encoded events for one catch-up step, keyed by revision and key (unique: a txn writes a key at
- * most once), so the watchers catching up over the same history share the bytes.
- */
-class EncodedEvents {
-  private readonly plain = new Map<string, Uint8Array>();
-  private readonly withPrev = new Map<string, Uint8Array>();
-
-  get(e: m.Event, prev: boolean): Uint8Array {
-    const cache = prev ? this.withPrev : this.plain;
-    const id = `${e.kv.mod_revision}\u0000${Buffer.from(e.kv.key.buffer, e.kv.key.byteOffset, e.kv.key.length).toString("latin1")}`;
-    let b = cache.get(id);
-    if (b === undefined) {
-      b = encodeEventField(e, prev);
-      cache.set(id, b);
-    }
-    return b;
-  }
-}
-
-/** One gRPC Watch stream: many watchers, ids unique within the stream. */
-class WatchStream {
-  readonly watchers = new Map<number, Watcher>();
-  private nextId = 0;
-  queuedBytes = 0;
-  /** Over its byte limit: catch-up resumes from the write callbacks once half of it is flushed. */
-  waitingForDrain = false;
-  closed = false;
-  /**
-   * Live events not yet written, per watcher, with the first revision each has not been sent.
-   * They go out when the stream has flushed what it wrote before (so a slow client gets fewer,
-   * larger responses), or move to catch-up when they exceed liveQueuedBytes.
-   */
-  pending = new Map<Watcher, { from: number; events: Uint8Array[]; bytes: number }>();
-  pendingBytes = 0;
-  /** No live flush before this time (ms, the hub's clock): see flushGapMs. */
-  nextFlushAt = 0;
-
-  constructor(
-    readonly call: WatchCall,
-    readonly hub: WatchHub,
-  ) {}
-
-  /** Writes a response; false once the stream holds more than its share of unflushed bytes. */
-  send(resp: g.WatchResponse): boolean {
-    return this.write(responseBytes(resp), (cb) => this.call.write(resp, cb));
-  }
-
-  /** Writes an already-encoded WatchResponse (see watch-encode.ts). */
-  sendEncoded(resp: Buffer): boolean {
-    return this.write(resp.length, (cb) => this.call.write(resp, cb));
-  }
-
-  /**
-   * Writes responses that share one header together: one buffer of framed messages and one
-   * HTTP/2 DATA frame where the call can take framed messages (a client pays per frame), else one
-   * response per write.
-   */
-  sendShared(header: Uint8Array, ids: number[], events: Uint8Array[][]): boolean {
-    const call = this.call;
-    if (call.writeFramed === undefined) {
-      let ok = true;
-      for (let i = 0; i < ids.length; i++)
-        ok = this.sendEncoded(encodeWatchResponse(header, ids[i] as number, events[i] as Uint8Array[]));
-      return ok;
-    }
-    const framed = frameWatchResponses(header, ids, events);
-    return this.write(framed.length, (cb) => call.writeFramed?.(framed, cb));
-  }
-
-  private write(bytes: number, write: (cb: () => void) => void): boolean {
-    if (this.closed) return false;
-    this.queuedBytes += bytes;
-    // The callback runs when the response has been flushed towards the client.
-    write(() => {
-      this.queuedBytes -= bytes;
-      if (this.queuedBytes === 0 && this.pending.size > 0) this.hub.scheduleFlush();
-      if (this.waitingForDrain && this.queuedBytes < maxQueuedBytes / 2) {
-        this.waitingForDrain = false;
-        this.hub.resume();
-      }
-    });
-    return this.queuedBytes < liveQueuedBytes;
-  }
-
-  get full(): boolean {
-    return this.queuedBytes >= maxQueuedBytes;
-  }
-
-  allocateId(requested: number): number | undefined {
-    if (requested > 0) return this.watchers.has(requested) ? undefined : requested;
-    while (this.watchers.has(this.nextId)) this.nextId++;
-    return this.nextId++;
-  }
 }
 
 export interface WatchHubOptions {
@@ -225,8 +71,22 @@ export interface WatchHubOptions {
   readonly now?: () => number;
 }
 
-export class WatchHub {
+export interface WatchHubStats {
+  /** Open Watch streams, and their watchers. */
+  streams: number;
+  watchers: number;
+  /** Watchers catching up from history (etcd's unsynced and victim watchers). */
+  slowWatchers: number;
+  /** Responses written and not yet flushed towards the clients. */
+  queuedBytes: number;
+  /** Live events gathered for streams and not yet written (counted once per watcher). */
+  pendingBytes: number;
+}
+
+export class WatchHub implements StreamHost {
   private readonly streams = new Set<WatchStream>();
+  /** The client connections of the streams (a call without one is a connection of its own). */
+  private readonly connections = new Map<object, WatchConnection>();
   private catchUpScheduled = false;
   private progressTimer: ReturnType<typeof setInterval> | undefined;
   private readonly batchIntervalMs: number;
@@ -242,6 +102,7 @@ export class WatchHub {
     this.batchIntervalMs = opts.batchIntervalMs ?? 100;
     this.now = opts.now ?? (() => performance.now());
     sm.onEvents = (rev, events) => this.onEvents(rev, events);
+    sm.onRestored = () => this.onRestored();
     this.progressTimer = setInterval(() => this.progressNotify(), opts.progressNotifyIntervalMs ?? 600_000);
     this.progressTimer.unref();
   }
@@ -262,9 +123,31 @@ export class WatchHub {
     return n;
   }
 
+  /** What the hub serves and holds now, for its metrics (see watch-metrics.ts). */
+  get stats(): WatchHubStats {
+    const st = { streams: this.streams.size, watchers: 0, slowWatchers: 0, queuedBytes: 0, pendingBytes: 0 };
+    for (const s of this.streams) {
+      st.watchers += s.watchers.size;
+      for (const w of s.watchers.values()) if (!w.synced) st.slowWatchers++;
+    }
+    // By connection: a closed stream's writes still queued count until their callbacks run.
+    for (const c of this.connections.values()) {
+      st.queuedBytes += c.queuedBytes;
+      st.pendingBytes += c.pendingBytes;
+    }
+    return st;
+  }
+
   /** Serves one Watch stream until the client ends it. */
   serve(call: WatchCall): void {
-    const stream = new WatchStream(call, this);
+    const key = call.connection ?? call;
+    let conn = this.connections.get(key);
+    if (conn === undefined) {
+      conn = new WatchConnection();
+      this.connections.set(key, conn);
+    }
+    conn.streams++;
+    const stream = new WatchStream(call, this, conn);
     this.streams.add(stream);
     call.on("data", (req: g.WatchRequest) => {
       try {
@@ -274,8 +157,13 @@ export class WatchHub {
       }
     });
     const end = () => {
+      if (stream.closed) return;
       stream.closed = true;
       this.streams.delete(stream);
+      stream.pending.clear();
+      stream.pendingBytes = 0;
+      // Writes not yet flushed still run their callbacks, which take their bytes off the count.
+      if (--(conn as WatchConnection).streams === 0) this.connections.delete(key);
     };
     call.on("end", () => {
       end();
@@ -300,24 +188,54 @@ export class WatchHub {
       (req.request_union === undefined || req.request_union === "cancel_request")
     ) {
       const id = Number(req.cancel_request.watch_id);
-      if (stream.watchers.delete(id)) stream.send({ header: this.hdr(), watch_id: id, canceled: true });
+      const w = stream.watchers.get(id);
+      if (w !== undefined) {
+        stream.watchers.delete(id);
+        this.dropPending(stream, w);
+        stream.send({ header: this.hdr(), watch_id: id, canceled: true });
+        this.answerDeferredProgress(stream);
+      }
     } else if (req.progress_request !== undefined) {
-      // A progress response carries the current revision when every watcher of the stream is synced.
-      if (stream.pending.size === 0 && [...stream.watchers.values()].every((w) => w.synced))
-        stream.send({ header: this.hdr(), watch_id: -1 });
+      // The response (watch_id -1) carries the current revision, so it goes only when the stream
+      // has been given every event up to it: at once if every watcher is synced, else once they
+      // are (etcd's RequestProgressAll and deferredProgress). Requests meanwhile make one answer.
+      stream.deferredProgress = true;
+      this.answerDeferredProgress(stream);
     }
+  }
+
+  /** Answers a deferred progress request once the stream has delivered everything. */
+  private answerDeferredProgress(stream: WatchStream): void {
+    if (!stream.deferredProgress || stream.closed || !stream.synced) return;
+    stream.deferredProgress = false;
+    stream.send({ header: this.hdr(), watch_id: -1 });
+  }
+
+  /** A watcher's gathered live events, dropped (it is canceled or goes back to catching up). */
+  private dropPending(stream: WatchStream, w: Watcher): void {
+    const p = stream.pending.get(w);
+    if (p === undefined) return;
+    stream.pending.delete(w);
+    stream.pendingBytes -= p.bytes;
+    w.nextRev = Math.min(w.nextRev, p.from);
   }
 
   private create(stream: WatchStream, c: g.WatchCreateRequest): void {
     const current = this.sm.mvcc.revision;
-    const id = stream.allocateId(Number(c.watch_id));
+    const key = c.key.length > 0 ? c.key : smallestKey;
+    const rangeEnd = c.range_end.length > 0 ? c.range_end : undefined;
+    // etcd refuses a range with nothing in it (key >= range_end; "\0" means from key), then an
+    // id in use, both before making a watcher.
+    const fromKey = rangeEnd !== undefined && rangeEnd.length === 1 && rangeEnd[0] === 0;
+    const empty = rangeEnd !== undefined && !fromKey && compareBytes(key, rangeEnd) >= 0;
+    const id = empty ? undefined : stream.allocateId(Number(c.watch_id));
     if (id === undefined) {
       stream.send({
         header: this.hdr(),
-        watch_id: Number(c.watch_id),
+        watch_id: -1,
         created: true,
         canceled: true,
-        cancel_reason: "etcdserver: duplicate watch ID",
+        cancel_reason: empty ? errEmptyWatcherRange : errDuplicateWatchId,
       });
       return;
     }
@@ -325,8 +243,8 @@ export class WatchHub {
     const w: Watcher = {
       id,
       stream,
-      key: c.key,
-      rangeEnd: c.range_end.length > 0 ? c.range_end : undefined,
+      key,
+      rangeEnd,
       nextRev: start > 0 ? start : current + 1,
       noPut: c.filters.includes(WatchFilterType.NOPUT),
       noDelete: c.filters.includes(WatchFilterType.NODELETE),
@@ -366,6 +284,14 @@ export class WatchHub {
     for (const stream of this.streams) {
       for (const w of stream.watchers.values()) {
         if (!w.synced || revision < w.nextRev) continue;
+        if (revision > w.nextRev) {
+          // A revision this watcher was never given (the state changed under it without
+          // onRestored): it catches up from history rather than skip it.
+          this.dropPending(stream, w);
+          w.synced = false;
+          this.scheduleCatchUp();
+          continue;
+        }
         const out = this.filter(w, events, cache);
         if (out.length > 0) {
           let p = stream.pending.get(w);
@@ -381,9 +307,22 @@ export class WatchHub {
         }
         w.nextRev = revision + 1;
       }
-      if (stream.pendingBytes > livePendingBytes) this.unsync(stream);
-      else if (stream.pending.size > 0) this.scheduleFlush();
+      if (stream.pending.size === 0) continue;
+      // Too much gathered for this stream, or it holds its share of a connection over its
+      // budget: its watchers catch up as its client reads.
+      if (stream.pendingBytes > livePendingBytes || stream.overShare) this.unsync(stream);
+      else this.scheduleFlush();
     }
+  }
+
+  /**
+   * The state machine installed a snapshot from the leader: the revisions it covers were never
+   * applied here one by one, so no watcher was given their events. As etcd's
+   * watchableStore.Restore moves every synced watcher to unsynced, each catches up from its next
+   * revision out of the restored history, or is canceled with compact_revision if that is gone.
+   */
+  private onRestored(): void {
+    for (const stream of this.streams) this.unsync(stream);
   }
 
   /** The stream cannot keep up: its watchers catch up from history, from what they have not been sent. */
@@ -443,6 +382,7 @@ export class WatchHub {
       stream.nextFlushAt = stream.pending.size > 0 ? now : now + flushGapMs(ids.length, this.batchIntervalMs);
       if (ids.length > 0) {
         stream.sendShared(header, ids, events);
+        this.answerDeferredProgress(stream);
         // One stream's batch per turn of the event loop: the I/O between (Raft messages, client
         // requests) waits for one stream's batch, not for every stream's.
         this.scheduleFlush();
@@ -505,7 +445,7 @@ export class WatchHub {
     for (const stream of this.streams) {
       if (stream.closed) continue;
       if (stream.full) {
-        stream.waitingForDrain = true; // its write callbacks resume the catch-up
+        stream.waitingForDrain = true; // a write callback resumes the catch-up
         continue;
       }
       for (const w of stream.watchers.values()) {
@@ -554,7 +494,8 @@ export class WatchHub {
         if (out.length > 0) stream.sendEncoded(encodeWatchResponse(header(), w.id, out));
         const full = stream.full;
         if (i >= events.length && !more) {
-          w.nextRev = current + 1;
+          // A watcher from a future start revision keeps it.
+          w.nextRev = Math.max(w.nextRev, current + 1);
           w.synced = true;
         } else {
           w.nextRev = sentTo + 1;
@@ -566,6 +507,7 @@ export class WatchHub {
           break;
         }
       }
+      this.answerDeferredProgress(stream);
     }
     if (behind) this.scheduleCatchUp();
   }

@@ -89,6 +89,11 @@ export class WireStream extends EventEmitter {
     this.sendWindow = initialSendWindow;
   }
 
+  /** The connection this stream belongs to, as node:http2's stream.session. */
+  get session(): object {
+    return this.host;
+  }
+
   get writableLength(): number {
     return this.host.queuedBytes(this);
   }
