@@ -34,7 +34,7 @@ t.test("skiff store takes etcd's flags and their defaults; unknown or bad flags 
   const help = storeFlags.usage();
   for (const name of storeFlags.names)
     t.match(help, new RegExp(`^  --${name}\\b`, "m"), `--help has --${name}`);
-  t.match(help, /--snapshot-count string\s+Number of committed transactions .*\(default "100000"\)/);
+  t.match(help, /--snapshot-count string\s+Number of committed transactions .*\(default "10000"\)/);
 });
 
 t.test("--listen-metrics-urls serves Prometheus metrics with etcd's names and /health", async (t) => {
