@@ -85,7 +85,9 @@ async function restartTimed(
     since,
     timeoutMs: restartTimeoutMs,
     alive: () => member.pid !== undefined,
-    what: `member ${member.name} (${member.stderrTail()})`,
+    what: `member ${member.name}`,
+  }).catch((e: Error) => {
+    throw new Error(`${e.message}: ${member.stderrTail()}`);
   });
   return { kind, tailKeys, raftIndex: index, servingMs, peakRssMiB: procMemory(member.pid as number).hwmMiB };
 }
@@ -123,14 +125,15 @@ async function oneMember(system: StoreSystem, keys: number, plan: LargePlan, log
     const noSnapshot = ["--snapshot-count", String(10 * (keys + plan.tailKeys(keys)))];
     const afterLoad = await restartTimed(member, noSnapshot, "after-load", 0);
     log(`large ${keys} ${system}: restart after load ${(afterLoad.servingMs / 1000).toFixed(2)} s`);
-    const tailKeys = plan.tailKeys(keys);
     channels = await openChannels([member.target], plan.connections);
-    await loadKeys(channels, {
+    const tail = await loadKeys(channels, {
       from: keys,
-      count: tailKeys,
+      count: plan.tailKeys(keys),
       clients: plan.clients,
-      timeoutMs: loadTimeoutMs(tailKeys),
+      timeoutMs: loadTimeoutMs(plan.tailKeys(keys)),
     });
+    // The keys written (`ops`): a put that failed left nothing to replay.
+    const tailKeys = tail.ops;
     closeChannels(channels);
     channels = [];
     const withTail = await restartTimed(member, noSnapshot, "with-tail", tailKeys);

@@ -201,7 +201,8 @@ export async function runStoreBench(opts: {
 
 export const storeBenchmark: Benchmark = {
   name: "store",
-  summary: "skiff store vs etcd 3.4 over gRPC: put/range/txn/watch/lease, 3 members, fsync on",
+  summary:
+    "skiff store vs etcd 3.4 over gRPC: put/range/txn/watch/lease, 3 members, fsync on (--large: 100k-200k keys, restarts)",
   async run(args) {
     let quick = false;
     let json: string | undefined;
