@@ -4,12 +4,16 @@
  * by one Node load generator over the etcd v3 gRPC API. Workloads: puts at 1-256 clients,
  * linearizable and serializable single-key reads, txn compare-and-set, watch fan-out, lease grant
  * and keep-alive. Systems alternate per phase so drift on a shared machine affects both alike.
+ * The `large` phase (store-large.ts: etcd-sized datasets, restarts, memory) takes minutes and
+ * runs only when asked: `--large`, or `--only large`.
  */
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Benchmark } from "./registry.js";
 import type { EtcdChannel } from "./store-grpc.js";
 import { unary } from "./store-grpc.js";
+import { largePlan, runLargePhase } from "./store-large.js";
+import { largeRatios, largeTables } from "./store-large-report.js";
 import {
   closeChannels,
   closedLoop,
@@ -164,6 +168,9 @@ export async function runStoreBench(opts: {
   const log = opts.log ?? (() => {});
   const targets = new Map<StoreSystem, Target>();
   const rows: StoreRow[] = [];
+  const selected = phases(plan).filter((p) => opts.only === undefined || opts.only.includes(p.workload));
+  // `--only large` starts no 3-member cluster here.
+  if (selected.length === 0) return rows;
   try {
     for (const system of storeSystems) {
       const cluster = await startStoreCluster(system, system === "etcd" ? undefined : opts.profileDir);
@@ -175,7 +182,6 @@ export async function runStoreBench(opts: {
       await warmUp(t.channels, plan);
     }
     // Alternate the systems, and which goes first, per phase so that drift affects both alike.
-    const selected = phases(plan).filter((p) => opts.only === undefined || opts.only.includes(p.workload));
     for (const [i, phase] of selected.entries()) {
       const order = i % 2 === 0 ? storeSystems : [...storeSystems].reverse();
       for (const system of order) {
@@ -195,14 +201,19 @@ export async function runStoreBench(opts: {
 
 export const storeBenchmark: Benchmark = {
   name: "store",
-  summary: "skiff store vs etcd 3.4 over gRPC: put/range/txn/watch/lease, 3 members, fsync on",
+  summary:
+    "skiff store vs etcd 3.4 over gRPC: put/range/txn/watch/lease, 3 members, fsync on (--large: 100k-200k keys, restarts)",
   async run(args) {
     let quick = false;
     let json: string | undefined;
     let only: string[] | undefined;
     let profileDir: string | undefined;
+    let large = false;
+    let largeKeys = [100_000, 200_000];
     for (let i = 0; i < args.length; i++) {
       if (args[i] === "--quick") quick = true;
+      else if (args[i] === "--large") large = true;
+      else if (args[i] === "--large-keys") largeKeys = parseSizes(args[++i]);
       else if (args[i] === "--only") only = (args[++i] ?? "").split(",");
       else if (args[i] === "--profile") profileDir = args[++i];
       else if (args[i] === "--json") json = args[++i];
@@ -211,18 +222,48 @@ export const storeBenchmark: Benchmark = {
       } else throw new Error(`bench store: unknown flag ${args[i]}`);
     }
     const started = performance.now();
-    const rows = await runStoreBench({ quick, only, profileDir, log: (l) => process.stderr.write(`${l}\n`) });
-    const ratios = storeRatios(rows);
-    process.stdout.write(`${storeTables(rows)}\n\nratios (skiff/etcd): ${JSON.stringify(ratios)}\n`);
+    const log = (l: string) => process.stderr.write(`${l}\n`);
+    const rows = await runStoreBench({ quick, only, profileDir, log });
+    const largeRows =
+      large || only?.includes("large") === true ? await runLargePhase(largePlan(largeKeys), log) : [];
+    const ratios = {
+      ...storeRatios(rows),
+      ...(largeRows.length > 0 ? { large: largeRatios(largeRows) } : {}),
+    };
+    process.stdout.write(
+      `${storeTables(rows)}${largeTables(largeRows)}\n\nratios (skiff/etcd): ${JSON.stringify(ratios)}\n`,
+    );
+    // The chart is of the put phases; a run without them has none.
+    const hasPuts = rows.some((r) => r.workload === "put");
     const svg = json === undefined ? "bench-store.svg" : join(dirname(json), "bench-store.svg");
-    writeFileSync(svg, putThroughputSvg(rows));
+    if (hasPuts) writeFileSync(svg, putThroughputSvg(rows));
     const seconds = (performance.now() - started) / 1000;
     if (json !== undefined)
       writeFileSync(
         json,
-        `${JSON.stringify({ benchmark: "store", node: process.version, quick, seconds, svg, ratios, rows }, null, 2)}\n`,
+        `${JSON.stringify(
+          {
+            benchmark: "store",
+            node: process.version,
+            quick,
+            seconds,
+            svg: hasPuts ? svg : undefined,
+            ratios,
+            rows: [...rows, ...largeRows],
+          },
+          null,
+          2,
+        )}\n`,
       );
-    process.stderr.write(`bench store: ${seconds.toFixed(0)} s; chart in ${svg}\n`);
+    process.stderr.write(`bench store: ${seconds.toFixed(0)} s${hasPuts ? `; chart in ${svg}` : ""}\n`);
     return 0;
   },
 };
+
+/** `--large-keys 100000,200000`: dataset sizes, positive integers (`_` separators allowed). */
+export function parseSizes(arg: string | undefined): number[] {
+  const sizes = (arg ?? "").split(",").map((v) => Number(v.replaceAll("_", "")));
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error(`bench store: --large-keys takes sizes such as 100000,200000 (got ${arg})`);
+  return sizes;
+}
