@@ -28,8 +28,9 @@ type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; k
 /** etcd's default backend batch interval and limit. */
 const BATCH_INTERVAL_MS = 100;
 const BATCH_LIMIT_BYTES = 4 * 1024 * 1024;
-/** Records per LevelDB read while loading or streaming. */
+/** Records per LevelDB read while streaming a snapshot, and while loading the index at start. */
 const READ_CHUNK = 1024;
+const LOAD_CHUNK = 16384;
 
 /** What the last flush left on disk. */
 export interface DiskMeta {
@@ -97,7 +98,7 @@ export class MvccDisk implements ValueSource {
     h.beginBulk();
     try {
       for (;;) {
-        const batch = await it.nextv(READ_CHUNK);
+        const batch = await it.nextv(LOAD_CHUNK);
         if (batch.length === 0) break;
         for (const [key, value] of batch) {
           const { main, sub } = parseRevKey(key);

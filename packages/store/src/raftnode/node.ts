@@ -208,10 +208,14 @@ export class RaftNode {
     const voters =
       state.snapshot.metadata.index > 0 ? this.confState.voters : [...this.opts.initialCluster.keys()];
     const alone = voters.length === 1 && voters[0] === this.id;
-    if ((fresh && this.opts.initialClusterState === "new") || alone) {
-      // A brand-new cluster, or a restarted member that is the only voter, has no leader to wait
-      // for: fast-forward the election clock so the first election comes after a few heartbeats,
-      // not a whole timeout (etcd's adjustTicks advances its election ticks at start the same way).
+    if (alone) {
+      // The only voter has no one to hear from: it campaigns at once (etcd's adjustTicks advances
+      // a lone member's election clock to the same end).
+      this.enqueue({ kind: "call", fn: () => this.rn?.campaign() });
+    } else if (fresh && this.opts.initialClusterState === "new") {
+      // A brand-new cluster has no leader to wait for: fast-forward the election clock so the
+      // first election comes after a few heartbeats, not a whole timeout (etcd advances its
+      // election ticks at start the same way).
       for (let i = 0; i < this.electionTicks - 2; i++) this.enqueue({ kind: "tick" });
     }
     this.stopTicks = this.opts.clock.every(this.heartbeatMs, () => this.enqueue({ kind: "tick" }));
