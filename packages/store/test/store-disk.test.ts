@@ -1,7 +1,7 @@
 /**
  * `skiff store` with its key space on LevelDB, as processes: every acknowledged write survives a
- * SIGKILL of every member (the log replays from the consistent index), and a member that missed
- * more than the log keeps gets the data in a snapshot streamed from the leader's LevelDB.
+ * SIGKILL of every member (the log replays from the consistent index). A member that catches up by
+ * a snapshot from the leader's LevelDB is in store-watch-member.test.ts.
  */
 import { closeEtcdClients, etcdClients, unaryCall } from "@skiff/etcd-client";
 import { waitFor } from "@skiff/testkit";
@@ -75,36 +75,5 @@ if (!haveEtcdctl) {
     }
     const old = await c.etcdctl(["get", "k1", "--rev", "10"]);
     t.match(old.stderr, /required revision has been compacted/, "the compaction survived too");
-  });
-
-  t.test("a member that missed more than the log keeps gets the leader's data in a snapshot", async (t) => {
-    const c = new StoreCluster([
-      ...fast,
-      "--snapshot-count",
-      "50",
-      "--experimental-snapshot-catchup-entries",
-      "10",
-    ]);
-    t.teardown(() => c.close());
-    await c.start();
-    const first = new URL((c.members[0] as StoreMember).clientUrl).host;
-    await putMany(first, "k", 20);
-    const lagging = c.members[2] as StoreMember;
-    await c.stopMember(lagging, "SIGKILL");
-    await putMany(first, "k", 300);
-    const want = await range(c.members[0] as StoreMember, false);
-    await c.startMember(lagging, ["--log-level", "info"]);
-    const got = await waitFor(
-      async () => {
-        const r = await range(lagging, true).catch(() => undefined);
-        return r !== undefined && r.header.revision === want.header.revision ? r : undefined;
-      },
-      { what: "the restarted member to catch up", timeoutMs: 60_000 },
-    );
-    t.same(got.kvs, want.kvs, "it holds the same keys, values and revisions");
-    t.ok(
-      lagging.stderr.some((l) => l.includes("installed snapshot from leader")),
-      "it caught up by a snapshot, not by the log",
-    );
   });
 }

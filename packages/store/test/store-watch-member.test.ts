@@ -6,7 +6,7 @@
  * restored history (etcd's watchableStore.Restore). A client that never reads, with many streams
  * on one connection, makes the member hold at most the connection's budget.
  */
-import type { EtcdClients } from "@skiff/etcd-client";
+import { type EtcdClients, unaryCall } from "@skiff/etcd-client";
 import { freePort } from "@skiff/testkit";
 import t from "tap";
 import { connectionBudgetBytes, streamShareBytes } from "../src/server/watch-connection.js";
@@ -123,6 +123,12 @@ t.test("watch on a 3-member skiff store, seen through its metrics", async (t) =>
       "every revision exactly once, in order, with prev_kv",
     );
     t.comment(`${eventsOf(live).length} events from revision ${from} to ${model.lastRev}`);
+
+    // The snapshot came from the leader's LevelDB: the follower holds the same data.
+    const range = { key: Buffer.from(P), range_end: Buffer.from("snap0"), serializable: true };
+    const mine = await unaryCall((byName.get(follower.name) as EtcdClients).KV, "Range", range, 10_000);
+    const theirs = await unaryCall(writeTo.KV, "Range", range, 10_000);
+    t.same(mine.kvs, theirs.kvs, "its keys, values and revisions equal the leader's");
   });
 
   await t.test("a client that never reads, many streams on one connection: bounded together", async (t) => {
