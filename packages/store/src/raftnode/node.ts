@@ -615,15 +615,20 @@ export class RaftNode {
     const sm = this.opts.stateMachine;
     const confState = this.confState;
     try {
-      const { index, data } = await (
-        sm.streamSnapshot as () => Promise<{ index: number; data: Uint8Array }>
-      )();
+      // The entry's term is read as soon as the index is fixed: the log may be compacted past it
+      // while the data is read (seconds for a large store).
+      let term = 0;
+      let requests: [bigint, number][] = [];
+      const stream = sm.streamSnapshot as NonNullable<StateMachine["streamSnapshot"]>;
+      const { index, data } = await stream((at) => {
+        term = this.storage.term(at);
+        requests = this.appliedRequests.entries().filter(([, applied]) => applied <= at);
+      });
       // A membership change applied meanwhile: the conf state at `index` is not known here; Raft
       // retries the snapshot.
       if (this.confState !== confState) throw new Error("membership changed while the snapshot was made");
-      const requests = this.appliedRequests.entries().filter(([, at]) => at <= index);
       const snapshot = {
-        metadata: { index, term: this.storage.term(index), confState },
+        metadata: { index, term, confState },
         data: encodeSnapshotData({ peers: this.peers, requests, removed: [...this.removed] }, data),
       };
       if (this.stopped) return;

@@ -13,9 +13,9 @@ export interface StateMachine {
    * `advance` tells it every applied index (conf changes and duplicates included), `persist`
    * writes what was applied and resolves with the index it covers (the log is compacted only
    * behind it), and `streamSnapshot` builds a follower's snapshot off the hot path, at the index
-   * it names (at or past the last applied one when called).
+   * it names (at or past the last applied one when called) to `onIndex` as soon as it is fixed.
    */
   advance?(index: number): void;
   persist?(): Promise<number>;
-  streamSnapshot?(): Promise<{ index: number; data: Uint8Array }>;
+  streamSnapshot?(onIndex: (index: number) => void): Promise<{ index: number; data: Uint8Array }>;
 }

@@ -138,7 +138,7 @@ export class StoreStateMachine implements StateMachine {
     this.consistentIndex = meta.consistentIndex;
     this.loadedIndex = meta.consistentIndex;
     this.persist = () => disk.flush();
-    this.streamSnapshot = () => this.fullSnapshot();
+    this.streamSnapshot = (onIndex) => this.fullSnapshot(onIndex);
   }
 
   /** Every applied Raft index, conf changes and duplicates included (etcd's consistent index). */
@@ -151,7 +151,7 @@ export class StoreStateMachine implements StateMachine {
   /** Set once the data is on disk: writes what was applied; resolves with the index it covers. */
   persist?: () => Promise<number>;
   /** Set once the data is on disk: a follower's snapshot, built off the hot path. */
-  streamSnapshot?: () => Promise<{ index: number; data: Uint8Array }>;
+  streamSnapshot?: (onIndex: (index: number) => void) => Promise<{ index: number; data: Uint8Array }>;
 
   async close(): Promise<void> {
     await this.disk?.close();
@@ -234,10 +234,14 @@ export class StoreStateMachine implements StateMachine {
    * read in chunks from a LevelDB snapshot of what is applied now (etcd sends its db file the same
    * way), so applying and serving go on meanwhile; in memory it is snapshot().
    */
-  async fullSnapshot(): Promise<{ index: number; data: Uint8Array }> {
-    if (this.disk === undefined) return { index: this.consistentIndex, data: this.snapshot() };
+  async fullSnapshot(onIndex?: (index: number) => void): Promise<{ index: number; data: Uint8Array }> {
+    if (this.disk === undefined) {
+      onIndex?.(this.consistentIndex);
+      return { index: this.consistentIndex, data: this.snapshot() };
+    }
     const view = await this.disk.snapshotView();
     try {
+      onIndex?.(view.consistentIndex);
       return { index: view.consistentIndex, data: await encodeFullSnapshot(view) };
     } finally {
       await view.close();
